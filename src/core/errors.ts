@@ -1,0 +1,221 @@
+/**
+ * @module
+ * Typed errors with stable codes. Callers (HTTP mapping, tests, users) branch on `code`, never on the
+ * message or on `instanceof`, so errors keep their meaning across bundles and package copies.
+ */
+import type { Json, RunStatus } from './model'
+
+export const ERROR_CODES = [
+  // step and run outcomes (SPEC A8)
+  'VALIDATION_ERROR',
+  'TIMEOUT',
+  'EXECUTION_FAILED',
+  'NON_RETRYABLE',
+  'CANCELLED',
+  'ATTEMPT_INTERRUPTED',
+  'INTERNAL_ERROR',
+  // definitions and arguments
+  'INVALID_WORKFLOW',
+  'INVALID_ARGUMENT',
+  'WORKFLOW_NOT_FOUND',
+  // store contract
+  'RUN_NOT_FOUND',
+  'STEP_EXECUTION_NOT_FOUND',
+  'STEP_OUTPUT_NOT_FOUND',
+  'STATE_NOT_FOUND',
+  'RUN_ALREADY_EXISTS',
+  'RUN_ALREADY_FINISHED',
+  'RUN_STATE_CONFLICT',
+  'LEASE_LOST',
+  'INVALID_CURSOR',
+  'PAYLOAD_TOO_LARGE',
+  'STORE_UNAVAILABLE',
+  'SCHEMA_OUT_OF_DATE',
+] as const
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
+/** Base class of every error this library throws on purpose. */
+export class GorkflowError extends Error {
+  override name = 'GorkflowError'
+  readonly code: ErrorCode
+  readonly details: Json | undefined
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: Json } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.details = options.details
+  }
+
+  /** The shape persisted and returned by the API; never includes `cause` or the stack. */
+  toJSON(): { code: ErrorCode; message: string; details?: Json } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details }
+  }
+}
+
+/** Whether `err` is one of ours, optionally with a given code. Checks the code, not the class. */
+export function isGorkflowError<C extends ErrorCode>(
+  err: unknown,
+  code?: C,
+): err is GorkflowError & { code: C } {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return false
+  const actual = (err as { code: unknown }).code
+  return code === undefined ? (ERROR_CODES as readonly unknown[]).includes(actual) : actual === code
+}
+
+export class RunNotFoundError extends GorkflowError {
+  override name = 'RunNotFoundError'
+  constructor(readonly runId: string) {
+    super('RUN_NOT_FOUND', `run ${runId} not found`)
+  }
+}
+
+export class StepExecutionNotFoundError extends GorkflowError {
+  override name = 'StepExecutionNotFoundError'
+  constructor(runId: string, stepId: string) {
+    super('STEP_EXECUTION_NOT_FOUND', `step execution ${stepId} of run ${runId} not found`)
+  }
+}
+
+export class StepOutputNotFoundError extends GorkflowError {
+  override name = 'StepOutputNotFoundError'
+  constructor(runId: string, stepId: string) {
+    super('STEP_OUTPUT_NOT_FOUND', `output of step ${stepId} of run ${runId} not found`)
+  }
+}
+
+export class StateNotFoundError extends GorkflowError {
+  override name = 'StateNotFoundError'
+  constructor(runId: string, key: string) {
+    super('STATE_NOT_FOUND', `state key ${JSON.stringify(key)} of run ${runId} not found`)
+  }
+}
+
+export class RunAlreadyExistsError extends GorkflowError {
+  override name = 'RunAlreadyExistsError'
+  constructor(runId: string) {
+    super('RUN_ALREADY_EXISTS', `run ${runId} already exists`)
+  }
+}
+
+/** A write was refused because the run is in a terminal state, which is never overwritten. */
+export class RunAlreadyFinishedError extends GorkflowError {
+  override name = 'RunAlreadyFinishedError'
+  constructor(
+    readonly runId: string,
+    readonly status: RunStatus,
+  ) {
+    super('RUN_ALREADY_FINISHED', `run ${runId} is already ${status}`)
+  }
+}
+
+/** A conditional run update found the run in another state than the condition required. */
+export class RunStateConflictError extends GorkflowError {
+  override name = 'RunStateConflictError'
+  constructor(
+    readonly runId: string,
+    readonly status: RunStatus,
+    message = `run ${runId} is ${status}`,
+  ) {
+    super('RUN_STATE_CONFLICT', message)
+  }
+}
+
+/** The writer no longer holds the run's lease: another engine claimed it. The writer must stop. */
+export class LeaseLostError extends GorkflowError {
+  override name = 'LeaseLostError'
+  constructor(readonly runId: string) {
+    super('LEASE_LOST', `run ${runId} is leased by another engine`)
+  }
+}
+
+export class InvalidCursorError extends GorkflowError {
+  override name = 'InvalidCursorError'
+  constructor() {
+    super('INVALID_CURSOR', 'cursor is not valid for this listing')
+  }
+}
+
+export class PayloadTooLargeError extends GorkflowError {
+  override name = 'PayloadTooLargeError'
+  constructor(what: string, size: number, limit: number) {
+    super('PAYLOAD_TOO_LARGE', `${what} is ${size} bytes, over the store's limit of ${limit} bytes`, {
+      details: { size, limit },
+    })
+  }
+}
+
+/** The backing database failed or could not be reached; the operation may be retried. */
+export class StoreUnavailableError extends GorkflowError {
+  override name = 'StoreUnavailableError'
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('STORE_UNAVAILABLE', message, options)
+  }
+}
+
+export class WorkflowNotFoundError extends GorkflowError {
+  override name = 'WorkflowNotFoundError'
+  constructor(workflowId: string) {
+    super('WORKFLOW_NOT_FOUND', `workflow ${JSON.stringify(workflowId)} is not registered`)
+  }
+}
+
+/** `build()` refused a workflow definition; the message names the offending steps. */
+export class InvalidWorkflowError extends GorkflowError {
+  override name = 'InvalidWorkflowError'
+  constructor(message: string) {
+    super('INVALID_WORKFLOW', message)
+  }
+}
+
+/** An option or argument is out of range (negative retries, bad timeout, …). */
+export class InvalidArgumentError extends GorkflowError {
+  override name = 'InvalidArgumentError'
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message)
+  }
+}
+
+/** One problem found by a Standard Schema validator. */
+export interface ValidationIssue {
+  readonly path: string
+  readonly message: string
+}
+
+/** Input or output failed its schema. Never retried (A6, B19). */
+export class ValidationError extends GorkflowError {
+  override name = 'ValidationError'
+  constructor(
+    message: string,
+    readonly issues: readonly ValidationIssue[],
+  ) {
+    super('VALIDATION_ERROR', message, { details: { issues: issues.map((i) => ({ ...i })) } })
+  }
+}
+
+/**
+ * Throw from a step handler to fail the step at once, without further attempts.
+ * @example throw new NonRetryableError('card declined')
+ */
+export class NonRetryableError extends GorkflowError {
+  override name = 'NonRetryableError'
+  constructor(message: string, options: { cause?: unknown; details?: Json } = {}) {
+    super('NON_RETRYABLE', message, options)
+  }
+}
+
+/** Turns anything thrown into an Error, keeping the original as `cause` (graphile's coerceError). */
+export function toError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown
+  const message = typeof thrown === 'string' ? thrown : safeStringify(thrown)
+  return new Error(message || 'unknown error', { cause: thrown })
+}
+
+function safeStringify(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * @module
+ * Domain records shared by the engine, the stores and the HTTP layer. Stores map these to rows or items at
+ * their boundary; nothing outside `src/store/` sees a row. Times are UTC epoch milliseconds everywhere.
+ * Optional scalars are `null` (never `undefined`) so every store round-trips them identically.
+ */
+
+/** Any value that survives `JSON.stringify` / `JSON.parse` unchanged. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
+
+export const RUN_STATUSES = ['PENDING', 'RUNNING', 'PAUSED', 'COMPLETED', 'FAILED', 'CANCELLED'] as const
+export type RunStatus = (typeof RUN_STATUSES)[number]
+
+export const TERMINAL_RUN_STATUSES = ['COMPLETED', 'FAILED', 'CANCELLED'] as const satisfies readonly RunStatus[]
+export type TerminalRunStatus = (typeof TERMINAL_RUN_STATUSES)[number]
+
+/** Whether no further transition may ever be written for a run in this status (SPEC A9). */
+export function isTerminalRunStatus(status: RunStatus): status is TerminalRunStatus {
+  return status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED'
+}
+
+export const STEP_STATUSES = [
+  'PENDING',
+  'RUNNING',
+  'RETRYING',
+  'COMPLETED',
+  'FAILED',
+  'SKIPPED',
+  'CANCELLED',
+] as const
+export type StepStatus = (typeof STEP_STATUSES)[number]
+
+/** Whether a step has a final outcome that resuming must never execute again. */
+export function isFinishedStepStatus(status: StepStatus): boolean {
+  return status === 'COMPLETED' || status === 'SKIPPED' || status === 'FAILED' || status === 'CANCELLED'
+}
+
+export const BACKOFF_STRATEGIES = ['LINEAR', 'EXPONENTIAL', 'NONE'] as const
+export type BackoffStrategy = (typeof BACKOFF_STRATEGIES)[number]
+
+/** Why a run failed. `step` names the failing step when one did (SPEC A8, B17). */
+export interface WorkflowError {
+  readonly code: string
+  readonly message: string
+  readonly step: string | null
+  readonly timestamp: number
+  readonly details?: Json
+}
+
+/** Why one step failed; `attempt` is the 0-based attempt that actually failed (B18). */
+export interface StepError {
+  readonly code: string
+  readonly message: string
+  readonly attempt: number
+  readonly timestamp: number
+  readonly details?: Json
+}
+
+/** One execution of a workflow: everything the engine needs to resume it lives here or in its steps. */
+export interface RunRecord {
+  readonly runId: string
+  readonly workflowId: string
+  readonly workflowVersion: string
+  readonly status: RunStatus
+  /** 0..1; (COMPLETED + SKIPPED + continued-FAILED steps) / all steps; 1 only when COMPLETED (A11). */
+  readonly progress: number
+  readonly input: Json
+  /** The final step's output, or `{ [stepId]: output }` for several final steps; null until COMPLETED. */
+  readonly output: Json
+  readonly error: WorkflowError | null
+  readonly resourceId: string | null
+  readonly tags: Readonly<Record<string, string>>
+  /** Persisted run metadata supplied at start; never the live `deps` (A12, B28). */
+  readonly context: Json
+  /** Unique per workflow: a repeated start with the same key returns this run. */
+  readonly idempotencyKey: string | null
+  readonly createdAt: number
+  readonly startedAt: number | null
+  readonly completedAt: number | null
+  readonly updatedAt: number
+  /** Engine instance currently allowed to write this run, or null when none holds it. */
+  readonly leaseOwner: string | null
+  /** After this instant the lease is void and any engine may claim the run. */
+  readonly leaseExpiresAt: number | null
+  /** Earliest instant the run may be claimed again (long retry backoff, durable sleep). */
+  readonly wakeAt: number | null
+  /** When cancellation was requested; the status is CANCELLED from the same write. */
+  readonly cancelRequestedAt: number | null
+}
+
+/** The persisted record of one step within one run; retries update the same record. */
+export interface StepExecution {
+  readonly runId: string
+  readonly stepId: string
+  /** Unique within a run; follows the order in which steps first started (A11). */
+  readonly executionIndex: number
+  readonly status: StepStatus
+  /** 0-based index of the latest attempt started. */
+  readonly attempt: number
+  readonly input: Json
+  /** Present (possibly JSON null) only for COMPLETED and SKIPPED steps; null otherwise. */
+  readonly output: Json
+  readonly error: StepError | null
+  /** Start of the latest attempt. */
+  readonly startedAt: number | null
+  readonly completedAt: number | null
+  /** Duration of the latest finished attempt. */
+  readonly durationMs: number
+  readonly createdAt: number
+  readonly updatedAt: number
+}
