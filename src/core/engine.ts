@@ -1,0 +1,285 @@
+/**
+ * @module
+ * The engine: registry of workflows, `start`, `execute` (fresh or resumed — the same path), queries,
+ * cancellation and the sweeper. It talks only to the {@link WorkflowStore} and a {@link Clock}.
+ */
+import { systemClock, type Clock } from './clock'
+import { InvalidArgumentError, isGorkflowError, WorkflowNotFoundError } from './errors'
+import { isLevelEnabled, silentLogger, type Logger } from './logger'
+import { isTerminalRunStatus, type Json, type RunRecord, type StepExecution } from './model'
+import { RunExecution, type ExecutionOptions } from './run-execution'
+import { validate } from './schema'
+import type { StepDeps } from './step'
+import type { StepConfig } from './step-config'
+import type { AnyWorkflow } from './workflow'
+import type { Claim, RunFilter, RunPage, WorkflowStore } from '../store/store'
+
+export interface EngineOptions {
+  readonly store: WorkflowStore
+  readonly workflows: readonly AnyWorkflow[]
+  /** Handed to every step as `ctx.deps`; never persisted. @default {} */
+  readonly deps?: StepDeps
+  /** @default systemClock */
+  readonly clock?: Clock
+  /** Run ids and the default owner id. @default crypto.randomUUID */
+  readonly generateId?: () => string
+  /** Source of retry jitter, in [0, 1). @default Math.random */
+  readonly random?: () => number
+  /** Identifies this engine in leases. @default a generated id */
+  readonly ownerId?: string
+  /**
+   * How long a claim lasts without a commit. Renewed by every commit and, while a long step runs, at half-life.
+   * Must exceed the time between commits you expect from a healthy engine. Minimum `100`. @default 30_000
+   */
+  readonly leaseMs?: number
+  /**
+   * Retry delays up to this are slept inline; longer ones persist `wakeAt`, release the lease and return, and
+   * the sweeper continues the run when due. Sized for a Worker's `waitUntil` budget. Minimum `0`. @default 5_000
+   */
+  readonly inlineDelayLimitMs?: number
+  /** Step options under every workflow's config (A7). */
+  readonly defaults?: StepConfig
+  /** @default silentLogger */
+  readonly logger?: Logger
+}
+
+export interface StartOptions {
+  readonly resourceId?: string | null
+  readonly tags?: Readonly<Record<string, string>>
+  /** Persisted run metadata, available to steps as `ctx.context`. */
+  readonly context?: Json
+  /** A repeated start of the same workflow with the same key returns the existing run. */
+  readonly idempotencyKey?: string | null
+}
+
+export interface StartResult {
+  readonly run: RunRecord
+  /** False when `idempotencyKey` matched an existing run. */
+  readonly created: boolean
+}
+
+export interface SweepOptions {
+  /** Most runs claimed by this sweep. @default 25 */
+  readonly limit?: number
+  /** Each claimed run yields after this many ms. @default unbounded */
+  readonly budgetMs?: number
+}
+
+export interface SweepResult {
+  readonly claimed: number
+  readonly completed: number
+}
+
+const RUNS_SWEPT_AT_ONCE = 8
+
+export class Engine {
+  readonly store: WorkflowStore
+  readonly ownerId: string
+  readonly #workflows = new Map<string, AnyWorkflow>()
+  readonly #clock: Clock
+  readonly #generateId: () => string
+  readonly #logger: Logger
+  readonly #env: ConstructorParameters<typeof RunExecution>[0]
+  /** Runs this engine created and still holds the lease of: executing them needs no claim round trip. */
+  readonly #fresh = new Map<string, Claim>()
+  readonly #active = new Map<string, { execution: RunExecution; done: Promise<RunRecord> }>()
+
+  constructor(options: EngineOptions) {
+    const leaseMs = options.leaseMs ?? 30_000
+    const inlineDelayLimitMs = options.inlineDelayLimitMs ?? 5_000
+    if (!Number.isSafeInteger(leaseMs) || leaseMs < 100) throw new InvalidArgumentError('leaseMs must be an integer >= 100')
+    if (!Number.isSafeInteger(inlineDelayLimitMs) || inlineDelayLimitMs < 0) {
+      throw new InvalidArgumentError('inlineDelayLimitMs must be an integer >= 0')
+    }
+    for (const wf of options.workflows) {
+      if (this.#workflows.has(wf.id)) throw new InvalidArgumentError(`workflow ${wf.id} is registered twice`)
+      this.#workflows.set(wf.id, wf)
+    }
+    this.store = options.store
+    this.#clock = options.clock ?? systemClock
+    this.#generateId = options.generateId ?? (() => crypto.randomUUID())
+    this.ownerId = options.ownerId ?? `engine-${this.#generateId()}`
+    this.#logger = options.logger ?? silentLogger
+    this.#env = {
+      store: options.store,
+      clock: this.#clock,
+      logger: this.#logger,
+      deps: options.deps ?? {},
+      random: options.random ?? Math.random,
+      leaseMs,
+      inlineDelayLimitMs,
+      defaults: options.defaults,
+    }
+  }
+
+  listWorkflows(): AnyWorkflow[] {
+    return [...this.#workflows.values()]
+  }
+
+  /** @throws WorkflowNotFoundError */
+  getWorkflow(workflowId: string): AnyWorkflow {
+    const wf = this.#workflows.get(workflowId)
+    if (!wf) throw new WorkflowNotFoundError(workflowId)
+    return wf
+  }
+
+  /**
+   * Validates the input and persists a PENDING run leased to this engine (one store write). Execution is
+   * separate: call {@link execute} now, in `waitUntil`, or leave it to the sweeper.
+   * @throws WorkflowNotFoundError, ValidationError (VALIDATION_ERROR with the schema's issues)
+   */
+  async start(workflowId: string, input: unknown, options: StartOptions = {}): Promise<StartResult> {
+    const wf = this.getWorkflow(workflowId)
+    const value = wf.inputSchema ? await validate(wf.inputSchema, input, `input of workflow ${wf.id}`) : input
+    const now = this.#clock.now()
+    const leaseExpiresAt = now + this.#env.leaseMs
+    const record: RunRecord = {
+      runId: this.#generateId(),
+      workflowId: wf.id,
+      workflowVersion: wf.version,
+      status: 'PENDING',
+      progress: 0,
+      input: JSON.parse(JSON.stringify(value ?? null)) as Json,
+      output: null,
+      error: null,
+      resourceId: options.resourceId ?? null,
+      tags: { ...wf.tags, ...options.tags },
+      context: options.context === undefined ? null : (JSON.parse(JSON.stringify(options.context)) as Json),
+      idempotencyKey: options.idempotencyKey ?? null,
+      createdAt: now,
+      startedAt: null,
+      completedAt: null,
+      updatedAt: now,
+      leaseOwner: this.ownerId,
+      leaseExpiresAt,
+      wakeAt: null,
+      cancelRequestedAt: null,
+    }
+    const result = await this.store.createRun(record)
+    if (result.created) {
+      this.#fresh.set(record.runId, { lease: { runId: record.runId, owner: this.ownerId, expiresAt: leaseExpiresAt }, run: result.run, steps: [] })
+      this.#log('info', 'workflow_created', { run_id: record.runId, workflow_id: wf.id, resource_id: record.resourceId })
+    }
+    return result
+  }
+
+  /**
+   * Drives a run from its persisted state until it is terminal or must yield, and returns it. Returns the
+   * stored run unchanged when another engine holds it or it is not due. Step failures are not thrown: they
+   * end in the run's status and error.
+   */
+  execute(runId: string, options: ExecutionOptions = {}): Promise<RunRecord> {
+    return this.#drive(runId, options).then((r) => r.run)
+  }
+
+  #drive(runId: string, options: ExecutionOptions): Promise<{ claimed: boolean; run: RunRecord }> {
+    const active = this.#active.get(runId)
+    if (active) return active.done.then((run) => ({ claimed: false, run }))
+    return this.#claimAndRun(runId, options)
+  }
+
+  async #claimAndRun(runId: string, options: ExecutionOptions): Promise<{ claimed: boolean; run: RunRecord }> {
+    let claim = this.#fresh.get(runId)
+    this.#fresh.delete(runId)
+    if (!claim) {
+      const claimed = await this.store.claimRun(runId, this.ownerId, this.#clock.now(), this.#env.leaseMs)
+      if (!claimed) return { claimed: false, run: await this.store.getRun(runId) }
+      claim = claimed
+    }
+    const wf = this.#workflows.get(claim.run.workflowId)
+    if (!wf) {
+      // A run of a workflow this deployment does not know: leave it for an engine that does.
+      await this.store.commit(claim.lease, { now: this.#clock.now(), steps: [], run: {}, leaseExpiresAt: null })
+      throw new WorkflowNotFoundError(claim.run.workflowId)
+    }
+    const execution = new RunExecution(this.#env, wf, claim, options)
+    const done = execution.execute().finally(() => this.#active.delete(runId))
+    this.#active.set(runId, { execution, done })
+    if (claim.run.status === 'PENDING') {
+      this.#log('info', 'workflow_started', { run_id: runId, workflow_id: wf.id, resource_id: claim.run.resourceId })
+    }
+    return { claimed: true, run: await done }
+  }
+
+  /** `start` then `execute`: the run in its final (or yielded) state. */
+  async run(workflowId: string, input: unknown, options: StartOptions & ExecutionOptions = {}): Promise<RunRecord> {
+    const { run } = await this.start(workflowId, input, options)
+    return this.execute(run.runId, options)
+  }
+
+  /** @throws RunNotFoundError */
+  getRun(runId: string): Promise<RunRecord> {
+    return this.store.getRun(runId)
+  }
+
+  listRuns(filter: RunFilter = {}): Promise<RunPage> {
+    return this.store.listRuns(filter)
+  }
+
+  listSteps(runId: string): Promise<StepExecution[]> {
+    return this.store.listStepExecutions(runId)
+  }
+
+  /** @throws StepOutputNotFoundError */
+  getStepOutput(runId: string, stepId: string): Promise<Json> {
+    return this.store.loadStepOutput(runId, stepId)
+  }
+
+  getState(runId: string): Promise<Record<string, Json>> {
+    return this.store.getAllState(runId)
+  }
+
+  /**
+   * Persists cancellation (one conditional write); an engine executing the run elsewhere stops at its next
+   * commit or lease renewal, and here the running steps' signals abort at once (A13).
+   * @throws RunNotFoundError, RunAlreadyFinishedError
+   */
+  async cancel(runId: string): Promise<RunRecord> {
+    const record = await this.store.cancelRun(runId, this.#clock.now())
+    this.#fresh.delete(runId)
+    this.#active.get(runId)?.execution.cancelled(record)
+    this.#log('warn', 'workflow_cancelled', { run_id: runId })
+    return record
+  }
+
+  /**
+   * The sweeper: claims runs that are due (PENDING or RUNNING with no live lease, or whose `wakeAt` passed)
+   * and executes them. Safe to run from any number of engines at once: each run is claimed by one.
+   */
+  async resumeDue(options: SweepOptions = {}): Promise<SweepResult> {
+    const ids = await this.store.listDueRuns(this.#clock.now(), options.limit ?? 25)
+    let claimed = 0
+    let completed = 0
+    const queue = ids.filter((id) => !this.#active.has(id))
+    const budget = options.budgetMs === undefined ? {} : { budgetMs: options.budgetMs }
+    const worker = async () => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+        try {
+          const result = await this.#drive(id, budget)
+          if (result.claimed) claimed++
+          if (result.claimed && isTerminalRunStatus(result.run.status)) completed++
+        } catch (err) {
+          // One bad run (unknown workflow, store fault) must not stop the sweep of the others.
+          if (!isGorkflowError(err)) throw err
+          this.#log('error', 'sweep_error', { run_id: id, code: err.code })
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(RUNS_SWEPT_AT_ONCE, queue.length) }, worker))
+    return { claimed, completed }
+  }
+
+  /** Lets running steps finish, commits, and releases every lease this engine holds. */
+  async shutdown(): Promise<void> {
+    for (const { execution } of this.#active.values()) execution.yieldSoon()
+    await Promise.allSettled([...this.#active.values()].map((a) => a.done))
+    for (const claim of this.#fresh.values()) {
+      await this.store.commit(claim.lease, { now: this.#clock.now(), steps: [], run: {}, leaseExpiresAt: null }).catch(() => {})
+    }
+    this.#fresh.clear()
+  }
+
+  #log(level: 'info' | 'warn' | 'error', event: string, fields: Record<string, string | number | null>): void {
+    if (isLevelEnabled(this.#logger, level)) this.#logger.log(level, event, fields)
+  }
+}

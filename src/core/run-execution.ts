@@ -1,0 +1,587 @@
+/**
+ * @module
+ * Drives one claimed run from whatever is persisted to a terminal state, or until it must yield (a long wait,
+ * the invocation's budget, shutdown). A fresh run and a resumed run take the same path: finished steps are
+ * never executed again, and their outputs feed their successors.
+ *
+ * Round trips: every step boundary is one fenced `commit` that records the finished step *and* marks the
+ * steps it unblocks as started, so an N-step sequential run costs N + 1 commits (the first marks the entry
+ * steps started; the last also completes the run and releases the lease). Marking an attempt started before
+ * its handler runs is what lets a crash count as an attempt (DESIGN point 5).
+ */
+import type { Clock } from './clock'
+import { GorkflowError, isGorkflowError, toError, type ErrorCode } from './errors'
+import { isLevelEnabled, type LogFields, type Logger } from './logger'
+import type { Json, RunRecord, StepError, StepExecution, WorkflowError } from './model'
+import { validate } from './schema'
+import type { StepContext, StepDeps } from './step'
+import { resolveStepConfig, retryDelay, type ResolvedStepConfig, type StepConfig } from './step-config'
+import { RunStateAccessor, stepLogger } from './step-context'
+import type { AnyWorkflow, WorkflowNode } from './workflow'
+import type { Claim, Lease, RunCommit, RunPatch, WorkflowStore } from '../store/store'
+
+/** What the engine lends each execution. */
+export interface ExecutionEnv {
+  readonly store: WorkflowStore
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly deps: StepDeps
+  readonly random: () => number
+  readonly leaseMs: number
+  readonly inlineDelayLimitMs: number
+  readonly defaults: StepConfig | undefined
+}
+
+export interface ExecutionOptions {
+  /** Stop starting steps after this many ms, let running ones finish, commit and release. */
+  readonly budgetMs?: number
+}
+
+type Phase = 'idle' | 'running' | 'waiting' | 'done'
+
+interface Slot {
+  readonly node: WorkflowNode
+  readonly config: ResolvedStepConfig
+  record: StepExecution | null
+  phase: Phase
+  /** Attempt to run next (idle/waiting) or running now. */
+  attempt: number
+  /** When a waiting slot may start its next attempt. */
+  wakeAt: number
+  controller: AbortController | null
+  /** For done slots: true when it failed and continue-on-error let the run go on. */
+  continued: boolean
+}
+
+type Outcome = { readonly ok: true; readonly output: Json; readonly skipped: boolean } | { readonly ok: false; readonly error: Error }
+
+interface Settled {
+  readonly slot: Slot
+  readonly attempt: number
+  readonly outcome: Outcome
+}
+
+/** Errors that would fail identically on every attempt (A6, B19). */
+const NON_RETRYABLE_CODES: ReadonlySet<string> = new Set<ErrorCode>(['VALIDATION_ERROR', 'NON_RETRYABLE'])
+
+/** Backoff between attempts to persist a commit after a store fault. */
+const COMMIT_RETRY_DELAYS_MS = [25, 100, 400]
+
+export class RunExecution {
+  readonly #env: ExecutionEnv
+  readonly #workflow: AnyWorkflow
+  readonly #slots = new Map<string, Slot>()
+  readonly #order: Slot[] = []
+  readonly #outputs = new Map<string, Json>()
+  readonly #dirty = new Map<string, StepExecution>()
+  readonly #settled: Settled[] = []
+  readonly #state: RunStateAccessor
+  readonly #deadline: number
+  readonly #maxConcurrency: number
+  #lease: Lease
+  #run: RunRecord
+  #nextIndex = 0
+  #running = 0
+  #lastCommitAt: number
+  #failure: WorkflowError | null = null
+  #stopping = false
+  #stopped: 'cancelled' | 'lost' | null = null
+  #wake: (() => void) | null = null
+
+  constructor(env: ExecutionEnv, workflow: AnyWorkflow, claim: Claim, options: ExecutionOptions = {}) {
+    this.#env = env
+    this.#workflow = workflow
+    this.#lease = claim.lease
+    this.#run = claim.run
+    const now = env.clock.now()
+    this.#lastCommitAt = now
+    this.#deadline = options.budgetMs === undefined ? Number.POSITIVE_INFINITY : now + options.budgetMs
+    this.#maxConcurrency = workflow.config.maxConcurrency ?? Number.POSITIVE_INFINITY
+    this.#state = new RunStateAccessor(env.store, claim.run.runId, () => env.clock.now())
+    for (const node of workflow.steps) {
+      const slot: Slot = {
+        node,
+        config: resolveStepConfig(env.defaults, workflow.config, node.step.config),
+        record: null,
+        phase: 'idle',
+        attempt: 0,
+        wakeAt: 0,
+        controller: null,
+        continued: false,
+      }
+      this.#slots.set(node.id, slot)
+      this.#order.push(slot)
+    }
+    this.#restore(claim.steps, now)
+  }
+
+  get runId(): string {
+    return this.#run.runId
+  }
+
+  /** Cancellation was persisted elsewhere: abort running handlers at once and stop without writing. */
+  cancelled(record: RunRecord): void {
+    this.#halt('cancelled', new GorkflowError('CANCELLED', `run ${record.runId} was cancelled`))
+    this.#run = record
+  }
+
+  /** Finish running steps, commit, release the lease and return; used by graceful shutdown. */
+  yieldSoon(): void {
+    this.#stopping = true
+    this.#wake?.()
+  }
+
+  /** Runs until terminal or yielded; returns the run as this execution last knew it. */
+  async execute(): Promise<RunRecord> {
+    try {
+      return await this.#loop()
+    } catch (err) {
+      // Store faults that outlived the commit retries: stop and let the lease expire; the sweeper resumes.
+      this.#halt('lost', toError(err))
+      this.#log('error', 'persistence_error', { run_id: this.runId, error: toError(err).message })
+      return this.#run
+    }
+  }
+
+  async #loop(): Promise<RunRecord> {
+    const { clock } = this.#env
+    for (;;) {
+      if (this.#stopped) return this.#afterStop()
+      this.#drainSettled()
+      const now = clock.now()
+      if (now >= this.#deadline) this.#stopping = true
+      const starts = this.#failure || this.#stopping ? [] : this.#startable(now)
+      for (const slot of starts) this.#markStarted(slot, now)
+      const finished = this.#failure !== null || this.#order.every((s) => s.phase === 'done')
+      const mustYield = !finished && this.#running === 0 && this.#stopping
+      const renew = now - this.#lastCommitAt >= this.#env.leaseMs / 2
+
+      if (starts.length > 0 || this.#dirty.size > 0 || finished || mustYield || renew || this.#run.status === 'PENDING') {
+        if (finished) return this.#finish(now)
+        if (mustYield) return this.#yield(now, null)
+        await this.#commit(now, this.#progressPatch(), false)
+        if (this.#stopped) return this.#afterStop()
+      }
+      for (const slot of starts) this.#launch(slot)
+
+      if (this.#running === 0) {
+        const wakeAt = Math.min(...this.#order.filter((s) => s.phase === 'waiting').map((s) => s.wakeAt))
+        if (!Number.isFinite(wakeAt)) {
+          // No step can ever become ready: a definition/record mismatch. Fail loudly rather than spin.
+          this.#failure = this.#runError('INTERNAL_ERROR', 'no step can make progress', null)
+          continue
+        }
+        const delay = wakeAt - clock.now()
+        if (delay > this.#env.inlineDelayLimitMs || clock.now() + delay > this.#deadline) {
+          return this.#yield(clock.now(), wakeAt)
+        }
+        await this.#sleep(delay)
+        continue
+      }
+      await this.#nextEvent()
+    }
+  }
+
+  /** Rebuilds slots from persisted step records; crashed attempts count as attempts (DESIGN point 5). */
+  #restore(records: readonly StepExecution[], now: number): void {
+    for (const record of records) {
+      const slot = this.#slots.get(record.stepId)
+      if (!slot) continue
+      slot.record = record
+      this.#nextIndex = Math.max(this.#nextIndex, record.executionIndex + 1)
+      switch (record.status) {
+        case 'COMPLETED':
+        case 'SKIPPED':
+          slot.phase = 'done'
+          this.#outputs.set(slot.node.id, record.output)
+          break
+        case 'FAILED':
+          slot.phase = 'done'
+          if (slot.config.continueOnError) slot.continued = true
+          else this.#failure = this.#stepFailure(slot, record.error)
+          break
+        case 'RETRYING':
+          slot.phase = 'waiting'
+          slot.attempt = record.attempt + 1
+          slot.wakeAt = now
+          break
+        case 'RUNNING':
+        case 'CANCELLED': {
+          const error: StepError = {
+            code: 'ATTEMPT_INTERRUPTED',
+            message: `attempt ${record.attempt} was interrupted before it finished (the worker stopped)`,
+            attempt: record.attempt,
+            timestamp: now,
+          }
+          this.#attemptFailed(slot, record.attempt, error, now, 0, true)
+          break
+        }
+        case 'PENDING':
+          slot.attempt = record.attempt
+          break
+      }
+    }
+  }
+
+  #startable(now: number): Slot[] {
+    const ready: Slot[] = []
+    let capacity = this.#maxConcurrency - this.#running
+    for (const slot of this.#order) {
+      if (capacity <= 0) break
+      const due = slot.phase === 'idle' || (slot.phase === 'waiting' && slot.wakeAt <= now)
+      if (!due) continue
+      if (!slot.node.predecessors.every((id) => this.#slots.get(id)?.phase === 'done')) continue
+      ready.push(slot)
+      capacity--
+    }
+    return ready
+  }
+
+  #markStarted(slot: Slot, now: number): void {
+    const previous = slot.record
+    const record: StepExecution = {
+      runId: this.runId,
+      stepId: slot.node.id,
+      executionIndex: previous ? previous.executionIndex : this.#nextIndex++,
+      status: 'RUNNING',
+      attempt: slot.attempt,
+      input: previous && previous.status !== 'PENDING' ? previous.input : this.#resolveInput(slot),
+      output: null,
+      error: previous?.error ?? null,
+      startedAt: now,
+      completedAt: null,
+      durationMs: previous?.durationMs ?? 0,
+      createdAt: previous?.createdAt ?? now,
+      updatedAt: now,
+    }
+    this.#setRecord(slot, record)
+    slot.phase = 'running'
+    this.#running++
+  }
+
+  /** A2: run input for entry steps, the predecessor's output for one, `{ [id]: output }` for a join. */
+  #resolveInput(slot: Slot): Json {
+    const preds = slot.node.predecessors
+    if (preds.length === 0) return this.#run.input
+    if (preds.length === 1) return this.#outputs.get(preds[0] as string) ?? null
+    const joined: { [key: string]: Json } = {}
+    for (const id of preds) joined[id] = this.#outputs.get(id) ?? null
+    return joined
+  }
+
+  #launch(slot: Slot): void {
+    const record = slot.record as StepExecution
+    const attempt = slot.attempt
+    const controller = new AbortController()
+    slot.controller = controller
+    this.#log('info', 'step_started', {
+      run_id: this.runId,
+      step_id: slot.node.id,
+      step_name: slot.node.name,
+      attempt,
+      step_num: record.executionIndex + 1,
+      total_steps: this.#order.length,
+    })
+    void this.#attempt(slot, attempt, record.input, controller).then((outcome) => {
+      this.#settled.push({ slot, attempt, outcome })
+      this.#wake?.()
+    })
+  }
+
+  /** One attempt: validate, evaluate the condition, run the handler, validate; raced against the timeout. */
+  async #attempt(slot: Slot, attempt: number, input: Json, controller: AbortController): Promise<Outcome> {
+    const { node, config } = slot
+    const ctx = this.#context(slot, attempt, controller.signal)
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const timedOut = new Promise<Outcome>((resolve) => {
+      timer = setTimeout(() => {
+        const error = new GorkflowError('TIMEOUT', `step ${node.id} timed out after ${config.timeoutMs} ms`)
+        controller.abort(error)
+        resolve({ ok: false, error })
+      }, config.timeoutMs)
+    })
+    const work = (async (): Promise<Outcome> => {
+      const value = node.step.inputSchema ? await validate(node.step.inputSchema, input, `input of step ${node.id}`) : input
+      if (node.condition && !(await node.condition(ctx, value))) {
+        const skip = node.skip
+        const output =
+          skip.kind === 'passThrough'
+            ? input
+            : typeof skip.value === 'function'
+              ? await (skip.value as (i: unknown, c: StepContext) => unknown)(value, ctx)
+              : skip.value
+        return { ok: true, output: toJson(output), skipped: true }
+      }
+      const result = await (node.step.handler as (c: StepContext, i: unknown) => unknown)(ctx, value)
+      const output = node.step.outputSchema ? await validate(node.step.outputSchema, result, `output of step ${node.id}`) : result
+      return { ok: true, output: toJson(output), skipped: false }
+    })().catch((err: unknown): Outcome => ({ ok: false, error: toError(err) }))
+    try {
+      return await Promise.race([work, timedOut])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  #context(slot: Slot, attempt: number, signal: AbortSignal): StepContext {
+    const { store } = this.#env
+    const runId = this.runId
+    return {
+      runId,
+      workflowId: this.#workflow.id,
+      stepId: slot.node.id,
+      attempt,
+      signal,
+      logger: stepLogger(this.#env.logger, { run_id: runId, step_id: slot.node.id, attempt }),
+      state: this.#state,
+      deps: this.#env.deps,
+      context: this.#run.context,
+      getOutput: async <T>(stepId: string) => {
+        const other = this.#slots.get(stepId)
+        if (other?.phase === 'done' && this.#outputs.has(stepId)) return structuredClone(this.#outputs.get(stepId)) as T
+        return (await store.loadStepOutput(runId, stepId)) as T
+      },
+      getInput: async <T>(stepId: string) => {
+        const record = this.#slots.get(stepId)?.record
+        if (record) return structuredClone(record.input) as T
+        return (await store.getStepExecution(runId, stepId)).input as T
+      },
+    }
+  }
+
+  #drainSettled(): void {
+    const now = this.#env.clock.now()
+    for (const { slot, attempt, outcome } of this.#settled.splice(0)) {
+      // A result for an attempt that is no longer current (timed out, aborted) is ignored (B03).
+      if (slot.phase !== 'running' || slot.attempt !== attempt) continue
+      this.#running--
+      slot.controller = null
+      const record = slot.record as StepExecution
+      const durationMs = Math.max(0, now - (record.startedAt ?? now))
+      if (outcome.ok) {
+        slot.phase = 'done'
+        this.#outputs.set(slot.node.id, outcome.output)
+        this.#setRecord(slot, {
+          ...record,
+          status: outcome.skipped ? 'SKIPPED' : 'COMPLETED',
+          output: outcome.output,
+          error: null,
+          completedAt: now,
+          durationMs,
+          updatedAt: now,
+        })
+        this.#log('info', outcome.skipped ? 'step_skipped' : 'step_completed', {
+          run_id: this.runId,
+          step_id: slot.node.id,
+          duration_ms: durationMs,
+          attempts: attempt + 1,
+          reason: outcome.skipped ? 'condition_not_met' : undefined,
+        })
+        continue
+      }
+      const code = isGorkflowError(outcome.error) ? outcome.error.code : 'EXECUTION_FAILED'
+      const error: StepError = {
+        code,
+        message: outcome.error.message,
+        attempt,
+        timestamp: now,
+        ...(isGorkflowError(outcome.error) && outcome.error.details !== undefined ? { details: outcome.error.details } : {}),
+      }
+      this.#log('error', 'step_failed', { run_id: this.runId, step_id: slot.node.id, attempt, duration_ms: durationMs, code })
+      this.#attemptFailed(slot, attempt, error, now, durationMs, !NON_RETRYABLE_CODES.has(code))
+    }
+  }
+
+  /** Schedules the next attempt, or ends the step FAILED (continued, or failing the run). */
+  #attemptFailed(slot: Slot, attempt: number, error: StepError, now: number, durationMs: number, retryable: boolean): void {
+    const record = slot.record as StepExecution
+    if (retryable && attempt < slot.config.maxRetries) {
+      const delay = retryDelay(slot.config, attempt + 1, this.#env.random)
+      slot.phase = 'waiting'
+      slot.attempt = attempt + 1
+      slot.wakeAt = now + delay
+      this.#setRecord(slot, { ...record, status: 'RETRYING', attempt, error, durationMs, updatedAt: now })
+      this.#log('warn', 'step_retrying', { run_id: this.runId, step_id: slot.node.id, attempt: attempt + 1, delay })
+      return
+    }
+    slot.phase = 'done'
+    this.#setRecord(slot, { ...record, status: 'FAILED', attempt, error, durationMs, completedAt: now, updatedAt: now })
+    if (slot.config.continueOnError) {
+      slot.continued = true
+      this.#log('warn', 'step_continued', { run_id: this.runId, step_id: slot.node.id })
+    } else if (!this.#failure) {
+      this.#failure = this.#stepFailure(slot, error)
+    }
+  }
+
+  #stepFailure(slot: Slot, error: StepError | null): WorkflowError {
+    const attempts = (error?.attempt ?? slot.attempt) + 1
+    return this.#runError(
+      error?.code ?? 'EXECUTION_FAILED',
+      `step ${slot.node.id} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${error?.message ?? 'unknown error'}`,
+      slot.node.id,
+    )
+  }
+
+  #runError(code: string, message: string, step: string | null): WorkflowError {
+    return { code, message, step, timestamp: this.#env.clock.now() }
+  }
+
+  #setRecord(slot: Slot, record: StepExecution): void {
+    slot.record = record
+    this.#dirty.set(slot.node.id, record)
+  }
+
+  #progressPatch(): RunPatch {
+    const counted = this.#order.filter((s) => s.phase === 'done' && (s.continued || this.#outputs.has(s.node.id))).length
+    const progress = counted / this.#order.length
+    if (this.#run.status === 'PENDING') {
+      return { status: 'RUNNING', startedAt: this.#run.startedAt ?? this.#env.clock.now(), progress, wakeAt: null }
+    }
+    return progress === this.#run.progress && this.#run.wakeAt === null ? {} : { progress, wakeAt: null }
+  }
+
+  /** Terminal commit: COMPLETED with the sinks' output, or FAILED with siblings aborted (A10). */
+  async #finish(now: number): Promise<RunRecord> {
+    const failure = this.#failure
+    let patch: RunPatch
+    if (failure) {
+      for (const slot of this.#order) {
+        if (slot.phase !== 'running' && slot.phase !== 'waiting') continue
+        slot.controller?.abort(new GorkflowError('CANCELLED', `aborted: step ${failure.step ?? '?'} failed`))
+        if (slot.record) this.#setRecord(slot, { ...slot.record, status: 'CANCELLED', completedAt: now, updatedAt: now })
+        slot.phase = 'done'
+      }
+      this.#running = 0
+      // The failed step is not counted, so progress stays below 1 for a FAILED run (A11, B43).
+      const progress = this.#progressPatch().progress ?? this.#run.progress
+      patch = { status: 'FAILED', error: failure, completedAt: now, progress, wakeAt: null }
+    } else {
+      const sinks = this.#workflow.sinks
+      const output: Json =
+        sinks.length === 1
+          ? (this.#outputs.get(sinks[0] as string) ?? null)
+          : Object.fromEntries(sinks.map((id) => [id, this.#outputs.get(id) ?? null]))
+      patch = { status: 'COMPLETED', output, progress: 1, completedAt: now, wakeAt: null }
+      if (this.#run.startedAt === null) patch = { ...patch, startedAt: now }
+    }
+    await this.#commit(now, patch, true)
+    if (this.#stopped) return this.#afterStop()
+    if (failure) this.#log('error', 'workflow_failed', { run_id: this.runId, code: failure.code, step: failure.step })
+    else this.#log('info', 'workflow_completed', { run_id: this.runId, duration_ms: now - (this.#run.startedAt ?? now) })
+    return this.#run
+  }
+
+  /** Persist progress and `wakeAt` (null: due at once), release the lease, return. The sweeper resumes. */
+  async #yield(now: number, wakeAt: number | null): Promise<RunRecord> {
+    const patch = { ...this.#progressPatch(), wakeAt }
+    await this.#commit(now, patch, true)
+    if (!this.#stopped) this.#log('info', 'workflow_yielded', { run_id: this.runId, wake_at: wakeAt })
+    return this.#stopped ? this.#afterStop() : this.#run
+  }
+
+  async #commit(now: number, patch: RunPatch, release: boolean): Promise<void> {
+    const commit: RunCommit = {
+      now,
+      steps: [...this.#dirty.values()],
+      run: patch,
+      leaseExpiresAt: release ? null : now + this.#env.leaseMs,
+    }
+    this.#dirty.clear()
+    const { store, clock } = this.#env
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.#lease = await store.commit(this.#lease, commit)
+        break
+      } catch (err) {
+        if (isGorkflowError(err, 'STORE_UNAVAILABLE') && attempt < COMMIT_RETRY_DELAYS_MS.length) {
+          this.#log('warn', 'persistence_error', { run_id: this.runId, operation: 'commit', error: err.message })
+          await clock.sleep(COMMIT_RETRY_DELAYS_MS[attempt] as number)
+          continue
+        }
+        if (attempt > 0 && (isGorkflowError(err, 'LEASE_LOST') || isGorkflowError(err, 'RUN_ALREADY_FINISHED'))) {
+          // An earlier try may have applied with its reply lost: ours if it carries this commit's instant.
+          const current = await store.getRun(this.runId)
+          if (current.updatedAt === now && (current.leaseOwner === null || current.leaseOwner === this.#lease.owner)) {
+            this.#run = current
+            this.#lastCommitAt = now
+            return
+          }
+        }
+        if (isGorkflowError(err, 'LEASE_LOST') || isGorkflowError(err, 'RUN_ALREADY_FINISHED') || isGorkflowError(err, 'RUN_NOT_FOUND')) {
+          this.#halt(isGorkflowError(err, 'RUN_ALREADY_FINISHED') ? 'cancelled' : 'lost', err)
+          return
+        }
+        throw err
+      }
+    }
+    this.#lastCommitAt = now
+    const released = commit.leaseExpiresAt === null
+    this.#run = {
+      ...this.#run,
+      ...patch,
+      updatedAt: now,
+      leaseOwner: released ? null : this.#lease.owner,
+      leaseExpiresAt: released ? null : this.#lease.expiresAt,
+    }
+  }
+
+  #halt(reason: 'cancelled' | 'lost', cause: Error): void {
+    if (this.#stopped) return
+    this.#stopped = reason
+    for (const slot of this.#order) slot.controller?.abort(cause)
+    this.#wake?.()
+  }
+
+  async #afterStop(): Promise<RunRecord> {
+    try {
+      this.#run = await this.#env.store.getRun(this.runId)
+    } catch {
+      // The record we hold is the best answer we have.
+    }
+    if (this.#run.status === 'CANCELLED') this.#log('warn', 'workflow_cancelled', { run_id: this.runId })
+    else this.#log('warn', 'lease_lost', { run_id: this.runId })
+    return this.#run
+  }
+
+  /** Waits for a settled attempt, a due retry, a lease renewal or a stop request. */
+  #nextEvent(): Promise<void> {
+    if (this.#settled.length > 0 || this.#stopped) return Promise.resolve()
+    const now = this.#env.clock.now()
+    const waits = this.#order.filter((s) => s.phase === 'waiting').map((s) => s.wakeAt - now)
+    const renewIn = this.#lastCommitAt + this.#env.leaseMs / 2 - now
+    const timeoutMs = Math.max(0, Math.min(renewIn, this.#deadline - now, ...waits))
+    return new Promise<void>((resolve) => {
+      const timer = Number.isFinite(timeoutMs) ? setTimeout(done, timeoutMs) : undefined
+      const self = this
+      function done() {
+        clearTimeout(timer)
+        self.#wake = null
+        resolve()
+      }
+      this.#wake = done
+    })
+  }
+
+  async #sleep(ms: number): Promise<void> {
+    const controller = new AbortController()
+    this.#wake = () => controller.abort()
+    try {
+      await this.#env.clock.sleep(ms, controller.signal)
+    } catch {
+      // Woken early by a stop request; the loop re-checks.
+    } finally {
+      this.#wake = null
+    }
+  }
+
+  #log(level: 'debug' | 'info' | 'warn' | 'error', event: string, fields: LogFields): void {
+    if (isLevelEnabled(this.#env.logger, level)) this.#env.logger.log(level, event, fields)
+  }
+}
+
+/** Normalises a handler's value to what the store will hold, so fresh and resumed runs see the same thing. */
+function toJson(value: unknown): Json {
+  if (value === undefined) return null
+  return JSON.parse(JSON.stringify(value)) as Json
+}

@@ -1,0 +1,284 @@
+/**
+ * @module
+ * The workflow builder and the frozen definition it builds. Each builder method returns a new builder, so a
+ * partial builder can be shared. Types flow through the chain: `then(step)` compiles only when the step
+ * accepts the previous output; after `parallel([a, b])` the next step receives `{ a: OutA, b: OutB }`.
+ */
+import type { StandardSchemaV1 } from '@standard-schema/spec'
+import { InvalidArgumentError, InvalidWorkflowError } from './errors'
+import type { AnyStep, Step, StepContext, StepOutput } from './step'
+import { assertStepConfig, type StepConfig } from './step-config'
+
+/** Workflow-wide defaults for its steps, plus run-level limits. */
+export interface WorkflowConfig extends StepConfig {
+  /** Most steps of one run executing at once. Minimum `1`. @default unbounded */
+  readonly maxConcurrency?: number
+}
+
+/** Decides whether a conditional step runs; a throw is a step error like any other (retried). */
+export type StepCondition<I> = (ctx: StepContext, input: I) => boolean | Promise<boolean>
+
+/** Output of a skipped step: a value, or a function of the step's input. */
+export type SkipDefault<I, O> = O | ((input: I, ctx: StepContext) => O | Promise<O>)
+
+/** One node of a built workflow. */
+export interface WorkflowNode {
+  readonly id: string
+  readonly name: string
+  readonly description: string
+  readonly step: AnyStep
+  /** Present for `thenIf` nodes. */
+  readonly condition: StepCondition<unknown> | null
+  /** What a skipped node outputs; `passThrough` returns its input unchanged. */
+  readonly skip: { readonly kind: 'default'; readonly value: SkipDefault<unknown, unknown> } | { readonly kind: 'passThrough' }
+  /** Ids of the nodes whose outputs feed this one, in insertion order. */
+  readonly predecessors: readonly string[]
+  readonly successors: readonly string[]
+}
+
+/** A validated, frozen workflow: what the engine runs and the API describes. */
+export interface WorkflowDefinition<I = unknown, O = unknown> {
+  readonly id: string
+  readonly name: string
+  readonly version: string
+  readonly description: string
+  readonly tags: Readonly<Record<string, string>>
+  readonly inputSchema: StandardSchemaV1 | null
+  readonly config: WorkflowConfig
+  /** Nodes in insertion order; that order breaks ties between ready steps (A1). */
+  readonly steps: readonly WorkflowNode[]
+  readonly edges: readonly (readonly [string, string])[]
+  /** Steps without predecessors; each receives the run input (A2). */
+  readonly entries: readonly string[]
+  /** Steps without successors; their outputs form the run output (A4). */
+  readonly sinks: readonly string[]
+  readonly '~types'?: { readonly input: (input: I) => void; readonly output: O }
+}
+
+/** Any workflow, whatever its types: what an engine registers. */
+export type AnyWorkflow = WorkflowDefinition<any, any>
+
+export interface WorkflowOptions {
+  /** Unique among the engine's workflows; used in URLs. */
+  readonly id: string
+  /** @default the id */
+  readonly name?: string
+  /** @default '1.0' */
+  readonly version?: string
+  readonly description?: string
+  readonly tags?: Readonly<Record<string, string>>
+  readonly config?: WorkflowConfig
+}
+
+interface Draft {
+  readonly options: WorkflowOptions
+  readonly inputSchema: StandardSchemaV1 | null
+  readonly nodes: readonly DraftNode[]
+  /** Ids the next block attaches to. */
+  readonly tail: readonly string[]
+}
+
+interface DraftNode {
+  readonly step: AnyStep
+  readonly condition: StepCondition<unknown> | null
+  readonly skip: WorkflowNode['skip']
+  readonly after: readonly string[]
+}
+
+type ParallelOutput<S extends readonly AnyStep[]> = { [P in S[number] as P['id']]: StepOutput<P> }
+
+/** Pass-through on skip is allowed only when the unchanged input is a valid output (A3). */
+type SkipArgs<Cur, O> = [Cur] extends [O]
+  ? [defaultValue?: SkipDefault<Cur, O>]
+  : [defaultValue: SkipDefault<Cur, O>]
+
+/** Builds a workflow whose run input is `In` and whose latest block outputs `Cur`. */
+export class WorkflowBuilder<In, Cur> {
+  readonly #draft: Draft
+
+  /** @internal use {@link workflow} */
+  constructor(draft: Draft) {
+    this.#draft = draft
+  }
+
+  /** Runs `step` after everything added so far; it receives the previous output (or the keyed join). */
+  then<O>(step: Step<Cur, O>): WorkflowBuilder<In, O> {
+    return this.#append([{ step, condition: null, skip: { kind: 'passThrough' } }])
+  }
+
+  /** Runs several steps at once after everything so far; the next step receives `{ [id]: output }`. */
+  parallel<const S extends readonly [Step<Cur, unknown>, ...Step<Cur, unknown>[]]>(
+    steps: S,
+  ): WorkflowBuilder<In, ParallelOutput<S>> {
+    if (!Array.isArray(steps) || steps.length === 0) {
+      throw new InvalidArgumentError(`workflow ${this.#draft.options.id}: parallel() needs at least one step`)
+    }
+    return this.#append(steps.map((step) => ({ step, condition: null, skip: { kind: 'passThrough' } as const })))
+  }
+
+  /**
+   * Runs `step` only when `condition` holds; otherwise the step is SKIPPED and outputs `defaultValue` (a value
+   * or a function of the input), or its unchanged input when no default is given — which compiles only when
+   * that input is a valid output.
+   */
+  thenIf<O>(step: Step<Cur, O>, condition: StepCondition<Cur>, ...rest: SkipArgs<Cur, O>): WorkflowBuilder<In, O> {
+    if (typeof condition !== 'function') {
+      throw new InvalidArgumentError(`workflow ${this.#draft.options.id}: thenIf(${step.id}) needs a condition function`)
+    }
+    const skip: WorkflowNode['skip'] =
+      rest.length > 0 && rest[0] !== undefined
+        ? { kind: 'default', value: rest[0] as SkipDefault<unknown, unknown> }
+        : { kind: 'passThrough' }
+    return this.#append([{ step, condition: condition as StepCondition<unknown>, skip }])
+  }
+
+  /** `then` for each step in order. */
+  sequence<A>(a: Step<Cur, A>): WorkflowBuilder<In, A>
+  sequence<A, B>(a: Step<Cur, A>, b: Step<A, B>): WorkflowBuilder<In, B>
+  sequence<A, B, C>(a: Step<Cur, A>, b: Step<A, B>, c: Step<B, C>): WorkflowBuilder<In, C>
+  sequence<A, B, C, D>(a: Step<Cur, A>, b: Step<A, B>, c: Step<B, C>, d: Step<C, D>): WorkflowBuilder<In, D>
+  sequence(...steps: AnyStep[]): WorkflowBuilder<In, unknown> {
+    let builder: WorkflowBuilder<In, unknown> = this as WorkflowBuilder<In, unknown>
+    for (const step of steps) builder = builder.then(step as Step<unknown, unknown>)
+    return builder
+  }
+
+  /**
+   * Validates and freezes the workflow.
+   * @throws InvalidWorkflowError for no steps, duplicate ids, cycles or unreachable steps, naming them.
+   */
+  build(): WorkflowDefinition<In, Cur> {
+    const { options, inputSchema, nodes } = this.#draft
+    const ids = nodes.map((n) => n.step.id)
+    const edges = nodes.flatMap((n) => n.after.map((from) => [from, n.step.id] as const))
+    const firstBlock = nodes.filter((n) => n.after.length === 0).map((n) => n.step.id)
+    const graph = validateGraph(options.id, ids, edges, firstBlock)
+    const steps = nodes.map(
+      (n): WorkflowNode =>
+        Object.freeze({
+          id: n.step.id,
+          name: n.step.name,
+          description: n.step.description,
+          step: n.step,
+          condition: n.condition,
+          skip: n.skip,
+          predecessors: Object.freeze(graph.predecessors.get(n.step.id) ?? []),
+          successors: Object.freeze(graph.successors.get(n.step.id) ?? []),
+        }),
+    )
+    return Object.freeze({
+      id: options.id,
+      name: options.name ?? options.id,
+      version: options.version ?? '1.0',
+      description: options.description ?? '',
+      tags: Object.freeze({ ...options.tags }),
+      inputSchema,
+      config: Object.freeze({ ...options.config }),
+      steps: Object.freeze(steps),
+      edges: Object.freeze(edges.map((e) => Object.freeze(e))),
+      entries: Object.freeze(graph.entries),
+      sinks: Object.freeze(graph.sinks),
+    })
+  }
+
+  #append<Next>(added: readonly Omit<DraftNode, 'after'>[]): WorkflowBuilder<In, Next> {
+    const nodes = [...this.#draft.nodes, ...added.map((n) => ({ ...n, after: this.#draft.tail }))]
+    return new WorkflowBuilder<In, Next>({ ...this.#draft, nodes, tail: added.map((n) => n.step.id) })
+  }
+}
+
+/**
+ * Starts a workflow definition. With an `input` Standard Schema the run input is validated at start and its
+ * type flows into the first step.
+ * @example
+ * const flow = workflow({ id: 'order', input: z.object({ id: z.string() }) }).then(charge).then(ship).build()
+ */
+export function workflow<S extends StandardSchemaV1>(
+  options: WorkflowOptions & { readonly input: S },
+): WorkflowBuilder<StandardSchemaV1.InferInput<S>, StandardSchemaV1.InferOutput<S>>
+export function workflow<I = unknown>(options: WorkflowOptions & { readonly input?: undefined }): WorkflowBuilder<I, I>
+export function workflow(options: WorkflowOptions & { readonly input?: StandardSchemaV1 }): WorkflowBuilder<unknown, unknown> {
+  if (typeof options?.id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(options.id)) {
+    throw new InvalidArgumentError('workflow id must be 1-100 characters of letters, digits, "_", "." or "-"')
+  }
+  const { input, ...rest } = options
+  if (rest.config) {
+    assertStepConfig(rest.config, `workflow ${rest.id}`)
+    const limit = rest.config.maxConcurrency
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) {
+      throw new InvalidArgumentError(`workflow ${rest.id}: maxConcurrency must be an integer >= 1`)
+    }
+  }
+  return new WorkflowBuilder({ options: rest, inputSchema: input ?? null, nodes: [], tail: [] })
+}
+
+interface Graph {
+  readonly predecessors: Map<string, string[]>
+  readonly successors: Map<string, string[]>
+  readonly entries: string[]
+  readonly sinks: string[]
+}
+
+/**
+ * Checks a step graph: not empty, unique ids, known edge ends, no cycles, every step reachable from the
+ * declared entries (by default every step without predecessors, which a leading parallel block produces).
+ * Exported for definitions assembled outside the builder.
+ * @throws InvalidWorkflowError naming the offending steps
+ */
+export function validateGraph(
+  workflowId: string,
+  ids: readonly string[],
+  edges: readonly (readonly [string, string])[],
+  declaredEntries?: readonly string[],
+): Graph {
+  const fail = (message: string): never => {
+    throw new InvalidWorkflowError(`workflow ${workflowId}: ${message}`)
+  }
+  if (ids.length === 0) fail('has no steps')
+  const seen = new Set<string>()
+  const duplicates = new Set<string>()
+  for (const id of ids) (seen.has(id) ? duplicates : seen).add(id)
+  if (duplicates.size > 0) fail(`duplicate step ids: ${[...duplicates].join(', ')}`)
+
+  const predecessors = new Map(ids.map((id) => [id, [] as string[]]))
+  const successors = new Map(ids.map((id) => [id, [] as string[]]))
+  for (const [from, to] of edges) {
+    const out = successors.get(from)
+    const into = predecessors.get(to)
+    if (!out || !into) return fail(`edge ${from} -> ${to} names an unknown step`)
+    if (!out.includes(to)) out.push(to)
+    if (!into.includes(from)) into.push(from)
+  }
+
+  // Depth-first search with colours; the grey path is reported when a back edge closes a cycle.
+  const colour = new Map<string, 'grey' | 'black'>()
+  const path: string[] = []
+  const visit = (id: string): void => {
+    colour.set(id, 'grey')
+    path.push(id)
+    for (const next of successors.get(id) ?? []) {
+      const c = colour.get(next)
+      if (c === 'grey') fail(`cycle: ${[...path.slice(path.indexOf(next)), next].join(' -> ')}`)
+      if (c === undefined) visit(next)
+    }
+    path.pop()
+    colour.set(id, 'black')
+  }
+  for (const id of ids) if (!colour.has(id)) visit(id)
+
+  const entries = declaredEntries ? [...declaredEntries] : ids.filter((id) => predecessors.get(id)?.length === 0)
+  for (const id of entries) if (!seen.has(id)) fail(`entry ${id} is not a step`)
+  const reached = new Set<string>()
+  const stack = [...entries]
+  while (stack.length > 0) {
+    const id = stack.pop() as string
+    if (reached.has(id)) continue
+    reached.add(id)
+    stack.push(...(successors.get(id) ?? []))
+  }
+  const unreachable = ids.filter((id) => !reached.has(id))
+  if (unreachable.length > 0) fail(`steps unreachable from an entry step: ${unreachable.join(', ')}`)
+
+  const sinks = ids.filter((id) => successors.get(id)?.length === 0)
+  return { predecessors, successors, entries, sinks }
+}
