@@ -1,0 +1,311 @@
+/**
+ * @module
+ * In-process store for tests and development. Everything lives in maps; `structuredClone` on the way in
+ * and out, so no caller ever shares an object with stored state (SPEC 7, B35). No method awaits before
+ * it has finished writing, so each one is atomic with respect to every other call on the same store.
+ */
+import {
+  InvalidArgumentError,
+  LeaseLostError,
+  RunAlreadyExistsError,
+  RunAlreadyFinishedError,
+  RunNotFoundError,
+  StateNotFoundError,
+  StepExecutionNotFoundError,
+  StepOutputNotFoundError,
+  StoreUnavailableError,
+} from '../../core/errors'
+import { isTerminalRunStatus } from '../../core/model'
+import type { Json, RunRecord, StepExecution } from '../../core/model'
+import { decodeCursor, encodeCursor } from '../cursor'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../store'
+import type {
+  Claim,
+  CreateRunResult,
+  Lease,
+  RunCommit,
+  RunFilter,
+  RunPage,
+  StoreKind,
+  WorkflowStore,
+} from '../store'
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+/** A {@link WorkflowStore} held in memory; state is lost with the process. */
+export class MemoryStore implements WorkflowStore {
+  readonly kind: StoreKind = 'memory'
+
+  readonly #runs = new Map<string, RunRecord>()
+  readonly #steps = new Map<string, Map<string, StepExecution>>()
+  readonly #state = new Map<string, Map<string, Json>>()
+  /** `workflowId \0 idempotencyKey` → runId; the uniqueness index of idempotent starts. */
+  readonly #idempotency = new Map<string, string>()
+  #closed = false
+
+  async createRun(run: RunRecord): Promise<CreateRunResult> {
+    this.#open()
+    const idemKey = run.idempotencyKey === null ? null : idempotencyIndexKey(run.workflowId, run.idempotencyKey)
+    if (idemKey !== null) {
+      const existingId = this.#idempotency.get(idemKey)
+      const existing = existingId === undefined ? undefined : this.#runs.get(existingId)
+      if (existing) return { run: structuredClone(existing), created: false }
+    }
+    if (this.#runs.has(run.runId)) throw new RunAlreadyExistsError(run.runId)
+    const stored = structuredClone(run)
+    this.#runs.set(stored.runId, stored)
+    if (idemKey !== null) this.#idempotency.set(idemKey, stored.runId)
+    return { run: structuredClone(stored), created: true }
+  }
+
+  async getRun(runId: string): Promise<RunRecord> {
+    this.#open()
+    return structuredClone(this.#requireRun(runId))
+  }
+
+  async listRuns(filter: RunFilter = {}): Promise<RunPage> {
+    this.#open()
+    const limit = checkLimit(filter.limit ?? DEFAULT_PAGE_SIZE)
+    const after = filter.cursor == null ? null : decodeCursor(filter.cursor)
+    const matching = [...this.#runs.values()]
+      .filter(
+        (run) =>
+          (filter.workflowId === undefined || run.workflowId === filter.workflowId) &&
+          (filter.status === undefined || run.status === filter.status) &&
+          (filter.resourceId === undefined || run.resourceId === filter.resourceId) &&
+          (after === null ||
+            run.createdAt < after.createdAt ||
+            (run.createdAt === after.createdAt && run.runId < after.runId)),
+      )
+      .sort(newestFirst)
+    const runs = matching.slice(0, limit)
+    const last = runs.at(-1)
+    // Keyset cursor (not an offset), so runs created between pages neither repeat nor shift later pages.
+    const nextCursor =
+      matching.length > limit && last ? encodeCursor({ createdAt: last.createdAt, runId: last.runId }) : null
+    return { runs: runs.map((run) => structuredClone(run)), nextCursor }
+  }
+
+  async claimRun(runId: string, owner: string, now: number, leaseMs: number): Promise<Claim | null> {
+    this.#open()
+    const run = this.#requireRun(runId)
+    const claimable =
+      (run.status === 'PENDING' || run.status === 'RUNNING') &&
+      (run.leaseOwner === null ||
+        run.leaseExpiresAt === null ||
+        run.leaseExpiresAt <= now ||
+        run.leaseOwner === owner) &&
+      (run.wakeAt === null || run.wakeAt <= now)
+    if (!claimable) return null
+    const expiresAt = now + leaseMs
+    const claimed: RunRecord = { ...run, leaseOwner: owner, leaseExpiresAt: expiresAt }
+    this.#runs.set(runId, claimed)
+    return { lease: { runId, owner, expiresAt }, run: structuredClone(claimed), steps: this.#sortedSteps(runId) }
+  }
+
+  async commit(lease: Lease, commit: RunCommit): Promise<Lease> {
+    this.#open()
+    const run = this.#requireRun(lease.runId)
+    // Terminal first: a cancel also clears the lease, and the owner must learn that the run is over, not
+    // merely that it lost the lease.
+    if (isTerminalRunStatus(run.status)) throw new RunAlreadyFinishedError(run.runId, run.status)
+    if (run.leaseOwner === null || run.leaseOwner !== lease.owner) throw new LeaseLostError(run.runId)
+    for (const step of commit.steps) {
+      if (step.runId !== lease.runId) {
+        throw new InvalidArgumentError(`step ${step.stepId} belongs to run ${step.runId}, not ${lease.runId}`)
+      }
+    }
+    // Every check is done: from here on nothing can throw, so the commit is all or nothing.
+    const next: Mutable<RunRecord> = { ...run, updatedAt: commit.now }
+    const patch = structuredClone(commit.run)
+    if (patch.status !== undefined) next.status = patch.status
+    if (patch.progress !== undefined) next.progress = patch.progress
+    if (patch.output !== undefined) next.output = patch.output
+    if (patch.error !== undefined) next.error = patch.error
+    if (patch.startedAt !== undefined) next.startedAt = patch.startedAt
+    if (patch.completedAt !== undefined) next.completedAt = patch.completedAt
+    if (patch.wakeAt !== undefined) next.wakeAt = patch.wakeAt
+    if (commit.leaseExpiresAt === null) {
+      next.leaseOwner = null
+      next.leaseExpiresAt = null
+    } else {
+      next.leaseExpiresAt = commit.leaseExpiresAt
+    }
+    const steps = this.#stepsOf(lease.runId)
+    for (const step of commit.steps) steps.set(step.stepId, structuredClone(step))
+    this.#runs.set(run.runId, next)
+    return { runId: lease.runId, owner: lease.owner, expiresAt: commit.leaseExpiresAt ?? lease.expiresAt }
+  }
+
+  async listDueRuns(now: number, limit: number): Promise<string[]> {
+    this.#open()
+    checkLimit(limit)
+    return [...this.#runs.values()]
+      .filter(
+        (run) =>
+          (run.status === 'PENDING' || run.status === 'RUNNING') &&
+          (run.leaseExpiresAt === null || run.leaseExpiresAt <= now) &&
+          (run.wakeAt === null || run.wakeAt <= now),
+      )
+      .sort(
+        (a, b) =>
+          dueTime(a) - dueTime(b) || a.createdAt - b.createdAt || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0),
+      )
+      .slice(0, limit)
+      .map((run) => run.runId)
+  }
+
+  async cancelRun(runId: string, now: number): Promise<RunRecord> {
+    this.#open()
+    const run = this.#requireRun(runId)
+    if (isTerminalRunStatus(run.status)) throw new RunAlreadyFinishedError(runId, run.status)
+    const cancelled: RunRecord = {
+      ...run,
+      status: 'CANCELLED',
+      cancelRequestedAt: now,
+      completedAt: now,
+      updatedAt: now,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+    }
+    const steps = this.#steps.get(runId)
+    if (steps) {
+      for (const [stepId, step] of steps) {
+        if (step.status === 'PENDING' || step.status === 'RUNNING' || step.status === 'RETRYING') {
+          steps.set(stepId, { ...step, status: 'CANCELLED', completedAt: now, updatedAt: now })
+        }
+      }
+    }
+    this.#runs.set(runId, cancelled)
+    return structuredClone(cancelled)
+  }
+
+  async getStepExecution(runId: string, stepId: string): Promise<StepExecution> {
+    this.#open()
+    const step = this.#steps.get(runId)?.get(stepId)
+    if (!step) throw new StepExecutionNotFoundError(runId, stepId)
+    return structuredClone(step)
+  }
+
+  async listStepExecutions(runId: string): Promise<StepExecution[]> {
+    this.#open()
+    return this.#sortedSteps(runId)
+  }
+
+  async loadStepOutput(runId: string, stepId: string): Promise<Json> {
+    this.#open()
+    // The step record is the source of truth: its output counts only once the step has one (model.ts).
+    const step = this.#steps.get(runId)?.get(stepId)
+    if (!step || (step.status !== 'COMPLETED' && step.status !== 'SKIPPED')) {
+      throw new StepOutputNotFoundError(runId, stepId)
+    }
+    return structuredClone(step.output)
+  }
+
+  async saveState(runId: string, key: string, value: Json, _now: number): Promise<void> {
+    this.#open()
+    let state = this.#state.get(runId)
+    if (!state) {
+      state = new Map()
+      this.#state.set(runId, state)
+    }
+    state.set(key, structuredClone(value))
+  }
+
+  async loadState(runId: string, key: string): Promise<Json> {
+    this.#open()
+    const state = this.#state.get(runId)
+    if (!state?.has(key)) throw new StateNotFoundError(runId, key)
+    return structuredClone(state.get(key) as Json)
+  }
+
+  async getAllState(runId: string): Promise<Record<string, Json>> {
+    this.#open()
+    return structuredClone(Object.fromEntries(this.#state.get(runId) ?? []))
+  }
+
+  async deleteState(runId: string, key: string): Promise<void> {
+    this.#open()
+    this.#state.get(runId)?.delete(key)
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    this.#open()
+    this.#remove(this.#requireRun(runId))
+  }
+
+  async deleteFinishedRuns(before: number, limit: number): Promise<number> {
+    this.#open()
+    checkLimit(limit)
+    const doomed = [...this.#runs.values()]
+      .filter((run) => isTerminalRunStatus(run.status) && run.completedAt !== null && run.completedAt < before)
+      // Oldest first, so repeated sweeps with a small limit drain the backlog in completion order.
+      .sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0) || (a.runId < b.runId ? -1 : 1))
+      .slice(0, limit)
+    for (const run of doomed) this.#remove(run)
+    return doomed.length
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+  }
+
+  #open(): void {
+    if (this.#closed) throw new StoreUnavailableError('memory store is closed')
+  }
+
+  #requireRun(runId: string): RunRecord {
+    const run = this.#runs.get(runId)
+    if (!run) throw new RunNotFoundError(runId)
+    return run
+  }
+
+  #stepsOf(runId: string): Map<string, StepExecution> {
+    let steps = this.#steps.get(runId)
+    if (!steps) {
+      steps = new Map()
+      this.#steps.set(runId, steps)
+    }
+    return steps
+  }
+
+  #sortedSteps(runId: string): StepExecution[] {
+    // executionIndex is unique within a run; stepId breaks ties anyway so the order never depends on the map.
+    return [...(this.#steps.get(runId)?.values() ?? [])]
+      .sort((a, b) => a.executionIndex - b.executionIndex || (a.stepId < b.stepId ? -1 : a.stepId > b.stepId ? 1 : 0))
+      .map((step) => structuredClone(step))
+  }
+
+  #remove(run: RunRecord): void {
+    this.#runs.delete(run.runId)
+    this.#steps.delete(run.runId)
+    this.#state.delete(run.runId)
+    // Free the key only if it still points here: a deleted run must not answer for a later start.
+    if (run.idempotencyKey !== null) {
+      const key = idempotencyIndexKey(run.workflowId, run.idempotencyKey)
+      if (this.#idempotency.get(key) === run.runId) this.#idempotency.delete(key)
+    }
+  }
+}
+
+function idempotencyIndexKey(workflowId: string, idempotencyKey: string): string {
+  return `${workflowId}\u0000${idempotencyKey}`
+}
+
+/** Page sizes outside 1..MAX_PAGE_SIZE are refused rather than clamped, as every store does. */
+function checkLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+    throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${limit}`)
+  }
+  return limit
+}
+
+function newestFirst(a: RunRecord, b: RunRecord): number {
+  if (a.createdAt !== b.createdAt) return b.createdAt - a.createdAt
+  return a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0
+}
+
+/** When a run became claimable: its lease expired or its wake time came, whichever is later. */
+function dueTime(run: RunRecord): number {
+  return Math.max(run.leaseExpiresAt ?? 0, run.wakeAt ?? 0)
+}

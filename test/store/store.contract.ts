@@ -1,0 +1,1012 @@
+/**
+ * @module
+ * The conformance suite every {@link WorkflowStore} must pass unchanged (memory, libsql, dynamodb).
+ * Not matched by the `*.test.ts` glob: each store's test file calls {@link runStoreContract}.
+ *
+ * Rules of the suite: only the `WorkflowStore` interface is used; time is the fixed `T0` plus offsets,
+ * never the wall clock; errors are checked by `code`; every test starts from an empty store.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { Json, RunRecord, StepExecution, StepStatus, WorkflowError } from '../../src/core/model'
+import type { Claim, Lease, WorkflowStore } from '../../src/store/store'
+import { makeRun, makeStep, T0 } from '../support/fixtures'
+
+/** What a store's setup hands the suite: an empty store, and how to dispose of it. */
+export interface StoreHarness {
+  readonly store: WorkflowStore
+  readonly cleanup?: () => Promise<void>
+}
+
+const LEASE_MS = 30_000
+
+/** Registers the whole contract suite for one store; `setup` must return an empty store each time. */
+export function runStoreContract(name: string, setup: () => Promise<StoreHarness>): void {
+  describe(`${name} satisfies WorkflowStore`, () => {
+    let store: WorkflowStore
+    let cleanup: (() => Promise<void>) | undefined
+
+    beforeEach(async () => {
+      const harness = await setup()
+      store = harness.store
+      cleanup = harness.cleanup
+    })
+
+    afterEach(async () => {
+      await cleanup?.()
+      cleanup = undefined
+    })
+
+    /** Creates a run and asserts it was inserted. */
+    async function create(overrides: Partial<RunRecord> = {}): Promise<RunRecord> {
+      const result = await store.createRun(makeRun(overrides))
+      expect(result.created).toBe(true)
+      return result.run
+    }
+
+    async function claim(runId: string, owner = 'owner-a', now = T0, leaseMs = LEASE_MS): Promise<Claim> {
+      const claimed = await store.claimRun(runId, owner, now, leaseMs)
+      if (claimed === null) throw new Error(`run ${runId} was not claimable by ${owner} at ${now}`)
+      return claimed
+    }
+
+    /** A run claimed by `owner-a` at T0 and committed as RUNNING, holding its lease until T0 + LEASE_MS. */
+    async function running(overrides: Partial<RunRecord> = {}): Promise<{ run: RunRecord; lease: Lease }> {
+      const run = await create(overrides)
+      const { lease } = await claim(run.runId)
+      const renewed = await store.commit(lease, {
+        now: T0,
+        steps: [],
+        run: { status: 'RUNNING', startedAt: T0 },
+        leaseExpiresAt: T0 + LEASE_MS,
+      })
+      return { run: await store.getRun(run.runId), lease: renewed }
+    }
+
+    function step(runId: string, stepId: string, executionIndex: number, overrides: Partial<StepExecution> = {}) {
+      return makeStep({ runId, stepId, executionIndex, ...overrides })
+    }
+
+    describe('createRun and getRun', () => {
+      it('round-trips every field of a run, including nested errors, tags, unicode and large numbers', async () => {
+        const error: WorkflowError = {
+          code: 'EXECUTION_FAILED',
+          message: 'step "charge" failed: ¡no! 💥',
+          step: 'charge',
+          timestamp: T0 + 7,
+          details: { attempts: [0, 1, 2], cause: { message: 'boom', retryable: false }, empty: null },
+        }
+        const run = makeRun({
+          workflowId: 'order-flow',
+          workflowVersion: '2.1.0',
+          status: 'FAILED',
+          progress: 0.375,
+          input: { order: { id: 'ö-1', lines: [{ sku: 'A', qty: 2 }], note: 'line1\nline2 "quoted" \\ back' } },
+          output: [1, 'two', { three: 3 }, [true, false], null],
+          error,
+          resourceId: 'customer/42 — 日本語',
+          tags: { env: 'prod', 'team name': 'Zürich ☕', empty: '' },
+          context: { tenant: 'acme', limits: { max: Number.MAX_SAFE_INTEGER, min: -Number.MAX_SAFE_INTEGER } },
+          idempotencyKey: 'order-ö-42',
+          createdAt: T0 + 1,
+          startedAt: T0 + 2,
+          completedAt: T0 + 3,
+          updatedAt: T0 + 4,
+          leaseOwner: 'engine-β',
+          leaseExpiresAt: T0 + 5,
+          wakeAt: T0 + 6,
+          cancelRequestedAt: T0 + 8,
+        })
+        const result = await store.createRun(run)
+        expect(result).toEqual({ run, created: true })
+        expect(await store.getRun(run.runId)).toEqual(run)
+      })
+
+      it('round-trips JSON null payloads and empty containers', async () => {
+        const nulls = makeRun({ input: null, output: null, context: null })
+        const empties = makeRun({ input: {}, output: [], context: { a: [], b: {} } })
+        const scalars = makeRun({ input: 0, output: '', context: false })
+        for (const run of [nulls, empties, scalars]) await store.createRun(run)
+        expect(await store.getRun(nulls.runId)).toEqual(nulls)
+        expect(await store.getRun(empties.runId)).toEqual(empties)
+        expect(await store.getRun(scalars.runId)).toEqual(scalars)
+      })
+
+      it('keeps stored state when the argument or a returned run is mutated', async () => {
+        const run = makeRun({ tags: { env: 'dev' }, input: { n: 1, list: [1] } })
+        const snapshot = structuredClone(run)
+        const { run: returned } = await store.createRun(run)
+        scribble(run)
+        scribble(returned)
+        const read = await store.getRun(snapshot.runId)
+        scribble(read)
+        expect(await store.getRun(snapshot.runId)).toEqual(snapshot)
+      })
+
+      it('rejects a duplicate runId with RUN_ALREADY_EXISTS and keeps the first run', async () => {
+        const first = await create({ input: { first: true } })
+        const again = makeRun({ runId: first.runId, input: { first: false }, workflowId: 'other' })
+        await expect(store.createRun(again)).rejects.toMatchObject({ code: 'RUN_ALREADY_EXISTS' })
+        expect(await store.getRun(first.runId)).toEqual(first)
+      })
+
+      it('returns the existing run with created false for a repeated idempotencyKey of the same workflow', async () => {
+        const first = await create({ workflowId: 'wf-a', idempotencyKey: 'key-1' })
+        const second = makeRun({ workflowId: 'wf-a', idempotencyKey: 'key-1', input: { n: 2 } })
+        const result = await store.createRun(second)
+        expect(result).toEqual({ run: first, created: false })
+        scribble(result.run)
+        expect(await store.getRun(first.runId)).toEqual(first)
+        await expect(store.getRun(second.runId)).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' })
+        expect((await store.listRuns({ workflowId: 'wf-a' })).runs).toEqual([first])
+      })
+
+      it('creates a new run for the same idempotencyKey under another workflow', async () => {
+        const first = await create({ workflowId: 'wf-a', idempotencyKey: 'key-1' })
+        const other = makeRun({ workflowId: 'wf-b', idempotencyKey: 'key-1' })
+        expect(await store.createRun(other)).toEqual({ run: other, created: true })
+        expect(await store.getRun(first.runId)).toEqual(first)
+        expect(await store.getRun(other.runId)).toEqual(other)
+      })
+
+      it('creates separate runs when no idempotencyKey is given', async () => {
+        const a = await create({ workflowId: 'wf-a' })
+        const b = await create({ workflowId: 'wf-a' })
+        const { runs } = await store.listRuns({ workflowId: 'wf-a' })
+        expect(runs.map((r) => r.runId).sort()).toEqual([a.runId, b.runId].sort())
+      })
+
+      it('creates exactly one run from 10 concurrent starts with the same idempotencyKey', async () => {
+        const candidates = Array.from({ length: 10 }, (_, i) =>
+          makeRun({ workflowId: 'wf-a', idempotencyKey: 'same', input: { i } }),
+        )
+        const results = await Promise.all(candidates.map((run) => store.createRun(run)))
+        expect(results.filter((r) => r.created)).toHaveLength(1)
+        const winner = results.find((r) => r.created)?.run
+        for (const result of results) expect(result.run).toEqual(winner)
+        const { runs } = await store.listRuns({ workflowId: 'wf-a' })
+        expect(runs).toEqual([winner])
+      })
+
+      it('throws RUN_NOT_FOUND from getRun for an unknown run', async () => {
+        await expect(store.getRun('no-such-run')).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' })
+      })
+    })
+
+    describe('listRuns', () => {
+      it('returns an empty page with a null cursor from an empty store', async () => {
+        expect(await store.listRuns()).toEqual({ runs: [], nextCursor: null })
+      })
+
+      it('applies workflowId, status and resourceId filters alone and together', async () => {
+        const a1 = await create({ workflowId: 'wf-a', status: 'PENDING', resourceId: 'r1', createdAt: T0 + 1 })
+        const a2 = await create({ workflowId: 'wf-a', status: 'COMPLETED', resourceId: 'r2', createdAt: T0 + 2 })
+        const a3 = await create({ workflowId: 'wf-a', status: 'COMPLETED', resourceId: null, createdAt: T0 + 3 })
+        const b1 = await create({ workflowId: 'wf-b', status: 'PENDING', resourceId: 'r1', createdAt: T0 + 4 })
+        const b2 = await create({ workflowId: 'wf-b', status: 'FAILED', resourceId: 'r2', createdAt: T0 + 5 })
+        const ids = async (filter: Parameters<WorkflowStore['listRuns']>[0]) =>
+          (await store.listRuns(filter)).runs.map((r) => r.runId)
+
+        expect(await ids({})).toEqual([b2, b1, a3, a2, a1].map((r) => r.runId))
+        expect(await ids({ workflowId: 'wf-a' })).toEqual([a3, a2, a1].map((r) => r.runId))
+        expect(await ids({ status: 'PENDING' })).toEqual([b1, a1].map((r) => r.runId))
+        expect(await ids({ resourceId: 'r2' })).toEqual([b2, a2].map((r) => r.runId))
+        expect(await ids({ workflowId: 'wf-a', status: 'COMPLETED' })).toEqual([a3, a2].map((r) => r.runId))
+        expect(await ids({ workflowId: 'wf-b', resourceId: 'r1' })).toEqual([b1.runId])
+        expect(await ids({ status: 'PENDING', resourceId: 'r1' })).toEqual([b1, a1].map((r) => r.runId))
+        expect(await ids({ workflowId: 'wf-a', status: 'COMPLETED', resourceId: 'r2' })).toEqual([a2.runId])
+        expect(await ids({ workflowId: 'wf-b', status: 'COMPLETED' })).toEqual([])
+        expect(await ids({ workflowId: 'wf-none' })).toEqual([])
+      })
+
+      it('returns full run records', async () => {
+        const run = await create({ tags: { k: 'v' }, input: { deep: [1, { x: null }] }, resourceId: 'r' })
+        expect((await store.listRuns()).runs).toEqual([run])
+      })
+
+      it('orders newest first and breaks createdAt ties by runId descending', async () => {
+        // Inserted in an order that matches neither createdAt nor runId.
+        await create({ runId: 'run-b', createdAt: T0 + 10 })
+        await create({ runId: 'run-d', createdAt: T0 })
+        await create({ runId: 'run-a', createdAt: T0 + 10 })
+        await create({ runId: 'run-e', createdAt: T0 + 20 })
+        await create({ runId: 'run-c', createdAt: T0 + 10 })
+        const { runs } = await store.listRuns()
+        expect(runs.map((r) => r.runId)).toEqual(['run-e', 'run-c', 'run-b', 'run-a', 'run-d'])
+      })
+
+      it('returns at most limit runs, the newest ones, with a cursor', async () => {
+        for (let i = 0; i < 5; i++) await create({ runId: `run-${i}`, createdAt: T0 + i })
+        const page = await store.listRuns({ limit: 2 })
+        expect(page.runs.map((r) => r.runId)).toEqual(['run-4', 'run-3'])
+        expect(page.nextCursor).toEqual(expect.any(String))
+      })
+
+      it('returns 20 runs per page when no limit is given', async () => {
+        for (let i = 0; i < 21; i++) await create({ createdAt: T0 + i })
+        const page = await store.listRuns()
+        expect(page.runs).toHaveLength(20)
+        expect(page.nextCursor).not.toBeNull()
+        const rest = await store.listRuns({ cursor: page.nextCursor })
+        expect(rest.runs).toHaveLength(1)
+        expect(rest.nextCursor).toBeNull()
+      })
+
+      it('pages through 25 runs with limit 10, yielding each once in order and a null cursor on the last page', async () => {
+        const created: RunRecord[] = []
+        // Three runs per createdAt value, so page boundaries fall inside ties.
+        for (let i = 0; i < 25; i++) {
+          created.push(await create({ runId: `run-${String(i).padStart(2, '0')}`, createdAt: T0 + Math.floor(i / 3) }))
+        }
+        const expected = created
+          .slice()
+          .sort((a, b) => b.createdAt - a.createdAt || (a.runId < b.runId ? 1 : -1))
+          .map((r) => r.runId)
+
+        const seen: string[] = []
+        const sizes: number[] = []
+        let cursor: string | null = null
+        do {
+          const page = await store.listRuns({ limit: 10, cursor })
+          sizes.push(page.runs.length)
+          seen.push(...page.runs.map((r) => r.runId))
+          cursor = page.nextCursor
+        } while (cursor !== null && sizes.length < 10)
+        expect(sizes).toEqual([10, 10, 5])
+        expect(seen).toEqual(expected)
+      })
+
+      it('returns a null cursor when the last page is exactly full', async () => {
+        for (let i = 0; i < 20; i++) await create({ createdAt: T0 + i })
+        const first = await store.listRuns({ limit: 10 })
+        expect(first.nextCursor).not.toBeNull()
+        const second = await store.listRuns({ limit: 10, cursor: first.nextCursor })
+        expect(second.runs).toHaveLength(10)
+        expect(second.nextCursor).toBeNull()
+      })
+
+      it('pages within a filter', async () => {
+        for (let i = 0; i < 6; i++) {
+          await create({ runId: `a-${i}`, workflowId: 'wf-a', status: i % 2 === 0 ? 'PENDING' : 'FAILED', createdAt: T0 + i })
+          await create({ runId: `b-${i}`, workflowId: 'wf-b', status: 'PENDING', createdAt: T0 + i })
+        }
+        const first = await store.listRuns({ workflowId: 'wf-a', status: 'PENDING', limit: 2 })
+        expect(first.runs.map((r) => r.runId)).toEqual(['a-4', 'a-2'])
+        const second = await store.listRuns({ workflowId: 'wf-a', status: 'PENDING', limit: 2, cursor: first.nextCursor })
+        expect(second.runs.map((r) => r.runId)).toEqual(['a-0'])
+        expect(second.nextCursor).toBeNull()
+      })
+
+      it('neither repeats nor skips runs when a newer run is created between pages', async () => {
+        for (let i = 0; i < 4; i++) await create({ runId: `run-${i}`, createdAt: T0 + i })
+        const first = await store.listRuns({ limit: 2 })
+        await create({ runId: 'run-new', createdAt: T0 + 100 })
+        const second = await store.listRuns({ limit: 2, cursor: first.nextCursor })
+        expect([...first.runs, ...second.runs].map((r) => r.runId)).toEqual(['run-3', 'run-2', 'run-1', 'run-0'])
+      })
+
+      it('accepts a limit of 1 and of 1000', async () => {
+        await create({ createdAt: T0 })
+        await create({ createdAt: T0 + 1 })
+        expect((await store.listRuns({ limit: 1 })).runs).toHaveLength(1)
+        expect((await store.listRuns({ limit: 1000 })).runs).toHaveLength(2)
+      })
+
+      it('refuses a malformed cursor with INVALID_CURSOR', async () => {
+        await create()
+        for (const cursor of ['not a cursor!', 'abc', 'W10', '%%%']) {
+          await expect(store.listRuns({ cursor })).rejects.toMatchObject({ code: 'INVALID_CURSOR' })
+        }
+      })
+
+      it('refuses a limit outside 1..1000 or not an integer with INVALID_ARGUMENT', async () => {
+        for (const limit of [0, -1, 1001, 2.5, Number.NaN]) {
+          await expect(store.listRuns({ limit })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+        }
+      })
+    })
+
+    describe('claimRun', () => {
+      it('claims a PENDING run and changes nothing but the lease', async () => {
+        const run = await create()
+        const claimed = await store.claimRun(run.runId, 'owner-a', T0 + 100, LEASE_MS)
+        const leased = { ...run, leaseOwner: 'owner-a', leaseExpiresAt: T0 + 100 + LEASE_MS }
+        expect(claimed).toEqual({
+          lease: { runId: run.runId, owner: 'owner-a', expiresAt: T0 + 100 + LEASE_MS },
+          run: leased,
+          steps: [],
+        })
+        expect(await store.getRun(run.runId)).toEqual(leased)
+      })
+
+      it('returns the run with all its steps by executionIndex ascending', async () => {
+        const { run, lease } = await running()
+        const steps = [
+          step(run.runId, 'c', 2, { status: 'RUNNING' }),
+          step(run.runId, 'a', 0, { status: 'COMPLETED', output: { a: 1 } }),
+          step(run.runId, 'b', 1, { status: 'FAILED' }),
+        ]
+        await store.commit(lease, { now: T0 + 1, steps, run: {}, leaseExpiresAt: null })
+        const claimed = await claim(run.runId, 'owner-b', T0 + 2)
+        expect(claimed.steps).toEqual([steps[1], steps[2], steps[0]])
+        expect(claimed.run).toEqual({
+          ...run,
+          updatedAt: T0 + 1,
+          leaseOwner: 'owner-b',
+          leaseExpiresAt: T0 + 2 + LEASE_MS,
+        })
+      })
+
+      it('returns null while another owner holds a live lease', async () => {
+        const { run } = await running()
+        expect(await store.claimRun(run.runId, 'owner-b', T0 + 1, LEASE_MS)).toBeNull()
+        expect(await store.getRun(run.runId)).toEqual(run)
+      })
+
+      it('lets the same owner claim again and extends its lease', async () => {
+        const { run } = await running()
+        const again = await claim(run.runId, 'owner-a', T0 + 10)
+        expect(again.lease).toEqual({ runId: run.runId, owner: 'owner-a', expiresAt: T0 + 10 + LEASE_MS })
+        expect((await store.getRun(run.runId)).leaseExpiresAt).toBe(T0 + 10 + LEASE_MS)
+      })
+
+      it('reclaims a lease 1 ms after it expires but not 1 ms before', async () => {
+        const run = await create()
+        await claim(run.runId, 'owner-a', T0, 1_000)
+        expect(await store.claimRun(run.runId, 'owner-b', T0 + 999, LEASE_MS)).toBeNull()
+        expect((await store.getRun(run.runId)).leaseOwner).toBe('owner-a')
+        const taken = await claim(run.runId, 'owner-b', T0 + 1_001)
+        expect(taken.lease).toEqual({ runId: run.runId, owner: 'owner-b', expiresAt: T0 + 1_001 + LEASE_MS })
+        expect((await store.getRun(run.runId)).leaseOwner).toBe('owner-b')
+      })
+
+      it('treats a lease as expired at the instant leaseExpiresAt equals now', async () => {
+        const run = await create()
+        await claim(run.runId, 'owner-a', T0, 1_000)
+        const taken = await claim(run.runId, 'owner-b', T0 + 1_000)
+        expect(taken.lease.owner).toBe('owner-b')
+      })
+
+      it('returns null for terminal and PAUSED runs and leaves them unchanged', async () => {
+        for (const status of ['COMPLETED', 'FAILED', 'CANCELLED', 'PAUSED'] as const) {
+          const run = await create({ status, completedAt: status === 'PAUSED' ? null : T0 })
+          expect(await store.claimRun(run.runId, 'owner-a', T0 + 1, LEASE_MS)).toBeNull()
+          expect(await store.getRun(run.runId)).toEqual(run)
+        }
+      })
+
+      it('returns null before wakeAt and claims from wakeAt on', async () => {
+        const run = await create({ status: 'RUNNING', wakeAt: T0 + 500 })
+        expect(await store.claimRun(run.runId, 'owner-a', T0 + 499, LEASE_MS)).toBeNull()
+        expect(await store.getRun(run.runId)).toEqual(run)
+        const taken = await claim(run.runId, 'owner-a', T0 + 500)
+        expect(taken.run.wakeAt).toBe(T0 + 500)
+      })
+
+      it('throws RUN_NOT_FOUND for an unknown run', async () => {
+        await expect(store.claimRun('no-such-run', 'owner-a', T0, LEASE_MS)).rejects.toMatchObject({
+          code: 'RUN_NOT_FOUND',
+        })
+      })
+
+      it('grants the lease to exactly one of 5 concurrent claimants', async () => {
+        const run = await create()
+        const owners = ['o1', 'o2', 'o3', 'o4', 'o5']
+        const results = await Promise.all(owners.map((owner) => store.claimRun(run.runId, owner, T0, LEASE_MS)))
+        const winners = results.filter((r): r is Claim => r !== null)
+        expect(winners).toHaveLength(1)
+        expect((await store.getRun(run.runId)).leaseOwner).toBe(winners[0]?.lease.owner)
+      })
+
+      it('returns copies that do not change stored state when mutated', async () => {
+        const { run, lease } = await running()
+        await store.commit(lease, {
+          now: T0 + 1,
+          steps: [step(run.runId, 'a', 0, { status: 'COMPLETED', output: { v: [1] } })],
+          run: {},
+          leaseExpiresAt: T0 + LEASE_MS,
+        })
+        const before = await store.getRun(run.runId)
+        const claimed = await claim(run.runId)
+        const expectedRun = { ...before, leaseExpiresAt: T0 + LEASE_MS }
+        scribble(claimed.run)
+        for (const s of claimed.steps) scribble(s)
+        expect(await store.getRun(run.runId)).toEqual(expectedRun)
+        expect(await store.loadStepOutput(run.runId, 'a')).toEqual({ v: [1] })
+      })
+    })
+
+    describe('commit', () => {
+      it('upserts steps, patches the run, sets updatedAt and renews the lease in one call', async () => {
+        const { run, lease } = await running()
+        const s1 = step(run.runId, 's1', 0, { status: 'RUNNING', startedAt: T0 + 10 })
+        const renewed = await store.commit(lease, {
+          now: T0 + 10,
+          steps: [s1],
+          run: { progress: 0.25, startedAt: T0 + 10 },
+          leaseExpiresAt: T0 + 10 + LEASE_MS,
+        })
+        expect(renewed).toEqual({ runId: run.runId, owner: 'owner-a', expiresAt: T0 + 10 + LEASE_MS })
+        expect(await store.getRun(run.runId)).toEqual({
+          ...run,
+          progress: 0.25,
+          startedAt: T0 + 10,
+          updatedAt: T0 + 10,
+          leaseExpiresAt: T0 + 10 + LEASE_MS,
+        })
+        expect(await store.listStepExecutions(run.runId)).toEqual([s1])
+
+        const s1done: StepExecution = {
+          ...s1,
+          status: 'COMPLETED',
+          output: { ok: true },
+          completedAt: T0 + 20,
+          durationMs: 10,
+          updatedAt: T0 + 20,
+        }
+        const s2 = step(run.runId, 's2', 1, { status: 'RUNNING', startedAt: T0 + 20 })
+        await store.commit(renewed, {
+          now: T0 + 20,
+          steps: [s1done, s2],
+          run: { progress: 0.5 },
+          leaseExpiresAt: T0 + 20 + LEASE_MS,
+        })
+        expect(await store.listStepExecutions(run.runId)).toEqual([s1done, s2])
+        expect(await store.getRun(run.runId)).toMatchObject({
+          progress: 0.5,
+          updatedAt: T0 + 20,
+          leaseExpiresAt: T0 + 20 + LEASE_MS,
+        })
+      })
+
+      it('leaves absent patch fields as they are and writes explicit nulls', async () => {
+        const { run, lease } = await running({ tags: { a: 'b' }, resourceId: 'res' })
+        const error: WorkflowError = { code: 'TIMEOUT', message: 'too slow', step: 's', timestamp: T0, details: { ms: 5 } }
+        await store.commit(lease, {
+          now: T0 + 1,
+          steps: [],
+          run: { error, wakeAt: T0 + 99, output: { partial: true }, completedAt: T0 + 1 },
+          leaseExpiresAt: T0 + LEASE_MS,
+        })
+        const patched = { ...run, error, wakeAt: T0 + 99, output: { partial: true }, completedAt: T0 + 1, updatedAt: T0 + 1 }
+        expect(await store.getRun(run.runId)).toEqual(patched)
+
+        await store.commit(lease, { now: T0 + 2, steps: [], run: {}, leaseExpiresAt: T0 + LEASE_MS })
+        expect(await store.getRun(run.runId)).toEqual({ ...patched, updatedAt: T0 + 2 })
+
+        await store.commit(lease, {
+          now: T0 + 3,
+          steps: [],
+          run: { error: null, wakeAt: null, output: null, completedAt: null, startedAt: null },
+          leaseExpiresAt: T0 + LEASE_MS,
+        })
+        expect(await store.getRun(run.runId)).toEqual({ ...run, startedAt: null, updatedAt: T0 + 3 })
+      })
+
+      it('releases the lease when leaseExpiresAt is null and returns the lease unchanged', async () => {
+        const { run, lease } = await running()
+        const released = await store.commit(lease, { now: T0 + 5, steps: [], run: { wakeAt: T0 + 60_000 }, leaseExpiresAt: null })
+        expect(released).toEqual(lease)
+        expect(await store.getRun(run.runId)).toMatchObject({ leaseOwner: null, leaseExpiresAt: null, wakeAt: T0 + 60_000 })
+      })
+
+      it('refuses a commit with LEASE_LOST after the lease was released', async () => {
+        const { run, lease } = await running()
+        await store.commit(lease, { now: T0 + 5, steps: [], run: {}, leaseExpiresAt: null })
+        const before = await store.getRun(run.runId)
+        await expect(
+          store.commit(lease, {
+            now: T0 + 6,
+            steps: [step(run.runId, 'late', 0)],
+            run: { progress: 1 },
+            leaseExpiresAt: T0 + LEASE_MS,
+          }),
+        ).rejects.toMatchObject({ code: 'LEASE_LOST' })
+        expect(await store.getRun(run.runId)).toEqual(before)
+        expect(await store.listStepExecutions(run.runId)).toEqual([])
+      })
+
+      it('refuses a stale owner with LEASE_LOST and writes nothing once another owner holds the lease', async () => {
+        const run = await create()
+        const stale = (await claim(run.runId, 'owner-a', T0, 1_000)).lease
+        await claim(run.runId, 'owner-b', T0 + 1_000)
+        const before = await store.getRun(run.runId)
+        await expect(
+          store.commit(stale, {
+            now: T0 + 1_001,
+            steps: [step(run.runId, 'zombie', 0, { status: 'COMPLETED', output: 1 })],
+            run: { status: 'COMPLETED', progress: 1 },
+            leaseExpiresAt: null,
+          }),
+        ).rejects.toMatchObject({ code: 'LEASE_LOST' })
+        expect(await store.getRun(run.runId)).toEqual(before)
+        await expect(store.getStepExecution(run.runId, 'zombie')).rejects.toMatchObject({ code: 'STEP_EXECUTION_NOT_FOUND' })
+        await expect(store.loadStepOutput(run.runId, 'zombie')).rejects.toMatchObject({ code: 'STEP_OUTPUT_NOT_FOUND' })
+      })
+
+      it('refuses a commit after cancellation with RUN_ALREADY_FINISHED and writes nothing', async () => {
+        const { run, lease } = await running()
+        const cancelled = await store.cancelRun(run.runId, T0 + 50)
+        await expect(
+          store.commit(lease, {
+            now: T0 + 60,
+            steps: [step(run.runId, 'after', 0, { status: 'COMPLETED', output: 'x' })],
+            run: { status: 'COMPLETED' },
+            leaseExpiresAt: T0 + LEASE_MS,
+          }),
+        ).rejects.toMatchObject({ code: 'RUN_ALREADY_FINISHED' })
+        expect(await store.getRun(run.runId)).toEqual(cancelled)
+        expect(await store.listStepExecutions(run.runId)).toEqual([])
+      })
+
+      it('keeps a terminal status: every later commit is refused with RUN_ALREADY_FINISHED', async () => {
+        for (const status of ['COMPLETED', 'FAILED', 'CANCELLED'] as const) {
+          const { run, lease } = await running()
+          // The lease is deliberately kept: being terminal alone must refuse further writes.
+          const kept = await store.commit(lease, {
+            now: T0 + 10,
+            steps: [],
+            run: { status, completedAt: T0 + 10 },
+            leaseExpiresAt: T0 + LEASE_MS,
+          })
+          const final = await store.getRun(run.runId)
+          expect(final).toMatchObject({ status, completedAt: T0 + 10 })
+          await expect(
+            store.commit(kept, {
+              now: T0 + 11,
+              steps: [step(run.runId, 'x', 0)],
+              run: { status: 'RUNNING' },
+              leaseExpiresAt: T0 + LEASE_MS,
+            }),
+          ).rejects.toMatchObject({ code: 'RUN_ALREADY_FINISHED' })
+          expect(await store.getRun(run.runId)).toEqual(final)
+          expect(await store.listStepExecutions(run.runId)).toEqual([])
+        }
+      })
+
+      it('throws RUN_NOT_FOUND for a lease on an unknown run', async () => {
+        const lease: Lease = { runId: 'no-such-run', owner: 'owner-a', expiresAt: T0 + LEASE_MS }
+        await expect(
+          store.commit(lease, { now: T0, steps: [], run: {}, leaseExpiresAt: T0 + LEASE_MS }),
+        ).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' })
+      })
+
+      it('makes outputs of COMPLETED and SKIPPED steps readable, including JSON null', async () => {
+        const { run, lease } = await running()
+        await store.commit(lease, {
+          now: T0 + 1,
+          steps: [
+            step(run.runId, 'done', 0, { status: 'COMPLETED', output: { total: 42, items: ['a', 'ü'] } }),
+            step(run.runId, 'nothing', 1, { status: 'COMPLETED', output: null }),
+            step(run.runId, 'skipped', 2, { status: 'SKIPPED', output: 'default' }),
+            step(run.runId, 'skipped-null', 3, { status: 'SKIPPED', output: null }),
+          ],
+          run: {},
+          leaseExpiresAt: T0 + LEASE_MS,
+        })
+        expect(await store.loadStepOutput(run.runId, 'done')).toEqual({ total: 42, items: ['a', 'ü'] })
+        expect(await store.loadStepOutput(run.runId, 'nothing')).toBeNull()
+        expect(await store.loadStepOutput(run.runId, 'skipped')).toBe('default')
+        expect(await store.loadStepOutput(run.runId, 'skipped-null')).toBeNull()
+      })
+
+      it('has no output for RUNNING, RETRYING, FAILED, PENDING or unknown steps', async () => {
+        const { run, lease } = await running()
+        const statuses: StepStatus[] = ['RUNNING', 'RETRYING', 'FAILED', 'PENDING']
+        await store.commit(lease, {
+          now: T0 + 1,
+          steps: statuses.map((status, i) => step(run.runId, status.toLowerCase(), i, { status })),
+          run: {},
+          leaseExpiresAt: T0 + LEASE_MS,
+        })
+        for (const stepId of [...statuses.map((s) => s.toLowerCase()), 'unknown']) {
+          await expect(store.loadStepOutput(run.runId, stepId)).rejects.toMatchObject({ code: 'STEP_OUTPUT_NOT_FOUND' })
+        }
+        await expect(store.loadStepOutput('no-such-run', 'running')).rejects.toMatchObject({ code: 'STEP_OUTPUT_NOT_FOUND' })
+      })
+
+      it('makes a step output readable once a retried step completes', async () => {
+        const { run, lease } = await running()
+        const retrying = step(run.runId, 's', 0, { status: 'RETRYING', attempt: 1 })
+        await store.commit(lease, { now: T0 + 1, steps: [retrying], run: {}, leaseExpiresAt: T0 + LEASE_MS })
+        await expect(store.loadStepOutput(run.runId, 's')).rejects.toMatchObject({ code: 'STEP_OUTPUT_NOT_FOUND' })
+        await store.commit(lease, {
+          now: T0 + 2,
+          steps: [{ ...retrying, status: 'COMPLETED', output: [1, 2] }],
+          run: {},
+          leaseExpiresAt: T0 + LEASE_MS,
+        })
+        expect(await store.loadStepOutput(run.runId, 's')).toEqual([1, 2])
+      })
+
+      it('keeps stored steps unchanged when the committed step objects are mutated afterwards', async () => {
+        const { run, lease } = await running()
+        const s = step(run.runId, 's', 0, { status: 'COMPLETED', output: { list: [1] }, input: { a: 1 } })
+        const snapshot = structuredClone(s)
+        await store.commit(lease, { now: T0 + 1, steps: [s], run: {}, leaseExpiresAt: T0 + LEASE_MS })
+        scribble(s)
+        expect(await store.getStepExecution(run.runId, 's')).toEqual(snapshot)
+        const output = await store.loadStepOutput(run.runId, 's')
+        scribble(output)
+        expect(await store.loadStepOutput(run.runId, 's')).toEqual({ list: [1] })
+      })
+    })
+
+    describe('listDueRuns', () => {
+      it('lists claimable runs and leaves out live leases, future wakeAt, terminal and PAUSED runs', async () => {
+        const now = T0 + 10_000
+        const pending = await create({ runId: 'pending' })
+        const expired = await create({ runId: 'expired', status: 'RUNNING', leaseOwner: 'x', leaseExpiresAt: now - 1 })
+        const expiresNow = await create({ runId: 'expires-now', status: 'RUNNING', leaseOwner: 'x', leaseExpiresAt: now })
+        const woken = await create({ runId: 'woken', status: 'RUNNING', wakeAt: now })
+        await create({ runId: 'live', status: 'RUNNING', leaseOwner: 'x', leaseExpiresAt: now + 1 })
+        await create({ runId: 'live-pending', leaseOwner: 'x', leaseExpiresAt: now + 1 })
+        await create({ runId: 'sleeping', status: 'RUNNING', wakeAt: now + 1 })
+        await create({ runId: 'sleeping-expired', status: 'RUNNING', wakeAt: now + 1, leaseOwner: 'x', leaseExpiresAt: now - 5 })
+        for (const status of ['COMPLETED', 'FAILED', 'CANCELLED', 'PAUSED'] as const) {
+          await create({ runId: `st-${status}`, status, completedAt: status === 'PAUSED' ? null : T0 })
+        }
+        const due = await store.listDueRuns(now, 100)
+        expect(due.slice().sort()).toEqual([pending, expired, expiresNow, woken].map((r) => r.runId).sort())
+      })
+
+      it('lists the oldest due run first', async () => {
+        await create({ runId: 'r-lease', status: 'RUNNING', leaseOwner: 'x', leaseExpiresAt: T0 + 300, createdAt: T0 - 40 })
+        await create({ runId: 'p-late', createdAt: T0 + 5 })
+        await create({ runId: 'w-wake', status: 'RUNNING', wakeAt: T0 + 200, createdAt: T0 - 30 })
+        await create({ runId: 'p-early', createdAt: T0 + 1 })
+        expect(await store.listDueRuns(T0 + 1_000, 10)).toEqual(['p-early', 'p-late', 'w-wake', 'r-lease'])
+      })
+
+      it('returns at most limit ids, the oldest due ones', async () => {
+        for (let i = 0; i < 5; i++) await create({ runId: `p-${i}`, createdAt: T0 + i })
+        expect(await store.listDueRuns(T0 + 100, 2)).toEqual(['p-0', 'p-1'])
+      })
+
+      it('stops listing a run once it is claimed and lists it again after its lease expires', async () => {
+        const run = await create()
+        await claim(run.runId, 'owner-a', T0, 1_000)
+        expect(await store.listDueRuns(T0 + 999, 10)).toEqual([])
+        expect(await store.listDueRuns(T0 + 1_000, 10)).toEqual([run.runId])
+      })
+
+      it('returns an empty list when nothing is due', async () => {
+        await create({ status: 'COMPLETED', completedAt: T0 })
+        expect(await store.listDueRuns(T0, 10)).toEqual([])
+      })
+    })
+
+    describe('cancelRun', () => {
+      it('cancels a PENDING run in place and returns the stored record', async () => {
+        const run = await create()
+        const cancelled = await store.cancelRun(run.runId, T0 + 50)
+        expect(cancelled).toEqual({
+          ...run,
+          status: 'CANCELLED',
+          cancelRequestedAt: T0 + 50,
+          completedAt: T0 + 50,
+          updatedAt: T0 + 50,
+        })
+        expect(await store.getRun(run.runId)).toEqual(cancelled)
+      })
+
+      it('clears the lease and cancels PENDING, RUNNING and RETRYING steps, leaving finished steps alone', async () => {
+        const { run, lease } = await running()
+        const steps = [
+          step(run.runId, 'completed', 0, { status: 'COMPLETED', output: { ok: 1 }, completedAt: T0 + 5 }),
+          step(run.runId, 'failed', 1, { status: 'FAILED', error: { code: 'X', message: 'x', attempt: 0, timestamp: T0 } }),
+          step(run.runId, 'skipped', 2, { status: 'SKIPPED', output: null }),
+          step(run.runId, 'running', 3, { status: 'RUNNING', startedAt: T0 + 6 }),
+          step(run.runId, 'retrying', 4, { status: 'RETRYING', attempt: 2 }),
+          step(run.runId, 'pending', 5, { status: 'PENDING' }),
+        ]
+        await store.commit(lease, { now: T0 + 10, steps, run: {}, leaseExpiresAt: T0 + LEASE_MS })
+        const cancelled = await store.cancelRun(run.runId, T0 + 500)
+        expect(cancelled).toMatchObject({ status: 'CANCELLED', leaseOwner: null, leaseExpiresAt: null, completedAt: T0 + 500 })
+        const cancelledStep = (s: StepExecution) => ({ ...s, status: 'CANCELLED', completedAt: T0 + 500, updatedAt: T0 + 500 })
+        expect(await store.listStepExecutions(run.runId)).toEqual([
+          steps[0],
+          steps[1],
+          steps[2],
+          cancelledStep(steps[3] as StepExecution),
+          cancelledStep(steps[4] as StepExecution),
+          cancelledStep(steps[5] as StepExecution),
+        ])
+        expect(await store.loadStepOutput(run.runId, 'completed')).toEqual({ ok: 1 })
+      })
+
+      it('cancels a PAUSED run', async () => {
+        const run = await create({ status: 'PAUSED' })
+        expect((await store.cancelRun(run.runId, T0 + 1)).status).toBe('CANCELLED')
+      })
+
+      it('takes a cancelled run out of claims and the due list', async () => {
+        const run = await create()
+        await store.cancelRun(run.runId, T0 + 1)
+        expect(await store.claimRun(run.runId, 'owner-a', T0 + 2, LEASE_MS)).toBeNull()
+        expect(await store.listDueRuns(T0 + 2, 10)).toEqual([])
+      })
+
+      it('refuses a terminal run with RUN_ALREADY_FINISHED and leaves it unchanged', async () => {
+        for (const status of ['COMPLETED', 'FAILED', 'CANCELLED'] as const) {
+          const run = await create({ status, completedAt: T0 })
+          await expect(store.cancelRun(run.runId, T0 + 1)).rejects.toMatchObject({ code: 'RUN_ALREADY_FINISHED' })
+          expect(await store.getRun(run.runId)).toEqual(run)
+        }
+      })
+
+      it('refuses a second cancellation with RUN_ALREADY_FINISHED', async () => {
+        const run = await create()
+        const first = await store.cancelRun(run.runId, T0 + 1)
+        await expect(store.cancelRun(run.runId, T0 + 2)).rejects.toMatchObject({ code: 'RUN_ALREADY_FINISHED' })
+        expect(await store.getRun(run.runId)).toEqual(first)
+      })
+
+      it('throws RUN_NOT_FOUND for an unknown run', async () => {
+        await expect(store.cancelRun('no-such-run', T0)).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' })
+      })
+    })
+
+    describe('step executions', () => {
+      it('round-trips a step execution with every field set', async () => {
+        const { run, lease } = await running()
+        const s = step(run.runId, 'charge card ✓', 0, {
+          status: 'FAILED',
+          attempt: 3,
+          input: { amount: 12.5, currency: '€', meta: null },
+          output: null,
+          error: { code: 'EXECUTION_FAILED', message: 'declined "hard"', attempt: 3, timestamp: T0 + 9, details: { bank: ['x'] } },
+          startedAt: T0 + 1,
+          completedAt: T0 + 9,
+          durationMs: 8,
+          createdAt: T0,
+          updatedAt: T0 + 9,
+        })
+        await store.commit(lease, { now: T0 + 9, steps: [s], run: {}, leaseExpiresAt: T0 + LEASE_MS })
+        expect(await store.getStepExecution(run.runId, 'charge card ✓')).toEqual(s)
+      })
+
+      it('lists steps by executionIndex ascending whatever the commit order', async () => {
+        const { run, lease } = await running()
+        const s2 = step(run.runId, 'a', 2)
+        const s0 = step(run.runId, 'c', 0)
+        await store.commit(lease, { now: T0 + 1, steps: [s2], run: {}, leaseExpiresAt: T0 + LEASE_MS })
+        const s1 = step(run.runId, 'b', 1)
+        await store.commit(lease, { now: T0 + 2, steps: [s1, s0], run: {}, leaseExpiresAt: T0 + LEASE_MS })
+        expect(await store.listStepExecutions(run.runId)).toEqual([s0, s1, s2])
+      })
+
+      it('keeps steps of different runs apart', async () => {
+        const a = await running()
+        const b = await running()
+        const sa = step(a.run.runId, 'same', 0, { input: 'a' })
+        const sb = step(b.run.runId, 'same', 0, { input: 'b' })
+        await store.commit(a.lease, { now: T0 + 1, steps: [sa], run: {}, leaseExpiresAt: T0 + LEASE_MS })
+        await store.commit(b.lease, { now: T0 + 1, steps: [sb], run: {}, leaseExpiresAt: T0 + LEASE_MS })
+        expect(await store.listStepExecutions(a.run.runId)).toEqual([sa])
+        expect(await store.getStepExecution(b.run.runId, 'same')).toEqual(sb)
+      })
+
+      it('throws STEP_EXECUTION_NOT_FOUND for an unknown step or run', async () => {
+        const { run } = await running()
+        await expect(store.getStepExecution(run.runId, 'nope')).rejects.toMatchObject({ code: 'STEP_EXECUTION_NOT_FOUND' })
+        await expect(store.getStepExecution('no-such-run', 'nope')).rejects.toMatchObject({
+          code: 'STEP_EXECUTION_NOT_FOUND',
+        })
+      })
+
+      it('lists no steps for an unknown run', async () => {
+        expect(await store.listStepExecutions('no-such-run')).toEqual([])
+      })
+
+      it('returns step copies that do not change stored state when mutated', async () => {
+        const { run, lease } = await running()
+        const s = step(run.runId, 's', 0, { input: { list: [1] } })
+        await store.commit(lease, { now: T0 + 1, steps: [s], run: {}, leaseExpiresAt: T0 + LEASE_MS })
+        scribble(await store.getStepExecution(run.runId, 's'))
+        for (const listed of await store.listStepExecutions(run.runId)) scribble(listed)
+        expect(await store.getStepExecution(run.runId, 's')).toEqual(s)
+      })
+    })
+
+    describe('state', () => {
+      const values: Record<string, Json> = {
+        null: null,
+        true: true,
+        false: false,
+        zero: 0,
+        negativeFloat: -1.5,
+        maxSafe: Number.MAX_SAFE_INTEGER,
+        emptyString: '',
+        unicode: 'naïve 日本 🚀 "q" \\ \n',
+        emptyArray: [],
+        array: [1, 'a', null, [true], { b: 2 }],
+        emptyObject: {},
+        nested: { a: { b: { c: [1, { d: null }] } } },
+      }
+
+      it('saves and loads values of every JSON kind', async () => {
+        const run = await create()
+        for (const [key, value] of Object.entries(values)) await store.saveState(run.runId, key, value, T0)
+        for (const [key, value] of Object.entries(values)) expect(await store.loadState(run.runId, key)).toEqual(value)
+        expect(await store.getAllState(run.runId)).toEqual(values)
+      })
+
+      it('overwrites a key', async () => {
+        const run = await create()
+        await store.saveState(run.runId, 'k', { v: 1 }, T0)
+        await store.saveState(run.runId, 'k', [2], T0 + 1)
+        expect(await store.loadState(run.runId, 'k')).toEqual([2])
+        expect(await store.getAllState(run.runId)).toEqual({ k: [2] })
+      })
+
+      it('keeps keys of different runs apart', async () => {
+        const a = await create()
+        const b = await create()
+        await store.saveState(a.runId, 'k', 'a', T0)
+        await store.saveState(b.runId, 'k', 'b', T0)
+        await store.saveState(b.runId, 'only-b', 1, T0)
+        expect(await store.getAllState(a.runId)).toEqual({ k: 'a' })
+        expect(await store.loadState(b.runId, 'k')).toBe('b')
+      })
+
+      it('accepts keys with spaces, separators and unicode', async () => {
+        const run = await create()
+        const keys = ['a b', 'a/b#c:d', 'ключ', 'STATE#x']
+        for (const [i, key] of keys.entries()) await store.saveState(run.runId, key, i, T0)
+        expect(await store.getAllState(run.runId)).toEqual({ 'a b': 0, 'a/b#c:d': 1, ключ: 2, 'STATE#x': 3 })
+      })
+
+      it('throws STATE_NOT_FOUND for a missing key', async () => {
+        const run = await create()
+        await store.saveState(run.runId, 'present', 1, T0)
+        await expect(store.loadState(run.runId, 'absent')).rejects.toMatchObject({ code: 'STATE_NOT_FOUND' })
+        await expect(store.loadState('no-such-run', 'present')).rejects.toMatchObject({ code: 'STATE_NOT_FOUND' })
+      })
+
+      it('returns an empty object from getAllState for a run without state or an unknown run', async () => {
+        const run = await create()
+        expect(await store.getAllState(run.runId)).toEqual({})
+        expect(await store.getAllState('no-such-run')).toEqual({})
+      })
+
+      it('deletes a key, and deleting a missing key or run is not an error', async () => {
+        const run = await create()
+        await store.saveState(run.runId, 'gone', 1, T0)
+        await store.saveState(run.runId, 'kept', 2, T0)
+        await store.deleteState(run.runId, 'gone')
+        await expect(store.loadState(run.runId, 'gone')).rejects.toMatchObject({ code: 'STATE_NOT_FOUND' })
+        expect(await store.getAllState(run.runId)).toEqual({ kept: 2 })
+        await expect(store.deleteState(run.runId, 'gone')).resolves.toBeUndefined()
+        await expect(store.deleteState('no-such-run', 'x')).resolves.toBeUndefined()
+        expect(await store.getAllState(run.runId)).toEqual({ kept: 2 })
+      })
+
+      it('keeps stored state unchanged when saved or loaded values are mutated', async () => {
+        const run = await create()
+        const value = { list: [1], nested: { a: 'b' } }
+        await store.saveState(run.runId, 'k', value, T0)
+        scribble(value)
+        scribble(await store.loadState(run.runId, 'k'))
+        scribble(await store.getAllState(run.runId))
+        expect(await store.loadState(run.runId, 'k')).toEqual({ list: [1], nested: { a: 'b' } })
+      })
+    })
+
+    describe('deleteRun', () => {
+      it('deletes the run with its steps, outputs and state', async () => {
+        const { run, lease } = await running()
+        const other = await running()
+        const done = (runId: string) => step(runId, 's', 0, { status: 'COMPLETED', output: { v: 1 } })
+        await store.commit(lease, { now: T0 + 1, steps: [done(run.runId)], run: {}, leaseExpiresAt: null })
+        await store.commit(other.lease, { now: T0 + 1, steps: [done(other.run.runId)], run: {}, leaseExpiresAt: null })
+        await store.saveState(run.runId, 'k', 1, T0)
+        await store.saveState(other.run.runId, 'k', 2, T0)
+
+        await store.deleteRun(run.runId)
+
+        await expect(store.getRun(run.runId)).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' })
+        expect(await store.listStepExecutions(run.runId)).toEqual([])
+        await expect(store.getStepExecution(run.runId, 's')).rejects.toMatchObject({ code: 'STEP_EXECUTION_NOT_FOUND' })
+        await expect(store.loadStepOutput(run.runId, 's')).rejects.toMatchObject({ code: 'STEP_OUTPUT_NOT_FOUND' })
+        await expect(store.loadState(run.runId, 'k')).rejects.toMatchObject({ code: 'STATE_NOT_FOUND' })
+        expect(await store.getAllState(run.runId)).toEqual({})
+        expect((await store.listRuns()).runs.map((r) => r.runId)).toEqual([other.run.runId])
+        expect(await store.listDueRuns(T0 + 10, 10)).toEqual([other.run.runId])
+        // The other run's children are untouched.
+        expect(await store.loadStepOutput(other.run.runId, 's')).toEqual({ v: 1 })
+        expect(await store.loadState(other.run.runId, 'k')).toBe(2)
+      })
+
+      it('throws RUN_NOT_FOUND for an unknown or already deleted run', async () => {
+        await expect(store.deleteRun('no-such-run')).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' })
+        const run = await create()
+        await store.deleteRun(run.runId)
+        await expect(store.deleteRun(run.runId)).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' })
+      })
+
+      it('frees the idempotencyKey and runId of a deleted run', async () => {
+        const first = await create({ workflowId: 'wf-a', idempotencyKey: 'key' })
+        await store.deleteRun(first.runId)
+        const next = makeRun({ workflowId: 'wf-a', idempotencyKey: 'key' })
+        expect(await store.createRun(next)).toEqual({ run: next, created: true })
+        const reused = makeRun({ runId: first.runId })
+        expect(await store.createRun(reused)).toEqual({ run: reused, created: true })
+      })
+    })
+
+    describe('deleteFinishedRuns', () => {
+      it('deletes only terminal runs completed before the cutoff and returns how many', async () => {
+        const before = T0 + 1_000
+        const doomed = [
+          await create({ status: 'COMPLETED', completedAt: T0 + 100 }),
+          await create({ status: 'FAILED', completedAt: T0 + 200 }),
+          await create({ status: 'CANCELLED', completedAt: before - 1, cancelRequestedAt: before - 1 }),
+        ]
+        const kept = [
+          await create({ status: 'COMPLETED', completedAt: before }),
+          await create({ status: 'FAILED', completedAt: before + 1 }),
+          await create({ status: 'RUNNING', completedAt: T0 }),
+          await create({ status: 'PAUSED', completedAt: T0 }),
+          await create({ status: 'PENDING' }),
+        ]
+        expect(await store.deleteFinishedRuns(before, 100)).toBe(3)
+        for (const run of doomed) {
+          await expect(store.getRun(run.runId)).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' })
+        }
+        for (const run of kept) expect(await store.getRun(run.runId)).toEqual(run)
+        expect(await store.deleteFinishedRuns(before, 100)).toBe(0)
+      })
+
+      it('deletes at most limit runs per call', async () => {
+        for (let i = 0; i < 5; i++) await create({ status: 'COMPLETED', completedAt: T0 + i })
+        expect(await store.deleteFinishedRuns(T0 + 100, 2)).toBe(2)
+        expect((await store.listRuns()).runs).toHaveLength(3)
+        expect(await store.deleteFinishedRuns(T0 + 100, 2)).toBe(2)
+        expect(await store.deleteFinishedRuns(T0 + 100, 2)).toBe(1)
+        expect(await store.deleteFinishedRuns(T0 + 100, 2)).toBe(0)
+        expect((await store.listRuns()).runs).toEqual([])
+      })
+
+      it('removes the steps, outputs and state of deleted runs', async () => {
+        const { run, lease } = await running()
+        await store.commit(lease, {
+          now: T0 + 1,
+          steps: [step(run.runId, 's', 0, { status: 'COMPLETED', output: 'out' })],
+          run: { status: 'COMPLETED', completedAt: T0 + 1 },
+          leaseExpiresAt: null,
+        })
+        await store.saveState(run.runId, 'k', 'v', T0)
+        expect(await store.deleteFinishedRuns(T0 + 2, 10)).toBe(1)
+        await expect(store.getRun(run.runId)).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' })
+        expect(await store.listStepExecutions(run.runId)).toEqual([])
+        await expect(store.loadStepOutput(run.runId, 's')).rejects.toMatchObject({ code: 'STEP_OUTPUT_NOT_FOUND' })
+        expect(await store.getAllState(run.runId)).toEqual({})
+      })
+
+      it('returns 0 when nothing is finished', async () => {
+        await create()
+        expect(await store.deleteFinishedRuns(T0 + 1_000_000, 10)).toBe(0)
+        expect((await store.listRuns()).runs).toHaveLength(1)
+      })
+    })
+  })
+}
+
+/**
+ * Mutates every reachable object and array in place. Used on arguments after a store call and on returned
+ * values, to prove the store shares no object with its callers.
+ */
+function scribble(value: unknown): void {
+  if (Array.isArray(value)) {
+    for (const item of value) scribble(item)
+    value.push('scribbled')
+  } else if (typeof value === 'object' && value !== null) {
+    const record = value as Record<string, unknown>
+    for (const key of Object.keys(record)) {
+      const inner = record[key]
+      if (typeof inner === 'object' && inner !== null) scribble(inner)
+      else record[key] = typeof inner === 'number' ? inner + 1 : 'scribbled'
+    }
+    record.scribbled = true
+  }
+}
