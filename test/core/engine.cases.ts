@@ -1,0 +1,537 @@
+/**
+ * @module
+ * The engine's behaviour matrix, parameterised by a store factory so it runs unchanged on every store
+ * (memory here; LibSQL and DynamoDB in their own test files). Named `.cases.ts` so vitest does not run it alone.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { systemClock } from '../../src/core/clock'
+import { Engine, type EngineOptions } from '../../src/core/engine'
+import { NonRetryableError } from '../../src/core/errors'
+import type { RunRecord } from '../../src/core/model'
+import { defineStep, type AnyStep } from '../../src/core/step'
+import { workflow, type AnyWorkflow } from '../../src/core/workflow'
+import type { RunCommit, WorkflowStore } from '../../src/store/store'
+import { countingStore } from '../support/counting-store'
+import { VirtualClock } from '../support/virtual-clock'
+
+export interface EngineHarness {
+  readonly store: WorkflowStore
+  readonly cleanup?: () => Promise<void>
+}
+
+const num = z.object({ n: z.number() })
+const inc = <Id extends string>(id: Id, calls?: string[]) =>
+  defineStep({
+    id,
+    input: num,
+    output: num,
+    handler: (_ctx, { n }) => {
+      calls?.push(id)
+      return { n: n + 1 }
+    },
+  })
+
+/** A wrapper whose `commit` number `failAt` (1-based) throws as if the process died at that moment. */
+function crashOnCommit(inner: WorkflowStore, failAt: number): WorkflowStore {
+  let commits = 0
+  return new Proxy(inner, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop)
+      if (typeof value !== 'function') return value
+      if (prop === 'commit') {
+        return (lease: unknown, commit: RunCommit) => {
+          commits++
+          if (commits >= failAt) return Promise.reject(new Error('simulated crash'))
+          return (value as (...a: unknown[]) => unknown).call(target, lease, commit)
+        }
+      }
+      return (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args)
+    },
+  })
+}
+
+const sleepUntilAborted = (signal: AbortSignal) =>
+  new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }))
+
+export function runEngineCases(name: string, setup: () => Promise<EngineHarness>): void {
+  describe(`Engine on ${name}`, () => {
+    let store: WorkflowStore
+    let cleanup: (() => Promise<void>) | undefined
+    let clock: VirtualClock
+    const engines: Engine[] = []
+
+    const engine = (workflows: AnyWorkflow[], options: Partial<EngineOptions> = {}) => {
+      const e = new Engine({ store, workflows, clock, random: () => 0.5, ...options })
+      engines.push(e)
+      return e
+    }
+
+    beforeEach(async () => {
+      const harness = await setup()
+      store = harness.store
+      cleanup = harness.cleanup
+      clock = new VirtualClock()
+    })
+
+    afterEach(async () => {
+      await Promise.all(engines.splice(0).map((e) => e.shutdown()))
+      await cleanup?.()
+    })
+
+    it('passes each step output to the next step and completes with the last output', async () => {
+      const calls: string[] = []
+      const wf = workflow({ id: 'seq', input: num }).then(inc('a', calls)).then(inc('b', calls)).then(inc('c', calls)).build()
+      const run = await engine([wf]).run('seq', { n: 1 })
+      expect(run).toMatchObject({ status: 'COMPLETED', output: { n: 4 }, progress: 1, error: null, leaseOwner: null })
+      expect(calls).toEqual(['a', 'b', 'c'])
+      const steps = await store.listStepExecutions(run.runId)
+      expect(steps.map((s) => [s.stepId, s.executionIndex, s.status, s.attempt, s.input, s.output])).toEqual([
+        ['a', 0, 'COMPLETED', 0, { n: 1 }, { n: 2 }],
+        ['b', 1, 'COMPLETED', 0, { n: 2 }, { n: 3 }],
+        ['c', 2, 'COMPLETED', 0, { n: 3 }, { n: 4 }],
+      ])
+      expect(await store.getRun(run.runId)).toMatchObject({ status: 'COMPLETED', output: { n: 4 }, startedAt: expect.any(Number) })
+    })
+
+    it('fans out in parallel and joins the outputs keyed by step id', async () => {
+      const add = defineStep({ id: 'add', handler: (_c, i: { x: number; y: number }) => ({ sum: i.x + i.y }) })
+      const mul = defineStep({ id: 'mul', handler: (_c, i: { x: number; y: number }) => ({ product: i.x * i.y }) })
+      const join = defineStep({
+        id: 'join',
+        handler: (_c, i: { add: { sum: number }; mul: { product: number } }) => `${i.add.sum}/${i.mul.product}`,
+      })
+      const wf = workflow<{ x: number; y: number }>({ id: 'fan' }).parallel([add, mul]).then(join).build()
+      const run = await engine([wf]).run('fan', { x: 3, y: 4 })
+      expect(run.output).toBe('7/12')
+      const steps = await store.listStepExecutions(run.runId)
+      expect(steps.find((s) => s.stepId === 'join')?.input).toEqual({ add: { sum: 7 }, mul: { product: 12 } })
+      expect(new Set(steps.map((s) => s.executionIndex)).size).toBe(3)
+    })
+
+    it('feeds the run input to every step of a leading parallel block and keys a multi-sink output', async () => {
+      const wf = workflow({ id: 'lead', input: num }).parallel([inc('p'), inc('q')]).build()
+      const run = await engine([wf]).run('lead', { n: 10 })
+      expect(run.output).toEqual({ p: { n: 11 }, q: { n: 11 } })
+      expect(Object.keys(run.output as object)).toEqual(['p', 'q'])
+    })
+
+    it('skips a conditional step with its default, a computed default, or its input passed through', async () => {
+      const value = z.object({ value: z.number(), doubled: z.boolean() })
+      const double = defineStep({
+        id: 'double',
+        input: z.object({ value: z.number() }),
+        output: value,
+        handler: (_c, { value: v }) => ({ value: v * 2, doubled: true }),
+      })
+      const same = defineStep({ id: 'same', input: value, output: value, handler: (_c, i) => ({ ...i, value: i.value + 100 }) })
+      const computed = workflow({ id: 'computed', input: z.object({ value: z.number() }) })
+        .thenIf(double, (_c, i) => i.value > 5, (i) => ({ value: i.value, doubled: false }))
+        .thenIf(same, (_c, i) => i.doubled)
+        .build()
+      const fixed = workflow({ id: 'fixed', input: z.object({ value: z.number() }) })
+        .thenIf(double, () => false, { value: -1, doubled: false })
+        .build()
+      const e = engine([computed, fixed])
+      const skipped = await e.run('computed', { value: 2 })
+      expect(skipped.output).toEqual({ value: 2, doubled: false })
+      const steps = await store.listStepExecutions(skipped.runId)
+      expect(steps.map((s) => s.status)).toEqual(['SKIPPED', 'SKIPPED'])
+      expect(await store.loadStepOutput(skipped.runId, 'double')).toEqual({ value: 2, doubled: false })
+      expect((await e.run('computed', { value: 6 })).output).toEqual({ value: 112, doubled: true })
+      expect((await e.run('fixed', { value: 9 })).output).toEqual({ value: -1, doubled: false })
+    })
+
+    for (const [backoff, delays] of [
+      ['LINEAR', [100, 200, 300]],
+      ['EXPONENTIAL', [100, 200, 400]],
+      ['NONE', []],
+    ] as const) {
+      it(`retries with ${backoff} backoff, counting attempts and recording the failing one`, async () => {
+        const attempts: number[] = []
+        const flaky = defineStep({
+          id: 'flaky',
+          maxRetries: 3,
+          retryDelayMs: 100,
+          backoff,
+          handler: (ctx) => {
+            attempts.push(ctx.attempt)
+            if (ctx.attempt < 3) throw new Error(`boom ${ctx.attempt}`)
+            return 'ok'
+          },
+        })
+        const wf = workflow({ id: 'retry' }).then(flaky).build()
+        const run = await engine([wf]).run('retry', null)
+        expect(run.status).toBe('COMPLETED')
+        expect(attempts).toEqual([0, 1, 2, 3])
+        expect(clock.sleeps.filter((ms) => ms > 0)).toEqual(delays)
+        expect(await store.getStepExecution(run.runId, 'flaky')).toMatchObject({ status: 'COMPLETED', attempt: 3, error: null })
+      })
+    }
+
+    it('caps delays at maxDelayMs and jitters them within [delay/2, delay]', async () => {
+      const flaky = defineStep({
+        id: 'flaky',
+        maxRetries: 3,
+        retryDelayMs: 1000,
+        backoff: 'EXPONENTIAL',
+        maxDelayMs: 1500,
+        jitter: true,
+        handler: (ctx) => {
+          if (ctx.attempt < 3) throw new Error('again')
+          return 1
+        },
+      })
+      const wf = workflow({ id: 'jit' }).then(flaky).build()
+      await engine([wf], { random: () => 0 }).run('jit', null)
+      expect(clock.sleeps).toEqual([500, 750, 750])
+    })
+
+    it('fails the run after exhausting retries, naming the step and the real last attempt', async () => {
+      let calls = 0
+      const bad = defineStep({ id: 'bad', maxRetries: 2, retryDelayMs: 10, handler: () => { calls++; throw new Error('nope') } })
+      const wf = workflow({ id: 'exhaust', input: num }).then(inc('first')).then(bad as AnyStep).build()
+      const run = await engine([wf]).run('exhaust', { n: 0 })
+      expect(calls).toBe(3)
+      expect(run.status).toBe('FAILED')
+      expect(run.error).toMatchObject({ code: 'EXECUTION_FAILED', step: 'bad', message: 'step bad failed after 3 attempts: nope' })
+      expect(run.progress).toBe(0.5)
+      const rec = await store.getStepExecution(run.runId, 'bad')
+      expect(rec).toMatchObject({ status: 'FAILED', attempt: 2, error: { code: 'EXECUTION_FAILED', attempt: 2, message: 'nope' } })
+      expect(rec.error?.timestamp).toBe(clock.now())
+      expect(await store.getRun(run.runId)).toMatchObject({ status: 'FAILED', leaseOwner: null })
+    })
+
+    it('does not retry a NonRetryableError or a schema validation failure', async () => {
+      let calls = 0
+      const refuse = defineStep({ id: 'refuse', maxRetries: 5, handler: () => { calls++; throw new NonRetryableError('declined') } })
+      const badOutput = defineStep({ id: 'badOut', maxRetries: 5, output: z.object({ ok: z.literal(true) }), input: z.unknown(), handler: () => { calls++; return { ok: false } as never } })
+      const badInput = defineStep({ id: 'badIn', maxRetries: 5, input: z.object({ need: z.string() }), handler: () => { calls++; return 1 } })
+      const e = engine([
+        workflow({ id: 'w1' }).then(refuse).build(),
+        workflow({ id: 'w2' }).then(badOutput).build(),
+        workflow({ id: 'w3' }).then(badInput as AnyStep).build(),
+      ])
+      expect((await e.run('w1', null)).error).toMatchObject({ code: 'NON_RETRYABLE', step: 'refuse' })
+      expect(calls).toBe(1)
+      const out = await e.run('w2', null)
+      expect(out.error).toMatchObject({ code: 'VALIDATION_ERROR', step: 'badOut' })
+      expect(calls).toBe(2)
+      const inp = await e.run('w3', { nope: 1 })
+      expect(inp.error).toMatchObject({ code: 'VALIDATION_ERROR', step: 'badIn' })
+      expect(calls).toBe(2)
+      const rec = await store.getStepExecution(inp.runId, 'badIn')
+      expect(rec.error?.details).toEqual({ issues: [{ path: 'need', message: expect.any(String) }] })
+    })
+
+    it('aborts the signal on timeout and ignores the late result', async () => {
+      let sawAbort = false
+      let lateFinished = false
+      const slow = defineStep({
+        id: 'slow',
+        timeoutMs: 30,
+        maxRetries: 1,
+        retryDelayMs: 0,
+        handler: async (ctx) => {
+          ctx.signal.addEventListener('abort', () => { sawAbort = true })
+          await new Promise((r) => setTimeout(r, 80))
+          lateFinished = true
+          return 'late'
+        },
+      })
+      const wf = workflow({ id: 'to' }).then(slow).build()
+      const run = await engine([wf], { clock: systemClock }).run('to', null)
+      expect(sawAbort).toBe(true)
+      expect(run.status).toBe('FAILED')
+      expect(run.error).toMatchObject({ code: 'TIMEOUT', step: 'slow' })
+      expect(run.output).toBeNull()
+      await new Promise((r) => setTimeout(r, 120))
+      expect(lateFinished).toBe(true)
+      expect(await store.getStepExecution(run.runId, 'slow')).toMatchObject({ status: 'FAILED', attempt: 1, output: null })
+      expect((await store.getRun(run.runId)).status).toBe('FAILED')
+    })
+
+    it('continues past a continue-on-error failure, handing null to its successor', async () => {
+      let received: unknown = 'unset'
+      const fails = defineStep({ id: 'fails', maxRetries: 0, continueOnError: true, handler: (): number => { throw new Error('x') } })
+      const after = defineStep({ id: 'after', handler: (_c, i: number | null) => { received = i; return 'done' } })
+      const wf = workflow({ id: 'coe' }).then(fails).then(after).build()
+      const run = await engine([wf]).run('coe', null)
+      expect(run).toMatchObject({ status: 'COMPLETED', output: 'done', progress: 1 })
+      expect(received).toBeNull()
+      expect((await store.getStepExecution(run.runId, 'fails')).status).toBe('FAILED')
+    })
+
+    it('aborts running siblings when a step fails fatally', async () => {
+      let siblingAborted = false
+      const boom = defineStep({ id: 'boom', maxRetries: 0, handler: async () => { await Promise.resolve(); throw new Error('fatal') } })
+      const waits = defineStep({
+        id: 'waits',
+        handler: async (ctx) => {
+          ctx.signal.addEventListener('abort', () => { siblingAborted = true })
+          return sleepUntilAborted(ctx.signal)
+        },
+      })
+      const wf = workflow({ id: 'sib' }).parallel([boom, waits]).build()
+      const run = await engine([wf], { clock: systemClock }).run('sib', null)
+      expect(run.status).toBe('FAILED')
+      expect(run.error?.step).toBe('boom')
+      expect(siblingAborted).toBe(true)
+      const steps = await store.listStepExecutions(run.runId)
+      expect(Object.fromEntries(steps.map((s) => [s.stepId, s.status]))).toEqual({ boom: 'FAILED', waits: 'CANCELLED' })
+    })
+
+    it('cancels a running run: the step signal fires, step and run end CANCELLED, and the state is sticky', async () => {
+      let started!: () => void
+      const running = new Promise<void>((r) => { started = r })
+      let aborted = false
+      const waits = defineStep({
+        id: 'waits',
+        handler: async (ctx) => {
+          started()
+          ctx.signal.addEventListener('abort', () => { aborted = true })
+          return sleepUntilAborted(ctx.signal)
+        },
+      })
+      const wf = workflow({ id: 'cancel' }).then(waits).then(inc('never') as AnyStep).build()
+      const e = engine([wf], { clock: systemClock })
+      const { run } = await e.start('cancel', null)
+      const done = e.execute(run.runId)
+      await running
+      const cancelled = await e.cancel(run.runId)
+      expect(cancelled.status).toBe('CANCELLED')
+      expect(aborted).toBe(true)
+      expect((await done).status).toBe('CANCELLED')
+      expect(await store.getStepExecution(run.runId, 'waits')).toMatchObject({ status: 'CANCELLED' })
+      await expect(e.cancel(run.runId)).rejects.toMatchObject({ code: 'RUN_ALREADY_FINISHED' })
+      expect((await e.execute(run.runId)).status).toBe('CANCELLED')
+      await expect(store.getStepExecution(run.runId, 'never')).rejects.toMatchObject({ code: 'STEP_EXECUTION_NOT_FOUND' })
+    })
+
+    it('stops an executor in another engine at its next lease renewal after a cancel', async () => {
+      let started!: () => void
+      const running = new Promise<void>((r) => { started = r })
+      let aborted = false
+      const waits = defineStep({
+        id: 'waits',
+        handler: async (ctx) => {
+          started()
+          ctx.signal.addEventListener('abort', () => { aborted = true })
+          return sleepUntilAborted(ctx.signal)
+        },
+      })
+      const wf = workflow({ id: 'xcancel' }).then(waits).build()
+      const owner = engine([wf], { clock: systemClock, leaseMs: 200 })
+      const other = engine([wf], { clock: systemClock, leaseMs: 200 })
+      const { run } = await owner.start('xcancel', null)
+      const done = owner.execute(run.runId)
+      await running
+      await other.cancel(run.runId)
+      expect((await done).status).toBe('CANCELLED')
+      expect(aborted).toBe(true)
+    })
+
+    it('resumes a run whose engine died after k steps without re-running completed handlers', async () => {
+      const calls: string[] = []
+      const wf = workflow({ id: 'crash', input: num })
+        .then(inc('a', calls)).then(inc('b', calls)).then(inc('c', calls)).then(inc('d', calls))
+        .build()
+      // Commits: 1 marks a started, 2 completes a/starts b, 3 completes b/starts c. Die at 3: b ran, unrecorded.
+      const doomed = engine([wf], { store: crashOnCommit(store, 3), leaseMs: 10_000 })
+      const { run } = await doomed.start('crash', { n: 0 })
+      const dead = await doomed.execute(run.runId)
+      expect(dead.status).toBe('RUNNING')
+      expect(calls).toEqual(['a', 'b'])
+      expect(await store.listDueRuns(clock.now(), 10)).not.toContain(run.runId)
+      clock.advance(10_001)
+      expect(await store.listDueRuns(clock.now(), 10)).toContain(run.runId)
+      const survivor = engine([wf])
+      const sweep = await survivor.resumeDue()
+      expect(sweep).toEqual({ claimed: 1, completed: 1 })
+      const finished = await store.getRun(run.runId)
+      expect(finished).toMatchObject({ status: 'COMPLETED', output: { n: 4 }, leaseOwner: null })
+      expect(calls).toEqual(['a', 'b', 'b', 'c', 'd'])
+      // The interrupted attempt of b counts as an attempt.
+      expect(await store.getStepExecution(run.runId, 'b')).toMatchObject({ status: 'COMPLETED', attempt: 1 })
+      expect(await store.getStepExecution(run.runId, 'a')).toMatchObject({ status: 'COMPLETED', attempt: 0 })
+    })
+
+    it('fails a step that kills its worker on every attempt after maxRetries, with ATTEMPT_INTERRUPTED', async () => {
+      let invocations = 0
+      const poison = defineStep({ id: 'poison', maxRetries: 2, retryDelayMs: 0, handler: () => { invocations++; return 1 } })
+      const wf = workflow({ id: 'poison' }).then(poison).build()
+      const first = engine([wf], { store: crashOnCommit(store, 2), leaseMs: 1000 })
+      const { run } = await first.start('poison', null)
+      await first.execute(run.runId)
+      let rounds = 0
+      while ((await store.getRun(run.runId)).status === 'RUNNING' && rounds < 10) {
+        rounds++
+        clock.advance(1001)
+        // Each new engine dies right after the handler finishes, before its completion is recorded.
+        const next = engine([wf], { store: crashOnCommit(store, 2), leaseMs: 1000 })
+        await next.execute(run.runId)
+      }
+      const final = await store.getRun(run.runId)
+      expect(final.status).toBe('FAILED')
+      expect(final.error).toMatchObject({ code: 'ATTEMPT_INTERRUPTED', step: 'poison' })
+      expect(invocations).toBe(3)
+      expect(rounds).toBe(3)
+    })
+
+    it('reports progress at every commit: 0.5 after one of two steps, 1 at completion', async () => {
+      const counting = countingStore(store)
+      const progress: number[] = []
+      const spy = new Proxy(counting.store, {
+        get(target, prop) {
+          if (prop === 'commit') {
+            return (lease: never, commit: RunCommit) => {
+              if (commit.run.progress !== undefined) progress.push(commit.run.progress)
+              return target.commit(lease, commit)
+            }
+          }
+          return Reflect.get(target, prop)
+        },
+      })
+      const wf = workflow({ id: 'prog', input: num }).then(inc('a')).then(inc('b')).build()
+      await engine([wf], { store: spy }).run('prog', { n: 0 })
+      expect(progress).toEqual([0, 0.5, 1])
+    })
+
+    it('makes at most N + 3 store calls for an N-step sequential run, fresh or swept', async () => {
+      const N = 10
+      let builder = workflow({ id: 'budget', input: num }).then(inc('s0'))
+      for (let i = 1; i < N; i++) builder = builder.then(inc(`s${i}`))
+      const wf = builder.build()
+      const counting = countingStore(store)
+      const e = engine([wf], { store: counting.store })
+      const run = await e.run('budget', { n: 0 })
+      expect(run.output).toEqual({ n: N })
+      expect(counting.total()).toBeLessThanOrEqual(N + 3)
+      expect(counting.calls).toEqual({ createRun: 1, commit: N + 1 })
+
+      // Left to the sweeper: list, claim, then the same commits.
+      const starter = engine([wf])
+      const { run: queued } = await starter.start('budget', { n: 0 })
+      await starter.shutdown()
+      counting.reset()
+      await e.resumeDue()
+      expect((await store.getRun(queued.runId)).status).toBe('COMPLETED')
+      expect(counting.calls.commit).toBe(N + 1)
+      expect((counting.calls.claimRun ?? 0) + (counting.calls.listDueRuns ?? 0)).toBe(2)
+    })
+
+    it('bounds concurrent steps of one run with maxConcurrency', async () => {
+      let running = 0
+      let peak = 0
+      const step = (id: string) =>
+        defineStep({
+          id,
+          handler: async () => {
+            running++
+            peak = Math.max(peak, running)
+            await new Promise((r) => setTimeout(r, 5))
+            running--
+            return id
+          },
+        })
+      const wf = workflow({ id: 'conc', config: { maxConcurrency: 2 } })
+        .parallel([step('a'), step('b'), step('c'), step('d'), step('e')])
+        .build()
+      const run = await engine([wf], { clock: systemClock }).run('conc', null)
+      expect(run.status).toBe('COMPLETED')
+      expect(peak).toBe(2)
+      const steps = await store.listStepExecutions(run.runId)
+      expect(steps.map((s) => s.stepId)).toEqual(['a', 'b', 'c', 'd', 'e'])
+      expect(steps.map((s) => s.executionIndex)).toEqual([0, 1, 2, 3, 4])
+    })
+
+    it('persists a long retry delay as wakeAt, releases the lease and resumes through the sweeper', async () => {
+      const attempts: number[] = []
+      const later = defineStep({
+        id: 'later',
+        maxRetries: 2,
+        retryDelayMs: 60_000,
+        handler: (ctx) => {
+          attempts.push(ctx.attempt)
+          if (ctx.attempt === 0) throw new Error('not yet')
+          return 'done'
+        },
+      })
+      const wf = workflow({ id: 'wake' }).then(later).build()
+      const e = engine([wf], { inlineDelayLimitMs: 1000 })
+      const yielded = await e.run('wake', null)
+      expect(yielded).toMatchObject({ status: 'RUNNING', leaseOwner: null, wakeAt: clock.now() + 60_000 })
+      expect(await store.getRun(yielded.runId)).toMatchObject({ status: 'RUNNING', leaseOwner: null, wakeAt: clock.now() + 60_000 })
+      expect(await store.getStepExecution(yielded.runId, 'later')).toMatchObject({ status: 'RETRYING', attempt: 0 })
+      expect(await e.resumeDue()).toEqual({ claimed: 0, completed: 0 })
+      clock.advance(60_000)
+      expect(await e.resumeDue()).toEqual({ claimed: 1, completed: 1 })
+      expect(attempts).toEqual([0, 1])
+      expect(await store.getRun(yielded.runId)).toMatchObject({ status: 'COMPLETED', output: 'done', wakeAt: null })
+    })
+
+    it('merges config field by field: engine defaults < workflow config < step options', async () => {
+      let calls = 0
+      const step = defineStep({ id: 's', maxRetries: 1, handler: () => { calls++; throw new Error('x') } })
+      const wf = workflow({ id: 'merge', config: { retryDelayMs: 7, maxRetries: 4 } }).then(step).build()
+      const plain = defineStep({ id: 's', handler: () => { calls++; throw new Error('x') } })
+      const wf2 = workflow({ id: 'merge2', config: { retryDelayMs: 7 } }).then(plain).build()
+      const e = engine([wf, wf2], { defaults: { maxRetries: 2, backoff: 'EXPONENTIAL' } })
+      await e.run('merge', null)
+      expect(calls).toBe(2)
+      expect(clock.sleeps).toEqual([7])
+      calls = 0
+      await e.run('merge2', null)
+      expect(calls).toBe(3)
+      expect(clock.sleeps).toEqual([7, 7, 14])
+      expect(step.config).toEqual({ maxRetries: 1 })
+    })
+
+    it('shares state between steps and reads any step input or output', async () => {
+      const setup = defineStep({
+        id: 'setup',
+        handler: async (ctx, i: { v: number }) => {
+          await ctx.state.set('flag', { on: true })
+          return i.v * 10
+        },
+      })
+      const read = defineStep({
+        id: 'read',
+        handler: async (ctx, prev: number) => ({
+          prev,
+          flag: await ctx.state.get('flag'),
+          has: await ctx.state.has('flag'),
+          missing: await ctx.state.get('nope'),
+          setupOut: await ctx.getOutput<number>('setup'),
+          setupIn: await ctx.getInput('setup'),
+        }),
+      })
+      const wf = workflow<{ v: number }>({ id: 'state' }).then(setup).then(read).build()
+      const run = await engine([wf]).run('state', { v: 4 })
+      expect(run.output).toEqual({ prev: 40, flag: { on: true }, has: true, setupOut: 40, setupIn: { v: 4 } })
+      expect(await store.getAllState(run.runId)).toEqual({ flag: { on: true } })
+    })
+
+    it('returns the existing run for a repeated idempotency key and validates start input', async () => {
+      const wf = workflow({ id: 'idem', input: num }).then(inc('a')).build()
+      const e = engine([wf])
+      const first = await e.start('idem', { n: 1 }, { idempotencyKey: 'k1' })
+      const again = await e.start('idem', { n: 1 }, { idempotencyKey: 'k1' })
+      expect(first.created).toBe(true)
+      expect(again).toMatchObject({ created: false, run: { runId: first.run.runId } })
+      await expect(e.start('idem', { n: 'x' })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' })
+      await expect(e.start('nope', {})).rejects.toMatchObject({ code: 'WORKFLOW_NOT_FOUND' })
+      expect((await store.listRuns({ workflowId: 'idem' })).runs).toHaveLength(1)
+    })
+
+    it('does not re-execute a completed run', async () => {
+      const calls: string[] = []
+      const wf = workflow({ id: 'once', input: num }).then(inc('a', calls)).build()
+      const e = engine([wf])
+      const run = await e.run('once', { n: 0 })
+      const again: RunRecord = await e.execute(run.runId)
+      expect(again.status).toBe('COMPLETED')
+      expect(calls).toEqual(['a'])
+    })
+  })
+}

@@ -1,0 +1,4 @@
+import { MemoryStore } from '../../src/store/memory/memory-store'
+import { runEngineCases } from './engine.cases'
+
+runEngineCases('MemoryStore', async () => ({ store: new MemoryStore() }))

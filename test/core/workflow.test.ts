@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { defineStep } from '../../src/core/step'
+import { validateGraph, workflow } from '../../src/core/workflow'
+
+const step = <Id extends string>(id: Id) => defineStep({ id, handler: (_c, i: number) => i + 1 })
+
+describe('workflow().build()', () => {
+  it('rejects an empty workflow', () => {
+    expect(() => workflow({ id: 'empty' }).build()).toThrow(expect.objectContaining({ code: 'INVALID_WORKFLOW', message: 'workflow empty: has no steps' }))
+  })
+
+  it('rejects duplicate step ids, naming them', () => {
+    expect(() => workflow<number>({ id: 'dup' }).then(step('a')).then(step('b')).then(step('a')).build()).toThrow(
+      'workflow dup: duplicate step ids: a',
+    )
+  })
+
+  it('rejects cycles and unreachable steps in hand-assembled graphs, naming the steps', () => {
+    expect(() => validateGraph('g', ['a', 'b', 'c'], [['a', 'b'], ['b', 'c'], ['c', 'b']])).toThrow('workflow g: cycle: b -> c -> b')
+    expect(() => validateGraph('g', ['a', 'b'], [['a', 'a']])).toThrow('cycle: a -> a')
+    expect(() => validateGraph('g', ['a', 'b', 'c'], [['a', 'b']], ['a'])).toThrow('steps unreachable from an entry step: c')
+    expect(() => validateGraph('g', ['a'], [['a', 'x']])).toThrow('edge a -> x names an unknown step')
+  })
+
+  it('records edges for sequence, parallel and join, and finds entries and sinks', () => {
+    const wf = workflow<number>({ id: 'shape' })
+      .parallel([step('a'), step('b')])
+      .then(defineStep({ id: 'j', handler: (_c, i: { a: number; b: number }) => i.a + i.b }))
+      .then(step('k'))
+      .build()
+    expect(wf.edges).toEqual([['a', 'j'], ['b', 'j'], ['j', 'k']])
+    expect(wf.entries).toEqual(['a', 'b'])
+    expect(wf.sinks).toEqual(['k'])
+    expect(wf.steps.find((s) => s.id === 'j')?.predecessors).toEqual(['a', 'b'])
+    expect(Object.isFrozen(wf)).toBe(true)
+  })
+
+  it('returns a new builder from every call, so a shared prefix builds two workflows', () => {
+    const prefix = workflow<number>({ id: 'p' }).then(step('a'))
+    const one = prefix.then(step('b')).build()
+    const two = prefix.then(step('c')).build()
+    expect(one.steps.map((s) => s.id)).toEqual(['a', 'b'])
+    expect(two.steps.map((s) => s.id)).toEqual(['a', 'c'])
+  })
+
+  it('validates workflow ids and options', () => {
+    expect(() => workflow({ id: 'has space' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
+    expect(() => workflow({ id: 'w', config: { maxRetries: -1 } })).toThrow('workflow w: maxRetries must be an integer >= 0, got -1')
+    expect(() => workflow({ id: 'w', config: { maxConcurrency: 0 } })).toThrow('maxConcurrency must be an integer >= 1')
+    expect(() => defineStep({ id: 's', timeoutMs: 0, handler: () => 1 })).toThrow('step s: timeoutMs must be an integer >= 1, got 0')
+    expect(() => defineStep({ id: '', handler: () => 1 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
+  })
+
+  it('keeps the input schema, version and tags', () => {
+    const input = z.object({ n: z.number() })
+    const wf = workflow({ id: 'meta', input, version: '2.1', tags: { team: 'x' }, description: 'd' })
+      .then(defineStep({ id: 's', input, handler: (_c, i) => i.n }))
+      .build()
+    expect(wf).toMatchObject({ id: 'meta', name: 'meta', version: '2.1', description: 'd', tags: { team: 'x' }, inputSchema: input })
+  })
+})
