@@ -39,6 +39,11 @@ export interface EngineOptions {
   readonly inlineDelayLimitMs?: number
   /** Step options under every workflow's config (A7). */
   readonly defaults?: StepConfig
+  /**
+   * Terminal runs older than this (by `completedAt`) are deleted with all their children by the sweeper.
+   * DynamoDB can instead expire them by TTL (the store's `retentionSeconds`). @default keep forever
+   */
+  readonly retentionMs?: number
   /** @default silentLogger */
   readonly logger?: Logger
 }
@@ -68,9 +73,14 @@ export interface SweepOptions {
 export interface SweepResult {
   readonly claimed: number
   readonly completed: number
+  /** Terminal runs deleted by retention during this sweep. */
+  readonly deleted: number
 }
 
+/** Runs one sweep executes concurrently: enough to overlap store latency, few enough for one isolate. */
 const RUNS_SWEPT_AT_ONCE = 8
+/** Terminal runs deleted per sweep, so retention never outlasts a cron invocation. */
+const RETENTION_BATCH = 100
 
 export class Engine {
   readonly store: WorkflowStore
@@ -79,6 +89,7 @@ export class Engine {
   readonly #clock: Clock
   readonly #generateId: () => string
   readonly #logger: Logger
+  readonly #retentionMs: number | undefined
   readonly #env: ConstructorParameters<typeof RunExecution>[0]
   /** Runs this engine created and still holds the lease of: executing them needs no claim round trip. */
   readonly #fresh = new Map<string, Claim>()
@@ -91,6 +102,10 @@ export class Engine {
     if (!Number.isSafeInteger(inlineDelayLimitMs) || inlineDelayLimitMs < 0) {
       throw new InvalidArgumentError('inlineDelayLimitMs must be an integer >= 0')
     }
+    if (options.retentionMs !== undefined && (!Number.isSafeInteger(options.retentionMs) || options.retentionMs < 0)) {
+      throw new InvalidArgumentError('retentionMs must be an integer >= 0')
+    }
+    this.#retentionMs = options.retentionMs
     for (const wf of options.workflows) {
       if (this.#workflows.has(wf.id)) throw new InvalidArgumentError(`workflow ${wf.id} is registered twice`)
       this.#workflows.set(wf.id, wf)
@@ -266,7 +281,11 @@ export class Engine {
       }
     }
     await Promise.all(Array.from({ length: Math.min(RUNS_SWEPT_AT_ONCE, queue.length) }, worker))
-    return { claimed, completed }
+    const deleted =
+      this.#retentionMs === undefined
+        ? 0
+        : await this.store.deleteFinishedRuns(this.#clock.now() - this.#retentionMs, RETENTION_BATCH)
+    return { claimed, completed, deleted }
   }
 
   /** Lets running steps finish, commits, and releases every lease this engine holds. */

@@ -1,0 +1,4 @@
+import { MemoryStore } from '../../src/store/memory/memory-store'
+import { runDurabilityCases } from './durability.cases'
+
+runDurabilityCases('MemoryStore', async () => ({ store: new MemoryStore() }))
