@@ -1,0 +1,29 @@
+/** @module Options of {@link createApp} and their defaults. */
+import type { Context } from 'hono'
+import type { Engine } from '../core/engine'
+import type { UnhandledErrorReport } from './errors'
+
+/** Default cap on request bodies. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+/** Default time a `?wait=true` start may spend executing before it answers 202 (Workers allow ~30 s). */
+export const DEFAULT_WAIT_BUDGET_MS = 25_000
+
+export interface AppOptions {
+  readonly engine: Engine
+  /** Accepted bearer tokens; none means every `/v1` request is refused (closed by default). */
+  readonly apiTokens: readonly string[]
+  /** Largest accepted request body, in bytes. @default 1 MiB */
+  readonly maxBodyBytes?: number
+  /**
+   * Keeps a run's execution going after the response (Workers: `c.executionCtx.waitUntil`; Node: let it
+   * run). The promise never rejects: the app catches and logs first.
+   */
+  readonly executeInBackground: (task: Promise<unknown>, c: Context) => void
+  /** Execution budget of `?wait=true` starts, in ms. @default 25_000 */
+  readonly waitBudgetMs?: number
+  /** Execution budget of background runs, in ms; what is left over is the sweeper's. @default engine's */
+  readonly backgroundBudgetMs?: number
+  /** Where unexpected failures are reported (never with request bodies). @default console.error */
+  readonly logError?: (entry: UnhandledErrorReport) => void
+}
+

@@ -1,0 +1,139 @@
+/**
+ * @module
+ * Zod schemas of the HTTP API: requests are validated with them, and `/v1/openapi.json` is generated from
+ * them. Responses are built by `views.ts`; the schemas here describe those shapes for the document and the
+ * typed client.
+ */
+import { z } from '@hono/zod-openapi'
+import { RUN_STATUSES, STEP_STATUSES } from '../core/model'
+
+/** Largest page of `GET /v1/runs`. The store allows more; the API keeps responses small. */
+export const MAX_API_PAGE_SIZE = 100
+export const DEFAULT_API_PAGE_SIZE = 20
+
+const IdString = z.string().min(1).max(200)
+const AnyJson = z.unknown().openapi({ description: 'Any JSON value' })
+const IsoTime = z.string().openapi({ format: 'date-time', example: '2026-05-01T12:00:00.000Z' })
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'RUN_NOT_FOUND' }),
+      message: z.string(),
+      details: AnyJson.optional(),
+    }),
+  })
+  .openapi('Error')
+
+export const RunSchema = z
+  .object({
+    runId: z.string(),
+    workflowId: z.string(),
+    workflowVersion: z.string(),
+    status: z.enum(RUN_STATUSES),
+    progress: z.number().min(0).max(1),
+    input: AnyJson,
+    output: AnyJson.optional().openapi({ description: 'Present once the run is COMPLETED' }),
+    error: z.object({ code: z.string(), message: z.string(), step: z.string().optional() }).optional(),
+    resourceId: z.string().optional(),
+    tags: z.record(z.string(), z.string()).optional(),
+    createdAt: IsoTime,
+    startedAt: IsoTime.optional(),
+    completedAt: IsoTime.optional(),
+    updatedAt: IsoTime,
+  })
+  .openapi('Run')
+
+export const StepSchema = z
+  .object({
+    stepId: z.string(),
+    executionIndex: z.number().int(),
+    status: z.enum(STEP_STATUSES),
+    attempt: z.number().int().openapi({ description: '0-based index of the latest attempt' }),
+    input: AnyJson,
+    output: AnyJson.optional().openapi({ description: 'Present for COMPLETED and SKIPPED steps' }),
+    error: z
+      .object({ code: z.string(), message: z.string(), attempt: z.number().int(), details: AnyJson.optional() })
+      .optional(),
+    startedAt: IsoTime.optional(),
+    completedAt: IsoTime.optional(),
+    durationMs: z.number(),
+  })
+  .openapi('StepExecution')
+
+const WorkflowSummaryShape = {
+  id: z.string(),
+  name: z.string(),
+  version: z.string(),
+  description: z.string(),
+  steps: z.array(z.object({ id: z.string(), name: z.string(), description: z.string() })),
+  edges: z.array(z.tuple([z.string(), z.string()])),
+}
+export const WorkflowSummarySchema = z.object(WorkflowSummaryShape).openapi('WorkflowSummary')
+export const WorkflowSchema = z
+  .object({
+    ...WorkflowSummaryShape,
+    inputSchema: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .openapi({ description: 'JSON Schema (draft 2020-12) of the run input; null if not expressible' }),
+  })
+  .openapi('Workflow')
+
+export const WorkflowParams = z.object({
+  workflowId: IdString.openapi({ param: { name: 'workflowId', in: 'path' }, example: 'sequential' }),
+})
+export const RunParams = z.object({
+  runId: IdString.openapi({ param: { name: 'runId', in: 'path' } }),
+})
+export const StepParams = RunParams.extend({
+  stepId: IdString.openapi({ param: { name: 'stepId', in: 'path' }, example: 'add' }),
+})
+
+export const StartRunQuery = z.object({
+  wait: z
+    .enum(['true', 'false'])
+    .optional()
+    .openapi({
+      param: { name: 'wait', in: 'query' },
+      description: 'Run the workflow within the request: 200 when it ended, 202 if it had to yield',
+    }),
+})
+
+export const StartRunBody = z
+  .strictObject({
+    input: AnyJson.openapi({ description: "The run input, validated against the workflow's input schema" }),
+    resourceId: z.string().min(1).max(255).optional(),
+    tags: z
+      .record(z.string().min(1).max(100), z.string().max(500))
+      .refine((tags) => Object.keys(tags).length <= 50, 'at most 50 tags')
+      .optional(),
+    idempotencyKey: z
+      .string()
+      .min(1)
+      .max(255)
+      .optional()
+      .openapi({ description: 'A repeated start with the same key returns the existing run (200)' }),
+  })
+  .openapi('StartRun')
+
+export const ListRunsQuery = z.object({
+  workflowId: IdString.optional().openapi({ param: { name: 'workflowId', in: 'query' } }),
+  status: z.enum(RUN_STATUSES).optional().openapi({ param: { name: 'status', in: 'query' } }),
+  resourceId: z.string().min(1).max(255).optional().openapi({ param: { name: 'resourceId', in: 'query' } }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_API_PAGE_SIZE)
+    .default(DEFAULT_API_PAGE_SIZE)
+    .openapi({ param: { name: 'limit', in: 'query' }, type: 'integer' }),
+  cursor: z
+    .string()
+    .min(1)
+    .max(2048)
+    .optional()
+    .openapi({ param: { name: 'cursor', in: 'query' }, description: '`nextCursor` of the previous page' }),
+})
+
+export const RunBody = z.object({ run: RunSchema })

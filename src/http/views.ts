@@ -1,0 +1,154 @@
+/**
+ * @module
+ * What the API exposes of runs, steps and workflows. Records are never serialised directly: lease fields,
+ * idempotency keys and the persisted run context stay inside, times become ISO-8601 UTC strings, and
+ * optional fields are omitted rather than null.
+ */
+import type { StandardSchemaV1 } from '@standard-schema/spec'
+import type { Json, RunRecord, RunStatus, StepExecution, StepStatus } from '../core/model'
+
+export interface RunView {
+  runId: string
+  workflowId: string
+  workflowVersion: string
+  status: RunStatus
+  /** 0..1 */
+  progress: number
+  input: Json
+  /** Present once the run is COMPLETED (may be JSON null). */
+  output?: Json
+  error?: { code: string; message: string; step?: string }
+  resourceId?: string
+  tags?: Record<string, string>
+  createdAt: string
+  startedAt?: string
+  completedAt?: string
+  updatedAt: string
+}
+
+export interface StepView {
+  stepId: string
+  executionIndex: number
+  status: StepStatus
+  /** 0-based index of the latest attempt. */
+  attempt: number
+  input: Json
+  /** Present for COMPLETED and SKIPPED steps (may be JSON null). */
+  output?: Json
+  error?: { code: string; message: string; attempt: number; details?: Json }
+  startedAt?: string
+  completedAt?: string
+  durationMs: number
+}
+
+/** The fields of a workflow definition the API describes; any `WorkflowDefinition` fits. */
+export interface DescribedWorkflow {
+  readonly id: string
+  readonly name: string
+  readonly version: string
+  readonly description: string
+  readonly tags?: Readonly<Record<string, string>> | readonly string[]
+  readonly inputSchema: StandardSchemaV1 | null
+  readonly steps: readonly { readonly id: string; readonly name: string; readonly description?: string }[]
+  readonly edges: readonly (readonly [string, string])[]
+}
+
+export interface WorkflowSummaryView {
+  id: string
+  name: string
+  version: string
+  description: string
+  steps: { id: string; name: string; description: string }[]
+  edges: [string, string][]
+}
+
+export interface WorkflowView extends WorkflowSummaryView {
+  /** JSON Schema (draft 2020-12) of the run input, or null when the schema library cannot produce one. */
+  inputSchema: Record<string, unknown> | null
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+
+export function toRunView(run: RunRecord): RunView {
+  return {
+    runId: run.runId,
+    workflowId: run.workflowId,
+    workflowVersion: run.workflowVersion,
+    status: run.status,
+    progress: run.progress,
+    input: run.input,
+    ...(run.status === 'COMPLETED' ? { output: run.output } : {}),
+    ...(run.error === null
+      ? {}
+      : {
+          error: {
+            code: run.error.code,
+            message: run.error.message,
+            ...(run.error.step === null ? {} : { step: run.error.step }),
+          },
+        }),
+    ...(run.resourceId === null ? {} : { resourceId: run.resourceId }),
+    ...(Object.keys(run.tags).length === 0 ? {} : { tags: { ...run.tags } }),
+    createdAt: iso(run.createdAt),
+    ...(run.startedAt === null ? {} : { startedAt: iso(run.startedAt) }),
+    ...(run.completedAt === null ? {} : { completedAt: iso(run.completedAt) }),
+    updatedAt: iso(run.updatedAt),
+  }
+}
+
+export function toStepView(step: StepExecution): StepView {
+  const hasOutput = step.status === 'COMPLETED' || step.status === 'SKIPPED'
+  return {
+    stepId: step.stepId,
+    executionIndex: step.executionIndex,
+    status: step.status,
+    attempt: step.attempt,
+    input: step.input,
+    ...(hasOutput ? { output: step.output } : {}),
+    ...(step.error === null
+      ? {}
+      : {
+          error: {
+            code: step.error.code,
+            message: step.error.message,
+            attempt: step.error.attempt,
+            ...(step.error.details === undefined ? {} : { details: step.error.details }),
+          },
+        }),
+    ...(step.startedAt === null ? {} : { startedAt: iso(step.startedAt) }),
+    ...(step.completedAt === null ? {} : { completedAt: iso(step.completedAt) }),
+    durationMs: step.durationMs,
+  }
+}
+
+export function toWorkflowSummaryView(workflow: DescribedWorkflow): WorkflowSummaryView {
+  return {
+    id: workflow.id,
+    name: workflow.name,
+    version: workflow.version,
+    description: workflow.description,
+    steps: workflow.steps.map((step) => ({ id: step.id, name: step.name, description: step.description ?? '' })),
+    edges: workflow.edges.map(([from, to]) => [from, to]),
+  }
+}
+
+export function toWorkflowView(workflow: DescribedWorkflow): WorkflowView {
+  return { ...toWorkflowSummaryView(workflow), inputSchema: inputJsonSchema(workflow.inputSchema) }
+}
+
+/**
+ * The input JSON Schema through Standard JSON Schema (zod 4, valibot and arktype implement it), or null
+ * when the schema does not implement it or cannot express itself in JSON Schema (e.g. a transform).
+ */
+export function inputJsonSchema(schema: StandardSchemaV1 | null): Record<string, unknown> | null {
+  if (schema === null) return null
+  const standard = schema['~standard'] as StandardSchemaV1['~standard'] & {
+    jsonSchema?: { input?: (options: { target: string }) => Record<string, unknown> }
+  }
+  if (typeof standard.jsonSchema?.input !== 'function') return null
+  try {
+    return standard.jsonSchema.input({ target: 'draft-2020-12' })
+  } catch {
+    return null
+  }
+}

@@ -1,0 +1,18 @@
+/** @module The example workflows both entries register. */
+import type { AnyWorkflow } from '../core/workflow'
+import { conditionalWorkflow } from './conditional'
+import { flakyWorkflow } from './flaky'
+import { parallelWorkflow } from './parallel'
+import { sequentialWorkflow } from './sequential'
+import { sleepWorkflow } from './sleep'
+
+export { conditionalWorkflow, flakyWorkflow, parallelWorkflow, sequentialWorkflow, sleepWorkflow }
+
+/** Every example, in the order the API lists them. */
+export const exampleWorkflows: readonly AnyWorkflow[] = [
+  sequentialWorkflow,
+  parallelWorkflow,
+  conditionalWorkflow,
+  flakyWorkflow,
+  sleepWorkflow,
+]
