@@ -1,0 +1,122 @@
+/**
+ * @module
+ * LibSQL / SQLite tables of the libsql store: the single source of truth for the SQL schema.
+ * Changing this file requires `npm run db:generate` and a reviewed, committed file in `migrations/`
+ * (`test/store/libsql-migrations.test.ts` fails otherwise).
+ *
+ * Conventions: snake_case columns, camelCase keys; times are integer UTC epoch milliseconds; JSON payloads
+ * (inputs, outputs, tags, context, errors) are JSON text so `json_extract()` works in ad-hoc queries.
+ * Children reference the run with `ON DELETE CASCADE`; the store also deletes them explicitly, so nothing
+ * depends on `PRAGMA foreign_keys` being on for the connection.
+ */
+import { sql } from 'drizzle-orm'
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+import { RUN_STATUSES, STEP_STATUSES } from '../src/core/model'
+
+/** One row per run; the lease and scheduling columns are what sweepers and fenced commits query. */
+export const workflowRuns = sqliteTable(
+  'workflow_runs',
+  {
+    runId: text('run_id').primaryKey(),
+    workflowId: text('workflow_id').notNull(),
+    workflowVersion: text('workflow_version').notNull(),
+    status: text('status', { enum: RUN_STATUSES }).notNull(),
+    progress: real('progress').notNull(),
+    /** JSON text of the run input (`null` is the text `null`). */
+    input: text('input').notNull(),
+    /** JSON text of the run output; the text `null` until the run completes. */
+    output: text('output').notNull(),
+    /** JSON text of the WorkflowError, or NULL. */
+    error: text('error'),
+    resourceId: text('resource_id'),
+    /** JSON text of a string-to-string object. */
+    tags: text('tags').notNull(),
+    /** JSON text of the persisted run context. */
+    context: text('context').notNull(),
+    idempotencyKey: text('idempotency_key'),
+    createdAt: integer('created_at').notNull(),
+    startedAt: integer('started_at'),
+    completedAt: integer('completed_at'),
+    updatedAt: integer('updated_at').notNull(),
+    leaseOwner: text('lease_owner'),
+    leaseExpiresAt: integer('lease_expires_at'),
+    wakeAt: integer('wake_at'),
+    cancelRequestedAt: integer('cancel_requested_at'),
+    /**
+     * The instant from which a sweeper may claim the run: NULL for terminal and PAUSED runs, otherwise
+     * max(lease_expires_at ?? 0, wake_at ?? 0). Maintained by every write, so the sweeper's query is one
+     * range scan of a partial index instead of an OR over three columns.
+     */
+    dueAt: integer('due_at'),
+  },
+  (t) => [
+    index('workflow_runs_workflow_created_idx').on(t.workflowId, t.createdAt, t.runId),
+    index('workflow_runs_status_created_idx').on(t.status, t.createdAt, t.runId),
+    index('workflow_runs_resource_created_idx').on(t.resourceId, t.createdAt, t.runId),
+    index('workflow_runs_created_idx').on(t.createdAt, t.runId),
+    index('workflow_runs_due_idx').on(t.dueAt, t.createdAt, t.runId).where(sql`due_at IS NOT NULL`),
+    index('workflow_runs_retention_idx').on(t.status, t.completedAt),
+    uniqueIndex('workflow_runs_idempotency_idx').on(t.workflowId, t.idempotencyKey),
+  ],
+)
+
+/** One row per (run, step); retries update the same row. */
+export const stepExecutions = sqliteTable(
+  'step_executions',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => workflowRuns.runId, { onDelete: 'cascade' }),
+    stepId: text('step_id').notNull(),
+    executionIndex: integer('execution_index').notNull(),
+    status: text('status', { enum: STEP_STATUSES }).notNull(),
+    attempt: integer('attempt').notNull(),
+    /** JSON text of the step input. */
+    input: text('input').notNull(),
+    /** JSON text of the step output; the text `null` unless COMPLETED or SKIPPED. */
+    output: text('output').notNull(),
+    /** JSON text of the StepError, or NULL. */
+    error: text('error'),
+    startedAt: integer('started_at'),
+    completedAt: integer('completed_at'),
+    durationMs: integer('duration_ms').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.runId, t.stepId] }),
+    index('step_executions_run_index_idx').on(t.runId, t.executionIndex),
+  ],
+)
+
+/** Outputs of COMPLETED and SKIPPED steps, written in the same batch as the step's commit. */
+export const stepOutputs = sqliteTable(
+  'step_outputs',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => workflowRuns.runId, { onDelete: 'cascade' }),
+    stepId: text('step_id').notNull(),
+    /** JSON text of the output (the text `null` for a null output). */
+    output: text('output').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.stepId] })],
+)
+
+/** Per-run key/value state written by step handlers (`ctx.state`). */
+export const workflowState = sqliteTable(
+  'workflow_state',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => workflowRuns.runId, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    /** JSON text of the value. */
+    value: text('value').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.key] })],
+)
+
+export type WorkflowRunRow = typeof workflowRuns.$inferSelect
+export type StepExecutionRow = typeof stepExecutions.$inferSelect

@@ -1,0 +1,108 @@
+/**
+ * @module
+ * Opens a {@link LibSQLStore} from a URL in Node. `file:` URLs use the embedded engine (WAL journal, busy
+ * timeout on every pooled connection) and apply pending migrations on open; remote URLs go through
+ * {@link createRemoteLibSQLStore} (HTTP, schema check, no migration). Node only: Workers import
+ * `remote-libsql-store.ts` instead, because this module loads the native engine and reads migration files.
+ */
+import { mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createClient } from '@libsql/client/node'
+import type { Client } from '@libsql/client/node'
+import { drizzle } from 'drizzle-orm/libsql/node'
+import { migrate } from 'drizzle-orm/libsql/migrator'
+import { GorkflowError, StoreUnavailableError } from '../../core/errors'
+import { LibSQLStore } from './libsql-store'
+import { createRemoteLibSQLStore } from './remote-libsql-store'
+
+export interface LibSQLStoreOptions {
+  /**
+   * `file:path/to.db` (embedded; relative to the working directory), `file::memory:` (one private in-memory
+   * database), or `libsql://…` / `https://…` / `http://…` (remote over HTTP).
+   */
+  readonly url: string
+  /** Token of a remote database. Ignored for `file:` URLs. */
+  readonly authToken?: string
+  /**
+   * How long a write waits for another connection's write lock on a `file:` database before failing with
+   * SQLITE_BUSY, in ms. Applies to every pooled connection. @default 5_000
+   */
+  readonly busyTimeoutMs?: number
+  /** Folder holding drizzle-kit's migrations (with `meta/_journal.json`). @default the package's `migrations/` */
+  readonly migrationsFolder?: string
+  /** Apply pending migrations to a `file:` database on open. @default true */
+  readonly migrate?: boolean
+}
+
+/** The `migrations/` folder of this package. */
+export const DEFAULT_MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../migrations', import.meta.url))
+
+const DEFAULT_BUSY_TIMEOUT_MS = 5_000
+
+/**
+ * Opens the store named by `options.url`.
+ * @example const store = await createLibSQLStore({ url: 'file:./.data/gorkflow.db' })
+ * @throws GorkflowError SCHEMA_OUT_OF_DATE for a remote database that needs `npm run db:migrate`
+ * @throws StoreUnavailableError when the database cannot be opened, reached or migrated
+ */
+export async function createLibSQLStore(options: LibSQLStoreOptions): Promise<LibSQLStore> {
+  if (!/^file:/i.test(options.url)) {
+    return createRemoteLibSQLStore({
+      url: options.url,
+      ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
+    })
+  }
+  const client = openFileClient(options.url, options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS)
+  try {
+    // WAL is a property of the file (set once, kept): readers never block the writer, and autocommit
+    // writes are ~40x faster than in the default DELETE journal (STACK.md). In-memory databases answer
+    // "memory" and stay as they are.
+    await client.execute('PRAGMA journal_mode = WAL')
+    if (options.migrate ?? true) await migrateFile(client, options.migrationsFolder ?? DEFAULT_MIGRATIONS_FOLDER)
+  } catch (err) {
+    client.close()
+    if (err instanceof GorkflowError) throw err
+    throw new StoreUnavailableError(`libsql store: cannot open ${options.url}: ${messageOf(err)}`, { cause: err })
+  }
+  return new LibSQLStore(client)
+}
+
+/**
+ * Applies pending migrations from `migrationsFolder` to the database behind `client` (idempotent).
+ * Two processes opening a fresh file at once can race on the first migration; the loser's batch rolls back
+ * and a retry finds the migration applied.
+ */
+export async function migrateFile(client: Client, migrationsFolder = DEFAULT_MIGRATIONS_FOLDER): Promise<void> {
+  const db = drizzle(client)
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await migrate(db, { migrationsFolder })
+      return
+    } catch (err) {
+      if (attempt >= 3) throw err
+    }
+  }
+}
+
+function openFileClient(url: string, busyTimeoutMs: number): Client {
+  const path = filePath(url)
+  try {
+    if (path !== null) mkdirSync(dirname(resolve(path)), { recursive: true })
+    return createClient({ url, timeout: busyTimeoutMs })
+  } catch (err) {
+    throw new StoreUnavailableError(`libsql store: cannot open ${url}: ${messageOf(err)}`, { cause: err })
+  }
+}
+
+/** The filesystem path of a `file:` URL, or null for in-memory databases. */
+function filePath(url: string): string | null {
+  const rest = url.replace(/^file:/i, '').replace(/\?.*$/, '')
+  if (rest === '' || rest.startsWith(':memory:')) return null
+  // file:///abs and file://localhost/abs are absolute; file:/abs and file:rel are used as given.
+  return rest.replace(/^\/\/(localhost)?(?=\/)/i, '')
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

@@ -1,0 +1,525 @@
+/**
+ * @module
+ * {@link WorkflowStore} on LibSQL / SQLite through Drizzle: an embedded file in Node, Turso (or the local
+ * endpoint of `scripts/libsql-server.ts`) over HTTP at the edge. This file imports no client build and no
+ * Node module, so Workers can bundle it; the entries choose the client (see `create-libsql-store.ts` and
+ * `remote-libsql-store.ts`).
+ *
+ * Round trips. Every method is one statement or one `db.batch([...])`, which `@libsql/client` sends as one
+ * HTTP request (an interactive `transaction()` would cost one request per statement). A batch runs as one
+ * SQLite transaction, so its statements see one consistent state and are applied all or nothing.
+ *
+ * Fencing without an interactive transaction. A batch cannot branch on what an earlier statement returned,
+ * so every statement of a fenced write carries the fence in its own WHERE clause: the step upserts are
+ * `INSERT … SELECT <values> FROM workflow_runs WHERE <fence>`, and the run update is `UPDATE … WHERE <fence>`.
+ * Statements that touch child tables come first and never change the columns the fence reads, so all of them
+ * see the same fence outcome; the run update goes last. When the fence fails, every statement writes nothing
+ * and a final `SELECT` in the same batch tells which error to throw (not found, terminal, or lease lost).
+ * We do not make a failing fence abort the batch instead: SQLite has no `RAISE()` outside triggers, and an
+ * aborted batch returns no rows to diagnose the failure with, which would cost a second round trip.
+ *
+ * Locking. A batch starts as `BEGIN DEFERRED`; SQLite only waits (busy timeout) for the write lock when the
+ * transaction's *first* statement writes. A read followed by a write can fail at once with SQLITE_BUSY under
+ * concurrent writers, so every batch that writes starts with a writing statement.
+ */
+import type { Client } from '@libsql/client'
+import {
+  and,
+  asc,
+  desc,
+  eq,
+  getTableColumns,
+  inArray,
+  isNotNull,
+  isNull,
+  lt,
+  lte,
+  notInArray,
+  or,
+  sql,
+} from 'drizzle-orm'
+import type { SQL } from 'drizzle-orm'
+import type { BatchItem } from 'drizzle-orm/batch'
+import type { LibSQLDatabase } from 'drizzle-orm/libsql/driver-core'
+import { drizzle } from 'drizzle-orm/libsql/web'
+import type { SQLiteTable, SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core'
+import { stepExecutions, stepOutputs, workflowRuns, workflowState } from '../../../drizzle/schema'
+import {
+  GorkflowError,
+  InvalidArgumentError,
+  LeaseLostError,
+  RunAlreadyExistsError,
+  RunAlreadyFinishedError,
+  RunNotFoundError,
+  StateNotFoundError,
+  StepExecutionNotFoundError,
+  StepOutputNotFoundError,
+  StoreUnavailableError,
+} from '../../core/errors'
+import { TERMINAL_RUN_STATUSES, isTerminalRunStatus } from '../../core/model'
+import type { Json, RunRecord, StepExecution } from '../../core/model'
+import { decodeCursor, encodeCursor } from '../cursor'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../store'
+import type {
+  Claim,
+  CreateRunResult,
+  Lease,
+  RunCommit,
+  RunFilter,
+  RunPage,
+  StoreKind,
+  WorkflowStore,
+} from '../store'
+import { decodeJson, encodeJson, fromRunRow, fromStepRow, hasOutput, toRunRow, toStepRow } from './mappers'
+
+/** Run statuses a lease can be taken on and a sweeper looks at. */
+const CLAIMABLE_STATUSES = ['PENDING', 'RUNNING'] as const
+/** Step statuses that `cancelRun` turns into CANCELLED. */
+const CANCELLABLE_STEP_STATUSES = ['PENDING', 'RUNNING', 'RETRYING'] as const
+
+/** A {@link WorkflowStore} over a Drizzle LibSQL database (any `@libsql/client` build). */
+export class LibSQLStore implements WorkflowStore {
+  readonly kind: StoreKind = 'libsql'
+
+  readonly #client: Client
+  readonly #db: LibSQLDatabase
+
+  /**
+   * Takes a ready client; the entry chooses its build (`@libsql/client/web` on Workers, the Node build for
+   * `file:` URLs). The store owns the client from then on and closes it in {@link close}.
+   */
+  constructor(client: Client) {
+    this.#client = client
+    this.#db = drizzle(client)
+  }
+
+  /** The Drizzle database over the same client, for callers that run their own queries on these tables. */
+  get db(): LibSQLDatabase {
+    return this.#db
+  }
+
+  async createRun(run: RunRecord): Promise<CreateRunResult> {
+    return this.#guard('createRun', async () => {
+      // DO NOTHING covers both the primary key and the (workflow_id, idempotency_key) index, so concurrent
+      // duplicates never surface as constraint errors; what happened is read from the results instead.
+      const insert = this.#db
+        .insert(workflowRuns)
+        .values(toRunRow(run))
+        .onConflictDoNothing()
+        .returning({ runId: workflowRuns.runId })
+      if (run.idempotencyKey === null) {
+        const inserted = await insert
+        if (inserted.length === 0) throw new RunAlreadyExistsError(run.runId)
+        return { run: structuredClone(run), created: true }
+      }
+      const [inserted, existing] = await this.#db.batch([
+        insert,
+        this.#db
+          .select()
+          .from(workflowRuns)
+          .where(
+            and(eq(workflowRuns.workflowId, run.workflowId), eq(workflowRuns.idempotencyKey, run.idempotencyKey)),
+          ),
+      ])
+      if (inserted.length === 1) return { run: structuredClone(run), created: true }
+      const previous = existing[0]
+      if (previous === undefined) throw new RunAlreadyExistsError(run.runId)
+      return { run: fromRunRow(previous), created: false }
+    })
+  }
+
+  async getRun(runId: string): Promise<RunRecord> {
+    return this.#guard('getRun', async () => {
+      const rows = await this.#db.select().from(workflowRuns).where(eq(workflowRuns.runId, runId))
+      const row = rows[0]
+      if (row === undefined) throw new RunNotFoundError(runId)
+      return fromRunRow(row)
+    })
+  }
+
+  async listRuns(filter: RunFilter = {}): Promise<RunPage> {
+    return this.#guard('listRuns', async () => {
+      const limit = checkLimit(filter.limit ?? DEFAULT_PAGE_SIZE)
+      const after = filter.cursor == null ? null : decodeCursor(filter.cursor)
+      const conditions: SQL[] = []
+      if (filter.workflowId !== undefined) conditions.push(eq(workflowRuns.workflowId, filter.workflowId))
+      if (filter.status !== undefined) conditions.push(eq(workflowRuns.status, filter.status))
+      if (filter.resourceId !== undefined) conditions.push(eq(workflowRuns.resourceId, filter.resourceId))
+      if (after !== null) {
+        // Keyset paging on (created_at, run_id): stable while runs are inserted between pages.
+        conditions.push(sql`(${workflowRuns.createdAt}, ${workflowRuns.runId}) < (${after.createdAt}, ${after.runId})`)
+      }
+      // One extra row tells whether a next page exists without a COUNT.
+      const rows = await this.#db
+        .select()
+        .from(workflowRuns)
+        .where(and(...conditions))
+        .orderBy(desc(workflowRuns.createdAt), desc(workflowRuns.runId))
+        .limit(limit + 1)
+      const page = rows.slice(0, limit)
+      const last = page.at(-1)
+      const nextCursor =
+        rows.length > limit && last !== undefined ? encodeCursor({ createdAt: last.createdAt, runId: last.runId }) : null
+      return { runs: page.map(fromRunRow), nextCursor }
+    })
+  }
+
+  async claimRun(runId: string, owner: string, now: number, leaseMs: number): Promise<Claim | null> {
+    return this.#guard('claimRun', async () => {
+      const expiresAt = now + leaseMs
+      const [claimed, steps, existing] = await this.#db.batch([
+        this.#db
+          .update(workflowRuns)
+          .set({
+            leaseOwner: owner,
+            leaseExpiresAt: expiresAt,
+            dueAt: sql`max(${expiresAt}, coalesce(${workflowRuns.wakeAt}, 0))`,
+          })
+          .where(
+            and(
+              eq(workflowRuns.runId, runId),
+              inArray(workflowRuns.status, [...CLAIMABLE_STATUSES]),
+              or(
+                isNull(workflowRuns.leaseOwner),
+                isNull(workflowRuns.leaseExpiresAt),
+                lte(workflowRuns.leaseExpiresAt, now),
+                eq(workflowRuns.leaseOwner, owner),
+              ),
+              or(isNull(workflowRuns.wakeAt), lte(workflowRuns.wakeAt, now)),
+            ),
+          )
+          .returning(),
+        this.#db
+          .select()
+          .from(stepExecutions)
+          .where(eq(stepExecutions.runId, runId))
+          .orderBy(asc(stepExecutions.executionIndex), asc(stepExecutions.stepId)),
+        this.#db.select({ runId: workflowRuns.runId }).from(workflowRuns).where(eq(workflowRuns.runId, runId)),
+      ])
+      const row = claimed[0]
+      if (row === undefined) {
+        if (existing.length === 0) throw new RunNotFoundError(runId)
+        return null
+      }
+      return { lease: { runId, owner, expiresAt }, run: fromRunRow(row), steps: steps.map(fromStepRow) }
+    })
+  }
+
+  async commit(lease: Lease, commit: RunCommit): Promise<Lease> {
+    return this.#guard('commit', async () => {
+      const { runId, owner } = lease
+      for (const step of commit.steps) {
+        if (step.runId !== runId) {
+          throw new InvalidArgumentError(`step ${step.stepId} belongs to run ${step.runId}, not ${runId}`)
+        }
+      }
+      const fence = and(
+        eq(workflowRuns.runId, runId),
+        eq(workflowRuns.leaseOwner, owner),
+        notInArray(workflowRuns.status, [...TERMINAL_RUN_STATUSES]),
+      ) as SQL
+      const fenced = sql`${workflowRuns} WHERE ${fence}`
+      const writes: BatchItem<'sqlite'>[] = []
+      for (const step of commit.steps) {
+        writes.push(this.#fencedUpsert(stepExecutions, toStepRow(step), fenced, [stepExecutions.runId, stepExecutions.stepId]))
+      }
+      const withOutput = commit.steps.filter(hasOutput)
+      for (const step of withOutput) {
+        const row = { runId, stepId: step.stepId, output: encodeJson(step.output) }
+        writes.push(this.#fencedUpsert(stepOutputs, row, fenced, [stepOutputs.runId, stepOutputs.stepId]))
+      }
+      const withoutOutput = commit.steps.filter((step) => !hasOutput(step)).map((step) => step.stepId)
+      if (withoutOutput.length > 0) {
+        // A step record replaced by one without an output (not expected from the engine) must not leave a
+        // stale output readable.
+        writes.push(
+          this.#db
+            .delete(stepOutputs)
+            .where(
+              and(
+                eq(stepOutputs.runId, runId),
+                inArray(stepOutputs.stepId, withoutOutput),
+                sql`EXISTS (SELECT 1 FROM ${fenced})`,
+              ),
+            ),
+        )
+      }
+
+      const patch = commit.run
+      const release = commit.leaseExpiresAt === null
+      const status = patch.status === undefined ? sql`${workflowRuns.status}` : sql`${patch.status}`
+      const wakeAt = patch.wakeAt === undefined ? sql`${workflowRuns.wakeAt}` : sql`${patch.wakeAt}`
+      const runUpdate = this.#db
+        .update(workflowRuns)
+        .set({
+          ...(patch.status === undefined ? {} : { status: patch.status }),
+          ...(patch.progress === undefined ? {} : { progress: patch.progress }),
+          ...(patch.output === undefined ? {} : { output: encodeJson(patch.output) }),
+          ...(patch.error === undefined ? {} : { error: patch.error === null ? null : JSON.stringify(patch.error) }),
+          ...(patch.startedAt === undefined ? {} : { startedAt: patch.startedAt }),
+          ...(patch.completedAt === undefined ? {} : { completedAt: patch.completedAt }),
+          ...(patch.wakeAt === undefined ? {} : { wakeAt: patch.wakeAt }),
+          updatedAt: commit.now,
+          leaseOwner: release ? null : owner,
+          leaseExpiresAt: commit.leaseExpiresAt,
+          // Same rule as dueAtOf() in mappers.ts, on the values this statement writes (SET sees old values).
+          dueAt: sql`CASE WHEN ${status} IN ('PENDING', 'RUNNING') THEN max(coalesce(${commit.leaseExpiresAt}, 0), coalesce(${wakeAt}, 0)) ELSE NULL END`,
+        })
+        .where(fence)
+        .returning({ runId: workflowRuns.runId })
+      const state = this.#db
+        .select({ status: workflowRuns.status })
+        .from(workflowRuns)
+        .where(eq(workflowRuns.runId, runId))
+
+      const statements: BatchItem<'sqlite'>[] = [...writes, runUpdate, state]
+      const results = await this.#db.batch(statements as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]])
+      const updated = results[results.length - 2] as Awaited<typeof runUpdate>
+      const current = results[results.length - 1] as Awaited<typeof state>
+      if (updated.length === 0) throw fenceError(runId, current[0]?.status)
+      return { runId, owner, expiresAt: commit.leaseExpiresAt ?? lease.expiresAt }
+    })
+  }
+
+  async listDueRuns(now: number, limit: number): Promise<string[]> {
+    return this.#guard('listDueRuns', async () => {
+      checkLimit(limit)
+      // Served by the partial index workflow_runs_due_idx (due_at, created_at, run_id) WHERE due_at IS NOT NULL.
+      const rows = await this.#db
+        .select({ runId: workflowRuns.runId })
+        .from(workflowRuns)
+        .where(and(isNotNull(workflowRuns.dueAt), lte(workflowRuns.dueAt, now)))
+        .orderBy(asc(workflowRuns.dueAt), asc(workflowRuns.createdAt), asc(workflowRuns.runId))
+        .limit(limit)
+      return rows.map((row) => row.runId)
+    })
+  }
+
+  async cancelRun(runId: string, now: number): Promise<RunRecord> {
+    return this.#guard('cancelRun', async () => {
+      const open = and(eq(workflowRuns.runId, runId), notInArray(workflowRuns.status, [...TERMINAL_RUN_STATUSES]))
+      const [, cancelled, current] = await this.#db.batch([
+        // Steps first, conditioned on the run still being open: the run update below changes that condition.
+        this.#db
+          .update(stepExecutions)
+          .set({ status: 'CANCELLED', completedAt: now, updatedAt: now })
+          .where(
+            and(
+              eq(stepExecutions.runId, runId),
+              inArray(stepExecutions.status, [...CANCELLABLE_STEP_STATUSES]),
+              sql`EXISTS (SELECT 1 FROM ${workflowRuns} WHERE ${open})`,
+            ),
+          ),
+        this.#db
+          .update(workflowRuns)
+          .set({
+            status: 'CANCELLED',
+            cancelRequestedAt: now,
+            completedAt: now,
+            updatedAt: now,
+            leaseOwner: null,
+            leaseExpiresAt: null,
+            dueAt: null,
+          })
+          .where(open)
+          .returning(),
+        this.#db.select({ status: workflowRuns.status }).from(workflowRuns).where(eq(workflowRuns.runId, runId)),
+      ])
+      const row = cancelled[0]
+      if (row === undefined) throw fenceError(runId, current[0]?.status)
+      return fromRunRow(row)
+    })
+  }
+
+  async getStepExecution(runId: string, stepId: string): Promise<StepExecution> {
+    return this.#guard('getStepExecution', async () => {
+      const rows = await this.#db
+        .select()
+        .from(stepExecutions)
+        .where(and(eq(stepExecutions.runId, runId), eq(stepExecutions.stepId, stepId)))
+      const row = rows[0]
+      if (row === undefined) throw new StepExecutionNotFoundError(runId, stepId)
+      return fromStepRow(row)
+    })
+  }
+
+  async listStepExecutions(runId: string): Promise<StepExecution[]> {
+    return this.#guard('listStepExecutions', async () => {
+      const rows = await this.#db
+        .select()
+        .from(stepExecutions)
+        .where(eq(stepExecutions.runId, runId))
+        .orderBy(asc(stepExecutions.executionIndex), asc(stepExecutions.stepId))
+      return rows.map(fromStepRow)
+    })
+  }
+
+  async loadStepOutput(runId: string, stepId: string): Promise<Json> {
+    return this.#guard('loadStepOutput', async () => {
+      const rows = await this.#db
+        .select({ output: stepOutputs.output })
+        .from(stepOutputs)
+        .where(and(eq(stepOutputs.runId, runId), eq(stepOutputs.stepId, stepId)))
+      const row = rows[0]
+      if (row === undefined) throw new StepOutputNotFoundError(runId, stepId)
+      return decodeJson(row.output)
+    })
+  }
+
+  /** @throws RunNotFoundError for an unknown run: state always belongs to a stored run. */
+  async saveState(runId: string, key: string, value: Json, now: number): Promise<void> {
+    return this.#guard('saveState', async () => {
+      const row = { runId, key, value: encodeJson(value), updatedAt: now }
+      const saved = await this.#fencedUpsert(
+        workflowState,
+        row,
+        sql`${workflowRuns} WHERE ${eq(workflowRuns.runId, runId)}`,
+        [workflowState.runId, workflowState.key],
+      ).returning({ key: workflowState.key })
+      if (saved.length === 0) throw new RunNotFoundError(runId)
+    })
+  }
+
+  async loadState(runId: string, key: string): Promise<Json> {
+    return this.#guard('loadState', async () => {
+      const rows = await this.#db
+        .select({ value: workflowState.value })
+        .from(workflowState)
+        .where(and(eq(workflowState.runId, runId), eq(workflowState.key, key)))
+      const row = rows[0]
+      if (row === undefined) throw new StateNotFoundError(runId, key)
+      return decodeJson(row.value)
+    })
+  }
+
+  async getAllState(runId: string): Promise<Record<string, Json>> {
+    return this.#guard('getAllState', async () => {
+      const rows = await this.#db
+        .select({ key: workflowState.key, value: workflowState.value })
+        .from(workflowState)
+        .where(eq(workflowState.runId, runId))
+      const state: Record<string, Json> = {}
+      for (const row of rows) state[row.key] = decodeJson(row.value)
+      return state
+    })
+  }
+
+  async deleteState(runId: string, key: string): Promise<void> {
+    return this.#guard('deleteState', async () => {
+      await this.#db.delete(workflowState).where(and(eq(workflowState.runId, runId), eq(workflowState.key, key)))
+    })
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    return this.#guard('deleteRun', async () => {
+      // The foreign keys cascade when `PRAGMA foreign_keys` is on (libSQL's default); the explicit deletes make
+      // the result independent of that per-connection setting.
+      const [deleted] = await this.#db.batch([
+        this.#db.delete(workflowRuns).where(eq(workflowRuns.runId, runId)).returning({ runId: workflowRuns.runId }),
+        this.#db.delete(stepExecutions).where(eq(stepExecutions.runId, runId)),
+        this.#db.delete(stepOutputs).where(eq(stepOutputs.runId, runId)),
+        this.#db.delete(workflowState).where(eq(workflowState.runId, runId)),
+      ])
+      if (deleted.length === 0) throw new RunNotFoundError(runId)
+    })
+  }
+
+  async deleteFinishedRuns(before: number, limit: number): Promise<number> {
+    return this.#guard('deleteFinishedRuns', async () => {
+      checkLimit(limit)
+      // The same deterministic selection (ORDER BY completed_at, run_id) in every statement of one
+      // transaction names the same runs; the runs themselves go last, so it cannot change in between.
+      const doomed = this.#db
+        .select({ runId: workflowRuns.runId })
+        .from(workflowRuns)
+        .where(and(inArray(workflowRuns.status, [...TERMINAL_RUN_STATUSES]), lt(workflowRuns.completedAt, before)))
+        .orderBy(asc(workflowRuns.completedAt), asc(workflowRuns.runId))
+        .limit(limit)
+      const [, , , deleted] = await this.#db.batch([
+        this.#db.delete(stepExecutions).where(inArray(stepExecutions.runId, doomed)),
+        this.#db.delete(stepOutputs).where(inArray(stepOutputs.runId, doomed)),
+        this.#db.delete(workflowState).where(inArray(workflowState.runId, doomed)),
+        this.#db.delete(workflowRuns).where(inArray(workflowRuns.runId, doomed)).returning({ runId: workflowRuns.runId }),
+      ])
+      return deleted.length
+    })
+  }
+
+  async close(): Promise<void> {
+    this.#client.close()
+  }
+
+  /**
+   * `INSERT INTO table SELECT <row values> FROM <source> ON CONFLICT (target) DO UPDATE SET <every column>`:
+   * writes the row only when `source` (e.g. `workflow_runs WHERE <fence>`) yields a row.
+   */
+  #fencedUpsert<T extends SQLiteTable>(
+    table: T,
+    row: Record<string, unknown>,
+    source: SQL,
+    target: ReturnType<typeof getTableColumns<T>>[string][],
+  ) {
+    const columns = Object.entries(getTableColumns(table))
+    const values = sql.join(
+      columns.map(([key, column]) => sql.param(row[key] ?? null, column)),
+      sql`, `,
+    )
+    const targetNames = new Set(target.map((column) => column.name))
+    const set = Object.fromEntries(
+      columns
+        .filter(([, column]) => !targetNames.has(column.name))
+        .map(([key, column]) => [key, sql.raw(`excluded.${quoteIdentifier(column.name)}`)]),
+    ) as SQLiteUpdateSetSource<T>
+    return this.#db
+      .insert(table)
+      .select(sql`SELECT ${values} FROM ${source}`)
+      .onConflictDoUpdate({ target, set })
+  }
+
+  /** Runs one store operation; our errors pass through, anything from the driver becomes STORE_UNAVAILABLE. */
+  async #guard<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    try {
+      return await body()
+    } catch (err) {
+      if (err instanceof GorkflowError) throw err
+      throw new StoreUnavailableError(`libsql store: ${operation} failed: ${describeDriverError(err)}`, {
+        cause: err,
+      })
+    }
+  }
+}
+
+/** The error a fenced write that matched nothing must throw, given the run's current status (or none). */
+function fenceError(runId: string, status: RunRecord['status'] | undefined): GorkflowError {
+  if (status === undefined) return new RunNotFoundError(runId)
+  if (isTerminalRunStatus(status)) return new RunAlreadyFinishedError(runId, status)
+  return new LeaseLostError(runId)
+}
+
+/** Page sizes outside 1..MAX_PAGE_SIZE are refused rather than clamped, as every store does. */
+function checkLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+    throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${limit}`)
+  }
+  return limit
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`
+}
+
+/** The innermost useful message of a driver error (Drizzle wraps the client's error as `cause`). */
+function describeDriverError(err: unknown): string {
+  let current: unknown = err
+  let message = 'unknown error'
+  for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
+    if (current instanceof Error) {
+      message = current.message
+      current = current.cause
+    } else {
+      message = String(current)
+      break
+    }
+  }
+  return message
+}

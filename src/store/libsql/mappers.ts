@@ -1,0 +1,128 @@
+/**
+ * @module
+ * Rows of `drizzle/schema.ts` ↔ domain records. The only place that knows how a record is laid out in SQL:
+ * JSON payloads become JSON text, optional scalars are NULL, and `due_at` is derived, never read back.
+ */
+import type { Json, RunRecord, RunStatus, StepError, StepExecution, WorkflowError } from '../../core/model'
+import type { StepExecutionRow, WorkflowRunRow, stepExecutions, workflowRuns } from '../../../drizzle/schema'
+
+export type RunInsert = typeof workflowRuns.$inferInsert
+export type StepInsert = typeof stepExecutions.$inferInsert
+
+/** JSON text of a payload. `undefined` (not a Json value) is stored as `null` rather than failing the write. */
+export function encodeJson(value: Json): string {
+  return JSON.stringify(value) ?? 'null'
+}
+
+export function decodeJson(text: string): Json {
+  return JSON.parse(text) as Json
+}
+
+function encodeNullable<T>(value: T | null): string | null {
+  return value === null ? null : JSON.stringify(value)
+}
+
+function decodeNullable<T>(text: string | null): T | null {
+  return text === null ? null : (JSON.parse(text) as T)
+}
+
+/**
+ * The instant from which a sweeper may claim a run with these values: null for runs no sweeper may
+ * claim (terminal, PAUSED), else the later of lease expiry and wake time. Mirrors `dueAtSql` in the store.
+ */
+export function dueAtOf(status: RunStatus, leaseExpiresAt: number | null, wakeAt: number | null): number | null {
+  if (status !== 'PENDING' && status !== 'RUNNING') return null
+  return Math.max(leaseExpiresAt ?? 0, wakeAt ?? 0)
+}
+
+export function toRunRow(run: RunRecord): RunInsert {
+  return {
+    runId: run.runId,
+    workflowId: run.workflowId,
+    workflowVersion: run.workflowVersion,
+    status: run.status,
+    progress: run.progress,
+    input: encodeJson(run.input),
+    output: encodeJson(run.output),
+    error: encodeNullable(run.error),
+    resourceId: run.resourceId,
+    tags: JSON.stringify(run.tags),
+    context: encodeJson(run.context),
+    idempotencyKey: run.idempotencyKey,
+    createdAt: run.createdAt,
+    startedAt: run.startedAt,
+    completedAt: run.completedAt,
+    updatedAt: run.updatedAt,
+    leaseOwner: run.leaseOwner,
+    leaseExpiresAt: run.leaseExpiresAt,
+    wakeAt: run.wakeAt,
+    cancelRequestedAt: run.cancelRequestedAt,
+    dueAt: dueAtOf(run.status, run.leaseExpiresAt, run.wakeAt),
+  }
+}
+
+export function fromRunRow(row: WorkflowRunRow): RunRecord {
+  return {
+    runId: row.runId,
+    workflowId: row.workflowId,
+    workflowVersion: row.workflowVersion,
+    status: row.status,
+    progress: row.progress,
+    input: decodeJson(row.input),
+    output: decodeJson(row.output),
+    error: decodeNullable<WorkflowError>(row.error),
+    resourceId: row.resourceId,
+    tags: JSON.parse(row.tags) as Record<string, string>,
+    context: decodeJson(row.context),
+    idempotencyKey: row.idempotencyKey,
+    createdAt: row.createdAt,
+    startedAt: row.startedAt,
+    completedAt: row.completedAt,
+    updatedAt: row.updatedAt,
+    leaseOwner: row.leaseOwner,
+    leaseExpiresAt: row.leaseExpiresAt,
+    wakeAt: row.wakeAt,
+    cancelRequestedAt: row.cancelRequestedAt,
+  }
+}
+
+export function toStepRow(step: StepExecution): StepInsert {
+  return {
+    runId: step.runId,
+    stepId: step.stepId,
+    executionIndex: step.executionIndex,
+    status: step.status,
+    attempt: step.attempt,
+    input: encodeJson(step.input),
+    output: encodeJson(step.output),
+    error: encodeNullable(step.error),
+    startedAt: step.startedAt,
+    completedAt: step.completedAt,
+    durationMs: step.durationMs,
+    createdAt: step.createdAt,
+    updatedAt: step.updatedAt,
+  }
+}
+
+export function fromStepRow(row: StepExecutionRow): StepExecution {
+  return {
+    runId: row.runId,
+    stepId: row.stepId,
+    executionIndex: row.executionIndex,
+    status: row.status,
+    attempt: row.attempt,
+    input: decodeJson(row.input),
+    output: decodeJson(row.output),
+    error: decodeNullable<StepError>(row.error),
+    startedAt: row.startedAt,
+    completedAt: row.completedAt,
+    durationMs: row.durationMs,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  }
+}
+
+/** Whether a step in this state has an output that `loadStepOutput` must return. */
+export function hasOutput(step: StepExecution): boolean {
+  return step.status === 'COMPLETED' || step.status === 'SKIPPED'
+}

@@ -1,0 +1,117 @@
+/**
+ * @module
+ * Opens a {@link LibSQLStore} on a remote database (Turso, sqld, or `npm run db:serve`) over HTTP. Safe to
+ * bundle for Cloudflare Workers: it uses `@libsql/client/web` (fetch only) and no Node module. A remote
+ * database is never migrated from here; one that is behind the bundled migrations is refused with
+ * SCHEMA_OUT_OF_DATE, naming `npm run db:migrate`.
+ */
+import { createClient } from '@libsql/client/web'
+import type { Client } from '@libsql/client/web'
+import { sql } from 'drizzle-orm'
+import { drizzle } from 'drizzle-orm/libsql/web'
+import journal from '../../../migrations/meta/_journal.json' with { type: 'json' }
+import { GorkflowError, StoreUnavailableError } from '../../core/errors'
+import { LibSQLStore } from './libsql-store'
+
+export interface RemoteLibSQLStoreOptions {
+  /** `libsql://…` (Turso), `https://…` or `http://…`. In every case the client speaks HTTP, never WebSocket. */
+  readonly url: string
+  /** Turso database token (`TURSO_AUTH_TOKEN`), or the `--token` of the local endpoint. */
+  readonly authToken?: string
+  /** Custom fetch (tests, Workers service bindings). @default globalThis.fetch */
+  readonly fetch?: typeof globalThis.fetch
+}
+
+/** The table drizzle-kit and drizzle's migrator record applied migrations in. */
+export const MIGRATIONS_TABLE = '__drizzle_migrations'
+
+/** The newest migration this build of the code expects, from `migrations/meta/_journal.json`. */
+export const LATEST_MIGRATION: { readonly tag: string; readonly when: number } = latestMigration()
+
+/**
+ * Connects to a remote libSQL database over HTTP and checks its schema (one request).
+ * @throws GorkflowError SCHEMA_OUT_OF_DATE when the database lacks migrations this code needs
+ * @throws StoreUnavailableError when the database cannot be reached or refuses the token
+ */
+export async function createRemoteLibSQLStore(options: RemoteLibSQLStoreOptions): Promise<LibSQLStore> {
+  let client: Client
+  try {
+    client = createClient({
+      url: options.url,
+      ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    })
+  } catch (err) {
+    throw new StoreUnavailableError(`libsql store: invalid database URL ${redactUrl(options.url)}: ${messageOf(err)}`, {
+      cause: err,
+    })
+  }
+  try {
+    await assertSchemaCurrent(client, options.url)
+  } catch (err) {
+    client.close()
+    throw err
+  }
+  return new LibSQLStore(client)
+}
+
+/**
+ * Refuses a database whose newest applied migration is older than {@link LATEST_MIGRATION}.
+ * @throws GorkflowError SCHEMA_OUT_OF_DATE
+ * @throws StoreUnavailableError
+ */
+export async function assertSchemaCurrent(client: Client, url = '(remote)'): Promise<void> {
+  const db = drizzle(client)
+  let newest: number | null
+  try {
+    const rows = await db.values<[unknown]>(
+      sql`SELECT max(created_at) FROM ${sql.identifier(MIGRATIONS_TABLE)}`,
+    )
+    const value = rows[0]?.[0]
+    newest = value === null || value === undefined ? null : Number(value)
+  } catch (err) {
+    if (!/no such table/i.test(causeMessages(err))) {
+      throw new StoreUnavailableError(`libsql store: cannot read the schema version of ${redactUrl(url)}: ${messageOf(err)}`, {
+        cause: err,
+      })
+    }
+    newest = null
+  }
+  if (newest === null || newest < LATEST_MIGRATION.when) {
+    const found = newest === null ? 'no migrations applied' : `its newest migration is from ${new Date(newest).toISOString()}`
+    throw new GorkflowError(
+      'SCHEMA_OUT_OF_DATE',
+      `the libsql database at ${redactUrl(url)} is not migrated to this version of gorkflow (${found}; ` +
+        `expected ${LATEST_MIGRATION.tag}): run \`npm run db:migrate\` with TURSO_DATABASE_URL and ` +
+        'TURSO_AUTH_TOKEN set to this database',
+      { details: { expected: LATEST_MIGRATION.tag, newestApplied: newest } },
+    )
+  }
+}
+
+function latestMigration(): { tag: string; when: number } {
+  const entries = (journal as { entries: { tag: string; when: number }[] }).entries
+  const last = entries[entries.length - 1]
+  if (last === undefined) throw new Error('migrations/meta/_journal.json lists no migrations')
+  return { tag: last.tag, when: last.when }
+}
+
+/** The URL without credentials or query (which may carry `authToken=`), for messages. */
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, '//').replace(/\?.*$/, '')
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+/** Every message along the `cause` chain: Drizzle wraps the client's error, whose message names the table. */
+function causeMessages(err: unknown): string {
+  const messages: string[] = []
+  let current: unknown = err
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    messages.push(current.message)
+    current = current.cause
+  }
+  return messages.join('\n')
+}
