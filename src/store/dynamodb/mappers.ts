@@ -1,0 +1,320 @@
+/**
+ * @module
+ * Item ↔ record mapping for the DynamoDB store. Records are core types; items are raw `AttributeValue` maps (no
+ * marshalling library, so sizes are computed on exactly what is sent). JSON payloads (input, output, context,
+ * tags, errors) are stored as JSON text in string attributes: binary-safe for any `Json`, and their size is the
+ * size of the text. Times are numbers (epoch ms); a null scalar is an absent attribute, which also keeps the
+ * sparse indexes sparse.
+ */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb'
+import { StoreUnavailableError } from '../../core/errors'
+import {
+  RUN_STATUSES,
+  STEP_STATUSES,
+  type Json,
+  type RunRecord,
+  type RunStatus,
+  type StepError,
+  type StepExecution,
+  type StepStatus,
+  type WorkflowError,
+} from '../../core/model'
+import { itemSize } from './item-size'
+import {
+  ATTR,
+  createdSortValue,
+  idempotencyKey,
+  PK,
+  resourceKeyValue,
+  runKey,
+  shardOf,
+  stateKey,
+  SK,
+  stepKey,
+  workflowKeyValue,
+  type ItemKey,
+} from './keys'
+
+export type Item = Record<string, AttributeValue>
+
+/** Run attributes (beside the index keys in {@link ATTR}) and the step/state attribute names. */
+export const RUN = {
+  runId: 'runId',
+  workflowId: 'workflowId',
+  workflowVersion: 'workflowVersion',
+  progress: 'progress',
+  input: 'input',
+  output: 'output',
+  error: 'error',
+  resourceId: 'resourceId',
+  tags: 'tags',
+  context: 'context',
+  idempotencyKey: 'idempotencyKey',
+  createdAt: 'createdAt',
+  startedAt: 'startedAt',
+  completedAt: 'completedAt',
+  updatedAt: 'updatedAt',
+  leaseOwner: 'leaseOwner',
+  leaseExpiresAt: 'leaseExpiresAt',
+  wakeAt: 'wakeAt',
+  cancelRequestedAt: 'cancelRequestedAt',
+  /** Size of the attributes a commit never changes; lets a commit's condition bound the item size. */
+  baseBytes: 'baseBytes',
+  /** Present once any step was written: a claim of a run without it needs no step query. */
+  stepsWritten: 'stepsWritten',
+} as const
+
+export const STEP = {
+  runId: 'runId',
+  stepId: 'stepId',
+  executionIndex: 'executionIndex',
+  status: 'status',
+  attempt: 'attempt',
+  input: 'input',
+  output: 'output',
+  error: 'error',
+  startedAt: 'startedAt',
+  completedAt: 'completedAt',
+  durationMs: 'durationMs',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt',
+} as const
+
+export const STATE = { runId: 'runId', key: 'stateKey', value: 'value', updatedAt: 'updatedAt' } as const
+
+/** Run attributes a claim, commit or cancel may write; everything else on a run item is fixed at creation. */
+const MUTABLE_RUN_ATTRIBUTES: ReadonlySet<string> = new Set([
+  ATTR.runStatus,
+  ATTR.dueAt,
+  ATTR.ttl,
+  RUN.progress,
+  RUN.output,
+  RUN.error,
+  RUN.startedAt,
+  RUN.completedAt,
+  RUN.updatedAt,
+  RUN.leaseOwner,
+  RUN.leaseExpiresAt,
+  RUN.wakeAt,
+  RUN.cancelRequestedAt,
+  RUN.stepsWritten,
+])
+
+/**
+ * Upper bound of the mutable scalar attributes of a run item (status, times, lease owner, keys, ttl): names plus
+ * values, with room for a 200-character lease owner. Output and error are counted separately, from the commit.
+ */
+export const MUTABLE_SCALARS_RESERVE = 1024
+
+/** The key attributes of an item. */
+export const keyItem = (key: ItemKey): Item => ({ [PK]: { S: key.PK }, [SK]: { S: key.SK } })
+
+export const s = (value: string): AttributeValue => ({ S: value })
+export const n = (value: number): AttributeValue => ({ N: String(value) })
+export const json = (value: Json | WorkflowError | StepError | Readonly<Record<string, string>>): AttributeValue => ({
+  S: JSON.stringify(value),
+})
+
+/** Whether a run in this status belongs in the sweeper's due index. */
+export const isSweepable = (status: RunStatus): boolean => status === 'PENDING' || status === 'RUNNING'
+
+/** The instant a run may next be claimed: both its lease and its wake time must have passed. */
+export const dueAt = (leaseExpiresAt: number | null, wakeAt: number | null): number =>
+  Math.max(leaseExpiresAt ?? 0, wakeAt ?? 0)
+
+/** The full run item for a new run, with its index keys and `baseBytes`. */
+export function toRunItem(run: RunRecord, ttl: number | null): Item {
+  const item: Item = {
+    ...keyItem(runKey(run.runId)),
+    [RUN.runId]: s(run.runId),
+    [RUN.workflowId]: s(run.workflowId),
+    [RUN.workflowVersion]: s(run.workflowVersion),
+    [RUN.input]: json(run.input),
+    [RUN.tags]: json(run.tags),
+    [RUN.context]: json(run.context),
+    [RUN.createdAt]: n(run.createdAt),
+    [ATTR.workflowKey]: s(workflowKeyValue(run.workflowId)),
+    [ATTR.shard]: n(shardOf(run.runId)),
+    [ATTR.createdSort]: s(createdSortValue(run.createdAt, run.runId)),
+  }
+  if (run.resourceId !== null) {
+    item[RUN.resourceId] = s(run.resourceId)
+    item[ATTR.resourceKey] = s(resourceKeyValue(run.resourceId))
+  }
+  if (run.idempotencyKey !== null) item[RUN.idempotencyKey] = s(run.idempotencyKey)
+  // Everything above is fixed for the run's lifetime; `baseBytes` counts it (and itself, at most 30 bytes).
+  item[RUN.baseBytes] = n(itemSize(item) + 30)
+
+  item[ATTR.runStatus] = s(run.status)
+  item[RUN.progress] = n(run.progress)
+  item[RUN.output] = json(run.output)
+  if (run.error !== null) item[RUN.error] = json(run.error)
+  setOptionalNumber(item, RUN.startedAt, run.startedAt)
+  setOptionalNumber(item, RUN.completedAt, run.completedAt)
+  item[RUN.updatedAt] = n(run.updatedAt)
+  if (run.leaseOwner !== null) item[RUN.leaseOwner] = s(run.leaseOwner)
+  setOptionalNumber(item, RUN.leaseExpiresAt, run.leaseExpiresAt)
+  setOptionalNumber(item, RUN.wakeAt, run.wakeAt)
+  setOptionalNumber(item, RUN.cancelRequestedAt, run.cancelRequestedAt)
+  if (isSweepable(run.status)) {
+    item[ATTR.dueAt] = n(dueAt(run.leaseExpiresAt, run.wakeAt))
+  }
+  if (ttl !== null) item[ATTR.ttl] = n(ttl)
+  return item
+}
+
+/** Size of the attributes of a stored run item that no commit changes (what `baseBytes` recorded). */
+export function fixedRunBytes(item: Item): number {
+  const fixed: Item = {}
+  for (const [name, value] of Object.entries(item)) if (!MUTABLE_RUN_ATTRIBUTES.has(name)) fixed[name] = value
+  return itemSize(fixed)
+}
+
+export function fromRunItem(item: Item): RunRecord {
+  const runId = readString(item, RUN.runId)
+  return {
+    runId,
+    workflowId: readString(item, RUN.workflowId),
+    workflowVersion: readString(item, RUN.workflowVersion),
+    status: readEnum(item, ATTR.runStatus, RUN_STATUSES),
+    progress: readNumber(item, RUN.progress),
+    input: readJson(item, RUN.input) as Json,
+    output: readJson(item, RUN.output) as Json,
+    error: (readOptionalJson(item, RUN.error) as WorkflowError | null) ?? null,
+    resourceId: readOptionalString(item, RUN.resourceId),
+    tags: readJson(item, RUN.tags) as Record<string, string>,
+    context: readJson(item, RUN.context) as Json,
+    idempotencyKey: readOptionalString(item, RUN.idempotencyKey),
+    createdAt: readNumber(item, RUN.createdAt),
+    startedAt: readOptionalNumber(item, RUN.startedAt),
+    completedAt: readOptionalNumber(item, RUN.completedAt),
+    updatedAt: readNumber(item, RUN.updatedAt),
+    leaseOwner: readOptionalString(item, RUN.leaseOwner),
+    leaseExpiresAt: readOptionalNumber(item, RUN.leaseExpiresAt),
+    wakeAt: readOptionalNumber(item, RUN.wakeAt),
+    cancelRequestedAt: readOptionalNumber(item, RUN.cancelRequestedAt),
+  }
+}
+
+/** Status of a stored run item, or null for an item that is not a run. */
+export function runStatusOf(item: Item): RunStatus | null {
+  const value = item[ATTR.runStatus]?.S
+  return value !== undefined && (RUN_STATUSES as readonly string[]).includes(value) ? (value as RunStatus) : null
+}
+
+export function toStepItem(step: StepExecution, ttl: number | null): Item {
+  const item: Item = {
+    ...keyItem(stepKey(step.runId, step.stepId)),
+    [STEP.runId]: s(step.runId),
+    [STEP.stepId]: s(step.stepId),
+    [STEP.executionIndex]: n(step.executionIndex),
+    [STEP.status]: s(step.status),
+    [STEP.attempt]: n(step.attempt),
+    [STEP.input]: json(step.input),
+    [STEP.output]: json(step.output),
+    [STEP.durationMs]: n(step.durationMs),
+    [STEP.createdAt]: n(step.createdAt),
+    [STEP.updatedAt]: n(step.updatedAt),
+  }
+  if (step.error !== null) item[STEP.error] = json(step.error)
+  setOptionalNumber(item, STEP.startedAt, step.startedAt)
+  setOptionalNumber(item, STEP.completedAt, step.completedAt)
+  if (ttl !== null) item[ATTR.ttl] = n(ttl)
+  return item
+}
+
+export function fromStepItem(item: Item): StepExecution {
+  return {
+    runId: readString(item, STEP.runId),
+    stepId: readString(item, STEP.stepId),
+    executionIndex: readNumber(item, STEP.executionIndex),
+    status: readEnum(item, STEP.status, STEP_STATUSES),
+    attempt: readNumber(item, STEP.attempt),
+    input: readJson(item, STEP.input) as Json,
+    output: readJson(item, STEP.output) as Json,
+    error: (readOptionalJson(item, STEP.error) as StepError | null) ?? null,
+    startedAt: readOptionalNumber(item, STEP.startedAt),
+    completedAt: readOptionalNumber(item, STEP.completedAt),
+    durationMs: readNumber(item, STEP.durationMs),
+    createdAt: readNumber(item, STEP.createdAt),
+    updatedAt: readNumber(item, STEP.updatedAt),
+  }
+}
+
+export function stepStatusOf(item: Item): StepStatus {
+  return readEnum(item, STEP.status, STEP_STATUSES)
+}
+
+/** Orders step executions by executionIndex, then stepId, so ties never depend on storage order. */
+export function byExecutionIndex(a: StepExecution, b: StepExecution): number {
+  return a.executionIndex - b.executionIndex || (a.stepId < b.stepId ? -1 : a.stepId > b.stepId ? 1 : 0)
+}
+
+export function toStateItem(runId: string, key: string, value: Json, now: number): Item {
+  return {
+    ...keyItem(stateKey(runId, key)),
+    [STATE.runId]: s(runId),
+    [STATE.key]: s(key),
+    [STATE.value]: json(value),
+    [STATE.updatedAt]: n(now),
+  }
+}
+
+export function fromStateItem(item: Item): { key: string; value: Json } {
+  return { key: readString(item, STATE.key), value: readJson(item, STATE.value) as Json }
+}
+
+/** The guard item of an idempotent run: it only points at the run. */
+export function toGuardItem(workflowId: string, key: string, runId: string, ttl: number | null): Item {
+  const item: Item = { ...keyItem(idempotencyKey(workflowId, key)), [RUN.runId]: s(runId) }
+  if (ttl !== null) item[ATTR.ttl] = n(ttl)
+  return item
+}
+
+export function readString(item: Item, name: string): string {
+  const value = item[name]?.S
+  if (value === undefined) throw malformed(item, name)
+  return value
+}
+
+export function readOptionalString(item: Item, name: string): string | null {
+  return item[name]?.S ?? null
+}
+
+export function readNumber(item: Item, name: string): number {
+  const text = item[name]?.N
+  const value = text === undefined ? Number.NaN : Number(text)
+  if (!Number.isFinite(value)) throw malformed(item, name)
+  return value
+}
+
+export function readOptionalNumber(item: Item, name: string): number | null {
+  return item[name]?.N === undefined ? null : readNumber(item, name)
+}
+
+function readJson(item: Item, name: string): unknown {
+  try {
+    return JSON.parse(readString(item, name)) as unknown
+  } catch (err) {
+    throw malformed(item, name, err)
+  }
+}
+
+function readOptionalJson(item: Item, name: string): unknown {
+  return item[name] === undefined ? null : readJson(item, name)
+}
+
+function readEnum<T extends string>(item: Item, name: string, allowed: readonly T[]): T {
+  const value = readString(item, name)
+  if (!(allowed as readonly string[]).includes(value)) throw malformed(item, name)
+  return value as T
+}
+
+function setOptionalNumber(item: Item, name: string, value: number | null): void {
+  if (value !== null) item[name] = n(value)
+}
+
+function malformed(item: Item, name: string, cause?: unknown): StoreUnavailableError {
+  const where = `${item.PK?.S ?? '?'} / ${item.SK?.S ?? '?'}`
+  return new StoreUnavailableError(`DynamoDB item ${where} has a missing or malformed attribute "${name}"`, { cause })
+}
