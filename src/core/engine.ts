@@ -10,8 +10,8 @@ import { isTerminalRunStatus, type Json, type RunRecord, type StepExecution } fr
 import { RunExecution, type ExecutionOptions } from './run-execution'
 import { validate } from './schema'
 import type { StepDeps } from './step'
-import type { StepConfig } from './step-config'
-import type { AnyWorkflow } from './workflow'
+import { resolveStepConfig, type ResolvedStepConfig, type StepConfig } from './step-config'
+import type { AnyWorkflow, WorkflowNode } from './workflow'
 import type { Claim, RunFilter, RunPage, WorkflowStore } from '../store/store'
 
 export interface EngineOptions {
@@ -115,6 +115,7 @@ export class Engine {
     this.#generateId = options.generateId ?? (() => crypto.randomUUID())
     this.ownerId = options.ownerId ?? `engine-${this.#generateId()}`
     this.#logger = options.logger ?? silentLogger
+    const configs = new WeakMap<WorkflowNode, ResolvedStepConfig>()
     this.#env = {
       store: options.store,
       clock: this.#clock,
@@ -123,7 +124,14 @@ export class Engine {
       random: options.random ?? Math.random,
       leaseMs,
       inlineDelayLimitMs,
-      defaults: options.defaults,
+      stepConfig: (wf, node) => {
+        let config = configs.get(node)
+        if (!config) {
+          config = resolveStepConfig(options.defaults, wf.config, node.step.config)
+          configs.set(node, config)
+        }
+        return config
+      },
     }
   }
 
