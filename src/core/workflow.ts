@@ -21,12 +21,34 @@ export type StepCondition<I> = (ctx: StepContext, input: I) => boolean | Promise
 /** Output of a skipped step: a value, or a function of the step's input. */
 export type SkipDefault<I, O> = O | ((input: I, ctx: StepContext) => O | Promise<O>)
 
+/** When a durable sleep ends, computed once when the node starts and then persisted. */
+export type SleepUntil = (ctx: StepContext, input: unknown, now: number) => number | Promise<number>
+
+/** How a node waits without holding compute; null for ordinary steps. */
+export type NodeWait =
+  | { readonly kind: 'sleep'; readonly until: SleepUntil }
+  | {
+      readonly kind: 'event'
+      readonly name: string
+      readonly schema: StandardSchemaV1 | null
+      /** Null: wait forever. */
+      readonly timeoutMs: number | null
+    }
+
+/** The latest representable wake time (year 9999): what "no deadline" is persisted as. */
+export const NEVER = 253_402_300_799_999
+
+/** Longest durable sleep accepted, in ms (one year and a day). */
+export const MAX_SLEEP_MS = 366 * 24 * 60 * 60 * 1000
+
 /** One node of a built workflow. */
 export interface WorkflowNode {
   readonly id: string
   readonly name: string
   readonly description: string
   readonly step: AnyStep
+  /** Sleep and wait-for-event nodes pass through or receive data without a handler. */
+  readonly wait: NodeWait | null
   /** Present for `thenIf` nodes. */
   readonly condition: StepCondition<unknown> | null
   /** What a skipped node outputs; `passThrough` returns its input unchanged. */
@@ -80,6 +102,7 @@ interface Draft {
 
 interface DraftNode {
   readonly step: AnyStep
+  readonly wait?: NodeWait
   readonly condition: StepCondition<unknown> | null
   readonly skip: WorkflowNode['skip']
   readonly after: readonly string[]
@@ -132,6 +155,62 @@ export class WorkflowBuilder<In, Cur> {
     return this.#append([{ step, condition: condition as StepCondition<unknown>, skip }])
   }
 
+  /**
+   * Waits `ms` — or a number of ms computed from the input — holding no lease and no compute; the run shows
+   * `waitingFor: { kind: 'sleep', until }` and the sweeper resumes it when due. Passes its input through.
+   * @example .sleep(24 * 60 * 60 * 1000)             // a day
+   * @example .sleep((ctx, order) => order.delayMs)
+   */
+  sleep(
+    duration: number | ((ctx: StepContext, input: Cur) => number | Promise<number>),
+    options: { readonly id?: string } = {},
+  ): WorkflowBuilder<In, Cur> {
+    const id = options.id ?? this.#nextId('sleep')
+    if (typeof duration === 'number') assertSleepMs(this.#draft.options.id, id, duration)
+    const until: SleepUntil = async (ctx, input, now) => {
+      const ms = typeof duration === 'number' ? duration : await duration(ctx, input as Cur)
+      assertSleepMs(this.#draft.options.id, id, ms)
+      return now + ms
+    }
+    return this.#wait(id, { kind: 'sleep', until }, false)
+  }
+
+  /** Like {@link sleep}, until an instant (a Date or epoch ms), fixed or computed from the input. */
+  sleepUntil(
+    at: Date | number | ((ctx: StepContext, input: Cur) => Date | number | Promise<Date | number>),
+    options: { readonly id?: string } = {},
+  ): WorkflowBuilder<In, Cur> {
+    const id = options.id ?? this.#nextId('sleep')
+    const until: SleepUntil = async (ctx, input) => {
+      const value = typeof at === 'function' ? await at(ctx, input as Cur) : at
+      const time = value instanceof Date ? value.getTime() : value
+      if (!Number.isSafeInteger(time) || time < 0 || time > NEVER) {
+        throw new InvalidArgumentError(`sleepUntil ${id}: not a valid instant: ${String(value)}`)
+      }
+      return time
+    }
+    return this.#wait(id, { kind: 'sleep', until }, false)
+  }
+
+  /**
+   * Waits for an event named `name` delivered to the run (`engine.sendEvent` / `POST …/events/:name`); its
+   * output is the event's payload, validated by `schema`. An event sent before the run gets here is kept and
+   * consumed on arrival. After `timeoutMs` the node fails with TIMEOUT (continue-on-error applies).
+   */
+  waitForEvent<S extends StandardSchemaV1>(
+    name: string,
+    options: { readonly schema: S; readonly timeoutMs?: number; readonly id?: string; readonly continueOnError?: boolean },
+  ): WorkflowBuilder<In, StandardSchemaV1.InferOutput<S>> {
+    if (typeof name !== 'string' || !/^[A-Za-z0-9_.:-]{1,100}$/.test(name)) {
+      throw new InvalidArgumentError(`workflow ${this.#draft.options.id}: event name must be 1-100 of [A-Za-z0-9_.:-]`)
+    }
+    const timeoutMs = options.timeoutMs ?? null
+    if (timeoutMs !== null && (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_SLEEP_MS)) {
+      throw new InvalidArgumentError(`waitForEvent ${name}: timeoutMs must be an integer in 1..${MAX_SLEEP_MS}`)
+    }
+    return this.#wait(options.id ?? name, { kind: 'event', name, schema: options.schema ?? null, timeoutMs }, options.continueOnError ?? false)
+  }
+
   /** `then` for each step in order. */
   sequence<A>(a: Step<Cur, A>): WorkflowBuilder<In, A>
   sequence<A, B>(a: Step<Cur, A>, b: Step<A, B>): WorkflowBuilder<In, B>
@@ -160,6 +239,7 @@ export class WorkflowBuilder<In, Cur> {
           name: n.step.name,
           description: n.step.description,
           step: n.step,
+          wait: n.wait ?? null,
           condition: n.condition,
           skip: n.skip,
           predecessors: Object.freeze(graph.predecessors.get(n.step.id) ?? []),
@@ -179,6 +259,27 @@ export class WorkflowBuilder<In, Cur> {
       entries: Object.freeze(graph.entries),
       sinks: Object.freeze(graph.sinks),
     })
+  }
+
+  #wait<Next>(id: string, wait: NodeWait, continueOnError: boolean): WorkflowBuilder<In, Next> {
+    // Waits have no handler and are never retried: their only failure is an event timeout.
+    const step: AnyStep = Object.freeze({
+      id,
+      name: id,
+      description: wait.kind === 'sleep' ? 'durable sleep' : `wait for event ${wait.name}`,
+      inputSchema: null,
+      outputSchema: null,
+      config: Object.freeze({ maxRetries: 0, continueOnError }),
+      handler: () => undefined,
+    })
+    return this.#append([{ step, wait, condition: null, skip: { kind: 'passThrough' } }])
+  }
+
+  #nextId(prefix: string): string {
+    const taken = new Set(this.#draft.nodes.map((n) => n.step.id))
+    let n = 1
+    while (taken.has(`${prefix}-${n}`)) n++
+    return `${prefix}-${n}`
   }
 
   #append<Next>(added: readonly Omit<DraftNode, 'after'>[]): WorkflowBuilder<In, Next> {
@@ -210,6 +311,12 @@ export function workflow(options: WorkflowOptions & { readonly input?: StandardS
     }
   }
   return new WorkflowBuilder({ options: rest, inputSchema: input ?? null, nodes: [], tail: [] })
+}
+
+function assertSleepMs(workflowId: string, id: string, ms: unknown): void {
+  if (typeof ms !== 'number' || !Number.isSafeInteger(ms) || ms < 0 || ms > MAX_SLEEP_MS) {
+    throw new InvalidArgumentError(`workflow ${workflowId}: sleep ${id} needs an integer number of ms in 0..${MAX_SLEEP_MS}`)
+  }
 }
 
 interface Graph {
