@@ -1,0 +1,794 @@
+/**
+ * DynamoDB-specific behaviour the shared contract cannot see: requests per operation (counted on the wire),
+ * item-size refusals, paging across many pages and shards, TTL on every item, lease races between separate
+ * clients, error mapping, and the table-creation command.
+ */
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import {
+  DeleteItemCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  GetItemCommand,
+  QueryCommand,
+  CreateTableCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb'
+import { describe, expect, it } from 'vitest'
+import type { Json, RunRecord, StepExecution } from '../../src/core/model'
+import { createTable, GLOBAL_SECONDARY_INDEXES } from '../../src/store/dynamodb/create-table'
+import { DynamoDBStore } from '../../src/store/dynamodb/dynamodb-store'
+import { idempotencyKey, runKey, runPk } from '../../src/store/dynamodb/keys'
+import type { Lease, WorkflowStore } from '../../src/store/store'
+import { useDynamoDBLocal } from '../support/dynamodb-harness'
+import { localClient, logCommands, uniqueTableName } from '../support/dynamodb-local'
+import { makeRun, makeStep, T0 } from '../support/fixtures'
+
+const dynamo = useDynamoDBLocal()
+const LEASE_MS = 30_000
+const RETENTION = 3_600
+
+/** Runs `action` and returns the DynamoDB commands it sent through the harness client. */
+async function commandsOf(action: () => Promise<unknown>): Promise<string[]> {
+  const log = dynamo.log()
+  log.reset()
+  await action()
+  return [...log.commands]
+}
+
+/** A run created and claimed by `owner-a` at T0, committed RUNNING. */
+async function running(store: WorkflowStore, overrides: Partial<RunRecord> = {}): Promise<{ run: RunRecord; lease: Lease }> {
+  const { run } = await store.createRun(makeRun(overrides))
+  const claim = await store.claimRun(run.runId, 'owner-a', T0, LEASE_MS)
+  if (claim === null) throw new Error('not claimable')
+  const lease = await store.commit(claim.lease, {
+    now: T0,
+    steps: [],
+    run: { status: 'RUNNING', startedAt: T0 },
+    leaseExpiresAt: T0 + LEASE_MS,
+  })
+  return { run: await store.getRun(run.runId), lease }
+}
+
+/** Every raw item of a run's partition, read directly from the table. */
+async function partitionItems(tableName: string, runId: string): Promise<Record<string, AttributeValue>[]> {
+  const result = await dynamo.client().send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: { ':pk': { S: runPk(runId) } },
+      ConsistentRead: true,
+    }),
+  )
+  return result.Items ?? []
+}
+
+async function rawItem(tableName: string, key: { PK: string; SK: string }) {
+  const result = await dynamo.client().send(
+    new GetItemCommand({ TableName: tableName, Key: { PK: { S: key.PK }, SK: { S: key.SK } }, ConsistentRead: true }),
+  )
+  return result.Item
+}
+
+const big = (bytes: number): string => 'x'.repeat(bytes)
+
+describe('DynamoDBStore requests per operation', () => {
+  it('creates a run with 1 request and claims a fresh run with 1 request', async () => {
+    const { store, cleanup } = await dynamo.harness()
+    try {
+      const run = makeRun()
+      expect(await commandsOf(() => store.createRun(run))).toEqual(['PutItemCommand'])
+      expect(await commandsOf(() => store.claimRun(run.runId, 'owner-a', T0, LEASE_MS))).toEqual(['UpdateItemCommand'])
+      const keyed = makeRun({ idempotencyKey: 'k' })
+      expect(await commandsOf(() => store.createRun(keyed))).toEqual(['TransactWriteItemsCommand'])
+      // A repeated idempotent start: the guard's old item names the run, which is then read.
+      const again = makeRun({ idempotencyKey: 'k' })
+      expect(await commandsOf(() => store.createRun(again))).toEqual(['TransactWriteItemsCommand', 'GetItemCommand'])
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('commits in exactly 1 request, with or without steps', async () => {
+    const { store, cleanup } = await dynamo.harness()
+    try {
+      const { run, lease } = await running(store)
+      const progress = await commandsOf(() =>
+        store.commit(lease, { now: T0 + 1, steps: [], run: { progress: 0.5 }, leaseExpiresAt: T0 + LEASE_MS }),
+      )
+      expect(progress).toEqual(['UpdateItemCommand'])
+      const steps = [0, 1, 2].map((i) =>
+        makeStep({ runId: run.runId, stepId: `s${i}`, executionIndex: i, status: 'COMPLETED', output: { i } }),
+      )
+      const withSteps = await commandsOf(() =>
+        store.commit(lease, { now: T0 + 2, steps, run: { progress: 0.75 }, leaseExpiresAt: T0 + LEASE_MS }),
+      )
+      expect(withSteps).toEqual(['TransactWriteItemsCommand'])
+      const final = await commandsOf(() =>
+        store.commit(lease, {
+          now: T0 + 3,
+          steps: [makeStep({ runId: run.runId, stepId: 's3', executionIndex: 3, status: 'COMPLETED', output: 3 })],
+          run: { status: 'COMPLETED', progress: 1, output: 3, completedAt: T0 + 3 },
+          leaseExpiresAt: null,
+        }),
+      )
+      expect(final).toEqual(['TransactWriteItemsCommand'])
+      expect(await store.getRun(run.runId)).toMatchObject({ status: 'COMPLETED', output: 3, leaseOwner: null })
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('claims a run that has steps in 2 requests (UpdateItem, then Query of its steps)', async () => {
+    const { store, cleanup } = await dynamo.harness()
+    try {
+      const { run, lease } = await running(store)
+      const step = makeStep({ runId: run.runId, status: 'COMPLETED', output: 1 })
+      await store.commit(lease, { now: T0 + 1, steps: [step], run: {}, leaseExpiresAt: null })
+      let steps: StepExecution[] = []
+      const sent = await commandsOf(async () => {
+        steps = (await store.claimRun(run.runId, 'owner-b', T0 + 2, LEASE_MS))?.steps ?? []
+      })
+      expect(sent).toEqual(['UpdateItemCommand', 'QueryCommand'])
+      expect(steps).toEqual([step])
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('cancels in 2 requests when no step is open, 3 when steps must be cancelled', async () => {
+    const { store, cleanup } = await dynamo.harness()
+    try {
+      const idle = await store.createRun(makeRun())
+      expect(await commandsOf(() => store.cancelRun(idle.run.runId, T0 + 1))).toEqual([
+        'UpdateItemCommand',
+        'QueryCommand',
+      ])
+      const { run, lease } = await running(store)
+      const open = [0, 1].map((i) => makeStep({ runId: run.runId, stepId: `s${i}`, executionIndex: i, status: 'RUNNING' }))
+      await store.commit(lease, { now: T0 + 1, steps: open, run: {}, leaseExpiresAt: T0 + LEASE_MS })
+      expect(await commandsOf(() => store.cancelRun(run.runId, T0 + 2))).toEqual([
+        'UpdateItemCommand',
+        'QueryCommand',
+        'TransactWriteItemsCommand',
+      ])
+      expect((await store.listStepExecutions(run.runId)).map((s) => s.status)).toEqual(['CANCELLED', 'CANCELLED'])
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('with retention, ends a run in 3 requests: commit, Query of its items, one transaction stamping ttl', async () => {
+    const { store, cleanup } = await dynamo.harness({ retentionSeconds: RETENTION })
+    try {
+      const { run, lease } = await running(store, { idempotencyKey: 'once' })
+      const steps = [0, 1, 2].map((i) =>
+        makeStep({ runId: run.runId, stepId: `s${i}`, executionIndex: i, status: 'COMPLETED', output: i }),
+      )
+      await store.commit(lease, { now: T0 + 1, steps, run: {}, leaseExpiresAt: T0 + LEASE_MS })
+      await store.saveState(run.runId, 'k', 1, T0 + 1)
+      const sent = await commandsOf(() =>
+        store.commit(lease, {
+          now: T0 + 2,
+          steps: [],
+          run: { status: 'COMPLETED', progress: 1, completedAt: T0 + 2 },
+          leaseExpiresAt: null,
+        }),
+      )
+      expect(sent).toEqual(['UpdateItemCommand', 'QueryCommand', 'TransactWriteItemsCommand'])
+      const cancelled = await store.createRun(makeRun())
+      expect(await commandsOf(() => store.cancelRun(cancelled.run.runId, T0 + 3))).toEqual([
+        'UpdateItemCommand',
+        'QueryCommand',
+        'TransactWriteItemsCommand',
+      ])
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('lists with Queries and one BatchGetItem per page for every filter combination', async () => {
+    const { store, cleanup } = await dynamo.harness()
+    try {
+      for (let i = 0; i < 6; i++) {
+        await store.createRun(
+          makeRun({ workflowId: `wf-${i % 2}`, resourceId: i % 3 === 0 ? null : `r-${i % 3}`, createdAt: T0 + i }),
+        )
+      }
+      const filters = [
+        {},
+        { workflowId: 'wf-0' },
+        { status: 'PENDING' as const },
+        { resourceId: 'r-1' },
+        { workflowId: 'wf-1', status: 'PENDING' as const },
+        { workflowId: 'wf-1', resourceId: 'r-1' },
+        { status: 'PENDING' as const, resourceId: 'r-2' },
+        { workflowId: 'wf-0', status: 'PENDING' as const, resourceId: 'r-2' },
+      ]
+      for (const filter of filters) {
+        const sent = await commandsOf(() => store.listRuns(filter))
+        expect(new Set(sent)).toEqual(new Set(['QueryCommand', 'BatchGetItemCommand']))
+        expect(sent.filter((c) => c === 'BatchGetItemCommand')).toHaveLength(1)
+      }
+      expect(await commandsOf(() => store.listDueRuns(T0, 10))).toEqual(Array(4).fill('QueryCommand'))
+    } finally {
+      await cleanup()
+    }
+  })
+})
+
+describe('DynamoDBStore item size', () => {
+  const MAX = 10_000
+
+  it('refuses a run over maxItemBytes with PAYLOAD_TOO_LARGE before sending anything', async () => {
+    const { store, cleanup } = await dynamo.harness({ maxItemBytes: MAX })
+    try {
+      const run = makeRun({ input: { blob: big(MAX) } })
+      const sent = await commandsOf(() =>
+        expect(store.createRun(run)).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE', details: { limit: MAX } }),
+      )
+      expect(sent).toEqual([])
+      await expect(store.getRun(run.runId)).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' })
+      // Multi-byte characters count by their UTF-8 size: 3,400 × 3 bytes is over 10,000.
+      await expect(store.createRun(makeRun({ input: '日'.repeat(3_400) }))).rejects.toMatchObject({
+        code: 'PAYLOAD_TOO_LARGE',
+      })
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('refuses a commit with an oversized step and writes none of it', async () => {
+    const { store, cleanup } = await dynamo.harness({ maxItemBytes: MAX })
+    try {
+      const { run, lease } = await running(store)
+      const before = await store.getRun(run.runId)
+      const small = makeStep({ runId: run.runId, stepId: 'small', status: 'COMPLETED', output: 1 })
+      const huge = makeStep({ runId: run.runId, stepId: 'huge', executionIndex: 1, status: 'COMPLETED', output: big(MAX) })
+      const sent = await commandsOf(() =>
+        expect(
+          store.commit(lease, { now: T0 + 1, steps: [small, huge], run: { progress: 1 }, leaseExpiresAt: T0 + LEASE_MS }),
+        ).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' }),
+      )
+      expect(sent).toEqual([])
+      expect(await store.getRun(run.runId)).toEqual(before)
+      expect(await store.listStepExecutions(run.runId)).toEqual([])
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('refuses a run output that would push the run item over the limit, leaving the run unchanged', async () => {
+    const { store, cleanup } = await dynamo.harness({ maxItemBytes: MAX })
+    try {
+      // 6 KB of input is stored; 5 KB of output fits on its own but not beside it.
+      const { run, lease } = await running(store, { input: big(6_000) })
+      const before = await store.getRun(run.runId)
+      await expect(
+        store.commit(lease, {
+          now: T0 + 1,
+          steps: [],
+          run: { status: 'COMPLETED', output: big(5_000), completedAt: T0 + 1 },
+          leaseExpiresAt: null,
+        }),
+      ).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' })
+      expect(await store.getRun(run.runId)).toEqual(before)
+      // The same output with a step in the commit is refused by the same condition inside the transaction.
+      const step = makeStep({ runId: run.runId, status: 'COMPLETED', output: 1 })
+      await expect(
+        store.commit(lease, { now: T0 + 1, steps: [step], run: { output: big(5_000) }, leaseExpiresAt: T0 + LEASE_MS }),
+      ).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' })
+      expect(await store.listStepExecutions(run.runId)).toEqual([])
+      // A smaller output fits.
+      await store.commit(lease, { now: T0 + 2, steps: [], run: { output: big(2_000) }, leaseExpiresAt: T0 + LEASE_MS })
+      expect((await store.getRun(run.runId)).output).toHaveLength(2_000)
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('refuses an oversized state value before sending anything', async () => {
+    const { store, cleanup } = await dynamo.harness({ maxItemBytes: MAX })
+    try {
+      const { run } = await store.createRun(makeRun())
+      const sent = await commandsOf(() =>
+        expect(store.saveState(run.runId, 'k', big(MAX), T0)).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' }),
+      )
+      expect(sent).toEqual([])
+      expect(await store.getAllState(run.runId)).toEqual({})
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('stores 300 KB payloads under the default limit and refuses 360 KB ones', async () => {
+    const { store, cleanup } = await dynamo.harness()
+    try {
+      const { run, lease } = await running(store)
+      const output = big(300_000)
+      await store.commit(lease, {
+        now: T0 + 1,
+        steps: [makeStep({ runId: run.runId, status: 'COMPLETED', output })],
+        run: {},
+        leaseExpiresAt: T0 + LEASE_MS,
+      })
+      expect(await store.loadStepOutput(run.runId, 'step-1')).toBe(output)
+      await expect(store.createRun(makeRun({ input: big(360_000) }))).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' })
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it("maps DynamoDB's own 400 KB refusal to PAYLOAD_TOO_LARGE and writes nothing", async () => {
+    // With the limit at DynamoDB's maximum, an error left by an earlier commit plus a new output can exceed
+    // 400 KB although each fits: DynamoDB refuses the whole update, which must surface as the same typed error.
+    const { store, cleanup } = await dynamo.harness({ maxItemBytes: 409_600 })
+    try {
+      const { run, lease } = await running(store)
+      const error = { code: 'X', message: big(250_000), step: null, timestamp: T0 }
+      await store.commit(lease, { now: T0 + 1, steps: [], run: { error }, leaseExpiresAt: T0 + LEASE_MS })
+      const before = await store.getRun(run.runId)
+      await expect(
+        store.commit(lease, { now: T0 + 2, steps: [], run: { output: big(250_000) }, leaseExpiresAt: T0 + LEASE_MS }),
+      ).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' })
+      expect(await store.getRun(run.runId)).toEqual(before)
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('refuses a commit of more than 99 steps with INVALID_ARGUMENT', async () => {
+    const { store, cleanup } = await dynamo.harness()
+    try {
+      const { run, lease } = await running(store)
+      const steps = Array.from({ length: 100 }, (_, i) => makeStep({ runId: run.runId, stepId: `s${i}`, executionIndex: i }))
+      await expect(store.commit(lease, { now: T0 + 1, steps, run: {}, leaseExpiresAt: T0 + LEASE_MS })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      })
+      expect(await store.listStepExecutions(run.runId)).toEqual([])
+    } finally {
+      await cleanup()
+    }
+  })
+})
+
+describe('DynamoDBStore paging', () => {
+  it('pages through 250 runs with limit 7 across every shard, each run once, newest first', async () => {
+    const { store, cleanup } = await dynamo.harness()
+    try {
+      const created: RunRecord[] = []
+      // Three runs per millisecond, so page boundaries fall inside createdAt ties.
+      const runs = Array.from({ length: 250 }, (_, i) =>
+        makeRun({
+          runId: `run-${String(i).padStart(3, '0')}`,
+          createdAt: T0 + Math.floor(i / 3),
+          workflowId: i % 2 === 0 ? 'even' : 'odd',
+          status: i % 5 === 0 ? 'COMPLETED' : 'PENDING',
+          completedAt: i % 5 === 0 ? T0 : null,
+        }),
+      )
+      for (let i = 0; i < runs.length; i += 25) {
+        created.push(...(await Promise.all(runs.slice(i, i + 25).map(async (run) => (await store.createRun(run)).run))))
+      }
+      const newestFirst = (list: RunRecord[]) =>
+        list
+          .slice()
+          .sort((a, b) => b.createdAt - a.createdAt || (a.runId < b.runId ? 1 : -1))
+          .map((r) => r.runId)
+
+      const pageAll = async (filter: Parameters<WorkflowStore['listRuns']>[0]) => {
+        const seen: string[] = []
+        let cursor: string | null = null
+        let pages = 0
+        do {
+          const page = await store.listRuns({ ...filter, limit: 7, cursor })
+          expect(page.runs.length).toBeLessThanOrEqual(7)
+          seen.push(...page.runs.map((r) => r.runId))
+          cursor = page.nextCursor
+          pages++
+        } while (cursor !== null && pages < 100)
+        return { seen, pages }
+      }
+
+      const all = await pageAll({})
+      expect(all.pages).toBe(Math.ceil(250 / 7))
+      expect(all.seen).toEqual(newestFirst(created))
+
+      const pending = await pageAll({ status: 'PENDING' })
+      expect(pending.seen).toEqual(newestFirst(created.filter((r) => r.status === 'PENDING')))
+      expect(pending.pages).toBe(Math.ceil(200 / 7))
+
+      const even = await pageAll({ workflowId: 'even' })
+      expect(even.seen).toEqual(newestFirst(created.filter((r) => r.workflowId === 'even')))
+
+      const evenDone = await pageAll({ workflowId: 'even', status: 'COMPLETED' })
+      expect(evenDone.seen).toEqual(newestFirst(created.filter((r) => r.workflowId === 'even' && r.status === 'COMPLETED')))
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('pages a filtered pair (workflow and resource) that has no index of its own', async () => {
+    const { store, cleanup } = await dynamo.harness()
+    try {
+      const created: RunRecord[] = []
+      for (let i = 0; i < 60; i++) {
+        // One run in ten matches: pages must keep reading until they are full.
+        const run = makeRun({ resourceId: 'customer-1', workflowId: i % 10 === 0 ? 'wanted' : 'other', createdAt: T0 + i })
+        created.push((await store.createRun(run)).run)
+      }
+      const first = await store.listRuns({ workflowId: 'wanted', resourceId: 'customer-1', limit: 4 })
+      const second = await store.listRuns({ workflowId: 'wanted', resourceId: 'customer-1', limit: 4, cursor: first.nextCursor })
+      const wanted = created.filter((r) => r.workflowId === 'wanted').reverse()
+      expect(first.runs).toEqual(wanted.slice(0, 4))
+      expect(second.runs).toEqual(wanted.slice(4))
+      expect(second.nextCursor).toBeNull()
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('lists due runs oldest first across shards, ties by creation time', async () => {
+    const { store, cleanup } = await dynamo.harness()
+    try {
+      const runs = Array.from({ length: 40 }, (_, i) =>
+        makeRun({ runId: `due-${i}`, createdAt: T0 + ((i * 7) % 40), status: i % 2 === 0 ? 'PENDING' : 'RUNNING' }),
+      )
+      for (const run of runs) await store.createRun(run)
+      const expected = runs
+        .slice()
+        .sort((a, b) => a.createdAt - b.createdAt)
+        .map((r) => r.runId)
+      expect(await store.listDueRuns(T0, 15)).toEqual(expected.slice(0, 15))
+      expect(await store.listDueRuns(T0, 1000)).toEqual(expected)
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('does not list a run whose wake time, set earlier under the same lease, is still ahead', async () => {
+    const { store, cleanup } = await dynamo.harness()
+    try {
+      const { run, lease } = await running(store)
+      await store.commit(lease, { now: T0 + 1, steps: [], run: { wakeAt: T0 + 60_000 }, leaseExpiresAt: T0 + LEASE_MS })
+      // This commit leaves wakeAt alone and releases the lease; the index key alone would call the run due.
+      await store.commit(lease, { now: T0 + 2, steps: [], run: { progress: 0.1 }, leaseExpiresAt: null })
+      expect(await store.listDueRuns(T0 + 3, 10)).toEqual([])
+      expect(await store.listDueRuns(T0 + 60_000, 10)).toEqual([run.runId])
+    } finally {
+      await cleanup()
+    }
+  })
+})
+
+describe('DynamoDBStore retention', () => {
+  /** Asserts that every item of the run, and its idempotency guard, carries `ttl`. */
+  async function expectTtlEverywhere(tableName: string, run: RunRecord, ttl: number, count: number) {
+    const items = await partitionItems(tableName, run.runId)
+    expect(items).toHaveLength(count)
+    for (const item of items) expect({ sk: item.SK?.S, ttl: item.ttl?.N }).toEqual({ sk: item.SK?.S, ttl: String(ttl) })
+    if (run.idempotencyKey !== null) {
+      const guard = await rawItem(tableName, idempotencyKey(run.workflowId, run.idempotencyKey))
+      expect(guard?.ttl?.N).toBe(String(ttl))
+    }
+  }
+
+  it('sets ttl on the run, every step and state item and the idempotency guard when the run completes', async () => {
+    const { store, tableName, cleanup } = await dynamo.harness({ retentionSeconds: RETENTION })
+    try {
+      const { run, lease } = await running(store, { idempotencyKey: 'order-1' })
+      const steps = [0, 1].map((i) =>
+        makeStep({ runId: run.runId, stepId: `s${i}`, executionIndex: i, status: 'COMPLETED', output: i }),
+      )
+      await store.commit(lease, { now: T0 + 1, steps, run: { progress: 0.5 }, leaseExpiresAt: T0 + LEASE_MS })
+      await store.saveState(run.runId, 'a', 1, T0 + 1)
+      await store.saveState(run.runId, 'b', 2, T0 + 1)
+      // Nothing expires while the run is alive.
+      for (const item of await partitionItems(tableName, run.runId)) expect(item.ttl).toBeUndefined()
+
+      const completedAt = T0 + 5_500
+      await store.commit(lease, {
+        now: completedAt,
+        steps: [makeStep({ runId: run.runId, stepId: 's2', executionIndex: 2, status: 'COMPLETED', output: 2 })],
+        run: { status: 'COMPLETED', progress: 1, output: 2, completedAt },
+        leaseExpiresAt: null,
+      })
+      // run + 3 steps + 2 state keys
+      await expectTtlEverywhere(tableName, run, Math.floor(completedAt / 1000) + RETENTION, 6)
+      // The record itself is unchanged by the stamping.
+      expect(await store.getRun(run.runId)).toMatchObject({ status: 'COMPLETED', output: 2, completedAt })
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('sets ttl on every item of a cancelled run, and cancels its open steps in the same write', async () => {
+    const { store, tableName, cleanup } = await dynamo.harness({ retentionSeconds: RETENTION })
+    try {
+      const { run, lease } = await running(store, { idempotencyKey: 'order-2' })
+      const steps = [
+        makeStep({ runId: run.runId, stepId: 'done', status: 'COMPLETED', output: 1 }),
+        makeStep({ runId: run.runId, stepId: 'busy', executionIndex: 1, status: 'RUNNING' }),
+      ]
+      await store.commit(lease, { now: T0 + 1, steps, run: {}, leaseExpiresAt: T0 + LEASE_MS })
+      await store.saveState(run.runId, 'k', 'v', T0 + 1)
+      await store.cancelRun(run.runId, T0 + 9_000)
+      await expectTtlEverywhere(tableName, run, Math.floor((T0 + 9_000) / 1000) + RETENTION, 4)
+      expect((await store.listStepExecutions(run.runId)).map((s) => [s.stepId, s.status])).toEqual([
+        ['done', 'COMPLETED'],
+        ['busy', 'CANCELLED'],
+      ])
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('stamps ttl on runs with more children than one transaction holds', async () => {
+    const { store, tableName, cleanup } = await dynamo.harness({ retentionSeconds: RETENTION })
+    try {
+      const { run, lease } = await running(store)
+      for (let i = 0; i < 150; i += 25) {
+        await Promise.all(Array.from({ length: 25 }, (_, j) => store.saveState(run.runId, `k${i + j}`, i + j, T0)))
+      }
+      const sent = await commandsOf(() =>
+        store.commit(lease, { now: T0 + 1_000, steps: [], run: { status: 'FAILED', completedAt: T0 + 1_000 }, leaseExpiresAt: null }),
+      )
+      // commit, Query, 2 transactions (100 + 50 state items and the run item last)
+      expect(sent).toEqual(['UpdateItemCommand', 'QueryCommand', 'TransactWriteItemsCommand', 'TransactWriteItemsCommand'])
+      await expectTtlEverywhere(tableName, run, Math.floor((T0 + 1_000) / 1000) + RETENTION, 151)
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('sets no ttl without retention', async () => {
+    const { store, tableName, cleanup } = await dynamo.harness()
+    try {
+      const { run, lease } = await running(store)
+      await store.saveState(run.runId, 'k', 1, T0)
+      await store.commit(lease, {
+        now: T0 + 1,
+        steps: [makeStep({ runId: run.runId, status: 'COMPLETED', output: 1 })],
+        run: { status: 'COMPLETED', completedAt: T0 + 1 },
+        leaseExpiresAt: null,
+      })
+      for (const item of await partitionItems(tableName, run.runId)) expect(item.ttl).toBeUndefined()
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('reports follow-up failures to onFollowUpError while the commit itself succeeds', async () => {
+    const { store, tableName, cleanup } = await dynamo.harness()
+    const errors: string[] = []
+    // A second store on the same table, whose client fails every request after the commit.
+    const client = localClient(dynamo.local().endpoint)
+    let failAfterFirst = 0
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        if (failAfterFirst++ >= 1) throw Object.assign(new Error('network down'), { name: 'TimeoutError' })
+        return next(args)
+      },
+      { step: 'initialize', name: 'failAfterFirst' },
+    )
+    const flaky = new DynamoDBStore({
+      client,
+      tableName,
+      retentionSeconds: RETENTION,
+      onFollowUpError: (error, runId) => errors.push(`${runId}: ${error.message}`),
+    })
+    try {
+      const { run, lease } = await running(store)
+      await flaky.commit(lease, { now: T0 + 1, steps: [], run: { status: 'COMPLETED', completedAt: T0 + 1 }, leaseExpiresAt: null })
+      expect(await store.getRun(run.runId)).toMatchObject({ status: 'COMPLETED' })
+      expect(errors).toHaveLength(1)
+      expect(errors[0]).toContain(run.runId)
+      // Nothing got a ttl: no item can expire before its run.
+      for (const item of await partitionItems(tableName, run.runId)) expect(item.ttl).toBeUndefined()
+    } finally {
+      client.destroy()
+      await cleanup()
+    }
+  })
+})
+
+describe('DynamoDBStore leases and idempotency', () => {
+  it('grants the lease to exactly one of 8 engines claiming at once through their own clients', async () => {
+    const { store, tableName, cleanup } = await dynamo.harness()
+    const clients = Array.from({ length: 8 }, () => localClient(dynamo.local().endpoint))
+    try {
+      for (let round = 0; round < 5; round++) {
+        const { run } = await store.createRun(makeRun())
+        const engines = clients.map((client) => new DynamoDBStore({ client, tableName }))
+        const claims = await Promise.all(engines.map((engine, i) => engine.claimRun(run.runId, `engine-${i}`, T0, LEASE_MS)))
+        const winners = claims.filter((claim) => claim !== null)
+        expect(winners).toHaveLength(1)
+        expect((await store.getRun(run.runId)).leaseOwner).toBe(winners[0]?.lease.owner)
+      }
+    } finally {
+      for (const client of clients) client.destroy()
+      await cleanup()
+    }
+  })
+
+  it('lets exactly one of 8 concurrent commits through when each holds a lease it thinks is live', async () => {
+    const { store, tableName, cleanup } = await dynamo.harness()
+    const clients = Array.from({ length: 8 }, () => localClient(dynamo.local().endpoint))
+    try {
+      const { run } = await store.createRun(makeRun())
+      const engines = clients.map((client) => new DynamoDBStore({ client, tableName }))
+      // Each engine claims after the previous lease expired, so only the last one still holds the lease.
+      const leases: Lease[] = []
+      for (const [i, engine] of engines.entries()) {
+        const claim = await engine.claimRun(run.runId, `engine-${i}`, T0 + i * 1_000, 1_000)
+        if (claim === null) throw new Error('claim failed')
+        leases.push(claim.lease)
+      }
+      const results = await Promise.allSettled(
+        engines.map((engine, i) =>
+          engine.commit(leases[i] as Lease, {
+            now: T0 + 10_000,
+            steps: [makeStep({ runId: run.runId, stepId: `by-${i}`, status: 'COMPLETED', output: i })],
+            run: { status: 'COMPLETED', completedAt: T0 + 10_000 },
+            leaseExpiresAt: null,
+          }),
+        ),
+      )
+      const fulfilled = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []))
+      expect(fulfilled).toEqual([7])
+      // A stale commit that arrives after the winner finished the run learns that the run is over.
+      for (const r of results) {
+        if (r.status === 'rejected') expect(['LEASE_LOST', 'RUN_ALREADY_FINISHED']).toContain((r.reason as { code: string }).code)
+      }
+      expect((await store.listStepExecutions(run.runId)).map((s) => s.stepId)).toEqual(['by-7'])
+    } finally {
+      for (const client of clients) client.destroy()
+      await cleanup()
+    }
+  })
+
+  it('replaces an idempotency guard whose run has already expired', async () => {
+    const { store, tableName, cleanup } = await dynamo.harness()
+    try {
+      const { run } = await store.createRun(makeRun({ idempotencyKey: 'k' }))
+      // TTL deletes items in no particular order: the run may go before its guard.
+      const key = runKey(run.runId)
+      await dynamo
+        .client()
+        .send(new DeleteItemCommand({ TableName: tableName, Key: { PK: { S: key.PK }, SK: { S: key.SK } } }))
+      const next = makeRun({ idempotencyKey: 'k' })
+      expect(await store.createRun(next)).toEqual({ run: next, created: true })
+      expect(await store.createRun(makeRun({ idempotencyKey: 'k' }))).toEqual({ run: next, created: false })
+    } finally {
+      await cleanup()
+    }
+  })
+})
+
+describe('DynamoDBStore errors and options', () => {
+  it('maps a missing table to STORE_UNAVAILABLE naming the create-table command', async () => {
+    const store = new DynamoDBStore({ client: dynamo.client(), tableName: 'no-such-table' })
+    await expect(store.getRun('x')).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      message: expect.stringContaining('npm run dynamodb:create-table -- --table no-such-table'),
+    })
+  })
+
+  it('maps an unreachable endpoint to STORE_UNAVAILABLE', async () => {
+    const client = localClient('http://127.0.0.1:9')
+    try {
+      const store = new DynamoDBStore({ client, tableName: 'whatever' })
+      const err = await store.listRuns().catch((e: unknown) => e)
+      expect(err).toMatchObject({ code: 'STORE_UNAVAILABLE' })
+      expect((err as Error).cause).toBeDefined()
+    } finally {
+      client.destroy()
+    }
+  })
+
+  it('refuses every call after close() with STORE_UNAVAILABLE', async () => {
+    const { store, cleanup } = await dynamo.harness()
+    await store.close()
+    await expect(store.getRun('x')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })
+    await cleanup()
+  })
+
+  it('refuses invalid options with INVALID_ARGUMENT', () => {
+    const client = dynamo.client()
+    for (const options of [
+      { tableName: 'ab' },
+      { tableName: 'table', retentionSeconds: 0 },
+      { tableName: 'table', retentionSeconds: 1.5 },
+      { tableName: 'table', maxItemBytes: 500_000 },
+      { tableName: 'table', maxItemBytes: 100 },
+    ]) {
+      expect(() => new DynamoDBStore({ client, ...options })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
+    }
+  })
+
+  it('round-trips payloads that are not plain text: control characters, lone surrogates, deep nesting', async () => {
+    const { store, cleanup } = await dynamo.harness()
+    try {
+      const nested: Json = JSON.parse('['.repeat(200) + ']'.repeat(200)) as Json
+      const payload: Json = { nul: '\u0000', ctl: '\u0001\u001f\u007f', lone: '\ud800x\udfff', emoji: '🚀', nested }
+      const run = makeRun({ input: payload, context: payload })
+      await store.createRun(run)
+      expect(await store.getRun(run.runId)).toEqual(run)
+      await store.saveState(run.runId, '\u0000key', payload, T0)
+      expect(await store.getAllState(run.runId)).toEqual({ '\u0000key': payload })
+    } finally {
+      await cleanup()
+    }
+  })
+})
+
+describe('createTable', () => {
+  it('creates the table on demand with every index and TTL on ttl, and is idempotent', async () => {
+    const client = dynamo.client()
+    const tableName = uniqueTableName('create')
+    expect(await createTable(client, tableName)).toEqual({ created: true, ttlEnabled: true })
+    expect(await createTable(client, tableName)).toEqual({ created: false, ttlEnabled: false })
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }))
+    expect(Table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST')
+    expect(Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName).sort()).toEqual(
+      GLOBAL_SECONDARY_INDEXES.map((i) => i.IndexName).sort(),
+    )
+    const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }))
+    expect(ttl.TimeToLiveDescription).toMatchObject({ AttributeName: 'ttl', TimeToLiveStatus: 'ENABLED' })
+  })
+
+  it('refuses an existing table that lacks the store indexes', async () => {
+    const client = dynamo.client()
+    const tableName = uniqueTableName('foreign')
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'PK', AttributeType: 'S' },
+          { AttributeName: 'SK', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'PK', KeyType: 'HASH' },
+          { AttributeName: 'SK', KeyType: 'RANGE' },
+        ],
+      }),
+    )
+    await expect(createTable(client, tableName)).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      message: expect.stringContaining('index byCreated is missing'),
+    })
+  })
+
+  it('runs as `npm run dynamodb:create-table -- --table NAME --endpoint URL`, twice', async () => {
+    const run = promisify(execFile)
+    const tableName = uniqueTableName('cli')
+    const args = ['run', '--silent', 'dynamodb:create-table', '--', '--table', tableName, '--endpoint', dynamo.local().endpoint]
+    const env = { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_PROFILE: '' }
+    const first = await run('npm', args, { env })
+    expect(first.stdout).toContain(`created table ${tableName}`)
+    const second = await run('npm', args, { env })
+    expect(second.stdout).toContain('already exists')
+    const { Table } = await dynamo.client().send(new DescribeTableCommand({ TableName: tableName }))
+    expect(Table?.TableStatus).toBe('ACTIVE')
+    // Without a table name it explains itself and fails.
+    const missing = await run('npm', ['run', '--silent', 'dynamodb:create-table'], { env: { ...env, DYNAMODB_TABLE: '' } }).catch(
+      (e: { code: number; stderr: string }) => e,
+    )
+    expect(missing).toMatchObject({ code: 2, stderr: expect.stringContaining('--table NAME') })
+  })
+})
+
+// Keeps the command-log helper honest: a second log on another client sees only that client's commands.
+describe('logCommands', () => {
+  it('counts the commands of one client', async () => {
+    const client = localClient(dynamo.local().endpoint)
+    try {
+      const log = logCommands(client)
+      await client.send(new DescribeTableCommand({ TableName: 'missing-table' })).catch(() => undefined)
+      expect(log.commands).toEqual(['DescribeTableCommand'])
+    } finally {
+      client.destroy()
+    }
+  })
+})
