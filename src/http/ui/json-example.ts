@@ -1,0 +1,43 @@
+/**
+ * @module
+ * A starting value for a workflow's input form, read off its JSON Schema: defaults and examples where the
+ * schema gives them, otherwise the simplest value of each type. A hint to edit, not a valid input by promise.
+ */
+
+const MAX_DEPTH = 6
+
+/** A JSON value shaped like `schema`; `{}` when the schema says nothing useful. */
+export function exampleFromJsonSchema(schema: Record<string, unknown> | null): unknown {
+  return schema === null ? {} : sample(schema, 0)
+}
+
+function sample(schema: unknown, depth: number): unknown {
+  if (typeof schema !== 'object' || schema === null || depth > MAX_DEPTH) return null
+  const s = schema as Record<string, unknown>
+  if ('default' in s) return s.default
+  if ('const' in s) return s.const
+  if (Array.isArray(s.examples) && s.examples.length > 0) return s.examples[0]
+  if (Array.isArray(s.enum) && s.enum.length > 0) return s.enum[0]
+  for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
+    const options = s[key]
+    if (Array.isArray(options) && options.length > 0) return sample(options[0], depth + 1)
+  }
+  const type = Array.isArray(s.type) ? s.type.find((t) => t !== 'null') : s.type
+  switch (type) {
+    case 'object': {
+      const properties = (s.properties ?? {}) as Record<string, unknown>
+      return Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, sample(v, depth + 1)]))
+    }
+    case 'array':
+      return []
+    case 'string':
+      return ''
+    case 'integer':
+    case 'number':
+      return typeof s.minimum === 'number' ? s.minimum : 0
+    case 'boolean':
+      return false
+    default:
+      return s.properties ? sample({ ...s, type: 'object' }, depth) : null
+  }
+}

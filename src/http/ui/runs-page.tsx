@@ -1,0 +1,172 @@
+/**
+ * @module
+ * The runs list: newest first, filtered by workflow, status and resource, paged with the store's cursor.
+ * Refreshes itself while any run on the page is not terminal.
+ */
+import { isTerminalRunStatus, RUN_STATUSES, type RunRecord, type RunStatus } from '../../core/model'
+import { formatAbsolute, formatDuration, formatRelative, shortId } from './format'
+import { Layout } from './layout'
+import type { PageContext } from './page-context'
+import { StatusBadge } from './status'
+
+/** The list's query parameters, as the filter form sends them. */
+export interface RunsQuery {
+  readonly workflow: string
+  readonly status: RunStatus | ''
+  readonly resource: string
+  readonly cursor: string
+}
+
+export interface RunsPageProps {
+  readonly ctx: PageContext
+  readonly query: RunsQuery
+  readonly workflowIds: readonly string[]
+  readonly runs: readonly RunRecord[]
+  readonly nextCursor: string | null
+  /** A problem with the query (a stale cursor), shown above the table. */
+  readonly error?: string | undefined
+  readonly refreshMs: number
+}
+
+/** The URL of the runs list for a query; empty parameters are left out. */
+export function runsHref(base: string, query: Partial<RunsQuery>): string {
+  const params = new URLSearchParams()
+  if (query.workflow) params.set('workflow', query.workflow)
+  if (query.status) params.set('status', query.status)
+  if (query.resource) params.set('resource', query.resource)
+  if (query.cursor) params.set('cursor', query.cursor)
+  const search = params.toString()
+  return `${base}/runs${search ? `?${search}` : ''}`
+}
+
+/** How long a run has taken: to its end, or until now while it runs; null before it starts. */
+export function runDuration(run: RunRecord, now: number): number | null {
+  if (run.startedAt === null) return null
+  return (run.completedAt ?? now) - run.startedAt
+}
+
+export function RunsPage(props: RunsPageProps) {
+  const { ctx, query, runs } = props
+  const live = runs.some((r) => !isTerminalRunStatus(r.status))
+  const filtered = Boolean(query.workflow || query.status || query.resource)
+  return (
+    <Layout ctx={ctx} title="Runs" section="runs" refreshMs={live ? props.refreshMs : undefined}>
+      <h1>Runs</h1>
+      <form class="filters" method="get" action={`${ctx.base}/runs`} role="search" aria-label="Filter runs">
+        <div>
+          <label for="f-workflow">Workflow</label>
+          <select id="f-workflow" name="workflow">
+            <option value="">Any workflow</option>
+            {props.workflowIds.map((id) => (
+              <option value={id} selected={id === query.workflow}>
+                {id}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label for="f-status">Status</label>
+          <select id="f-status" name="status">
+            <option value="">Any status</option>
+            {RUN_STATUSES.map((s) => (
+              <option value={s} selected={s === query.status}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label for="f-resource">Resource id</label>
+          <input id="f-resource" name="resource" value={query.resource} autocomplete="off" />
+        </div>
+        <div class="actions">
+          <button type="submit">Apply</button>
+          {filtered ? (
+            <a class="button secondary" href={`${ctx.base}/runs`}>
+              Clear
+            </a>
+          ) : null}
+        </div>
+      </form>
+      {props.error === undefined ? null : (
+        <div class="error-box" role="alert">
+          {props.error}
+        </div>
+      )}
+      {runs.length === 0 ? (
+        <p class="notice">
+          {filtered || query.cursor ? 'No runs match.' : 'No runs yet.'}{' '}
+          <a href={`${ctx.base}/workflows`}>Start one from a workflow.</a>
+        </p>
+      ) : (
+        <table class="runs">
+          <caption class="muted">
+            {runs.length} run{runs.length === 1 ? '' : 's'}, newest first{live ? ' · updating while runs are live' : ''}
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Run</th>
+              <th scope="col">Workflow</th>
+              <th scope="col">Status</th>
+              <th scope="col">Progress</th>
+              <th scope="col">Created</th>
+              <th scope="col">Duration</th>
+              <th scope="col">Resource</th>
+            </tr>
+          </thead>
+          <tbody>
+            {runs.map((run) => (
+              <RunRow run={run} ctx={ctx} />
+            ))}
+          </tbody>
+        </table>
+      )}
+      <nav class="pager" aria-label="Pages">
+        {query.cursor ? <a href={runsHref(ctx.base, { ...query, cursor: '' })}>← Newest runs</a> : null}
+        {props.nextCursor === null ? null : (
+          <a href={runsHref(ctx.base, { ...query, cursor: props.nextCursor })} rel="next">
+            Older runs →
+          </a>
+        )}
+      </nav>
+    </Layout>
+  )
+}
+
+function RunRow(props: { run: RunRecord; ctx: PageContext }) {
+  const { run, ctx } = props
+  const percent = Math.round(run.progress * 100)
+  const duration = runDuration(run, ctx.now)
+  return (
+    <tr data-run-id={run.runId} data-status={run.status}>
+      <td data-label="Run">
+        <a class="mono" href={`${ctx.base}/runs/${encodeURIComponent(run.runId)}`} title={run.runId}>
+          {shortId(run.runId)}
+        </a>
+      </td>
+      <td data-label="Workflow">{run.workflowId}</td>
+      <td data-label="Status">
+        <StatusBadge status={run.status} />
+      </td>
+      <td data-label="Progress">
+        <span>
+          <progress max="100" value={String(percent)} aria-label={`Progress of run ${run.runId}`}>
+            {percent} %
+          </progress>{' '}
+          {percent} %
+        </span>
+      </td>
+      <td data-label="Created">
+        <time datetime={new Date(run.createdAt).toISOString()} title={formatAbsolute(run.createdAt)}>
+          {formatRelative(run.createdAt, ctx.now)}
+        </time>
+        <span class="abs">{formatAbsolute(run.createdAt)}</span>
+      </td>
+      <td data-label="Duration">
+        {duration === null ? <span class="muted">not started</span> : formatDuration(duration)}
+        {duration !== null && !isTerminalRunStatus(run.status) ? <span class="muted"> so far</span> : null}
+      </td>
+      <td data-label="Resource">{run.resourceId ?? <span class="muted">—</span>}</td>
+    </tr>
+  )
+}

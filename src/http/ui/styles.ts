@@ -1,0 +1,131 @@
+/**
+ * @module
+ * The dashboard's only stylesheet and script, served by the UI app itself (no CDN, no build step). Both are
+ * versioned by a hash of their text, so browsers may cache them for a year.
+ */
+
+/**
+ * Status colours. Each status also has a text label and, for SKIPPED and CANCELLED, a distinct border
+ * (dashed, dotted), so colour is never the only signal. Text colours meet WCAG AA on their fills.
+ */
+const STATUS_CSS = `
+.s-not-started,.s-pending{--fill:#f8fafc;--stroke:#94a3b8;--ink:#334155}
+.s-running{--fill:#dbeafe;--stroke:#2563eb;--ink:#1e3a8a}
+.s-retrying,.s-paused{--fill:#fef3c7;--stroke:#d97706;--ink:#78350f}
+.s-completed{--fill:#dcfce7;--stroke:#16a34a;--ink:#14532d}
+.s-failed{--fill:#fee2e2;--stroke:#dc2626;--ink:#7f1d1d}
+.s-skipped{--fill:#f1f5f9;--stroke:#64748b;--ink:#334155;--dash:6 4}
+.s-cancelled{--fill:#f3e8ff;--stroke:#7e22ce;--ink:#581c87;--dash:2 3}
+`
+
+/** The dashboard stylesheet: mobile first, readable from 375 px. */
+export const UI_CSS = `
+*,*::before,*::after{box-sizing:border-box}
+:root{--bg:#fff;--fg:#0f172a;--muted:#475569;--line:#e2e8f0;--accent:#1d4ed8;--panel:#f8fafc;color-scheme:light}
+html{-webkit-text-size-adjust:100%}
+body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+a{color:var(--accent)}
+a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,textarea:focus-visible,summary:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
+.skip{position:absolute;left:-9999px;top:0;background:var(--fg);color:#fff;padding:.5rem 1rem;z-index:10}
+.skip:focus{left:0}
+header.top{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1rem;padding:.5rem 1rem;border-bottom:1px solid var(--line);background:var(--panel)}
+header.top .brand{font-weight:700;color:var(--fg);text-decoration:none;margin-right:auto}
+header.top nav ul{display:flex;gap:1rem;list-style:none;margin:0;padding:0}
+header.top nav a{text-decoration:none;font-weight:600;padding:.25rem 0}
+header.top nav a[aria-current=page]{border-bottom:3px solid var(--accent)}
+main{padding:1rem;max-width:72rem;margin:0 auto}
+h1{font-size:1.5rem;margin:.25rem 0 1rem;overflow-wrap:anywhere}
+h2{font-size:1.2rem;margin:1.75rem 0 .5rem}
+h3{font-size:1rem;margin:1rem 0 .25rem}
+footer{padding:1rem;color:var(--muted);font-size:.85rem;text-align:center}
+button,.button{font:inherit;font-weight:600;padding:.45rem .9rem;border-radius:.4rem;border:1px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer;text-decoration:none;display:inline-block;min-height:2.5rem}
+button.secondary,.button.secondary{background:#fff;color:var(--accent)}
+button.danger{background:#b91c1c;border-color:#b91c1c}
+label{font-weight:600;display:block;margin-bottom:.2rem}
+input,select,textarea{font:inherit;padding:.4rem .5rem;border:1px solid #94a3b8;border-radius:.35rem;max-width:100%;background:#fff;color:var(--fg)}
+textarea{width:100%;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9rem}
+[aria-invalid=true]{border-color:#dc2626;border-width:2px}
+.hint{color:var(--muted);font-size:.9rem;margin:.2rem 0}
+.error-box{border:2px solid #dc2626;background:#fef2f2;border-radius:.4rem;padding:.5rem .75rem;margin:.5rem 0}
+.error-box h2,.error-box h3{margin-top:0}
+.notice{border:1px solid var(--line);background:var(--panel);border-radius:.4rem;padding:.75rem 1rem}
+.filters{display:flex;flex-wrap:wrap;gap:.75rem;align-items:flex-end;margin-bottom:1rem}
+.filters div{min-width:9rem;flex:1 1 9rem}
+.filters select,.filters input{width:100%}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:.5rem;border-bottom:1px solid var(--line);vertical-align:top}
+th{font-size:.85rem;color:var(--muted);text-transform:uppercase;letter-spacing:.03em}
+.mono,code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+.abs{display:block;color:var(--muted);font-size:.8rem}
+.muted{color:var(--muted)}
+pre{background:var(--panel);border:1px solid var(--line);border-radius:.4rem;padding:.75rem;overflow:auto;max-height:28rem;font-size:.85rem;margin:.25rem 0 .75rem;white-space:pre}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}
+dl.facts dt{font-weight:600;color:var(--muted)}
+dl.facts dd{margin:0;overflow-wrap:anywhere}
+.badge{display:inline-flex;align-items:center;gap:.3em;font-size:.78rem;font-weight:700;letter-spacing:.02em;padding:.1rem .5rem;border-radius:999px;background:var(--fill);color:var(--ink);border:1px solid var(--stroke);white-space:nowrap}
+.badge.s-skipped,.badge.s-cancelled{border-style:dashed}
+progress{width:100%;max-width:10rem;height:.6rem;vertical-align:middle;accent-color:#2563eb}
+.pager{display:flex;gap:1rem;margin:1rem 0;flex-wrap:wrap}
+.actions{display:flex;flex-wrap:wrap;gap:.75rem;align-items:center;margin:.75rem 0}
+.dag{margin:.5rem 0;overflow-x:auto;border:1px solid var(--line);border-radius:.4rem;background:#fff;padding:.25rem}
+.dag svg{display:block;margin:0 auto;max-width:none}
+.dag .edge{fill:none;stroke:#64748b;stroke-width:1.5}
+.dag .arrow{fill:#64748b}
+.dag .node rect{fill:var(--fill);stroke:var(--stroke);stroke-width:2;stroke-dasharray:var(--dash,none)}
+.dag .node.s-running rect,.dag .node.s-failed rect{stroke-width:3}
+.dag .node text{fill:var(--ink);font-size:13px;font-family:system-ui,sans-serif}
+.dag .node .label{font-weight:700}
+.dag .node .status{font-size:11px;letter-spacing:.04em}
+.dag .node.s-skipped .label,.dag .node.s-cancelled .label{font-style:italic}
+.dag a.node:focus{outline:none}
+.dag a.node:focus rect{stroke:#f59e0b;stroke-width:4}
+.legend{display:flex;flex-wrap:wrap;gap:.4rem;margin:.25rem 0;padding:0;list-style:none}
+.timeline{list-style:none;margin:.5rem 0;padding:0}
+.timeline li{display:grid;grid-template-columns:minmax(6rem,12rem) 1fr;gap:.5rem;align-items:center;padding:.2rem 0;border-bottom:1px solid var(--line)}
+.timeline .tl-label{font-size:.85rem;overflow-wrap:anywhere}
+.timeline .tl-label small{display:block;color:var(--muted)}
+.timeline svg{display:block;width:100%;height:18px}
+.timeline .track{fill:#f1f5f9}
+.timeline .bar{fill:var(--stroke);stroke:var(--stroke)}
+.timeline .bar.s-skipped,.timeline .bar.s-cancelled{fill:var(--fill);stroke-width:1.5;stroke-dasharray:var(--dash)}
+.timeline .retry{fill:var(--fill);stroke:var(--stroke);stroke-dasharray:3 2}
+.timeline .axis{display:flex;justify-content:space-between;color:var(--muted);font-size:.8rem;margin-left:0}
+.steps details{border:1px solid var(--line);border-radius:.4rem;margin:.4rem 0;padding:.25rem .75rem}
+.steps summary{cursor:pointer;display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;padding:.35rem 0}
+.steps summary .step-id{font-weight:700;overflow-wrap:anywhere}
+.workflow{border-top:2px solid var(--line);padding-top:.5rem;margin-top:1.5rem}
+.signin{max-width:26rem;margin:2rem auto}
+.signin input{width:100%}
+@media (max-width:40rem){
+  main{padding:.75rem}
+  table.runs thead{position:absolute;left:-9999px}
+  table.runs tr{display:block;border:1px solid var(--line);border-radius:.4rem;margin:.5rem 0;padding:.25rem .5rem}
+  table.runs td{display:grid;grid-template-columns:6.5rem 1fr;gap:.5rem;border:0;padding:.25rem 0}
+  table.runs td::before{content:attr(data-label);font-weight:600;color:var(--muted);font-size:.85rem}
+  .timeline li{grid-template-columns:1fr}
+  dl.facts{grid-template-columns:1fr}
+  dl.facts dd{margin-bottom:.4rem}
+}
+${STATUS_CSS}`
+
+/**
+ * Reloads the page every `data-refresh-ms` of `<body>` while it is visible and the user is not typing in a
+ * field, so a live run updates itself without a client-side framework.
+ */
+export const REFRESH_JS = `(function(){var ms=Number(document.body.getAttribute('data-refresh-ms'));if(!ms)return;
+function tick(){var a=document.activeElement;if(document.hidden||(a&&/^(INPUT|SELECT|TEXTAREA)$/.test(a.tagName))){setTimeout(tick,ms);return}location.reload()}
+setTimeout(tick,ms)})();
+`
+
+/** Cache-busting version of an asset: FNV-1a of its text, in base 36. */
+export function assetVersion(text: string): string {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i)
+    hash = Math.imul(hash, 0x01000193) >>> 0
+  }
+  return hash.toString(36)
+}
+
+export const CSS_VERSION = assetVersion(UI_CSS)
+export const JS_VERSION = assetVersion(REFRESH_JS)

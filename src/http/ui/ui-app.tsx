@@ -1,0 +1,393 @@
+/**
+ * @module
+ * The dashboard: a Hono app of server-rendered pages (hono/jsx), mounted by the main app at `/ui`. No build
+ * step, no external assets: one stylesheet and a six-line refresh script, both served from here.
+ *
+ * Closed like the API: every page but sign-in needs a session cookie from signing in with an API token (see
+ * `session.ts`), and every state-changing form carries a CSRF token bound to that session (see `csrf.ts`).
+ *
+ * @example
+ * app.route('/ui', createUiApp({ engine, apiTokens, sessionSecret: env.UI_SESSION_SECRET, executeInBackground }))
+ */
+import { Hono, type Context, type MiddlewareHandler } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
+import { html } from 'hono/html'
+import type { Child } from 'hono/jsx'
+import type { Engine } from '../../core/engine'
+import { isGorkflowError, ValidationError } from '../../core/errors'
+import { RUN_STATUSES, type RunStatus } from '../../core/model'
+import type { AnyWorkflow } from '../../core/workflow'
+import type { RunPage } from '../../store/store'
+import { CSRF_FIELD, csrfToken, verifyCsrfToken } from './csrf'
+import { MessagePage } from './message-page'
+import type { PageContext } from './page-context'
+import { RUN_NOTICES, RunPage as RunDetailPage, type RunNotice } from './run-page'
+import { RunsPage, type RunsQuery } from './runs-page'
+import { DEFAULT_SESSION_TTL_MS, SessionKeys, type Session } from './session'
+import { SIGN_IN_NOTICES, SignInPage, type SignInNotice } from './sign-in-page'
+import { REFRESH_JS, UI_CSS } from './styles'
+import { WorkflowsPage, type StartFormState } from './workflows-page'
+
+export interface UiAppOptions {
+  readonly engine: Engine
+  /** Tokens that may sign in (the API's `API_TOKEN`); none keeps the dashboard closed. */
+  readonly apiTokens: readonly string[]
+  /**
+   * Key material for session cookies. Without it the key is derived from the tokens, so rotating the tokens
+   * also ends every session. Either way a session ends when its token is removed.
+   * @default derived from apiTokens
+   */
+  readonly sessionSecret?: string | undefined
+  /** Where the main app mounts this one; links and the cookie path use it. @default '/ui' */
+  readonly basePath?: string
+  /**
+   * Keeps a started run executing after the response (Workers: `waitUntil`). The task never rejects.
+   * @default `c.executionCtx.waitUntil(task)` where there is one, else the task simply runs on (Node)
+   */
+  readonly executeInBackground?: (task: Promise<unknown>, c: Context) => void
+  /** Execution budget of runs started from the dashboard, in ms. @default the engine's (unbounded) */
+  readonly backgroundBudgetMs?: number
+  /** How often pages showing live runs reload. @default 2_000 */
+  readonly refreshMs?: number
+  /** @default 12 hours */
+  readonly sessionTtlMs?: number
+  /** Clock for session expiry and relative times. @default Date.now */
+  readonly now?: () => number
+  /** Where unexpected failures are reported. @default console.error */
+  readonly logError?: (error: unknown) => void
+}
+
+type UiEnv = { Variables: { session: Session; csrf: string } }
+
+/** Name of the session cookie. */
+export const SESSION_COOKIE = 'gorkflow_session'
+
+/** Largest form body accepted (the start form carries the run's JSON input). */
+const MAX_FORM_BYTES = 256 * 1024
+const PAGE_SIZE = 20
+const MAX_RESOURCE_ID_LENGTH = 256
+
+// Pages are served from this app only and hold no inline script or style, so the policy can be strict.
+const CSP = [
+  "default-src 'none'",
+  "style-src 'self'",
+  "script-src 'self'",
+  "img-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ')
+
+/** Builds the dashboard app. Mount it with `app.route(basePath, createUiApp(...))`. */
+export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
+  const { engine } = options
+  const base = normaliseBase(options.basePath ?? '/ui')
+  const now = options.now ?? Date.now
+  const refreshMs = options.refreshMs ?? 2_000
+  const logError = options.logError ?? ((error: unknown) => console.error('gorkflow ui:', error))
+  const keys = new SessionKeys(options.apiTokens, options.sessionSecret, options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS)
+  const background = options.executeInBackground ?? runInBackground
+  const budget = options.backgroundBudgetMs === undefined ? {} : { budgetMs: options.backgroundBudgetMs }
+
+  const signedOutCtx = (): PageContext => ({ base, csrf: null, now: now() })
+  const ctxOf = (c: Context<UiEnv>): PageContext => ({ base, csrf: c.get('csrf'), now: now() })
+  const render = (c: Context, page: Child, status: 200 | 400 | 401 | 403 | 404 | 413 | 422 | 500 | 503 = 200) =>
+    c.html(html`<!DOCTYPE html>${page}`, status)
+  const message = (c: Context, status: 400 | 403 | 404 | 413 | 500 | 503, title: string, text: string) =>
+    render(c, <MessagePage ctx={c.get('csrf') ? ctxOf(c) : signedOutCtx()} title={title} message={text} />, status)
+  const limitForm = bodyLimit({
+    maxSize: MAX_FORM_BYTES,
+    onError: (c) => message(c, 413, 'Too large', `The form is over the limit of ${MAX_FORM_BYTES / 1024} KiB.`),
+  })
+
+  const requireSession: MiddlewareHandler<UiEnv> = async function requireSession(c, next) {
+    const cookie = getCookie(c, SESSION_COOKIE)
+    const session = await keys.verify(cookie, now())
+    if (!session) {
+      if (cookie !== undefined) deleteCookie(c, SESSION_COOKIE, cookieOptions(c, base))
+      const params = new URLSearchParams()
+      // After a POST the form is gone anyway; come back to where it was shown from.
+      if (c.req.method === 'GET') params.set('next', pathWithSearch(c.req.url))
+      if (cookie !== undefined) params.set('notice', 'expired')
+      const search = params.toString()
+      return c.redirect(`${base}/sign-in${search ? `?${search}` : ''}`, 303)
+    }
+    c.set('session', session)
+    c.set('csrf', await csrfToken(keys, session))
+    await next()
+  }
+
+  const requireCsrf: MiddlewareHandler<UiEnv> = async function requireCsrf(c, next) {
+    const body = await c.req.parseBody()
+    if (!(await verifyCsrfToken(keys, c.get('session'), body[CSRF_FIELD]))) {
+      return message(
+        c,
+        403,
+        'Form expired',
+        'This form did not come from your current session. Go back, reload the page and try again.',
+      )
+    }
+    await next()
+  }
+
+  const app = new Hono<UiEnv>()
+
+  app.use('*', async function securityHeaders(c, next) {
+    await next()
+    c.res.headers.set('Content-Security-Policy', CSP)
+    c.res.headers.set('X-Content-Type-Options', 'nosniff')
+    c.res.headers.set('Referrer-Policy', 'same-origin')
+    c.res.headers.set('X-Frame-Options', 'DENY')
+    if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store')
+  })
+
+  // Public: assets and sign-in.
+  app.get('/assets/ui.css', (c) =>
+    c.body(UI_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'public, max-age=31536000, immutable' }),
+  )
+  app.get('/assets/refresh.js', (c) =>
+    c.body(REFRESH_JS, 200, {
+      'Content-Type': 'text/javascript; charset=utf-8',
+      'Cache-Control': 'public, max-age=31536000, immutable',
+    }),
+  )
+
+  app.get('/sign-in', async (c) => {
+    // Already signed in: nothing to do here.
+    if (await keys.verify(getCookie(c, SESSION_COOKIE), now())) return c.redirect(safeNext(base, c.req.query('next')), 303)
+    const notice = c.req.query('notice')
+    return render(
+      c,
+      <SignInPage
+        ctx={signedOutCtx()}
+        configured={keys.configured}
+        next={safeNext(base, c.req.query('next'))}
+        notice={notice !== undefined && notice in SIGN_IN_NOTICES ? (notice as SignInNotice) : undefined}
+        insecure={isInsecure(c)}
+      />,
+      keys.configured ? 200 : 503,
+    )
+  })
+
+  app.post('/sign-in', limitForm, async (c) => {
+    const body = await c.req.parseBody()
+    const next = safeNext(base, typeof body.next === 'string' ? body.next : undefined)
+    const token = typeof body.token === 'string' ? body.token.trim() : ''
+    const signedIn = await keys.signIn(token, now())
+    if (!signedIn) {
+      return render(
+        c,
+        <SignInPage
+          ctx={signedOutCtx()}
+          configured={keys.configured}
+          next={next}
+          error={token === '' ? 'Enter an API token.' : 'That token is not accepted.'}
+          insecure={isInsecure(c)}
+        />,
+        keys.configured ? 401 : 503,
+      )
+    }
+    setCookie(c, SESSION_COOKIE, signedIn.cookie, { ...cookieOptions(c, base), maxAge: keys.maxAgeSeconds })
+    return c.redirect(next, 303)
+  })
+
+  // Everything below needs a session; every POST below needs its CSRF token.
+  app.use('*', requireSession)
+  app.post('*', limitForm, requireCsrf)
+
+  app.post('/sign-out', (c) => {
+    deleteCookie(c, SESSION_COOKIE, cookieOptions(c, base))
+    return c.redirect(`${base}/sign-in?notice=signed-out`, 303)
+  })
+
+  app.get('/', (c) => c.redirect(`${base}/runs`, 303))
+
+  app.get('/runs', async (c) => {
+    const status = c.req.query('status') ?? ''
+    const query: RunsQuery = {
+      workflow: c.req.query('workflow') ?? '',
+      status: (RUN_STATUSES as readonly string[]).includes(status) ? (status as RunStatus) : '',
+      resource: (c.req.query('resource') ?? '').trim(),
+      cursor: c.req.query('cursor') ?? '',
+    }
+    const filter = {
+      limit: PAGE_SIZE,
+      ...(query.workflow ? { workflowId: query.workflow } : {}),
+      ...(query.status ? { status: query.status } : {}),
+      ...(query.resource ? { resourceId: query.resource } : {}),
+    }
+    let page: RunPage
+    let error: string | undefined
+    try {
+      page = await engine.listRuns({ ...filter, ...(query.cursor ? { cursor: query.cursor } : {}) })
+    } catch (err) {
+      if (!isGorkflowError(err, 'INVALID_CURSOR')) throw err
+      error = 'That page link is not valid for this list any more; showing the newest runs instead.'
+      page = await engine.listRuns(filter)
+    }
+    const props = {
+      ctx: ctxOf(c),
+      query: error === undefined ? query : { ...query, cursor: '' },
+      workflowIds: engine.listWorkflows().map((wf) => wf.id),
+      runs: page.runs,
+      nextCursor: page.nextCursor,
+      error,
+      refreshMs,
+    }
+    return render(c, <RunsPage {...props} />, error === undefined ? 200 : 400)
+  })
+
+  app.get('/runs/:runId', async (c) => {
+    const runId = c.req.param('runId')
+    const [run, steps, state] = await Promise.all([engine.getRun(runId), engine.listSteps(runId), engine.getState(runId)])
+    const notice = c.req.query('notice')
+    return render(
+      c,
+      <RunDetailPage
+        ctx={ctxOf(c)}
+        run={run}
+        steps={steps}
+        state={state}
+        workflow={findWorkflow(engine, run.workflowId)}
+        notice={notice !== undefined && notice in RUN_NOTICES ? (notice as RunNotice) : undefined}
+        refreshMs={refreshMs}
+      />,
+    )
+  })
+
+  app.post('/runs/:runId/cancel', async (c) => {
+    const runId = c.req.param('runId')
+    let notice: RunNotice = 'cancelled'
+    try {
+      await engine.cancel(runId)
+    } catch (err) {
+      if (!isGorkflowError(err, 'RUN_ALREADY_FINISHED')) throw err
+      notice = 'already-finished'
+    }
+    return c.redirect(`${base}/runs/${encodeURIComponent(runId)}?notice=${notice}`, 303)
+  })
+
+  app.get('/workflows', (c) => render(c, <WorkflowsPage ctx={ctxOf(c)} workflows={engine.listWorkflows()} />))
+
+  app.get('/workflows/:workflowId', (c) => {
+    const workflow = engine.getWorkflow(c.req.param('workflowId'))
+    return render(c, <WorkflowsPage ctx={ctxOf(c)} workflows={[workflow]} single />)
+  })
+
+  app.post('/workflows/:workflowId/runs', async (c) => {
+    const workflow = engine.getWorkflow(c.req.param('workflowId'))
+    const body = await c.req.parseBody()
+    const inputText = typeof body.input === 'string' ? body.input : ''
+    const resourceId = typeof body.resourceId === 'string' ? body.resourceId.trim() : ''
+    const refuse = (status: 400 | 422, error: StartFormState['error']) =>
+      render(
+        c,
+        <WorkflowsPage
+          ctx={ctxOf(c)}
+          workflows={[workflow]}
+          single
+          form={{ workflowId: workflow.id, input: inputText, resourceId, error }}
+        />,
+        status,
+      )
+    if (resourceId.length > MAX_RESOURCE_ID_LENGTH) {
+      return refuse(400, { message: `The resource id is longer than ${MAX_RESOURCE_ID_LENGTH} characters.`, issues: [] })
+    }
+    let input: unknown
+    try {
+      input = inputText.trim() === '' ? undefined : JSON.parse(inputText)
+    } catch (err) {
+      return refuse(400, { message: `The input is not valid JSON: ${(err as Error).message}`, issues: [] })
+    }
+    let runId: string
+    try {
+      const started = await engine.start(workflow.id, input, resourceId === '' ? {} : { resourceId })
+      runId = started.run.runId
+    } catch (err) {
+      if (err instanceof ValidationError || isGorkflowError(err, 'VALIDATION_ERROR')) {
+        const issues = err instanceof ValidationError ? err.issues : []
+        return refuse(422, { message: 'The input does not match the workflow\u2019s input schema.', issues })
+      }
+      throw err
+    }
+    background(
+      engine.execute(runId, budget).catch((err: unknown) => {
+        // A cancel can win the race with the first commit; that is not a failure of the dashboard.
+        if (!isGorkflowError(err, 'LEASE_LOST') && !isGorkflowError(err, 'RUN_ALREADY_FINISHED')) logError(err)
+      }),
+      c,
+    )
+    return c.redirect(`${base}/runs/${encodeURIComponent(runId)}?notice=started`, 303)
+  })
+
+  app.all('*', (c) => {
+    if (c.req.path === `${base}/`) return c.redirect(`${base}/runs`, 303)
+    return message(c, 404, 'Not found', 'There is no dashboard page at this address.')
+  })
+
+  app.onError((err, c) => {
+    if (isGorkflowError(err, 'RUN_NOT_FOUND')) return message(c, 404, 'Run not found', err.message)
+    if (isGorkflowError(err, 'WORKFLOW_NOT_FOUND')) return message(c, 404, 'Workflow not found', err.message)
+    if (isGorkflowError(err, 'STORE_UNAVAILABLE')) {
+      return message(c, 503, 'Store unavailable', 'The database could not be reached. Try again in a moment.')
+    }
+    logError(err)
+    return message(c, 500, 'Something went wrong', 'The page could not be shown. The error was logged.')
+  })
+
+  return app
+}
+
+/** Workers hand background work to `waitUntil`; Node has no execution context and just lets it run. */
+function runInBackground(task: Promise<unknown>, c: Context): void {
+  try {
+    c.executionCtx.waitUntil(task)
+  } catch {
+    // No ExecutionContext (Node): the promise keeps the work going on its own.
+  }
+}
+
+function findWorkflow(engine: Engine, workflowId: string): AnyWorkflow | null {
+  try {
+    return engine.getWorkflow(workflowId)
+  } catch (err) {
+    if (isGorkflowError(err, 'WORKFLOW_NOT_FOUND')) return null
+    throw err
+  }
+}
+
+function normaliseBase(path: string): string {
+  const trimmed = path.replace(/\/+$/, '')
+  if (trimmed !== '' && !/^\/[A-Za-z0-9._~/-]*$/.test(trimmed)) throw new Error(`basePath ${path} is not a plain path`)
+  return trimmed
+}
+
+/** Only a path inside the dashboard may be a redirect target; anything else (`//evil`, `https:`) is dropped. */
+export function safeNext(base: string, next: string | undefined): string {
+  const fallback = `${base}/runs`
+  if (!next || !next.startsWith(`${base}/`) || next.startsWith('//') || /[\\\s]/.test(next)) return fallback
+  if (next.startsWith(`${base}/sign-in`) || next.startsWith(`${base}/sign-out`)) return fallback
+  return next
+}
+
+function pathWithSearch(url: string): string {
+  const u = new URL(url)
+  return `${u.pathname}${u.search}`
+}
+
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
+
+function isLocalHost(c: Context): boolean {
+  const host = new URL(c.req.url).hostname
+  return LOCAL_HOSTS.has(host) || host.endsWith('.localhost')
+}
+
+function cookieOptions(c: Context, base: string) {
+  return { path: base || '/', httpOnly: true, sameSite: 'Strict', secure: !isLocalHost(c) } as const
+}
+
+function isInsecure(c: Context): boolean {
+  const viaHttps = new URL(c.req.url).protocol === 'https:' || c.req.header('X-Forwarded-Proto') === 'https'
+  return !viaHttps && !isLocalHost(c)
+}

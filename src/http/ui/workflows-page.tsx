@@ -1,0 +1,160 @@
+/**
+ * @module
+ * Registered workflows: each with its DAG, its steps and retry settings, its input JSON Schema, and a form
+ * that starts a run with JSON input. A rejected start re-renders the workflow with the problems next to
+ * the field and the text the user typed kept.
+ */
+import type { ValidationIssue } from '../../core/errors'
+import { inputJsonSchema } from '../../core/schema'
+import type { AnyWorkflow } from '../../core/workflow'
+import { CSRF_FIELD } from './csrf'
+import { DagSvg } from './dag-svg'
+import { anchorId, formatJson } from './format'
+import { exampleFromJsonSchema } from './json-example'
+import { Layout } from './layout'
+import type { PageContext } from './page-context'
+
+/** What the user submitted and why it was refused. */
+export interface StartFormState {
+  readonly workflowId: string
+  readonly input: string
+  readonly resourceId: string
+  readonly error: { readonly message: string; readonly issues: readonly ValidationIssue[] }
+}
+
+export interface WorkflowsPageProps {
+  readonly ctx: PageContext
+  readonly workflows: readonly AnyWorkflow[]
+  /** Set when the page shows one workflow (`/workflows/:id`). */
+  readonly single?: boolean
+  readonly form?: StartFormState | undefined
+}
+
+export function WorkflowsPage(props: WorkflowsPageProps) {
+  const { ctx, workflows } = props
+  const title = props.single && workflows[0] ? `Workflow ${workflows[0].id}` : 'Workflows'
+  return (
+    <Layout ctx={ctx} title={title} section="workflows">
+      {props.single ? (
+        <p>
+          <a href={`${ctx.base}/workflows`}>← All workflows</a>
+        </p>
+      ) : null}
+      <h1>{title}</h1>
+      {workflows.length === 0 ? <p class="notice">No workflows are registered with this engine.</p> : null}
+      {!props.single && workflows.length > 1 ? (
+        <nav aria-label="Workflows on this page">
+          <ul>
+            {workflows.map((wf) => (
+              <li>
+                <a href={`#${anchorId('wf', wf.id)}`}>{wf.name}</a> <span class="muted mono">{wf.id}</span>
+              </li>
+            ))}
+          </ul>
+        </nav>
+      ) : null}
+      {workflows.map((wf) => (
+        <WorkflowSection
+          ctx={ctx}
+          workflow={wf}
+          form={props.form?.workflowId === wf.id ? props.form : undefined}
+        />
+      ))}
+    </Layout>
+  )
+}
+
+function WorkflowSection(props: { ctx: PageContext; workflow: AnyWorkflow; form: StartFormState | undefined }) {
+  const { ctx, workflow: wf, form } = props
+  const id = anchorId('wf', wf.id)
+  const schema = inputJsonSchema(wf.inputSchema)
+  const inputId = `${id}-input`
+  const errorId = `${id}-error`
+  const hintId = `${id}-hint`
+  const initialInput = form?.input ?? JSON.stringify(exampleFromJsonSchema(schema), null, 2)
+  return (
+    <section class="workflow" id={id} aria-labelledby={`${id}-h`}>
+      <h2 id={`${id}-h`}>
+        {wf.name} <span class="muted mono">{wf.id}</span>
+      </h2>
+      {wf.description ? <p>{wf.description}</p> : null}
+      <p class="muted">
+        Version {wf.version} · {wf.steps.length} step{wf.steps.length === 1 ? '' : 's'} ·{' '}
+        <a href={`${ctx.base}/runs?workflow=${encodeURIComponent(wf.id)}`}>its runs</a>
+        {Object.keys(wf.tags).length > 0 ? ` · tags ${Object.entries(wf.tags).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''}
+      </p>
+      <h3>Graph</h3>
+      <DagSvg
+        domId={`${id}-dag`}
+        caption={`Steps of workflow ${wf.id}`}
+        nodes={wf.steps.map((s) => ({ id: s.id, label: s.id, status: null }))}
+        edges={wf.edges}
+      />
+      <details>
+        <summary>Steps ({wf.steps.length})</summary>
+        <ul>
+          {wf.steps.map((s) => (
+            <li>
+              <strong>{s.id}</strong>
+              {s.name !== s.id ? ` (${s.name})` : ''}
+              {s.description ? ` — ${s.description}` : ''}
+              {s.condition ? <span class="muted"> · conditional</span> : null}
+              {s.predecessors.length > 0 ? <span class="muted"> · after {s.predecessors.join(', ')}</span> : null}
+            </li>
+          ))}
+        </ul>
+      </details>
+      <h3>Input schema</h3>
+      {schema === null ? (
+        <p class="muted">{wf.inputSchema === null ? 'Any JSON input is accepted.' : 'This schema has no JSON Schema form.'}</p>
+      ) : (
+        <details>
+          <summary>JSON Schema</summary>
+          <pre>{formatJson(schema)}</pre>
+        </details>
+      )}
+      <h3>Start a run</h3>
+      <form method="post" action={`${ctx.base}/workflows/${encodeURIComponent(wf.id)}/runs`} novalidate>
+        <input type="hidden" name={CSRF_FIELD} value={ctx.csrf ?? ''} />
+        {form === undefined ? null : (
+          <div class="error-box" id={errorId} role="alert">
+            <p>
+              <strong>The run was not started.</strong> {form.error.message}
+            </p>
+            {form.error.issues.length === 0 ? null : (
+              <ul>
+                {form.error.issues.map((issue) => (
+                  <li>
+                    {issue.path ? <code>{issue.path}</code> : 'input'}: {issue.message}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </div>
+        )}
+        <label for={inputId}>Input (JSON)</label>
+        <p class="hint" id={hintId}>
+          Edit the example; it is checked against the schema above before the run is created.
+        </p>
+        <textarea
+          id={inputId}
+          name="input"
+          rows={Math.min(16, Math.max(4, initialInput.split('\n').length + 1))}
+          spellcheck={false}
+          autocomplete="off"
+          aria-describedby={form === undefined ? hintId : `${errorId} ${hintId}`}
+          aria-invalid={form === undefined ? undefined : 'true'}
+        >
+          {initialInput}
+        </textarea>
+        <label for={`${id}-resource`}>
+          Resource id <span class="muted">(optional)</span>
+        </label>
+        <input id={`${id}-resource`} name="resourceId" value={form?.resourceId ?? ''} autocomplete="off" maxlength={256} />
+        <div class="actions">
+          <button type="submit">Start run</button>
+        </div>
+      </form>
+    </section>
+  )
+}

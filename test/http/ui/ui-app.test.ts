@@ -1,0 +1,421 @@
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { NonRetryableError } from '../../../src/core/errors'
+import { defineStep } from '../../../src/core/step'
+import { workflow } from '../../../src/core/workflow'
+import { cookieFrom, createUiHarness, eventually, TEST_TOKEN } from '../../support/ui-harness'
+import { chainWorkflow, parallelTestWorkflow, sleepTestWorkflow } from '../../support/ui-workflows'
+
+const failing = workflow({ id: 'failing' })
+  .then(defineStep({ id: 'prepare', handler: () => ({ ok: true }) }))
+  .then(
+    defineStep({
+      id: 'charge',
+      handler: (): { charged: boolean } => {
+        throw new NonRetryableError('card declined')
+      },
+    }),
+  )
+  .build()
+
+const conditional = workflow<{ value: number }>({ id: 'conditional' })
+  .then(defineStep({ id: 'load', handler: (_ctx, input: { value: number }) => input }))
+  .thenIf(
+    defineStep({ id: 'double', handler: (_ctx, { value }: { value: number }) => ({ value: value * 2 }) }),
+    (_ctx, { value }) => value > 10,
+  )
+  .build()
+
+const flaky = workflow({ id: 'flaky' })
+  .then(
+    defineStep({
+      id: 'attempt',
+      maxRetries: 3,
+      retryDelayMs: 0,
+      handler: (ctx) => {
+        if (ctx.attempt < 2) throw new Error(`attempt ${ctx.attempt} failed`)
+        return { attempts: ctx.attempt + 1 }
+      },
+    }),
+  )
+  .build()
+
+const WORKFLOWS = [parallelTestWorkflow, sleepTestWorkflow, failing, conditional, flaky]
+
+describe('dashboard authentication', () => {
+  it('redirects a signed-out request for a page to sign-in, remembering where it was going', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    for (const path of ['/ui/runs', '/ui/workflows', '/ui/runs/x?notice=cancelled', '/ui']) {
+      const res = await h.get(path)
+      expect(res.status, path).toBe(303)
+      const location = new URL(res.headers.get('location') ?? '', 'http://localhost')
+      expect(location.pathname).toBe('/ui/sign-in')
+      expect(location.searchParams.get('next')).toBe(path)
+    }
+  })
+
+  it('refuses a signed-out POST without doing anything', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { run } = await h.engine.start('sleep', { ms: 60_000 })
+    const res = await h.post(`/ui/runs/${run.runId}/cancel`, {})
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/ui/sign-in')
+    expect((await h.engine.getRun(run.runId)).status).toBe('PENDING')
+  })
+
+  it('signs in with a configured token: HttpOnly, SameSite=Strict, not Secure on localhost, no token inside', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const res = await h.post('/ui/sign-in', { token: TEST_TOKEN, next: '/ui/workflows' })
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/ui/workflows')
+    const header = res.headers.getSetCookie()[0] ?? ''
+    expect(header).toMatch(/HttpOnly/)
+    expect(header).toMatch(/SameSite=Strict/)
+    expect(header).toMatch(/Path=\/ui/)
+    expect(header).not.toMatch(/Secure/)
+    expect(header).not.toContain(TEST_TOKEN)
+    expect((await h.get('/ui/workflows', cookieFrom(res) ?? '')).status).toBe(200)
+  })
+
+  it('marks the cookie Secure on any other host', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const res = await h.post('/ui/sign-in', { token: TEST_TOKEN }, undefined, 'gorkflow.example.com')
+    expect(res.headers.getSetCookie()[0]).toMatch(/; Secure/)
+  })
+
+  it('refuses a wrong token with a message and no cookie', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const res = await h.post('/ui/sign-in', { token: 'nope' })
+    expect(res.status).toBe(401)
+    expect(res.headers.getSetCookie()).toEqual([])
+    const page = await res.text()
+    expect(page).toContain('That token is not accepted.')
+    expect(page).toContain('aria-invalid="true"')
+  })
+
+  it('explains how to set API_TOKEN when no token is configured, and lets nobody in', async () => {
+    const h = createUiHarness(WORKFLOWS, { apiTokens: [] })
+    const page = await h.get('/ui/sign-in')
+    expect(page.status).toBe(503)
+    const text = await page.text()
+    expect(text).toContain('No API token is configured')
+    expect(text).toContain('wrangler secret put API_TOKEN')
+    expect(text).not.toContain('name="token"')
+    const res = await h.post('/ui/sign-in', { token: '' })
+    expect(res.headers.getSetCookie()).toEqual([])
+  })
+
+  it('only redirects to dashboard paths after sign-in', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    for (const next of ['//evil.example/ui/', 'https://evil.example/', '/other', '/ui/sign-out', '/ui\\evil']) {
+      const res = await h.post('/ui/sign-in', { token: TEST_TOKEN, next })
+      expect(res.headers.get('location'), next).toBe('/ui/runs')
+    }
+  })
+
+  it('treats a tampered or expired cookie as signed out and says the session ended', async () => {
+    let now = Date.now()
+    const h = createUiHarness(WORKFLOWS, { now: () => now, sessionTtlMs: 60_000 })
+    const { cookie } = await h.signIn()
+    const tampered = cookie.replace(/\.([^.])([^.]*)$/, (_m, first: string, rest: string) => `.${first === 'A' ? 'B' : 'A'}${rest}`)
+    expect((await h.get('/ui/runs', tampered)).status).toBe(303)
+    now += 60_000
+    const res = await h.get('/ui/runs', cookie)
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/ui/sign-in?next=%2Fui%2Fruns&notice=expired')
+    expect(res.headers.getSetCookie()[0]).toMatch(/Max-Age=0/)
+  })
+
+  it('signs out only with the CSRF token, then refuses the pages', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie, csrf } = await h.signIn()
+    expect((await h.post('/ui/sign-out', {}, cookie)).status).toBe(403)
+    const res = await h.post('/ui/sign-out', { _csrf: csrf }, cookie)
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/ui/sign-in?notice=signed-out')
+    expect(res.headers.getSetCookie()[0]).toMatch(/^gorkflow_session=; Max-Age=0; Path=\/ui/)
+    const signIn = await h.get('/ui/sign-in?notice=signed-out')
+    expect(await signIn.text()).toContain('You are signed out.')
+  })
+
+  it('refuses a CSRF token from another session', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const alice = await h.signIn()
+    const bob = await h.signIn()
+    const { run } = await h.engine.start('sleep', { ms: 60_000 })
+    const res = await h.post(`/ui/runs/${run.runId}/cancel`, { _csrf: bob.csrf }, alice.cookie)
+    expect(res.status).toBe(403)
+    expect(await res.text()).toContain('Form expired')
+    expect((await h.engine.getRun(run.runId)).status).toBe('PENDING')
+  })
+
+  it('sends a strict Content-Security-Policy and no-store on pages, long caching on assets', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const page = await h.get('/ui/sign-in')
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'")
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'")
+    expect(page.headers.get('cache-control')).toBe('no-store')
+    expect(page.headers.get('x-frame-options')).toBe('DENY')
+    const css = await h.get('/ui/assets/ui.css')
+    expect(css.headers.get('content-type')).toMatch(/^text\/css/)
+    expect(css.headers.get('cache-control')).toContain('immutable')
+  })
+})
+
+describe('starting a run from the workflows page', () => {
+  it('shows each workflow with its DAG, input schema and a prefilled form', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie } = await h.signIn()
+    const page = await (await h.get('/ui/workflows', cookie)).text()
+    for (const wf of WORKFLOWS) expect(page).toContain(`action="/ui/workflows/${wf.id}/runs"`)
+    expect(page).toContain('data-from="start" data-to="add"')
+    expect(page).toContain('&quot;val1&quot;') // JSON Schema and the example input
+    expect(page).toContain('<label for="wf-parallel-input">Input (JSON)</label>')
+  })
+
+  it('starts a valid run, redirects to it, and executes it in the background', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie, csrf } = await h.signIn()
+    const res = await h.post(
+      '/ui/workflows/parallel/runs',
+      { _csrf: csrf, input: '{"val1": 6, "val2": 7}', resourceId: 'user-42' },
+      cookie,
+    )
+    expect(res.status).toBe(303)
+    const location = res.headers.get('location') ?? ''
+    expect(location).toMatch(/^\/ui\/runs\/[^/?]+\?notice=started$/)
+    const runId = decodeURIComponent(location.split('/')[3]?.split('?')[0] ?? '')
+    const run = await eventually(async () => {
+      const r = await h.engine.getRun(runId)
+      return r.status === 'COMPLETED' ? r : undefined
+    })
+    expect(run).toMatchObject({ resourceId: 'user-42', output: { message: 'sum=13 product=42' } })
+    const detail = await (await h.get(location, cookie)).text()
+    expect(detail).toContain('Run started.')
+  })
+
+  it('shows invalid JSON inline, keeping what was typed, and starts nothing', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie, csrf } = await h.signIn()
+    const res = await h.post('/ui/workflows/parallel/runs', { _csrf: csrf, input: '{"val1": 6,' }, cookie)
+    expect(res.status).toBe(400)
+    const page = await res.text()
+    expect(page).toContain('The input is not valid JSON')
+    expect(page).toContain('role="alert"')
+    expect(page).toMatch(/<textarea[^>]*aria-invalid="true"[^>]*>\{&quot;val1&quot;: 6,<\/textarea>/)
+    expect((await h.engine.listRuns()).runs).toEqual([])
+  })
+
+  it('lists every schema issue next to the field', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie, csrf } = await h.signIn()
+    const res = await h.post('/ui/workflows/parallel/runs', { _csrf: csrf, input: '{"val1": "six"}' }, cookie)
+    expect(res.status).toBe(422)
+    const page = await res.text()
+    expect(page).toContain('does not match the workflow')
+    expect(page).toContain('<code>val1</code>')
+    expect(page).toContain('<code>val2</code>')
+    expect((await h.engine.listRuns()).runs).toEqual([])
+  })
+
+  it('refuses a start without the CSRF token', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie } = await h.signIn()
+    const res = await h.post('/ui/workflows/parallel/runs', { input: '{"val1":1,"val2":2}' }, cookie)
+    expect(res.status).toBe(403)
+    expect((await h.engine.listRuns()).runs).toEqual([])
+  })
+
+  it('answers 404 for an unknown workflow', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie, csrf } = await h.signIn()
+    expect((await h.get('/ui/workflows/nope', cookie)).status).toBe(404)
+    expect((await h.post('/ui/workflows/nope/runs', { _csrf: csrf, input: '{}' }, cookie)).status).toBe(404)
+  })
+})
+
+describe('runs list', () => {
+  it('shows runs newest first with status, progress, times and duration', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie } = await h.signIn()
+    const done = await h.engine.run('parallel', { val1: 1, val2: 2 })
+    const failed = await h.engine.run('failing', null)
+    const page = await (await h.get('/ui/runs', cookie)).text()
+    expect(page.indexOf(failed.runId)).toBeLessThan(page.indexOf(done.runId))
+    expect(page).toContain('class="badge s-failed" data-status="FAILED"')
+    expect(page).toContain('<progress max="100" value="100"')
+    expect(page).toMatch(/<time datetime="[^"]+Z" title="[^"]+ UTC">just now<\/time>/)
+    expect(page).not.toContain('data-refresh-ms')
+  })
+
+  it('refreshes itself while a shown run is live', async () => {
+    const h = createUiHarness(WORKFLOWS, { refreshMs: 1_500 })
+    const { cookie } = await h.signIn()
+    await h.engine.start('sleep', { ms: 60_000 })
+    const page = await (await h.get('/ui/runs', cookie)).text()
+    expect(page).toContain('data-refresh-ms="1500"')
+    expect(page).toContain('/ui/assets/refresh.js')
+  })
+
+  it('filters by workflow, status and resource', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie } = await h.signIn()
+    const a = await h.engine.run('parallel', { val1: 1, val2: 2 }, { resourceId: 'r-1' })
+    const b = await h.engine.run('parallel', { val1: 1, val2: 2 }, { resourceId: 'r-2' })
+    const c = await h.engine.run('failing', null, { resourceId: 'r-1' })
+    const shown = async (query: string) => {
+      const page = await (await h.get(`/ui/runs?${query}`, cookie)).text()
+      return [a, b, c].filter((r) => page.includes(`data-run-id="${r.runId}"`)).map((r) => r.runId)
+    }
+    expect(await shown('workflow=parallel')).toEqual([a.runId, b.runId])
+    expect(await shown('status=FAILED')).toEqual([c.runId])
+    expect(await shown('resource=r-1')).toEqual([a.runId, c.runId])
+    expect(await shown('workflow=parallel&resource=r-1&status=COMPLETED')).toEqual([a.runId])
+  })
+
+  it('pages with the store cursor and says when a cursor is no longer valid', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie } = await h.signIn()
+    for (let i = 0; i < 23; i++) await h.engine.start('sleep', { ms: 1 })
+    const first = await (await h.get('/ui/runs', cookie)).text()
+    expect(first.match(/data-run-id=/g)).toHaveLength(20)
+    const next = /<a href="([^"]+)" rel="next">/.exec(first)?.[1]?.replace(/&amp;/g, '&')
+    expect(next).toMatch(/^\/ui\/runs\?cursor=/)
+    const second = await (await h.get(next as string, cookie)).text()
+    expect(second.match(/data-run-id=/g)).toHaveLength(3)
+    expect(second).not.toContain('rel="next"')
+    expect(second).toContain('← Newest runs')
+    const bad = await h.get('/ui/runs?cursor=not-a-cursor', cookie)
+    expect(bad.status).toBe(400)
+    expect(await bad.text()).toContain('That page link is not valid')
+  })
+})
+
+describe('run detail', () => {
+  it('draws the DAG with every node and edge, coloured and labelled by status', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie } = await h.signIn()
+    const run = await h.engine.run('parallel', { val1: 2, val2: 5 })
+    const page = await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()
+    for (const step of ['start', 'add', 'multiply', 'format']) {
+      expect(page).toContain(`class="node s-completed" href="#step-${step}" data-step="${step}" data-status="COMPLETED"`)
+    }
+    for (const [from, to] of parallelTestWorkflow.edges) expect(page).toContain(`data-from="${from}" data-to="${to}"`)
+    expect(page.match(/class="edge"/g)).toHaveLength(4)
+    expect(page.match(/<rect class="bar /g)).toHaveLength(4)
+    expect(page).toContain('sum=7 product=10')
+    expect(page).not.toContain('Cancel run')
+  })
+
+  it('shows the run error with its step, and the step error with its attempt', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie } = await h.signIn()
+    const run = await h.engine.run('failing', null)
+    const page = await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()
+    expect(page).toContain('<h2 id="run-error">Run error</h2>')
+    expect(page).toContain('At step <a href="#step-charge">charge</a>')
+    expect(page).toContain('card declined')
+    expect(page).toContain('Error of attempt 1')
+    expect(page).toContain('data-step="charge" data-status="FAILED"')
+  })
+
+  it('styles skipped and not-started steps apart from completed ones', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie } = await h.signIn()
+    const run = await h.engine.run('conditional', { value: 3 })
+    const page = await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()
+    expect(page).toContain('class="node s-skipped" href="#step-double" data-step="double" data-status="SKIPPED"')
+    expect(page).toContain('>SKIPPED</text>')
+  })
+
+  it('makes retries visible in the timeline and the step details', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie } = await h.signIn()
+    const run = await h.engine.run('flaky', null)
+    expect(run.status).toBe('COMPLETED')
+    const page = await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()
+    expect(page).toContain('attempt 3 (2 retries)')
+    expect(page).toContain('3 attempts')
+  })
+
+  it('cancels a live run with its CSRF token and shows it CANCELLED', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie, csrf } = await h.signIn()
+    const { run } = await h.engine.start('sleep', { ms: 60_000 })
+    const execution = h.engine.execute(run.runId).catch(() => null)
+    await eventually(async () => ((await h.engine.listSteps(run.runId))[0]?.status === 'RUNNING' ? true : undefined))
+    const live = await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()
+    expect(live).toContain('Cancel run')
+    expect(live).toContain('data-refresh-ms=')
+    const res = await h.post(`/ui/runs/${run.runId}/cancel`, { _csrf: csrf }, cookie)
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe(`/ui/runs/${run.runId}?notice=cancelled`)
+    await execution
+    const page = await (await h.get(res.headers.get('location') as string, cookie)).text()
+    expect(page).toContain('Cancellation recorded.')
+    expect(page).toContain('class="badge s-cancelled" data-status="CANCELLED"')
+    expect(page).toContain('data-step="sleep" data-status="CANCELLED"')
+    expect(page).not.toContain('Cancel run')
+    const again = await h.post(`/ui/runs/${run.runId}/cancel`, { _csrf: csrf }, cookie)
+    expect(again.headers.get('location')).toBe(`/ui/runs/${run.runId}?notice=already-finished`)
+  })
+
+  it('escapes everything a user controls', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie } = await h.signIn()
+    const evil = '</pre><script>alert(1)</script>'
+    const run = await h.engine.run('conditional', { value: 1, note: evil } as never, { resourceId: `<img src=x onerror=alert(1)>` })
+    const pages = [
+      await (await h.get(`/ui/runs/${run.runId}`, cookie)).text(),
+      await (await h.get('/ui/runs', cookie)).text(),
+      await (await h.get(`/ui/runs?resource=${encodeURIComponent(evil)}`, cookie)).text(),
+    ]
+    for (const page of pages) {
+      expect(page).not.toContain('<script>alert')
+      expect(page).not.toContain('<img src=x')
+    }
+    expect(pages[0]).toContain('&lt;/pre&gt;&lt;script&gt;alert(1)&lt;/script&gt;')
+  })
+
+  it('answers 404 for an unknown run and for an unknown page', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie } = await h.signIn()
+    const res = await h.get('/ui/runs/does-not-exist', cookie)
+    expect(res.status).toBe(404)
+    expect(await res.text()).toContain('Run not found')
+    expect((await h.get('/ui/nothing-here', cookie)).status).toBe(404)
+  })
+})
+
+describe('page weight', () => {
+  it('keeps the detail page of a completed 20-step run under 48 KB', async () => {
+    const h = createUiHarness([chainWorkflow(20)])
+    const { cookie } = await h.signIn()
+    const run = await h.engine.run('chain-20', { value: 0 })
+    expect(run.status).toBe('COMPLETED')
+    const page = await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()
+    const bytes = new TextEncoder().encode(page).length
+    const css = new TextEncoder().encode(await (await h.get('/ui/assets/ui.css')).text()).length
+    expect(page.match(/<rect class="bar /g)).toHaveLength(20)
+    expect(page.match(/class="edge"/g)).toHaveLength(19)
+    console.info(`detail page of a 20-step run: ${bytes} bytes of HTML (+ ${css} bytes of cached CSS)`)
+    expect(bytes).toBeLessThan(48 * 1024)
+  })
+})
+
+describe('the sign-in page itself', () => {
+  it('has a labelled token field and carries the next path', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const page = await (await h.get('/ui/sign-in?next=%2Fui%2Fworkflows')).text()
+    expect(page).toContain('<label for="token">API token</label>')
+    expect(page).toContain('name="next" value="/ui/workflows"')
+  })
+
+  it('sends a signed-in visitor straight on', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie } = await h.signIn()
+    const res = await h.get('/ui/sign-in', cookie)
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/ui/runs')
+  })
+})
