@@ -665,6 +665,112 @@ describe('DynamoDBStore leases and idempotency', () => {
   })
 })
 
+describe('DynamoDBStore under SDK retries after a lost reply', () => {
+  /**
+   * A store whose client, once armed, lets the next request reach DynamoDB and then reports a timeout instead
+   * of the reply, so the SDK's retry sends the same request again after it was applied.
+   */
+  async function lossyStore() {
+    const harness = await dynamo.harness()
+    const client = localClient(dynamo.local().endpoint)
+    const state = { armed: false, attempts: 0 }
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        state.attempts++
+        const result = await next(args)
+        if (state.armed) {
+          state.armed = false
+          throw Object.assign(new Error('reply lost'), { name: 'TimeoutError', $metadata: {} })
+        }
+        return result
+      },
+      { step: 'deserialize', name: 'loseNextReply' },
+    )
+    const store = new DynamoDBStore({ client, tableName: harness.tableName })
+    /** Runs `action` with the next reply lost; returns its result and how many attempts were sent. */
+    const losingReply = async <T>(action: () => Promise<T>): Promise<{ value: T; attempts: number }> => {
+      state.armed = true
+      state.attempts = 0
+      const value = await action()
+      return { value, attempts: state.attempts }
+    }
+    return {
+      store,
+      losingReply,
+      cleanup: async () => {
+        client.destroy()
+        await harness.cleanup()
+      },
+    }
+  }
+
+  it('reports success for a create, release, finish and cancel whose first reply was lost', async () => {
+    const { store, losingReply, cleanup } = await lossyStore()
+    try {
+      const run = makeRun()
+      const created = await losingReply(() => store.createRun(run))
+      expect(created).toEqual({ value: { run, created: true }, attempts: 2 })
+
+      const keyed = makeRun({ idempotencyKey: 'k' })
+      expect(await losingReply(() => store.createRun(keyed))).toEqual({ value: { run: keyed, created: true }, attempts: 2 })
+
+      const claim = await store.claimRun(run.runId, 'owner-a', T0, LEASE_MS)
+      if (claim === null) throw new Error('not claimable')
+      const released = await losingReply(() =>
+        store.commit(claim.lease, { now: T0 + 1, steps: [], run: { wakeAt: T0 + 5 }, leaseExpiresAt: null }),
+      )
+      expect(released.attempts).toBe(2)
+      expect(await store.getRun(run.runId)).toMatchObject({ leaseOwner: null, wakeAt: T0 + 5, updatedAt: T0 + 1 })
+
+      const again = await store.claimRun(run.runId, 'owner-a', T0 + 5, LEASE_MS)
+      if (again === null) throw new Error('not claimable')
+      const step = makeStep({ runId: run.runId, status: 'COMPLETED', output: 1 })
+      const withStep = await losingReply(() =>
+        store.commit(again.lease, { now: T0 + 6, steps: [step], run: { status: 'RUNNING' }, leaseExpiresAt: T0 + LEASE_MS }),
+      )
+      expect(withStep.attempts).toBe(2)
+      const finished = await losingReply(() =>
+        store.commit(again.lease, {
+          now: T0 + 7,
+          steps: [],
+          run: { status: 'COMPLETED', output: 1, completedAt: T0 + 7 },
+          leaseExpiresAt: null,
+        }),
+      )
+      expect(finished.attempts).toBe(2)
+      expect(await store.getRun(run.runId)).toMatchObject({ status: 'COMPLETED', output: 1, leaseOwner: null })
+      expect(await store.listStepExecutions(run.runId)).toEqual([step])
+
+      const cancelled = await losingReply(() => store.cancelRun(keyed.runId, T0 + 8))
+      // UpdateItem twice (the retry), then the Query for open steps.
+      expect(cancelled.attempts).toBe(3)
+      expect(cancelled.value).toEqual(await store.getRun(keyed.runId))
+      expect(cancelled.value.status).toBe('CANCELLED')
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('still refuses a commit that was not its own: another finish, or a different release', async () => {
+    const { store, cleanup } = await lossyStore()
+    try {
+      const { run, lease } = await running(store)
+      await store.commit(lease, { now: T0 + 1, steps: [], run: { status: 'FAILED', completedAt: T0 + 1 }, leaseExpiresAt: null })
+      await expect(
+        store.commit(lease, { now: T0 + 1, steps: [], run: { status: 'COMPLETED', completedAt: T0 + 1 }, leaseExpiresAt: null }),
+      ).rejects.toMatchObject({ code: 'RUN_ALREADY_FINISHED' })
+      const other = await running(store)
+      await store.commit(other.lease, { now: T0 + 2, steps: [], run: {}, leaseExpiresAt: null })
+      await expect(
+        store.commit(other.lease, { now: T0 + 3, steps: [], run: {}, leaseExpiresAt: null }),
+      ).rejects.toMatchObject({ code: 'LEASE_LOST' })
+      expect((await store.getRun(run.runId)).status).toBe('FAILED')
+    } finally {
+      await cleanup()
+    }
+  })
+})
+
 describe('DynamoDBStore errors and options', () => {
   it('maps a missing table to STORE_UNAVAILABLE naming the create-table command', async () => {
     const store = new DynamoDBStore({ client: dynamo.client(), tableName: 'no-such-table' })

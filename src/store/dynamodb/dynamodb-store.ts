@@ -13,6 +13,11 @@
  *   retention is on, to stamp `ttl`).
  * - listRuns: 1 Query per index partition (4 shards for no filter or a status alone) + 1 BatchGetItem per 100 runs.
  * - listDueRuns: 4 Queries (one per shard, in parallel).
+ * - getRun, getStepExecution, loadStepOutput, loadState, saveState, deleteState: 1.
+ *   listStepExecutions, getAllState: 1 Query per 1 MB page.
+ * - deleteRun: 1 Query + ⌈children / 25⌉ BatchWriteItem + 1 DeleteItem (+ 1 for the idempotency guard).
+ * - deleteFinishedRuns: 12 Queries (3 terminal statuses × 4 shards, in parallel) + deleteRun per run.
+ * Parallel requests cost one round trip of latency; all of them count against a Worker's subrequest limit.
  */
 import {
   BatchGetItemCommand,
@@ -223,12 +228,17 @@ export class DynamoDBStore implements WorkflowStore {
       Item: item,
       ConditionExpression: 'attribute_not_exists(#pk)',
       ExpressionAttributeNames: { '#pk': PK },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
     }
 
     if (run.idempotencyKey === null) {
-      await this.#request('createRun', () => this.#client.send(new PutItemCommand(runPut)), (err) =>
-        conditionFailures(err).length > 0 ? new RunAlreadyExistsError(run.runId) : undefined,
-      )
+      await this.#request('createRun', () => this.#client.send(new PutItemCommand(runPut)), (err) => {
+        const failure = conditionFailures(err)[0]
+        if (failure === undefined) return undefined
+        // The SDK retried after a lost reply, and its first attempt had already written this very item.
+        const ours = failure.item !== undefined && sameAttributes(failure.item, item)
+        return ours ? new AppliedBefore() : new RunAlreadyExistsError(run.runId)
+      }).catch(ignoreAppliedBefore)
       return { run: stored, created: true }
     }
 
@@ -243,7 +253,6 @@ export class DynamoDBStore implements WorkflowStore {
     // A guard can outlive its run (TTL deletes items in no particular order): such a stale guard is removed
     // and the create retried, once.
     for (let attempt = 1; ; attempt++) {
-      let guardTaken = false
       let guardedRunId: string | null = null
       try {
         await this.#request(
@@ -253,7 +262,6 @@ export class DynamoDBStore implements WorkflowStore {
             const failures = conditionFailures(err)
             const guard = failures.find((f) => f.index === 1)
             if (guard !== undefined) {
-              guardTaken = true
               guardedRunId = guard.item === undefined ? null : readOptionalString(guard.item, RUN.runId)
               return new GuardTaken()
             }
@@ -262,7 +270,7 @@ export class DynamoDBStore implements WorkflowStore {
         )
         return { run: stored, created: true }
       } catch (err) {
-        if (!(err instanceof GuardTaken) || !guardTaken) throw err
+        if (!(err instanceof GuardTaken)) throw err
       }
       guardedRunId ??= await this.#guardedRunId(run.workflowId, key)
       if (guardedRunId !== null) {
@@ -491,6 +499,9 @@ export class DynamoDBStore implements WorkflowStore {
     }
     const refused = (item: Item | undefined): Error => {
       if (item === undefined) return new RunNotFoundError(runId)
+      // A transaction retried by the SDK is deduplicated by its ClientRequestToken; a single UpdateItem is not,
+      // so a retry after a lost reply can find its own write (lease released, run ended) and must not fail.
+      if (stepItems.length === 0 && commitApplied(item, lease, commit)) return new AppliedBefore()
       const status = runStatusOf(item)
       if (status !== null && isTerminalRunStatus(status)) return new RunAlreadyFinishedError(runId, status)
       if (readOptionalString(item, RUN.leaseOwner) !== lease.owner) return new LeaseLostError(runId)
@@ -503,7 +514,7 @@ export class DynamoDBStore implements WorkflowStore {
       await this.#request('commit', () => this.#client.send(new UpdateItemCommand(runUpdate)), (err) => {
         const failure = conditionFailures(err)[0]
         return failure === undefined ? undefined : refused(failure.item)
-      })
+      }).catch(ignoreAppliedBefore)
     } else {
       const items: TransactWriteItem[] = [
         { Update: runUpdate },
@@ -565,6 +576,7 @@ export class DynamoDBStore implements WorkflowStore {
       .remove(RUN.leaseExpiresAt)
       .remove(ATTR.dueAt)
     const condition = `attribute_exists(${expr.name(PK)}) AND ${expr.in(ATTR.runStatus, OPEN_RUN_STATUSES)}`
+    const retried: { run: RunRecord | null } = { run: null }
     const result = await this.#request(
       'cancelRun',
       () =>
@@ -582,12 +594,22 @@ export class DynamoDBStore implements WorkflowStore {
       (err) => {
         const failure = conditionFailures(err)[0]
         if (failure === undefined) return undefined
-        const status = failure.item === undefined ? null : runStatusOf(failure.item)
-        return status === null ? new RunNotFoundError(runId) : new RunAlreadyFinishedError(runId, status)
+        if (failure.item === undefined) return new RunNotFoundError(runId)
+        const old = fromRunItem(failure.item)
+        // The SDK retried after a lost reply and found this very cancellation: it succeeded.
+        if (old.status === 'CANCELLED' && old.cancelRequestedAt === now && old.updatedAt === now) {
+          retried.run = old
+          return new AppliedBefore()
+        }
+        return new RunAlreadyFinishedError(runId, old.status)
       },
-    )
-    if (result.Attributes === undefined) throw new StoreUnavailableError(`cancelRun of run ${runId} returned no item`)
-    const run = fromRunItem(result.Attributes)
+    ).catch((err: unknown) => {
+      if (err instanceof AppliedBefore) return null
+      throw err
+    })
+    const attributes = result?.Attributes
+    const run = retried.run ?? (attributes === undefined ? null : fromRunItem(attributes))
+    if (run === null) throw new StoreUnavailableError(`cancelRun of run ${runId} returned no item`)
     // The run is terminal now, so no commit can add or change a step: the open steps found next are final.
     await this.#followUp(runId, { ttl, cancelAt: now, alreadyStamped: new Set() })
     return run
@@ -649,24 +671,29 @@ export class DynamoDBStore implements WorkflowStore {
 
   async deleteFinishedRuns(before: number, limit: number): Promise<number> {
     checkLimit(limit)
-    const runIds: string[] = []
-    for (const status of TERMINAL_RUN_STATUSES) {
-      const need = limit - runIds.length
-      if (need <= 0) break
-      const entries = await this.#queryPartitions(
-        ALL_SHARDS.map((shard) => ({
-          index: INDEX.status,
-          partition: [[ATTR.runStatus, s(status)], [ATTR.shard, n(shard)]] as const,
-          sort: CREATED_SORT,
-          forward: true,
-          filter: (expr: Expression) => `${expr.name(RUN.completedAt)} < ${expr.value(n(before))}`,
-        })),
-        need,
-      )
-      for (const entry of entries) runIds.push(runIdFromPk(readSort(entry, PK)))
-    }
+    // Every terminal status × shard partition of the status index, in parallel (12 Queries), each read oldest
+    // created first with a filter on completedAt; the candidates are then deleted oldest completed first.
+    const perStatus = await Promise.all(
+      TERMINAL_RUN_STATUSES.map((status) =>
+        this.#queryPartitions(
+          ALL_SHARDS.map((shard) => ({
+            index: INDEX.status,
+            partition: [[ATTR.runStatus, s(status)], [ATTR.shard, n(shard)]] as const,
+            sort: CREATED_SORT,
+            forward: true,
+            filter: (expr: Expression) => `${expr.name(RUN.completedAt)} < ${expr.value(n(before))}`,
+          })),
+          limit,
+        ),
+      ),
+    )
+    const candidates = perStatus
+      .flat()
+      .map((entry) => ({ runId: runIdFromPk(readSort(entry, PK)), completedAt: Number(entry[RUN.completedAt]?.N ?? 0) }))
+      .sort((a, b) => a.completedAt - b.completedAt || compareCodePoints(a.runId, b.runId))
+      .slice(0, limit)
     let deleted = 0
-    await forEachLimited(runIds, DELETE_CONCURRENCY, async (runId) => {
+    await forEachLimited(candidates, DELETE_CONCURRENCY, async ({ runId }) => {
       if (await this.#deleteRunItems(runId)) deleted++
     })
     return deleted
@@ -1017,6 +1044,43 @@ class GuardTaken extends Error {}
 class NotClaimable extends Error {}
 class ConditionsFailed extends Error {}
 class AlreadyGone extends Error {}
+/** A condition failed only because an SDK retry met the write its own first attempt had already made. */
+class AppliedBefore extends Error {}
+const ignoreAppliedBefore = (err: unknown): void => {
+  if (!(err instanceof AppliedBefore)) throw err
+}
+
+/** Whether a stored run item already shows exactly what `commit` writes (same instant, fields and lease). */
+function commitApplied(item: Item, lease: Lease, commit: RunCommit): boolean {
+  const run = fromRunItem(item)
+  const patch = commit.run
+  const sameJson = (name: string, value: unknown) => item[name]?.S === (value === null ? undefined : JSON.stringify(value))
+  if (run.updatedAt !== commit.now) return false
+  if (patch.status !== undefined && run.status !== patch.status) return false
+  if (patch.progress !== undefined && run.progress !== patch.progress) return false
+  if (patch.output !== undefined && item[RUN.output]?.S !== JSON.stringify(patch.output)) return false
+  if (patch.error !== undefined && !sameJson(RUN.error, patch.error)) return false
+  if (patch.startedAt !== undefined && run.startedAt !== patch.startedAt) return false
+  if (patch.completedAt !== undefined && run.completedAt !== patch.completedAt) return false
+  if (patch.wakeAt !== undefined && run.wakeAt !== patch.wakeAt) return false
+  return commit.leaseExpiresAt === null
+    ? run.leaseOwner === null
+    : run.leaseOwner === lease.owner && run.leaseExpiresAt === commit.leaseExpiresAt
+}
+
+/** Deep equality of two attribute maps, whatever the order of their keys. */
+function sameAttributes(a: Item, b: Item): boolean {
+  const canonical = (value: unknown): string =>
+    Array.isArray(value)
+      ? `[${value.map(canonical).join(',')}]`
+      : typeof value === 'object' && value !== null
+        ? `{${Object.keys(value)
+            .sort()
+            .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
+            .join(',')}}`
+        : JSON.stringify(value)
+  return canonical(a) === canonical(b)
+}
 
 const CREATED_SORT = [[ATTR.createdSort, 'S']] as const
 const DUE_SORT = [
