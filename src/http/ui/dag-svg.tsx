@@ -3,6 +3,7 @@
  * A workflow's step graph as inline SVG: nodes from {@link layoutDag}, coloured and labelled by status,
  * edges as paths with arrowheads. Nodes can link to the step's details, so the graph is keyboard-navigable.
  */
+import type { WorkflowNode } from '../../core/workflow'
 import { layoutDag, type Point } from './dag-layout'
 import { statusClass, statusLabel, StatusBadge, type DisplayStatus } from './status'
 
@@ -112,6 +113,13 @@ export function DagSvg(props: DagSvgProps) {
       )}
     </figure>
   )
+}
+
+/** A node's label: its id, marked ⏱ for a durable sleep and ✉ for a wait for an event. */
+export function workflowNodeLabel(node: WorkflowNode): string {
+  if (node.wait?.kind === 'sleep') return `⏱ ${node.id}`
+  if (node.wait?.kind === 'event') return `✉ ${node.id}`
+  return node.id
 }
 
 /** Smooth vertical S-curves through the points; straight where consecutive points share an x. */

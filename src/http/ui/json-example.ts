@@ -34,10 +34,19 @@ function sample(schema: unknown, depth: number): unknown {
       return ''
     case 'integer':
     case 'number':
-      return typeof s.minimum === 'number' ? s.minimum : 0
+      return numberExample(s)
     case 'boolean':
       return false
     default:
       return s.properties ? sample({ ...s, type: 'object' }, depth) : null
   }
+}
+
+/** 0 when the range allows it, else the bound nearest to 0 (zod's int() gives ±2^53 bounds, not hints). */
+function numberExample(s: Record<string, unknown>): number {
+  const min = typeof s.minimum === 'number' ? s.minimum : typeof s.exclusiveMinimum === 'number' ? s.exclusiveMinimum + 1 : null
+  const max = typeof s.maximum === 'number' ? s.maximum : typeof s.exclusiveMaximum === 'number' ? s.exclusiveMaximum - 1 : null
+  if (min !== null && min > 0) return min
+  if (max !== null && max < 0) return max
+  return 0
 }

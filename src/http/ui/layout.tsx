@@ -73,7 +73,7 @@ export function Layout(props: LayoutProps) {
           {props.children}
         </main>
         <footer>
-          Gorkflow dashboard · times in UTC · {props.refreshMs === undefined ? 'static page' : 'updates itself while runs are live'}
+          Gorkflow dashboard · times in UTC · {props.refreshMs === undefined ? 'static page' : 'updates itself while runs are live (paused while a control has focus)'}
         </footer>
       </body>
     </html>

@@ -6,9 +6,9 @@
  */
 import type { Json, RunRecord, StepExecution } from '../../core/model'
 import { isTerminalRunStatus } from '../../core/model'
-import type { AnyWorkflow } from '../../core/workflow'
+import type { AnyWorkflow, WorkflowNode } from '../../core/workflow'
 import { CSRF_FIELD } from './csrf'
-import { DagSvg, type DagNodeView } from './dag-svg'
+import { DagSvg, workflowNodeLabel, type DagNodeView } from './dag-svg'
 import { anchorId, formatAbsolute, formatDuration, formatJson, formatRelative } from './format'
 import { Layout } from './layout'
 import type { PageContext } from './page-context'
@@ -42,9 +42,10 @@ export function RunPage(props: RunPageProps) {
   const definitionIds = workflow?.steps.map((s) => s.id) ?? []
   // Executions of steps the current definition lacks (an older version) are still shown.
   const orderedIds = [...definitionIds, ...steps.map((s) => s.stepId).filter((id) => !definitionIds.includes(id))]
+  const definitions = new Map(workflow?.steps.map((s) => [s.id, s]) ?? [])
   const nodes: DagNodeView[] = orderedIds.map((id) => ({
     id,
-    label: id,
+    label: definitions.has(id) ? workflowNodeLabel(definitions.get(id) as WorkflowNode) : id,
     status: byStep.get(id)?.status ?? 'NOT_STARTED',
     href: `#${anchorId('step', id)}`,
   }))
@@ -66,7 +67,7 @@ export function RunPage(props: RunPageProps) {
       )}
       <div class="actions">
         <StatusBadge status={run.status} />
-        <span>
+        <span class="progress">
           <progress max="100" value={String(percent)} aria-label="Run progress">
             {percent} %
           </progress>{' '}
@@ -207,8 +208,9 @@ function StepDetails(props: { id: string; step: StepExecution | undefined; now: 
       <summary>
         <span class="step-id">{id}</span> <StatusBadge status={step.status} />
         <span class="muted">
-          {attempts} attempt{attempts === 1 ? '' : 's'} · {formatDuration(duration)}
-          {step.status === 'RUNNING' ? ' so far' : ''}
+          {step.status === 'SKIPPED'
+            ? 'not run: its condition was false'
+            : `${attempts} attempt${attempts === 1 ? '' : 's'} · ${formatDuration(duration)}${step.status === 'RUNNING' ? ' so far' : ''}`}
         </span>
       </summary>
       <dl class="facts">

@@ -149,7 +149,7 @@ function RunRow(props: { run: RunRecord; ctx: PageContext }) {
         <StatusBadge status={run.status} />
       </td>
       <td data-label="Progress">
-        <span>
+        <span class="progress">
           <progress max="100" value={String(percent)} aria-label={`Progress of run ${run.runId}`}>
             {percent} %
           </progress>{' '}
@@ -157,14 +157,18 @@ function RunRow(props: { run: RunRecord; ctx: PageContext }) {
         </span>
       </td>
       <td data-label="Created">
-        <time datetime={new Date(run.createdAt).toISOString()} title={formatAbsolute(run.createdAt)}>
-          {formatRelative(run.createdAt, ctx.now)}
-        </time>
-        <span class="abs">{formatAbsolute(run.createdAt)}</span>
+        <span>
+          <time datetime={new Date(run.createdAt).toISOString()} title={formatAbsolute(run.createdAt)}>
+            {formatRelative(run.createdAt, ctx.now)}
+          </time>
+          <span class="abs">{formatAbsolute(run.createdAt)}</span>
+        </span>
       </td>
       <td data-label="Duration">
-        {duration === null ? <span class="muted">not started</span> : formatDuration(duration)}
-        {duration !== null && !isTerminalRunStatus(run.status) ? <span class="muted"> so far</span> : null}
+        <span>
+          {duration === null ? <span class="muted">not started</span> : formatDuration(duration)}
+          {duration !== null && !isTerminalRunStatus(run.status) ? <span class="muted"> so far</span> : null}
+        </span>
       </td>
       <td data-label="Resource">{run.resourceId ?? <span class="muted">—</span>}</td>
     </tr>

@@ -64,7 +64,11 @@ dl.facts dt{font-weight:600;color:var(--muted)}
 dl.facts dd{margin:0;overflow-wrap:anywhere}
 .badge{display:inline-flex;align-items:center;gap:.3em;font-size:.78rem;font-weight:700;letter-spacing:.02em;padding:.1rem .5rem;border-radius:999px;background:var(--fill);color:var(--ink);border:1px solid var(--stroke);white-space:nowrap}
 .badge.s-skipped,.badge.s-cancelled{border-style:dashed}
-progress{width:100%;max-width:10rem;height:.6rem;vertical-align:middle;accent-color:#2563eb}
+progress{-webkit-appearance:none;appearance:none;width:6rem;height:.55rem;vertical-align:middle;border:0;border-radius:999px;background:#e2e8f0;overflow:hidden}
+progress::-webkit-progress-bar{background:#e2e8f0;border-radius:999px}
+progress::-webkit-progress-value{background:#2563eb;border-radius:999px}
+progress::-moz-progress-bar{background:#2563eb;border-radius:999px}
+.progress{white-space:nowrap;font-variant-numeric:tabular-nums}
 .pager{display:flex;gap:1rem;margin:1rem 0;flex-wrap:wrap}
 .actions{display:flex;flex-wrap:wrap;gap:.75rem;align-items:center;margin:.75rem 0}
 .dag{margin:.5rem 0;overflow-x:auto;border:1px solid var(--line);border-radius:.4rem;background:#fff;padding:.25rem}
@@ -79,7 +83,8 @@ progress{width:100%;max-width:10rem;height:.6rem;vertical-align:middle;accent-co
 .dag .node.s-skipped .label,.dag .node.s-cancelled .label{font-style:italic}
 .dag a.node:focus{outline:none}
 .dag a.node:focus rect{stroke:#f59e0b;stroke-width:4}
-.legend{display:flex;flex-wrap:wrap;gap:.4rem;margin:.25rem 0;padding:0;list-style:none}
+.dag figcaption{display:flex;flex-wrap:wrap;align-items:center;gap:.4rem;padding:.25rem}
+.legend{display:flex;flex-wrap:wrap;gap:.4rem;margin:0;padding:0;list-style:none}
 .timeline{list-style:none;margin:.5rem 0;padding:0}
 .timeline li{display:grid;grid-template-columns:minmax(6rem,12rem) 1fr;gap:.5rem;align-items:center;padding:.2rem 0;border-bottom:1px solid var(--line)}
 .timeline .tl-label{font-size:.85rem;overflow-wrap:anywhere}
@@ -89,7 +94,7 @@ progress{width:100%;max-width:10rem;height:.6rem;vertical-align:middle;accent-co
 .timeline .bar{fill:var(--stroke);stroke:var(--stroke)}
 .timeline .bar.s-skipped,.timeline .bar.s-cancelled{fill:var(--fill);stroke-width:1.5;stroke-dasharray:var(--dash)}
 .timeline .retry{fill:var(--fill);stroke:var(--stroke);stroke-dasharray:3 2}
-.timeline .axis{display:flex;justify-content:space-between;color:var(--muted);font-size:.8rem;margin-left:0}
+.axis{display:flex;flex-wrap:wrap;justify-content:space-between;gap:.5rem;color:var(--muted);font-size:.85rem;margin:.25rem 0}
 .steps details{border:1px solid var(--line);border-radius:.4rem;margin:.4rem 0;padding:.25rem .75rem}
 .steps summary{cursor:pointer;display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;padding:.35rem 0}
 .steps summary .step-id{font-weight:700;overflow-wrap:anywhere}
@@ -109,11 +114,16 @@ progress{width:100%;max-width:10rem;height:.6rem;vertical-align:middle;accent-co
 ${STATUS_CSS}`
 
 /**
- * Reloads the page every `data-refresh-ms` of `<body>` while it is visible and the user is not typing in a
- * field, so a live run updates itself without a client-side framework.
+ * Reloads the page every `data-refresh-ms` of `<body>` while it is visible, so a live run updates itself
+ * without a client-side framework. It holds off while a control has focus (a keyboard user tabbing to
+ * Cancel keeps their place, someone typing keeps their text) and just after a pointer press, and stops once
+ * a form is submitted, so a reload never swallows a click.
  */
-export const REFRESH_JS = `(function(){var ms=Number(document.body.getAttribute('data-refresh-ms'));if(!ms)return;
-function tick(){var a=document.activeElement;if(document.hidden||(a&&/^(INPUT|SELECT|TEXTAREA)$/.test(a.tagName))){setTimeout(tick,ms);return}location.reload()}
+export const REFRESH_JS = `(function(){var ms=Number(document.body.getAttribute('data-refresh-ms'));if(!ms)return;var sent=false,pressed=0;
+document.addEventListener('submit',function(){sent=true},true);
+document.addEventListener('pointerdown',function(){pressed=Date.now()},true);
+function busy(){var a=document.activeElement;return document.hidden||Date.now()-pressed<ms||!!(a&&/^(A|BUTTON|SUMMARY|INPUT|SELECT|TEXTAREA)$/.test(a.tagName.toUpperCase()))}
+function tick(){if(sent)return;if(busy()){setTimeout(tick,ms);return}location.reload()}
 setTimeout(tick,ms)})();
 `
 

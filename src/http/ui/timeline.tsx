@@ -36,8 +36,9 @@ export function Timeline(props: TimelineProps) {
         {started.map((step) => {
           const start = step.startedAt as number
           const stop = attemptEnd(step, props.now)
-          const x = pct(start)
-          const width = Math.max(MIN_BAR_PERCENT, Math.min(100 - x, pct(stop) - x))
+          const width = Math.max(MIN_BAR_PERCENT, pct(stop) - pct(start))
+          // An instant step at the very end still gets its minimum width inside the track.
+          const x = Math.min(pct(start), 100 - width)
           const attempts = step.attempt + 1
           const retried = step.attempt > 0 && step.createdAt < start
           const duration = step.status === 'RUNNING' ? props.now - start : step.durationMs

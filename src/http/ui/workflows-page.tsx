@@ -8,7 +8,7 @@ import type { ValidationIssue } from '../../core/errors'
 import { inputJsonSchema } from '../../core/schema'
 import type { AnyWorkflow } from '../../core/workflow'
 import { CSRF_FIELD } from './csrf'
-import { DagSvg } from './dag-svg'
+import { DagSvg, workflowNodeLabel } from './dag-svg'
 import { anchorId, formatJson } from './format'
 import { exampleFromJsonSchema } from './json-example'
 import { Layout } from './layout'
@@ -87,7 +87,7 @@ function WorkflowSection(props: { ctx: PageContext; workflow: AnyWorkflow; form:
       <DagSvg
         domId={`${id}-dag`}
         caption={`Steps of workflow ${wf.id}`}
-        nodes={wf.steps.map((s) => ({ id: s.id, label: s.id, status: null }))}
+        nodes={wf.steps.map((s) => ({ id: s.id, label: workflowNodeLabel(s), status: null }))}
         edges={wf.edges}
       />
       <details>
@@ -99,6 +99,8 @@ function WorkflowSection(props: { ctx: PageContext; workflow: AnyWorkflow; form:
               {s.name !== s.id ? ` (${s.name})` : ''}
               {s.description ? ` — ${s.description}` : ''}
               {s.condition ? <span class="muted"> · conditional</span> : null}
+              {s.wait?.kind === 'sleep' ? <span class="muted"> · durable sleep</span> : null}
+              {s.wait?.kind === 'event' ? <span class="muted"> · waits for event {s.wait.name}</span> : null}
               {s.predecessors.length > 0 ? <span class="muted"> · after {s.predecessors.join(', ')}</span> : null}
             </li>
           ))}

@@ -1,10 +1,12 @@
+import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { NonRetryableError } from '../../../src/core/errors'
 import { defineStep } from '../../../src/core/step'
 import { workflow } from '../../../src/core/workflow'
 import { cookieFrom, createUiHarness, eventually, TEST_TOKEN } from '../../support/ui-harness'
-import { chainWorkflow, parallelTestWorkflow, sleepTestWorkflow } from '../../support/ui-workflows'
+import { parallelWorkflow, sleepWorkflow } from '../../../src/workflows'
+import { chainWorkflow } from '../../support/ui-workflows'
 
 const failing = workflow({ id: 'failing' })
   .then(defineStep({ id: 'prepare', handler: () => ({ ok: true }) }))
@@ -40,7 +42,7 @@ const flaky = workflow({ id: 'flaky' })
   )
   .build()
 
-const WORKFLOWS = [parallelTestWorkflow, sleepTestWorkflow, failing, conditional, flaky]
+const WORKFLOWS = [parallelWorkflow, sleepWorkflow, failing, conditional, flaky]
 
 describe('dashboard authentication', () => {
   it('redirects a signed-out request for a page to sign-in, remembering where it was going', async () => {
@@ -173,6 +175,18 @@ describe('starting a run from the workflows page', () => {
     expect(page).toContain('<label for="wf-parallel-input">Input (JSON)</label>')
   })
 
+  it('marks durable sleeps in the graph', async () => {
+    const napping = workflow({ id: 'napping' })
+      .then(defineStep({ id: 'before', handler: () => ({ ok: true }) }))
+      .sleep(60_000)
+      .build()
+    const h = createUiHarness([napping])
+    const { cookie } = await h.signIn()
+    const page = await (await h.get('/ui/workflows/napping', cookie)).text()
+    expect(page).toContain('>⏱ sleep-1</text>')
+    expect(page).toContain('durable sleep')
+  })
+
   it('starts a valid run, redirects to it, and executes it in the background', async () => {
     const h = createUiHarness(WORKFLOWS)
     const { cookie, csrf } = await h.signIn()
@@ -300,7 +314,7 @@ describe('run detail', () => {
     for (const step of ['start', 'add', 'multiply', 'format']) {
       expect(page).toContain(`class="node s-completed" href="#step-${step}" data-step="${step}" data-status="COMPLETED"`)
     }
-    for (const [from, to] of parallelTestWorkflow.edges) expect(page).toContain(`data-from="${from}" data-to="${to}"`)
+    for (const [from, to] of parallelWorkflow.edges) expect(page).toContain(`data-from="${from}" data-to="${to}"`)
     expect(page.match(/class="edge"/g)).toHaveLength(4)
     expect(page.match(/<rect class="bar /g)).toHaveLength(4)
     expect(page).toContain('sum=7 product=10')
@@ -395,10 +409,11 @@ describe('page weight', () => {
     expect(run.status).toBe('COMPLETED')
     const page = await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()
     const bytes = new TextEncoder().encode(page).length
+    const gzipped = gzipSync(page).length
     const css = new TextEncoder().encode(await (await h.get('/ui/assets/ui.css')).text()).length
     expect(page.match(/<rect class="bar /g)).toHaveLength(20)
     expect(page.match(/class="edge"/g)).toHaveLength(19)
-    console.info(`detail page of a 20-step run: ${bytes} bytes of HTML (+ ${css} bytes of cached CSS)`)
+    console.info(`detail page of a 20-step run: ${bytes} bytes of HTML, ${gzipped} gzipped (+ ${css} bytes of cached CSS)`)
     expect(bytes).toBeLessThan(48 * 1024)
   })
 })
