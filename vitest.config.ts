@@ -1,11 +1,59 @@
+/**
+ * Three projects in one `vitest run`:
+ * - node: everything under test/ except the two below (forks, so native engines and servers are isolated);
+ * - workerd: the Worker inside workerd (`@cloudflare/vitest-pool-workers`), against a local libSQL endpoint
+ *   that test/workerd/global-setup.ts starts in Node and hands in through `provide`/`inject`;
+ * - e2e: the real `npm run dev` stack (wrangler dev) driven over HTTP.
+ */
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    exclude: ['**/node_modules/**', 'test/workerd/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          include: ['test/**/*.test.ts'],
+          exclude: ['**/node_modules/**', 'test/workerd/**', 'test/e2e/**'],
+          pool: 'forks',
+        },
+      },
+      {
+        extends: true,
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            main: './src/worker.ts',
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                STORE: 'libsql',
+                TURSO_DATABASE_URL: inject('libsqlUrl'),
+                // A test binding, not a secret; the tests read it back from `env`.
+                API_TOKEN: 'workerd-test-token',
+                LOG_LEVEL: 'warn',
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'workerd',
+          include: ['test/workerd/**/*.test.ts'],
+          globalSetup: ['test/workerd/global-setup.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          pool: 'forks',
+          testTimeout: 60_000,
+        },
+      },
+    ],
   },
 })

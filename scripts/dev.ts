@@ -31,6 +31,12 @@ export interface DevOptions {
   readonly dbPath: string
   readonly persistTo?: string
   readonly sweepIntervalMs: number
+  /** Use this token instead of provisioning one into .dev.vars (which is then left alone). */
+  readonly apiToken?: string
+  /** `local` always serves `dbPath`, even when TURSO_DATABASE_URL is set. @default 'auto' */
+  readonly database?: 'auto' | 'local'
+  /** Worker LOG_LEVEL binding. @default the configured one */
+  readonly logLevel?: string
   /** wrangler's own log level (`warn` hides its request lines). @default wrangler's */
   readonly wranglerLogLevel?: 'debug' | 'info' | 'log' | 'warn' | 'error' | 'none'
   /** Echo wrangler's output. @default true */
@@ -72,7 +78,8 @@ export function readVars(path: string): Record<string, string> {
 }
 
 /** The dev token: API_TOKEN from the environment, else from .dev.vars, else a new one appended there. */
-function provisionToken(): { token: string; created: boolean } {
+function provisionToken(given: string | undefined): { token: string; created: boolean } {
+  if (given) return { token: given, created: false }
   const fromEnv = process.env.API_TOKEN?.split(',')[0]?.trim()
   if (fromEnv) return { token: fromEnv, created: false }
   const existing = readVars(DEV_VARS).API_TOKEN?.split(',')[0]?.trim()
@@ -102,7 +109,8 @@ async function waitForHealth(url: string, child: ChildProcess, deadline: number)
 /** Starts the database, wrangler dev and the cron simulation; resolves once the API answers. */
 export async function startDev(options: DevOptions): Promise<DevSession> {
   const userVars = readVars(DEV_VARS)
-  const userDatabase = process.env.TURSO_DATABASE_URL?.trim() || userVars.TURSO_DATABASE_URL?.trim()
+  const userDatabase =
+    options.database === 'local' ? undefined : process.env.TURSO_DATABASE_URL?.trim() || userVars.TURSO_DATABASE_URL?.trim()
   let database: { url: string; close(): Promise<void> } | undefined
   if (!userDatabase) {
     // Loaded only when needed: a user with their own database does not load the native engine.
@@ -114,15 +122,17 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
     database = await startLibsqlServer({ dbPath: options.dbPath, port: 0 })
   }
   const databaseUrl = userDatabase ?? database!.url
-  const { token, created } = provisionToken()
+  const { token, created } = provisionToken(options.apiToken)
 
   const args = [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(options.port)]
   if (options.wranglerLogLevel) args.push('--log-level', options.wranglerLogLevel)
   if (options.persistTo) args.push('--persist-to', options.persistTo)
   // Passed as --var so the local endpoint's port (free, so different each time) never lands in .dev.vars.
   if (database) args.push('--var', `TURSO_DATABASE_URL:${database.url}`, '--var', 'STORE:libsql')
-  if (process.env.API_TOKEN) args.push('--var', `API_TOKEN:${process.env.API_TOKEN}`)
-  if (process.env.LOG_LEVEL) args.push('--var', `LOG_LEVEL:${process.env.LOG_LEVEL}`)
+  const apiToken = options.apiToken ?? process.env.API_TOKEN
+  if (apiToken) args.push('--var', `API_TOKEN:${apiToken}`)
+  const logLevel = options.logLevel ?? process.env.LOG_LEVEL
+  if (logLevel) args.push('--var', `LOG_LEVEL:${logLevel}`)
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: wranglerEnv(),

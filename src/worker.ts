@@ -217,7 +217,9 @@ function startupFailure(err: unknown): Response {
   const known = err instanceof ConfigurationError || (err instanceof GorkflowError && err.code !== 'INTERNAL_ERROR')
   const code = err instanceof GorkflowError ? err.code : err instanceof ConfigurationError ? 'MISCONFIGURED' : 'INTERNAL_ERROR'
   const message = known && err instanceof Error ? err.message : 'the service could not start; see the Worker logs'
-  console.error(JSON.stringify({ level: 'error', event: 'startup_failed', error: describe(err) }))
+  // A configuration refusal is expected until fixed: its message says it all, a stack would only add noise.
+  const logged = err instanceof ConfigurationError ? { name: err.name, message: err.message } : describe(err)
+  console.error(JSON.stringify({ level: 'error', event: 'startup_failed', error: logged }))
   return Response.json({ error: { code, message } }, { status: 503, headers: { 'Retry-After': '5' } })
 }
 

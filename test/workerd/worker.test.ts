@@ -1,0 +1,127 @@
+/**
+ * The Worker inside workerd: `fetch` and `scheduled` of src/worker.ts with the bindings of vitest.config.ts,
+ * against the local libSQL endpoint over HTTP (the Turso code path). A handful of smoke tests; the API
+ * contract itself is tested in Node (test/http).
+ */
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test'
+import { env, exports } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import worker from '../../src/worker'
+import { createRemoteLibSQLStore } from '../../src/store/libsql/remote-libsql-store'
+
+const BASE = 'http://gorkflow.test'
+const AUTH = { Authorization: `Bearer ${String(env.API_TOKEN)}` }
+
+function post(path: string, body?: unknown): Request {
+  return new Request(`${BASE}${path}`, {
+    method: 'POST',
+    headers: { ...AUTH, 'Content-Type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
+}
+
+function get(path: string): Request {
+  return new Request(`${BASE}${path}`, { headers: AUTH })
+}
+
+async function body(res: Response): Promise<any> {
+  return res.json()
+}
+
+describe('Worker in workerd', () => {
+  it('answers /health through the exported handler, on the libsql store', async () => {
+    const res = await exports.default.fetch(`${BASE}/health`)
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ ok: true, store: 'libsql' })
+  })
+
+  it('refuses /v1 without the token', async () => {
+    const res = await exports.default.fetch(`${BASE}/v1/workflows`)
+    expect(res.status).toBe(401)
+    expect((await body(res)).error.code).toBe('UNAUTHORIZED')
+  })
+
+  it('runs sequential within the request with ?wait=true', async () => {
+    const ctx = createExecutionContext()
+    const res = await worker.fetch(post('/v1/workflows/sequential/runs?wait=true', { input: { val1: 1, val2: 2, mult: 3 } }), env, ctx)
+    await waitOnExecutionContext(ctx)
+    expect(res.status).toBe(200)
+    expect((await body(res)).run).toMatchObject({ status: 'COMPLETED', output: { message: 'The final result is 9' } })
+  })
+
+  it('continues an async start in waitUntil until the run completes', async () => {
+    const ctx = createExecutionContext()
+    const res = await worker.fetch(post('/v1/workflows/parallel/runs', { input: { val1: 5, val2: 6 } }), env, ctx)
+    expect(res.status).toBe(202)
+    const { run } = await body(res)
+    expect(run.status).toBe('PENDING')
+    await waitOnExecutionContext(ctx)
+    const read = await worker.fetch(get(`/v1/runs/${run.runId}`), env, createExecutionContext())
+    expect((await body(read)).run).toMatchObject({ status: 'COMPLETED', output: { message: 'sum=11 product=30' } })
+  })
+
+  it('cancels a sleeping run, and its waitUntil work ends at once', async () => {
+    const ctx = createExecutionContext()
+    const res = await worker.fetch(post('/v1/workflows/sleep/runs', { input: { ms: 120_000 } }), env, ctx)
+    const { run } = await body(res)
+    const cancelled = await worker.fetch(post(`/v1/runs/${run.runId}/cancel`), env, createExecutionContext())
+    expect(cancelled.status).toBe(202)
+    const started = Date.now()
+    await waitOnExecutionContext(ctx)
+    expect(Date.now() - started).toBeLessThan(5_000)
+    const read = await worker.fetch(get(`/v1/runs/${run.runId}/steps`), env, createExecutionContext())
+    expect((await body(read)).steps).toMatchObject([{ stepId: 'sleep', status: 'CANCELLED' }])
+  })
+
+  it('resumes a due run from the cron trigger (scheduled)', async () => {
+    // A run as a crashed isolate leaves it: PENDING, no lease. Only the sweeper can pick it up.
+    const store = await createRemoteLibSQLStore({ url: String(env.TURSO_DATABASE_URL) })
+    const now = Date.now()
+    const runId = `orphan-${crypto.randomUUID()}`
+    await store.createRun({
+      runId,
+      workflowId: 'sequential',
+      workflowVersion: '1.0',
+      status: 'PENDING',
+      progress: 0,
+      input: { val1: 10, val2: 5, mult: 2 },
+      output: null,
+      error: null,
+      resourceId: null,
+      tags: {},
+      context: null,
+      idempotencyKey: null,
+      createdAt: now,
+      startedAt: null,
+      completedAt: null,
+      updatedAt: now,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      wakeAt: null,
+      cancelRequestedAt: null,
+    })
+    const ctx = createExecutionContext()
+    await worker.scheduled(createScheduledController({ cron: '* * * * *', scheduledTime: now }), env, ctx)
+    await waitOnExecutionContext(ctx)
+    const run = await store.getRun(runId)
+    expect(run).toMatchObject({ status: 'COMPLETED', output: { message: 'The final result is 30' }, leaseOwner: null })
+    await store.close()
+  })
+
+  it('answers 503 naming the missing binding when TURSO_DATABASE_URL is unset, and recovers once it is set', async () => {
+    const broken = { ...env, TURSO_DATABASE_URL: undefined }
+    const res = await worker.fetch(get('/v1/workflows'), broken, createExecutionContext())
+    expect(res.status).toBe(503)
+    const { error } = await body(res)
+    expect(error.code).toBe('MISCONFIGURED')
+    expect(error.message).toContain('TURSO_DATABASE_URL')
+    const fixed = await worker.fetch(get('/v1/workflows'), env, createExecutionContext())
+    expect(fixed.status).toBe(200)
+  })
+
+  it('answers 503 naming the DynamoDB build when STORE=dynamodb reaches the LibSQL bundle', async () => {
+    const res = await worker.fetch(get('/v1/workflows'), { ...env, STORE: 'dynamodb' }, createExecutionContext())
+    expect(res.status).toBe(503)
+    expect((await body(res)).error.message).toContain('wrangler.dynamodb.toml')
+  })
+})
