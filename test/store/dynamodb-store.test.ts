@@ -15,6 +15,10 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb'
 import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { Engine } from '../../src/core/engine'
+import { defineStep } from '../../src/core/step'
+import { workflow } from '../../src/core/workflow'
 import type { Json, RunRecord, StepExecution } from '../../src/core/model'
 import { createTable, GLOBAL_SECONDARY_INDEXES } from '../../src/store/dynamodb/create-table'
 import { DynamoDBStore } from '../../src/store/dynamodb/dynamodb-store'
@@ -23,6 +27,7 @@ import type { Lease, WorkflowStore } from '../../src/store/store'
 import { useDynamoDBLocal } from '../support/dynamodb-harness'
 import { localClient, logCommands, uniqueTableName } from '../support/dynamodb-local'
 import { makeRun, makeStep, T0 } from '../support/fixtures'
+import { VirtualClock } from '../support/virtual-clock'
 
 const dynamo = useDynamoDBLocal()
 const LEASE_MS = 30_000
@@ -213,6 +218,40 @@ describe('DynamoDBStore requests per operation', () => {
       expect(await commandsOf(() => store.listDueRuns(T0, 10))).toEqual(Array(4).fill('QueryCommand'))
     } finally {
       await cleanup()
+    }
+  })
+})
+
+describe('DynamoDBStore under the engine', () => {
+  const num = z.object({ n: z.number() })
+  const N = 5
+  const inc = (id: string) =>
+    defineStep({ id, input: num, output: num, handler: (_ctx, { n }: { n: number }) => ({ n: n + 1 }) })
+  const chain = () => {
+    let builder = workflow({ id: 'chain', input: num }).then(inc('s0'))
+    for (let i = 1; i < N; i++) builder = builder.then(inc(`s${i}`))
+    return builder.build()
+  }
+
+  it(`runs a ${N}-step sequential workflow in N + 2 DynamoDB requests, N + 4 with retention`, async () => {
+    for (const retentionSeconds of [undefined, RETENTION]) {
+      const { store, cleanup } = await dynamo.harness(retentionSeconds === undefined ? {} : { retentionSeconds })
+      const engine = new Engine({ store, workflows: [chain()], clock: new VirtualClock(), random: () => 0.5 })
+      try {
+        let output: unknown
+        const sent = await commandsOf(async () => {
+          output = (await engine.run('chain', { n: 0 })).output
+        })
+        expect(output).toEqual({ n: N })
+        // createRun (PutItem), then one commit per step boundary: RUNNING + first step, each step's result with
+        // the next step's start, and the final result with the run's completion.
+        const expected = ['PutItemCommand', ...Array<string>(N + 1).fill('TransactWriteItemsCommand')]
+        if (retentionSeconds !== undefined) expected.push('QueryCommand', 'TransactWriteItemsCommand')
+        expect(sent).toEqual(expected)
+      } finally {
+        await engine.shutdown()
+        await cleanup()
+      }
     }
   })
 })
