@@ -27,6 +27,8 @@ export function Layout(props: LayoutProps) {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="same-origin" />
+        {/* No favicon request: the main app has no /favicon.ico. */}
+        <link rel="icon" href="data:," />
         <title>{`${props.title} · Gorkflow`}</title>
         <link rel="stylesheet" href={`${ctx.base}/assets/ui.css?v=${CSS_VERSION}`} />
         {props.refreshMs === undefined ? null : <script src={`${ctx.base}/assets/refresh.js?v=${JS_VERSION}`} defer />}

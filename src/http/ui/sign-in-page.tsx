@@ -46,6 +46,8 @@ export function SignInPage(props: SignInPageProps) {
             ) : null}
             <form method="post" action={`${ctx.base}/sign-in`}>
               <input type="hidden" name="next" value={props.next} />
+              {/* Lets password managers file the token under a name; not read by the server. */}
+              <input type="text" name="username" value="Gorkflow API token" autocomplete="username" hidden />
               {props.error === undefined ? null : (
                 <p class="error-box" id="token-error" role="alert">
                   {props.error}
