@@ -206,6 +206,7 @@ async function main(): Promise<void> {
   console.log(`
 Gorkflow is running on ${session.url}  (database: ${session.databaseUrl})
 API token: ${session.token}
+Dashboard: ${session.url}/ui  (sign in with the token)
 
 Try it:
   curl -s -X POST '${session.url}/v1/workflows/sequential/runs?wait=true' \\

@@ -5,7 +5,7 @@
  *
  * Environment: PORT (3000), HOST (127.0.0.1), API_TOKEN, STORE (libsql | memory | dynamodb), DATABASE_URL
  * (file:./.data/gorkflow.db; `libsql://`/`https://`/`http://` for a remote database), DATABASE_AUTH_TOKEN,
- * SWEEP_INTERVAL_MS (5000), LEASE_MS, LOG_LEVEL, MAX_BODY_BYTES, WAIT_BUDGET_MS, and for STORE=dynamodb the
+ * SWEEP_INTERVAL_MS (5000), LEASE_MS, LOG_LEVEL, MAX_BODY_BYTES, WAIT_BUDGET_MS, UI_SESSION_SECRET, and for STORE=dynamodb the
  * Worker's DYNAMODB_* and AWS_* variables. Use {@link startNodeServer} to embed it.
  */
 import type { AddressInfo } from 'node:net'
@@ -18,6 +18,7 @@ import type { StepDeps } from './core/step'
 import type { AnyWorkflow } from './core/workflow'
 import { createApp } from './http/app'
 import { parseApiTokens } from './http/auth'
+import { createUiApp } from './http/ui/ui-app'
 import { createLibSQLStore } from './store/libsql/create-libsql-store'
 import { MemoryStore } from './store/memory/memory-store'
 import type { WorkflowStore } from './store/store'
@@ -47,6 +48,8 @@ export interface NodeServerOptions {
   readonly sweepIntervalMs?: number
   readonly maxBodyBytes?: number
   readonly waitBudgetMs?: number
+  /** Key of the dashboard's session cookies. @default derived from the API tokens */
+  readonly uiSessionSecret?: string
   /** @default jsonLogger('info') */
   readonly logger?: Logger
 }
@@ -96,6 +99,19 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
         stack: error instanceof Error ? (error.stack ?? null) : null,
       }),
   })
+
+  // The dashboard (docs/ui.md): signs in with the same tokens, its own cookie session, HTML errors.
+  app.route(
+    '/ui',
+    createUiApp({
+      engine,
+      apiTokens: options.apiTokens,
+      sessionSecret: options.uiSessionSecret,
+      executeInBackground: () => {},
+      logError: (error) =>
+        logger.log('error', 'ui_error', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }),
+    }),
+  )
 
   const server = await new Promise<ServerType>((resolveServer, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 3000, hostname: options.host ?? '127.0.0.1' }, () =>
@@ -168,6 +184,7 @@ async function main(): Promise<void> {
     logger,
     ...(store ? { store } : {}),
     databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,
+    ...(env.UI_SESSION_SECRET ? { uiSessionSecret: env.UI_SESSION_SECRET } : {}),
     ...(env.DATABASE_AUTH_TOKEN ? { databaseAuthToken: env.DATABASE_AUTH_TOKEN } : {}),
     ...optionalInteger('sweepIntervalMs', 'SWEEP_INTERVAL_MS'),
     ...optionalInteger('leaseMs', 'LEASE_MS'),
@@ -175,7 +192,7 @@ async function main(): Promise<void> {
     ...optionalInteger('waitBudgetMs', 'WAIT_BUDGET_MS'),
   })
   const where = store ? storeKind : resolveDatabase(env.DATABASE_URL || DEFAULT_DATABASE_URL)
-  console.log(`Gorkflow listening on ${server.url} (store: ${where})`)
+  console.log(`Gorkflow listening on ${server.url} (store: ${where}); dashboard at ${server.url}/ui`)
   if (apiTokens.length === 0) {
     console.warn('API_TOKEN is not set: every /v1 request is refused. Start with API_TOKEN=<a long random string>.')
   }

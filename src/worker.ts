@@ -20,6 +20,7 @@ import type { StepDeps } from './core/step'
 import type { AnyWorkflow } from './core/workflow'
 import { createApp } from './http/app'
 import { parseApiTokens } from './http/auth'
+import { createUiApp } from './http/ui/ui-app'
 import { createRemoteLibSQLStore } from './store/libsql/remote-libsql-store'
 import { MemoryStore } from './store/memory/memory-store'
 import type { WorkflowStore } from './store/store'
@@ -31,6 +32,8 @@ export interface WorkerEnv {
   readonly STORE?: string
   /** Comma-separated bearer tokens; the API is closed without one. Secret. */
   readonly API_TOKEN?: string
+  /** Key of the dashboard's session cookies; unset derives it from API_TOKEN. Secret. */
+  readonly UI_SESSION_SECRET?: string
   /** `libsql://…` of the Turso database (or `http://…` of a local endpoint). */
   readonly TURSO_DATABASE_URL?: string
   /** Secret. */
@@ -140,9 +143,10 @@ async function buildRuntime<Env extends WorkerEnv>(env: Env, options: WorkerOpti
   })
   const maxBodyBytes = integer(env, 'MAX_BODY_BYTES')
   const waitBudgetMs = integer(env, 'WAIT_BUDGET_MS')
+  const apiTokens = parseApiTokens(env.API_TOKEN)
   const app = createApp({
     engine,
-    apiTokens: parseApiTokens(env.API_TOKEN),
+    apiTokens,
     executeInBackground: (task, c) => c.executionCtx.waitUntil(task),
     backgroundBudgetMs: BACKGROUND_BUDGET_MS,
     ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
@@ -150,6 +154,17 @@ async function buildRuntime<Env extends WorkerEnv>(env: Env, options: WorkerOpti
     logError: ({ event, method, route, error }) =>
       console.error(JSON.stringify({ level: 'error', event, method, route, error: describe(error) })),
   })
+  // The dashboard (docs/ui.md): signs in with the same tokens, its own cookie session, HTML errors.
+  app.route(
+    '/ui',
+    createUiApp({
+      engine,
+      apiTokens,
+      sessionSecret: env.UI_SESSION_SECRET?.trim() || undefined,
+      backgroundBudgetMs: BACKGROUND_BUDGET_MS,
+      logError: (error) => console.error(JSON.stringify({ level: 'error', event: 'ui_error', error: describe(error) })),
+    }),
+  )
   return { engine, app, logger }
 }
 
@@ -196,6 +211,7 @@ function fingerprint(env: WorkerEnv): string {
   return JSON.stringify([
     env.STORE,
     env.API_TOKEN,
+    env.UI_SESSION_SECRET,
     env.TURSO_DATABASE_URL,
     env.TURSO_AUTH_TOKEN,
     env.DYNAMODB_TABLE,

@@ -75,6 +75,8 @@ describe('npm run dev (wrangler dev + local libSQL)', () => {
     expect(await health.json()).toEqual({ ok: true, store: 'libsql' })
     const refused = await fetch(`${session!.url}/v1/workflows`)
     expect(refused.status).toBe(401)
+    const dashboard = await fetch(`${session!.url}/ui/sign-in`)
+    expect(dashboard.status).toBe(200)
   })
 
   it('starts sequential asynchronously and completes it in waitUntil, observed by polling', async () => {

@@ -35,6 +35,12 @@ describe('Worker in workerd', () => {
     expect(await res.json()).toEqual({ ok: true, store: 'libsql' })
   })
 
+  it('serves the dashboard sign-in page under /ui', async () => {
+    const res = await exports.default.fetch(`${BASE}/ui/sign-in`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('Content-Type')).toMatch(/^text\/html/)
+  })
+
   it('refuses /v1 without the token', async () => {
     const res = await exports.default.fetch(`${BASE}/v1/workflows`)
     expect(res.status).toBe(401)
