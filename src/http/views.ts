@@ -6,6 +6,7 @@
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import type { Json, RunRecord, RunStatus, StepExecution, StepStatus } from '../core/model'
+import { inputJsonSchema } from '../core/schema'
 
 export interface RunView {
   runId: string
@@ -134,21 +135,4 @@ export function toWorkflowSummaryView(workflow: DescribedWorkflow): WorkflowSumm
 
 export function toWorkflowView(workflow: DescribedWorkflow): WorkflowView {
   return { ...toWorkflowSummaryView(workflow), inputSchema: inputJsonSchema(workflow.inputSchema) }
-}
-
-/**
- * The input JSON Schema through Standard JSON Schema (zod 4, valibot and arktype implement it), or null
- * when the schema does not implement it or cannot express itself in JSON Schema (e.g. a transform).
- */
-export function inputJsonSchema(schema: StandardSchemaV1 | null): Record<string, unknown> | null {
-  if (schema === null) return null
-  const standard = schema['~standard'] as StandardSchemaV1['~standard'] & {
-    jsonSchema?: { input?: (options: { target: string }) => Record<string, unknown> }
-  }
-  if (typeof standard.jsonSchema?.input !== 'function') return null
-  try {
-    return standard.jsonSchema.input({ target: 'draft-2020-12' })
-  } catch {
-    return null
-  }
 }
