@@ -54,8 +54,12 @@ export const workflowRuns = sqliteTable(
     index('workflow_runs_status_created_idx').on(t.status, t.createdAt, t.runId),
     index('workflow_runs_resource_created_idx').on(t.resourceId, t.createdAt, t.runId),
     index('workflow_runs_created_idx').on(t.createdAt, t.runId),
+    // Partial: terminal and PAUSED runs (due_at NULL), the vast majority over time, are not in it.
     index('workflow_runs_due_idx').on(t.dueAt, t.createdAt, t.runId).where(sql`due_at IS NOT NULL`),
-    index('workflow_runs_retention_idx').on(t.status, t.completedAt),
+    // Partial, so retention reads terminal runs oldest first and stops at its LIMIT without sorting.
+    index('workflow_runs_retention_idx')
+      .on(t.completedAt, t.runId)
+      .where(sql`status IN ('COMPLETED', 'FAILED', 'CANCELLED')`),
     uniqueIndex('workflow_runs_idempotency_idx').on(t.workflowId, t.idempotencyKey),
   ],
 )
@@ -85,7 +89,7 @@ export const stepExecutions = sqliteTable(
   },
   (t) => [
     primaryKey({ columns: [t.runId, t.stepId] }),
-    index('step_executions_run_index_idx').on(t.runId, t.executionIndex),
+    index('step_executions_run_index_idx').on(t.runId, t.executionIndex, t.stepId),
   ],
 )
 

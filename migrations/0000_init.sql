@@ -16,7 +16,7 @@ CREATE TABLE `step_executions` (
 	FOREIGN KEY (`run_id`) REFERENCES `workflow_runs`(`run_id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
-CREATE INDEX `step_executions_run_index_idx` ON `step_executions` (`run_id`,`execution_index`);--> statement-breakpoint
+CREATE INDEX `step_executions_run_index_idx` ON `step_executions` (`run_id`,`execution_index`,`step_id`);--> statement-breakpoint
 CREATE TABLE `step_outputs` (
 	`run_id` text NOT NULL,
 	`step_id` text NOT NULL,
@@ -54,7 +54,7 @@ CREATE INDEX `workflow_runs_status_created_idx` ON `workflow_runs` (`status`,`cr
 CREATE INDEX `workflow_runs_resource_created_idx` ON `workflow_runs` (`resource_id`,`created_at`,`run_id`);--> statement-breakpoint
 CREATE INDEX `workflow_runs_created_idx` ON `workflow_runs` (`created_at`,`run_id`);--> statement-breakpoint
 CREATE INDEX `workflow_runs_due_idx` ON `workflow_runs` (`due_at`,`created_at`,`run_id`) WHERE due_at IS NOT NULL;--> statement-breakpoint
-CREATE INDEX `workflow_runs_retention_idx` ON `workflow_runs` (`status`,`completed_at`);--> statement-breakpoint
+CREATE INDEX `workflow_runs_retention_idx` ON `workflow_runs` (`completed_at`,`run_id`) WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED');--> statement-breakpoint
 CREATE UNIQUE INDEX `workflow_runs_idempotency_idx` ON `workflow_runs` (`workflow_id`,`idempotency_key`);--> statement-breakpoint
 CREATE TABLE `workflow_state` (
 	`run_id` text NOT NULL,

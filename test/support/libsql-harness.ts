@@ -105,3 +105,49 @@ export async function httpStoreHarness(
     },
   }
 }
+
+/** A statement as the store hands it to the client. */
+export interface RecordedStatement {
+  readonly sql: string
+  readonly args: unknown[]
+}
+
+/**
+ * Wraps a client so every statement passed to `execute` and `batch` is recorded (in order) before it runs,
+ * e.g. to check each query's plan with `EXPLAIN QUERY PLAN`, and counts the calls (round trips).
+ */
+export function recordingClient<C extends object>(
+  inner: C,
+): { client: C; statements: RecordedStatement[]; calls: () => number } {
+  const statements: RecordedStatement[] = []
+  let calls = 0
+  const record = (stmt: unknown) => {
+    if (typeof stmt === 'string') statements.push({ sql: stmt, args: [] })
+    else if (typeof stmt === 'object' && stmt !== null && 'sql' in stmt) {
+      const { sql, args } = stmt as { sql: string; args?: unknown }
+      statements.push({ sql, args: Array.isArray(args) ? args : [] })
+    }
+  }
+  const client = new Proxy(inner, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop)
+      if (typeof value !== 'function') return value
+      if (prop === 'execute') {
+        return (stmt: unknown, ...rest: unknown[]) => {
+          calls++
+          record(stmt)
+          return (value as (...a: unknown[]) => unknown).call(target, stmt, ...rest)
+        }
+      }
+      if (prop === 'batch') {
+        return (stmts: unknown[], ...rest: unknown[]) => {
+          calls++
+          for (const stmt of stmts) record(stmt)
+          return (value as (...a: unknown[]) => unknown).call(target, stmts, ...rest)
+        }
+      }
+      return (value as (...a: unknown[]) => unknown).bind(target)
+    },
+  })
+  return { client, statements, calls: () => calls }
+}

@@ -1,0 +1,8 @@
+import { runDurabilityCases } from '../core/durability.cases'
+import { runEngineCases } from '../core/engine.cases'
+import { fileStoreHarness, httpStoreHarness } from '../support/libsql-harness'
+
+runEngineCases('LibSQLStore (file:)', fileStoreHarness)
+runEngineCases('LibSQLStore (HTTP)', httpStoreHarness)
+runDurabilityCases('LibSQLStore (file:)', fileStoreHarness)
+runDurabilityCases('LibSQLStore (HTTP)', httpStoreHarness)
