@@ -371,7 +371,7 @@ export class DynamoDBStore implements WorkflowStore {
       // Claimable implies wakeAt <= now < expiresAt, so the run is next due when this lease expires.
       .set(ATTR.dueAt, n(expiresAt))
     const nowValue = expr.value(n(now))
-    const lease = `${expr.name(RUN.leaseExpiresAt)}`
+    const lease = expr.name(RUN.leaseExpiresAt)
     const condition = [
       `attribute_exists(${expr.name(PK)})`,
       expr.in(ATTR.runStatus, CLAIMABLE_RUN_STATUSES),
@@ -379,36 +379,31 @@ export class DynamoDBStore implements WorkflowStore {
       `(attribute_not_exists(${expr.name(RUN.wakeAt)}) OR ${expr.name(RUN.wakeAt)} <= ${nowValue})`,
     ].join(' AND ')
 
-    let notFound = false
-    let item: Item | undefined
-    try {
-      const result = await this.#request(
-        'claimRun',
-        () =>
-          this.#client.send(
-            new UpdateItemCommand({
-              TableName: this.#table,
-              Key: keyItem(runKey(runId)),
-              UpdateExpression: update.render(),
-              ConditionExpression: condition,
-              ...expr.attributes(),
-              ReturnValues: 'ALL_NEW',
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            }),
-          ),
-        (err) => {
-          const failure = conditionFailures(err)[0]
-          if (failure === undefined) return undefined
-          notFound = failure.item === undefined
-          return new NotClaimable()
-        },
-      )
-      item = result.Attributes
-    } catch (err) {
-      if (!(err instanceof NotClaimable)) throw err
-      if (notFound) throw new RunNotFoundError(runId)
-      return null
-    }
+    const result = await this.#request(
+      'claimRun',
+      () =>
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#table,
+            Key: keyItem(runKey(runId)),
+            UpdateExpression: update.render(),
+            ConditionExpression: condition,
+            ...expr.attributes(),
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+      (err) => {
+        const failure = conditionFailures(err)[0]
+        if (failure === undefined) return undefined
+        return failure.item === undefined ? new RunNotFoundError(runId) : new NotClaimable()
+      },
+    ).catch((err: unknown) => {
+      if (err instanceof NotClaimable) return null
+      throw err
+    })
+    if (result === null) return null
+    const item = result.Attributes
     if (item === undefined) throw new StoreUnavailableError(`claimRun of run ${runId} returned no item`)
     const run = fromRunItem(item)
     // A run no commit ever wrote a step for has none: its first claim is a single request.
