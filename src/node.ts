@@ -173,8 +173,10 @@ async function main(): Promise<void> {
   let store: WorkflowStore | undefined
   if (storeKind === 'memory') store = new MemoryStore()
   else if (storeKind === 'dynamodb') {
+    // The SDK warns on every start that Node 20 is past its end of life; the engines field says so already.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
     const { dynamoDBStoreFromEnv } = await import('./worker-dynamodb')
-    store = await dynamoDBStoreFromEnv(env as WorkerEnv)
+    store = await dynamoDBStoreFromEnv(env as WorkerEnv, { defaultCredentials: true })
   } else if (storeKind !== 'libsql') throw new Error(`STORE must be libsql, memory or dynamodb, got ${JSON.stringify(env.STORE)}`)
 
   const server = await startNodeServer({

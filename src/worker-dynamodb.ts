@@ -10,19 +10,28 @@ import type { WorkflowStore } from './store/store'
 import { ConfigurationError, createWorker, integer, type WorkerEnv } from './worker'
 import { exampleWorkflows } from './workflows'
 
-/** The DynamoDB store from bindings: DYNAMODB_TABLE, AWS_REGION, credentials, optional DYNAMODB_ENDPOINT. */
-export async function dynamoDBStoreFromEnv(env: WorkerEnv): Promise<WorkflowStore> {
+/**
+ * The DynamoDB store from bindings: DYNAMODB_TABLE, AWS_REGION, credentials, optional DYNAMODB_ENDPOINT and
+ * DYNAMODB_RETENTION_SECONDS. On Workers the credentials must be bindings; in Node (`defaultCredentials`)
+ * absent keys leave them to the SDK's default chain (profile, instance role, …).
+ */
+export async function dynamoDBStoreFromEnv(
+  env: WorkerEnv,
+  options: { defaultCredentials?: boolean } = {},
+): Promise<WorkflowStore> {
   const tableName = env.DYNAMODB_TABLE?.trim()
   const region = env.AWS_REGION?.trim()
   const accessKeyId = env.AWS_ACCESS_KEY_ID?.trim()
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY?.trim()
-  const missing = [
+  const required: [string, string | undefined][] = [
     ['DYNAMODB_TABLE', tableName],
     ['AWS_REGION', region],
-    ['AWS_ACCESS_KEY_ID', accessKeyId],
-    ['AWS_SECRET_ACCESS_KEY', secretAccessKey],
-  ].filter(([, value]) => !value)
-  if (missing.length > 0 || !tableName || !region || !accessKeyId || !secretAccessKey) {
+  ]
+  if (!options.defaultCredentials || accessKeyId || secretAccessKey) {
+    required.push(['AWS_ACCESS_KEY_ID', accessKeyId], ['AWS_SECRET_ACCESS_KEY', secretAccessKey])
+  }
+  const missing = required.filter(([, value]) => !value)
+  if (missing.length > 0 || !tableName || !region) {
     throw new ConfigurationError(
       `STORE=dynamodb needs ${missing.map(([name]) => name).join(', ')}: set them with \`wrangler secret put\` ` +
         '(or in .dev.vars for `wrangler dev`)',
@@ -33,7 +42,9 @@ export async function dynamoDBStoreFromEnv(env: WorkerEnv): Promise<WorkflowStor
   const endpoint = env.DYNAMODB_ENDPOINT?.trim()
   const client = new DynamoDBClient({
     region,
-    credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) },
+    ...(accessKeyId && secretAccessKey
+      ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } }
+      : {}),
     ...(endpoint ? { endpoint } : {}),
   })
   return new DynamoDBStore({ client, tableName, ...(retentionSeconds ? { retentionSeconds } : {}) })
