@@ -142,7 +142,7 @@ export function runDurabilityCases(name: string, setup: () => Promise<EngineHarn
       expect(overlaps()).toBe(0)
       // No crash happened, so every step ran exactly once.
       expect(log.length).toBe(scale.runs * 3)
-    })
+    }, 120_000)
 
     for (const mode of ['throw', 'lost-reply'] as const) {
       it(`ends every run terminal after store faults (${mode}), without overwriting a terminal state or losing an output`, async () => {
@@ -194,7 +194,7 @@ export function runDurabilityCases(name: string, setup: () => Promise<EngineHarn
         }
         expect(all.filter((r) => r.status === 'COMPLETED').length).toBeGreaterThanOrEqual(27)
         await Promise.all([...engines, healthy].map((e) => e.shutdown()))
-      })
+      }, 120_000)
     }
 
     it('creates one run for 20 concurrent starts with the same idempotency key', async () => {
