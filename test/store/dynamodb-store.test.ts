@@ -14,7 +14,7 @@ import {
   CreateTableCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
 import { Engine } from '../../src/core/engine'
 import { defineStep } from '../../src/core/step'
@@ -28,6 +28,10 @@ import { useDynamoDBLocal } from '../support/dynamodb-harness'
 import { localClient, logCommands, uniqueTableName } from '../support/dynamodb-local'
 import { makeRun, makeStep, T0 } from '../support/fixtures'
 import { VirtualClock } from '../support/virtual-clock'
+
+// Paging 250 runs sends about 450 requests and the CLI test starts npm twice: seconds on an idle machine, but
+// well past the default 30 s on a loaded one.
+vi.setConfig({ testTimeout: 120_000 })
 
 const dynamo = useDynamoDBLocal()
 const LEASE_MS = 30_000
