@@ -14,6 +14,8 @@ export interface LayoutProps {
   readonly section?: 'runs' | 'workflows'
   /** Reload the page this often while something on it is live; omitted when nothing changes. */
   readonly refreshMs?: number | undefined
+  /** What the page shows, condensed; the refresh script reloads when the server's differs. */
+  readonly fingerprint?: string | undefined
   readonly children?: Child
 }
 
@@ -38,7 +40,10 @@ export function Layout(props: LayoutProps) {
           </noscript>
         )}
       </head>
-      <body data-refresh-ms={props.refreshMs === undefined ? undefined : String(props.refreshMs)}>
+      <body
+        data-refresh-ms={props.refreshMs === undefined ? undefined : String(props.refreshMs)}
+        data-fingerprint={props.refreshMs === undefined ? undefined : props.fingerprint}
+      >
         <a class="skip" href="#main">
           Skip to content
         </a>

@@ -12,6 +12,7 @@ import { DagSvg, workflowNodeLabel, type DagNodeView } from './dag-svg'
 import { anchorId, formatAbsolute, formatDuration, formatJson, formatRelative } from './format'
 import { Layout } from './layout'
 import type { PageContext } from './page-context'
+import { runFingerprint } from './refresh'
 import { runDuration } from './runs-page'
 import { StatusBadge } from './status'
 import { Timeline } from './timeline'
@@ -53,7 +54,13 @@ export function RunPage(props: RunPageProps) {
   const duration = runDuration(run, ctx.now)
   const percent = Math.round(run.progress * 100)
   return (
-    <Layout ctx={ctx} title={`Run ${run.runId}`} section="runs" refreshMs={live ? props.refreshMs : undefined}>
+    <Layout
+      ctx={ctx}
+      title={`Run ${run.runId}`}
+      section="runs"
+      refreshMs={live ? props.refreshMs : undefined}
+      fingerprint={runFingerprint(run)}
+    >
       <p>
         <a href={`${ctx.base}/runs`}>← All runs</a>
       </p>

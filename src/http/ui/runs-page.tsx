@@ -7,6 +7,7 @@ import { isTerminalRunStatus, RUN_STATUSES, type RunRecord, type RunStatus } fro
 import { formatAbsolute, formatDuration, formatRelative, shortId } from './format'
 import { Layout } from './layout'
 import type { PageContext } from './page-context'
+import { runsFingerprint } from './refresh'
 import { StatusBadge } from './status'
 
 /** The list's query parameters, as the filter form sends them. */
@@ -50,7 +51,13 @@ export function RunsPage(props: RunsPageProps) {
   const live = runs.some((r) => !isTerminalRunStatus(r.status))
   const filtered = Boolean(query.workflow || query.status || query.resource)
   return (
-    <Layout ctx={ctx} title="Runs" section="runs" refreshMs={live ? props.refreshMs : undefined}>
+    <Layout
+      ctx={ctx}
+      title="Runs"
+      section="runs"
+      refreshMs={live ? props.refreshMs : undefined}
+      fingerprint={runsFingerprint(runs, props.nextCursor)}
+    >
       <h1>Runs</h1>
       <form class="filters" method="get" action={`${ctx.base}/runs`} role="search" aria-label="Filter runs">
         <div>

@@ -114,17 +114,22 @@ progress::-moz-progress-bar{background:#2563eb;border-radius:999px}
 ${STATUS_CSS}`
 
 /**
- * Reloads the page every `data-refresh-ms` of `<body>` while it is visible, so a live run updates itself
- * without a client-side framework. It holds off while a control has focus (a keyboard user tabbing to
- * Cancel keeps their place, someone typing keeps their text) and just after a pointer press, and stops once
- * a form is submitted, so a reload never swallows a click.
+ * Keeps a live page current without a client-side framework: every `data-refresh-ms` it asks the server for
+ * the page's fingerprint (see `refresh.ts`) and reloads only when that changed, or after 30 s so relative
+ * times stay honest. It holds off while the tab is hidden, while a control has focus (a keyboard user
+ * tabbing to Cancel keeps their place, someone typing keeps their text) and just after a pointer press, and
+ * stops once a form is submitted, so a reload never swallows a click.
  */
-export const REFRESH_JS = `(function(){var ms=Number(document.body.getAttribute('data-refresh-ms'));if(!ms)return;var sent=false,pressed=0;
+export const REFRESH_JS = `(function(){var b=document.body,ms=Number(b.getAttribute('data-refresh-ms'));if(!ms)return;
+var fp=b.getAttribute('data-fingerprint'),sent=false,pressed=0,born=Date.now();
 document.addEventListener('submit',function(){sent=true},true);
 document.addEventListener('pointerdown',function(){pressed=Date.now()},true);
-function busy(){var a=document.activeElement;return document.hidden||Date.now()-pressed<ms||!!(a&&/^(A|BUTTON|SUMMARY|INPUT|SELECT|TEXTAREA)$/.test(a.tagName.toUpperCase()))}
-function tick(){if(sent)return;if(busy()){setTimeout(tick,ms);return}location.reload()}
-setTimeout(tick,ms)})();
+function busy(){var a=document.activeElement;return sent||document.hidden||Date.now()-pressed<ms||!!(a&&/^(A|BUTTON|SUMMARY|INPUT|SELECT|TEXTAREA)$/.test(a.tagName.toUpperCase()))}
+function later(){setTimeout(tick,ms)}
+function tick(){if(sent)return;if(busy())return later();if(Date.now()-born>30000)return location.reload();
+fetch(location.href,{headers:{'X-Gorkflow-Fingerprint':'1'},cache:'no-store',credentials:'same-origin'})
+.then(function(r){return r.text()}).then(function(t){if(t!==fp&&!busy())location.reload();else later()},later)}
+later()})();
 `
 
 /** Cache-busting version of an asset: FNV-1a of its text, in base 36. */

@@ -1,7 +1,7 @@
 /**
  * @module
  * The dashboard: a Hono app of server-rendered pages (hono/jsx), mounted by the main app at `/ui`. No build
- * step, no external assets: one stylesheet and a six-line refresh script, both served from here.
+ * step, no external assets: one stylesheet and a refresh script of under 1 KB, both served from here.
  *
  * Closed like the API: every page but sign-in needs a session cookie from signing in with an API token (see
  * `session.ts`), and every state-changing form carries a CSRF token bound to that session (see `csrf.ts`).
@@ -22,6 +22,7 @@ import type { RunPage } from '../../store/store'
 import { CSRF_FIELD, csrfToken, verifyCsrfToken } from './csrf'
 import { MessagePage } from './message-page'
 import type { PageContext } from './page-context'
+import { FINGERPRINT_HEADER, runFingerprint, runsFingerprint } from './refresh'
 import { RUN_NOTICES, RunPage as RunDetailPage, type RunNotice } from './run-page'
 import { RunsPage, type RunsQuery } from './runs-page'
 import { DEFAULT_SESSION_TTL_MS, SessionKeys, type Session } from './session'
@@ -74,6 +75,7 @@ const CSP = [
   "style-src 'self'",
   "script-src 'self'",
   "img-src 'self' data:",
+  "connect-src 'self'",
   "form-action 'self'",
   "frame-ancestors 'none'",
   "base-uri 'none'",
@@ -226,6 +228,7 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
       error = 'That page link is not valid for this list any more; showing the newest runs instead.'
       page = await engine.listRuns(filter)
     }
+    if (c.req.header(FINGERPRINT_HEADER) === '1') return c.text(runsFingerprint(page.runs, page.nextCursor))
     const props = {
       ctx: ctxOf(c),
       query: error === undefined ? query : { ...query, cursor: '' },
@@ -240,6 +243,7 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
 
   app.get('/runs/:runId', async (c) => {
     const runId = c.req.param('runId')
+    if (c.req.header(FINGERPRINT_HEADER) === '1') return c.text(runFingerprint(await engine.getRun(runId)))
     const [run, steps, state] = await Promise.all([engine.getRun(runId), engine.listSteps(runId), engine.getState(runId)])
     const notice = c.req.query('notice')
     return render(

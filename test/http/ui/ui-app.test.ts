@@ -271,6 +271,27 @@ describe('runs list', () => {
     expect(page).toContain('/ui/assets/refresh.js')
   })
 
+  it('answers a refresh probe with a fingerprint that changes only when the shown runs change', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie } = await h.signIn()
+    const { run } = await h.engine.start('sleep', { ms: 60_000 })
+    const probe = async (path: string) => {
+      const res = await h.app.request(`http://localhost${path}`, { headers: { cookie, 'X-Gorkflow-Fingerprint': '1' } })
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain/)
+      return res.text()
+    }
+    const page = await (await h.get('/ui/runs', cookie)).text()
+    const list = await probe('/ui/runs')
+    expect(page).toContain(`data-fingerprint="${list}"`)
+    const detail = await probe(`/ui/runs/${run.runId}`)
+    expect(await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()).toContain(`data-fingerprint="${detail}"`)
+    expect(await probe('/ui/runs')).toBe(list)
+    expect(await probe(`/ui/runs/${run.runId}`)).toBe(detail)
+    await h.engine.cancel(run.runId)
+    expect(await probe('/ui/runs')).not.toBe(list)
+    expect(await probe(`/ui/runs/${run.runId}`)).not.toBe(detail)
+  })
+
   it('filters by workflow, status and resource', async () => {
     const h = createUiHarness(WORKFLOWS)
     const { cookie } = await h.signIn()
