@@ -1,0 +1,130 @@
+/**
+ * @module
+ * Measures one workload on one target in this process and prints the result as one JSON line. `bench/run.ts`
+ * starts a process per (target, workload), so each peak RSS is its own and no JIT or heap state leaks from
+ * one measurement into the next.
+ *
+ * Usage: `node --import tsx bench/measure.ts <target-id> <W1|W2|W3> [--quick]`
+ */
+import { pathToFileURL } from 'node:url'
+import { median, quantile, summarize, type Repetition, type Summary } from './stats'
+import { findTarget } from './targets'
+import { DEFAULT_BUDGET, type Budget, type Session } from './targets/target'
+import { W3_RUNS, type WorkloadId } from './workloads'
+
+/** The line `bench/run.ts` looks for in a measuring process's output. */
+export const RESULT_PREFIX = 'BENCH_RESULT '
+
+export interface Measurement extends Summary {
+  readonly target: string
+  readonly workload: WorkloadId
+  /** Store method calls per run (counting wrapper); null when the store lives in another process. */
+  readonly storeCallsPerRun: number | null
+  /** HTTP requests to the store's endpoint per run; null when the store is not behind HTTP. */
+  readonly endpointRequestsPerRun: number | null
+  /**
+   * CPU time (user + system) of the engine's process per run, in ms. Unlike latency it barely moves when other
+   * work shares the machine, so it is the number to compare across runs of the benchmark.
+   */
+  readonly cpuMsPerRun: number
+  /** Peak resident set of the engine's process, in MiB. */
+  readonly peakRssMiB: number
+}
+
+/** A budget small enough to check that everything works, not to publish. */
+export const QUICK_BUDGET: Budget = { warmupMs: 200, repetitions: 2, repetitionMs: 200, minRuns: 2, maxRuns: 200, batches: 1 }
+
+export async function measure(targetId: string, workload: WorkloadId, quick = false): Promise<Measurement> {
+  const target = findTarget(targetId)
+  if (!target.workloads.includes(workload)) throw new Error(`target ${targetId} does not run ${workload}`)
+  const budget = quick ? QUICK_BUDGET : { ...DEFAULT_BUDGET, ...target.budget }
+  const session = await target.open()
+  try {
+    await warmUp(session, workload, budget)
+    const calls0 = session.storeCalls()
+    const requests0 = await session.endpointRequests()
+    const cpu0 = process.cpuUsage()
+    const summary = workload === 'W3' ? await measureBatches(session, budget) : await measureRuns(session, workload, budget)
+    const cpu = process.cpuUsage(cpu0)
+    const calls1 = session.storeCalls()
+    const requests1 = await session.endpointRequests()
+    return {
+      target: targetId,
+      workload,
+      ...summary,
+      storeCallsPerRun: calls0 === null || calls1 === null ? null : (calls1 - calls0) / summary.runs,
+      endpointRequestsPerRun: requests0 === null || requests1 === null ? null : (requests1 - requests0) / summary.runs,
+      cpuMsPerRun: (cpu.user + cpu.system) / 1000 / summary.runs,
+      peakRssMiB: (await session.peakRssKiB()) / 1024,
+    }
+  } finally {
+    await session.close()
+  }
+}
+
+async function warmUp(session: Session, workload: WorkloadId, budget: Budget): Promise<void> {
+  const until = performance.now() + budget.warmupMs
+  let runs = 0
+  while (runs < 3 || performance.now() < until) {
+    await session.run(workload === 'W2' ? 'W2' : 'W1')
+    runs++
+  }
+  if (workload === 'W3') await session.batch()
+}
+
+async function measureRuns(session: Session, workload: 'W1' | 'W2', budget: Budget): Promise<Summary> {
+  const repetitions: Repetition[] = []
+  for (let r = 0; r < budget.repetitions; r++) {
+    await session.beforeRepetition?.()
+    const latenciesMs: number[] = []
+    const start = performance.now()
+    const until = start + budget.repetitionMs
+    while (latenciesMs.length < budget.maxRuns && (latenciesMs.length < budget.minRuns || performance.now() < until)) {
+      const t0 = performance.now()
+      await session.run(workload)
+      latenciesMs.push(performance.now() - t0)
+    }
+    repetitions.push({ latenciesMs, wallMs: performance.now() - start, runs: latenciesMs.length })
+  }
+  return summarize(repetitions)
+}
+
+/** W3 stops after 3 batches once this much time has gone by, so a slow backend keeps `npm run bench` short. */
+const W3_TIME_CAP_MS = 20_000
+
+/** W3: each batch is one sample; its total is the latency that counts. */
+async function measureBatches(session: Session, budget: Budget): Promise<Summary> {
+  const totals: number[] = []
+  const until = performance.now() + W3_TIME_CAP_MS
+  for (let b = 0; b < budget.batches && (b < Math.min(3, budget.batches) || performance.now() < until); b++) {
+    await session.beforeRepetition?.()
+    const t0 = performance.now()
+    await session.batch()
+    totals.push(performance.now() - t0)
+  }
+  const medianMs = median(totals)
+  return {
+    medianMs,
+    p95Ms: quantile(totals, 0.95),
+    runsPerSecond: (W3_RUNS * 1000) / medianMs,
+    repetitions: totals.length,
+    runs: totals.length * W3_RUNS,
+  }
+}
+
+const invoked = process.argv[1]
+if (invoked !== undefined && import.meta.url === pathToFileURL(invoked).href) {
+  const [targetId, workload] = process.argv.slice(2)
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
+  measure(targetId as string, workload as WorkloadId, process.argv.includes('--quick')).then(
+    (result) => {
+      console.log(RESULT_PREFIX + JSON.stringify(result))
+      // Handles a store or client may leave open must not hold the process (and its profile) back.
+      process.exit(0)
+    },
+    (err: unknown) => {
+      console.error(err instanceof Error ? (err.stack ?? err.message) : String(err))
+      process.exit(1)
+    },
+  )
+}

@@ -1,0 +1,183 @@
+/**
+ * @module
+ * `npm run bench`: measures every workload on every target, each (target, workload) in a fresh process, prints
+ * a markdown table and, for a full run, writes `bench/RESULTS.md`. Not part of `npm test`.
+ *
+ * Flags:
+ *   --only a,b        targets by id (or id prefix: `libsql-http` = both latencies); default all
+ *   --workloads W1,W3 default all each target runs
+ *   --quick           tiny budgets: checks that everything works, numbers not worth publishing
+ *   --profile         runs the measurements under `node --cpu-prof` (into bench/profiles/), prints where the
+ *                     time went and writes bench/PROFILE.md; profiled timings are not written to RESULTS.md
+ *   --write / --no-write   write RESULTS.md even for a subset / never (default: only for a full run)
+ * Example: `npm run bench -- --only memory,libsql-file --workloads W1`
+ */
+import { spawn } from 'node:child_process'
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { RESULT_PREFIX, type Measurement } from './measure'
+import { profileMarkdown, summarizeProfile } from './profile'
+import { goalsTable, machine, machineLine, resultsDocument, resultsTable, type Outcome } from './report'
+import { TARGETS } from './targets'
+import type { Target } from './targets/target'
+import { WORKLOAD_IDS, type WorkloadId } from './workloads'
+
+const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url))
+const MEASURE_SCRIPT = join(BENCH_DIR, 'measure.ts')
+const PROFILE_DIR = join(BENCH_DIR, 'profiles')
+/** A measurement that takes longer than this is stuck (a server that never answers): kill it, report it. */
+const MEASURE_TIMEOUT_MS = 180_000
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string' },
+      workloads: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      write: { type: 'boolean' },
+      'no-write': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  })
+  if (values.help) {
+    console.log('usage: npm run bench -- [--only id,…] [--workloads W1,…] [--quick] [--profile] [--write|--no-write]')
+    console.log(`targets: ${TARGETS.map((t) => t.id).join(', ')}`)
+    return
+  }
+  const targets = selectTargets(values.only)
+  const workloads = selectWorkloads(values.workloads)
+  const subset = values.only !== undefined || values.workloads !== undefined || values.quick || values.profile
+  const write = !values['no-write'] && !values.profile && (values.write ?? !subset)
+  if (values.profile) {
+    rmSync(PROFILE_DIR, { recursive: true, force: true })
+    mkdirSync(PROFILE_DIR, { recursive: true })
+  }
+
+  const host = machine()
+  console.log(`Machine: ${machineLine(host)}\n`)
+  const outcomes: Outcome[] = []
+  for (const target of targets) {
+    for (const workload of target.workloads.filter((w) => workloads.includes(w))) {
+      process.stdout.write(`${target.id} ${workload} … `)
+      const started = Date.now()
+      const outcome = await measureInChild(target, workload, { quick: values.quick, profile: values.profile })
+      outcomes.push(outcome)
+      console.log(
+        outcome.ok
+          ? `median ${outcome.result.medianMs.toFixed(3)} ms (${((Date.now() - started) / 1000).toFixed(1)} s)`
+          : `FAILED\n${outcome.error}`,
+      )
+    }
+  }
+  host.loadAfter = loadavg()[0] ?? 0
+
+  console.log(`\n${resultsTable(outcomes)}\n\n${goalsTable(outcomes)}\n`)
+  if (values.profile) writeProfiles(outcomes)
+  if (write) {
+    const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
+    writeFileSync(join(BENCH_DIR, 'RESULTS.md'), resultsDocument(outcomes, host, command))
+    console.log('wrote bench/RESULTS.md')
+  }
+  if (outcomes.some((o) => !o.ok)) process.exitCode = 1
+}
+
+function selectTargets(only: string | undefined): Target[] {
+  if (only === undefined) return [...TARGETS]
+  const wanted = only.split(',').map((s) => s.trim()).filter(Boolean)
+  const unknown = wanted.filter((w) => !TARGETS.some((t) => matches(t.id, w)))
+  if (unknown.length > 0) {
+    throw new Error(`unknown target(s) ${unknown.join(', ')}; known: ${TARGETS.map((t) => t.id).join(', ')}`)
+  }
+  return TARGETS.filter((t) => wanted.some((w) => matches(t.id, w)))
+}
+
+function matches(id: string, wanted: string): boolean {
+  return id === wanted || id.startsWith(`${wanted}-`)
+}
+
+function selectWorkloads(list: string | undefined): WorkloadId[] {
+  if (list === undefined) return [...WORKLOAD_IDS]
+  const wanted = list.split(',').map((s) => s.trim().toUpperCase())
+  const bad = wanted.filter((w) => !(WORKLOAD_IDS as readonly string[]).includes(w))
+  if (bad.length > 0) throw new Error(`unknown workload(s) ${bad.join(', ')}; known: ${WORKLOAD_IDS.join(', ')}`)
+  return wanted as WorkloadId[]
+}
+
+/** Where the profiles of one measurement go: the main thread's, and the TypeScript loader thread's. */
+function profileDir(target: Target, workload: WorkloadId): string {
+  return join(PROFILE_DIR, `${target.id}-${workload}`)
+}
+
+/** The main thread's profile: the largest file (the loader thread only compiles). */
+function mainProfile(dir: string): string {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => ({ path: join(dir, f), size: statSync(join(dir, f)).size }))
+    .sort((a, b) => b.size - a.size)
+  if (!files[0]) throw new Error(`no profile in ${dir}`)
+  return files[0].path
+}
+
+/** Runs bench/measure.ts for one (target, workload) in a new Node process and parses its result line. */
+function measureInChild(target: Target, workload: WorkloadId, options: { quick: boolean; profile: boolean }): Promise<Outcome> {
+  const tsx = createRequire(import.meta.url).resolve('tsx')
+  const args = [
+    ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir(target, workload)}`] : []),
+    '--import',
+    tsx,
+    MEASURE_SCRIPT,
+    target.id,
+    workload,
+    ...(options.quick ? ['--quick'] : []),
+  ]
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)))
+    const timer = setTimeout(() => {
+      stderr += `\nkilled after ${MEASURE_TIMEOUT_MS / 1000} s`
+      child.kill('SIGKILL')
+    }, MEASURE_TIMEOUT_MS)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      const line = stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX))
+      if (code === 0 && line) {
+        resolve({ ok: true, target, workload, result: JSON.parse(line.slice(RESULT_PREFIX.length)) as Measurement })
+      } else {
+        resolve({ ok: false, target, workload, error: (stderr || stdout || `exit code ${code}`).trim() })
+      }
+    })
+  })
+}
+
+function writeProfiles(outcomes: readonly Outcome[]): void {
+  const sections = outcomes
+    .filter((o) => o.ok)
+    .map((o) => profileMarkdown(`${o.target.title}, ${o.workload}`, summarizeProfile(mainProfile(profileDir(o.target, o.workload)))))
+  const doc = `<!-- Generated by bench/run.ts --profile. DO NOT EDIT; rerun instead. -->
+# Where the time goes
+
+Self time from \`node --cpu-prof\` over a whole measuring process (setup, warm-up and the measured runs; the
+TypeScript loader's compile time shows up as esbuild/tsx). Profiled timings are slower than unprofiled ones.
+
+${sections.join('\n\n')}
+`
+  writeFileSync(join(BENCH_DIR, 'PROFILE.md'), doc)
+  console.log(doc)
+  console.log('wrote bench/PROFILE.md (raw profiles in bench/profiles/)')
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err))
+  process.exit(1)
+})

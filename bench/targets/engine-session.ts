@@ -1,0 +1,45 @@
+/**
+ * @module
+ * A {@link Session} that drives an {@link Engine} in this process over a store wrapped in the counting store
+ * (test/support/counting-store.ts), so calls per run are measured, never assumed.
+ */
+import { Engine } from '../../src/core/engine'
+import type { WorkflowStore } from '../../src/store/store'
+import { countingStore, type CountingStore } from '../../test/support/counting-store'
+import { benchWorkflows, runBatch, runOnce } from '../workloads'
+import type { Session } from './target'
+
+export interface EngineSessionOptions {
+  /** The store runs go to; a new one per repetition when `freshStore` is given. */
+  readonly store: WorkflowStore
+  /** Replaces the store before each repetition (the old one is closed). */
+  readonly freshStore?: () => Promise<WorkflowStore>
+  readonly endpointRequests?: () => Promise<number | null>
+  readonly close?: () => Promise<void>
+}
+
+/** A session whose runs go through one engine (rebuilt with the store) in this process. */
+export function engineSession(options: EngineSessionOptions): Session {
+  let counting: CountingStore = countingStore(options.store)
+  let engine = new Engine({ store: counting.store, workflows: benchWorkflows })
+  let calls = 0
+  return {
+    run: (workload) => runOnce(engine, workload),
+    batch: () => runBatch(engine),
+    async beforeRepetition() {
+      if (!options.freshStore) return
+      calls += counting.total()
+      await counting.store.close()
+      counting = countingStore(await options.freshStore())
+      engine = new Engine({ store: counting.store, workflows: benchWorkflows })
+    },
+    storeCalls: () => calls + counting.total(),
+    endpointRequests: options.endpointRequests ?? (async () => null),
+    peakRssKiB: async () => process.resourceUsage().maxRSS,
+    async close() {
+      await engine.shutdown()
+      await counting.store.close()
+      await options.close?.()
+    },
+  }
+}

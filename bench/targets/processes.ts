@@ -1,0 +1,62 @@
+/** @module Process helpers for targets that start servers: free ports and peak memory from Linux's /proc. */
+import { readFileSync, readdirSync } from 'node:fs'
+import { createServer } from 'node:net'
+
+/** A TCP port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.unref()
+    server.on('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address !== null ? address.port : 0
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))))
+    })
+  })
+}
+
+/** Peak resident set of a live process (`VmHWM`), in KiB; null where /proc is unavailable. */
+export function peakRssKiB(pid: number): number | null {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return match ? Number(match[1]) : null
+  } catch {
+    return null
+  }
+}
+
+/** Pids of the live descendants of `root` with their command names (Linux only; empty elsewhere). */
+export function descendants(root: number): { pid: number; command: string }[] {
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc').filter((name) => /^\d+$/.test(name))
+  } catch {
+    return []
+  }
+  const parents = new Map<number, { ppid: number; command: string }>()
+  for (const name of entries) {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      // pid (comm) state ppid …; comm may contain spaces and parentheses, so split at the last ')'.
+      const close = stat.lastIndexOf(')')
+      const command = stat.slice(stat.indexOf('(') + 1, close)
+      const ppid = Number(stat.slice(close + 2).split(' ')[1])
+      parents.set(Number(name), { ppid, command })
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const found: { pid: number; command: string }[] = []
+  const queue = [root]
+  while (queue.length > 0) {
+    const parent = queue.shift() as number
+    for (const [pid, info] of parents) {
+      if (info.ppid === parent) {
+        found.push({ pid, command: info.command })
+        queue.push(pid)
+      }
+    }
+  }
+  return found
+}

@@ -1,0 +1,101 @@
+/**
+ * @module
+ * The workloads end to end through the Worker under `wrangler dev` (workerd, as deployed), with the LibSQL
+ * store over HTTP to the local endpoint (`npm run dev`'s setup). The entry is `bench/worker.ts`: the shipped
+ * Worker plus the benchmark workflows. Logging at `warn`, as for the Node server.
+ */
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { wranglerEnv } from '../../scripts/dev'
+import { httpSession } from './http-session'
+import { startEndpoint } from './libsql-endpoint'
+import { descendants, freePort, peakRssKiB } from './processes'
+import { DEFAULT_BUDGET, type Target } from './target'
+import { tempDir } from './temp-dir'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const WRANGLER = fileURLToPath(new URL('../../node_modules/wrangler/bin/wrangler.js', import.meta.url))
+/** Bundling and starting workerd; ~1.5 s warm (STACK.md), much more on a busy machine. */
+const READY_TIMEOUT_MS = 90_000
+
+export const wranglerDevTarget: Target = {
+  id: 'wrangler-dev',
+  title: '`wrangler dev`, LibSQL HTTP 0 ms',
+  workloads: ['W1', 'W2', 'W3'],
+  budget: { ...DEFAULT_BUDGET, warmupMs: 2_000, batches: 3 },
+  async open() {
+    const endpoint = await startEndpoint(0)
+    const state = tempDir('gorkflow-bench-wrangler-')
+    const port = await freePort()
+    const token = randomBytes(24).toString('base64url')
+    const child = spawn(
+      process.execPath,
+      [
+        WRANGLER, 'dev', 'bench/worker.ts', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn',
+        '--persist-to', state.path,
+        '--var', 'STORE:libsql', '--var', `TURSO_DATABASE_URL:${endpoint.url}`, '--var', `API_TOKEN:${token}`,
+        '--var', 'LOG_LEVEL:warn',
+      ],
+      // Own process group, so close() ends wrangler and the workerd it started, and nothing else.
+      { cwd: ROOT, env: wranglerEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let output = ''
+    const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-8_000))
+    child.stdout.on('data', keep)
+    child.stderr.on('data', keep)
+    const exited = new Promise<void>((done) => child.once('exit', () => done()))
+    const killGroup = (signal: NodeJS.Signals) => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, signal)
+      } catch {
+        // already gone
+      }
+    }
+    const killOnExit = () => killGroup('SIGKILL')
+    process.once('exit', killOnExit)
+    const close = async () => {
+      process.removeListener('exit', killOnExit)
+      if (child.exitCode === null) {
+        killGroup('SIGTERM')
+        const timer = setTimeout(() => killGroup('SIGKILL'), 5_000)
+        await exited
+        clearTimeout(timer)
+      }
+      await endpoint.close()
+      state.remove()
+    }
+    const url = `http://127.0.0.1:${port}`
+    try {
+      await waitForHealth(url, () => child.exitCode !== null, () => output)
+    } catch (err) {
+      await close()
+      throw err
+    }
+    return httpSession({
+      url,
+      token,
+      endpointRequests: () => endpoint.requests(),
+      // The engine runs in workerd, not in wrangler's Node process.
+      peakRssKiB: async () => {
+        const workerd = descendants(child.pid as number).filter((p) => p.command.startsWith('workerd'))
+        return Math.max(0, ...workerd.map((p) => peakRssKiB(p.pid) ?? 0))
+      },
+      close,
+    })
+  },
+}
+
+async function waitForHealth(url: string, exited: () => boolean, output: () => string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS
+  while (Date.now() < deadline) {
+    if (exited()) throw new Error(`wrangler dev exited:\n${output()}`)
+    try {
+      if ((await fetch(`${url}/health`)).ok) return
+    } catch {
+      // not listening yet
+    }
+    await new Promise((wake) => setTimeout(wake, 100))
+  }
+  throw new Error(`wrangler dev did not answer within ${READY_TIMEOUT_MS / 1000} s:\n${output()}`)
+}

@@ -1,0 +1,93 @@
+/**
+ * @module
+ * The benchmark workloads, the same ones peers were measured on (issue 7):
+ * - W1: 10 sequential trivial steps, `{ n } → { n: n + 1 }`, start to COMPLETED;
+ * - W2: 16 parallel trivial steps fed by the run input, then one step aggregating them;
+ * - W3: 100 W1 runs started concurrently on one engine.
+ * Steps carry zod schemas, as a user's steps would: validation is part of what is measured.
+ */
+import { z } from 'zod'
+import type { Engine } from '../src/core/engine'
+import { defineStep } from '../src/core/step'
+import { workflow, type AnyWorkflow } from '../src/core/workflow'
+
+/** Steps of W1 (the N of the N + 3 budget). */
+export const W1_STEPS = 10
+/** Parallel steps of W2 (plus one aggregating step). */
+export const W2_BRANCHES = 16
+/** Concurrent W1 runs in one W3 batch. */
+export const W3_RUNS = 100
+
+export type WorkloadId = 'W1' | 'W2' | 'W3'
+
+export const WORKLOAD_IDS: readonly WorkloadId[] = ['W1', 'W2', 'W3']
+
+export const WORKLOAD_TITLES: Readonly<Record<WorkloadId, string>> = {
+  W1: `${W1_STEPS} sequential steps`,
+  W2: `${W2_BRANCHES} parallel steps + 1 join`,
+  W3: `${W3_RUNS} concurrent W1 runs`,
+}
+
+const Counter = z.object({ n: z.number().int() })
+
+function increment(id: string) {
+  return defineStep({ id, input: Counter, output: Counter, handler: (_ctx, { n }) => ({ n: n + 1 }) })
+}
+
+/** W1: `inc1 → inc2 → … → inc10`; `{ n: 0 }` ends as `{ n: 10 }`. */
+export const w1Workflow = workflow({ id: 'bench-w1', name: 'Benchmark W1', input: Counter })
+  .then(increment('inc1'))
+  .then(increment('inc2'))
+  .then(increment('inc3'))
+  .then(increment('inc4'))
+  .then(increment('inc5'))
+  .then(increment('inc6'))
+  .then(increment('inc7'))
+  .then(increment('inc8'))
+  .then(increment('inc9'))
+  .then(increment('inc10'))
+  .build()
+
+const branches = Array.from({ length: W2_BRANCHES }, (_, i) => increment(`p${i + 1}`))
+
+const sum = defineStep({
+  id: 'sum',
+  input: z.record(z.string(), Counter),
+  output: Counter,
+  handler: (_ctx, outputs) => ({ n: Object.values(outputs).reduce((total, { n }) => total + n, 0) }),
+})
+
+/** W2: `p1 ‖ … ‖ p16 → sum`; `{ n: 0 }` ends as `{ n: 16 }`. */
+export const w2Workflow = workflow({ id: 'bench-w2', name: 'Benchmark W2', input: Counter })
+  .parallel(branches as unknown as readonly [ReturnType<typeof increment>, ...ReturnType<typeof increment>[]])
+  .then(sum)
+  .build()
+
+export const benchWorkflows: readonly AnyWorkflow[] = [w1Workflow, w2Workflow]
+
+/** The output each workload's runs must end with; anything else fails the benchmark loudly. */
+export const EXPECTED_N: Readonly<Record<WorkloadId, number>> = { W1: W1_STEPS, W2: W2_BRANCHES, W3: W1_STEPS }
+
+/** One run of W1 or W2 on `engine`, start to COMPLETED, checked. */
+export async function runOnce(engine: Engine, workload: 'W1' | 'W2'): Promise<void> {
+  const id = workload === 'W1' ? w1Workflow.id : w2Workflow.id
+  const run = await engine.run(id, { n: 0 })
+  assertCompleted(run.status, run.output, EXPECTED_N[workload], run.error)
+}
+
+/** One W3 batch: {@link W3_RUNS} W1 runs started at once on `engine`, all checked. */
+export async function runBatch(engine: Engine): Promise<void> {
+  const runs = await Promise.all(Array.from({ length: W3_RUNS }, () => engine.run(w1Workflow.id, { n: 0 })))
+  for (const run of runs) assertCompleted(run.status, run.output, W1_STEPS, run.error)
+}
+
+/** Throws unless a run COMPLETED with `{ n: expected }`: a fast wrong answer is not a result. */
+export function assertCompleted(status: string, output: unknown, expected: number, error?: unknown): void {
+  const n = (output as { n?: unknown } | null)?.n
+  if (status !== 'COMPLETED' || n !== expected) {
+    throw new Error(
+      `benchmark run ended ${status} with output ${JSON.stringify(output)} (expected { n: ${expected} })` +
+        (error ? `: ${JSON.stringify(error)}` : ''),
+    )
+  }
+}
