@@ -13,7 +13,7 @@ import type { Client } from '@libsql/client/node'
 import { drizzle } from 'drizzle-orm/libsql/node'
 import { migrate } from 'drizzle-orm/libsql/migrator'
 import { GorkflowError, StoreUnavailableError } from '../../core/errors'
-import { LibSQLStore } from './libsql-store'
+import { LibSQLStore, describeDriverError } from './libsql-store'
 import { createRemoteLibSQLStore } from './remote-libsql-store'
 
 export interface LibSQLStoreOptions {
@@ -73,7 +73,9 @@ export async function createLibSQLStore(options: LibSQLStoreOptions): Promise<Li
   } catch (err) {
     client.close()
     if (err instanceof GorkflowError) throw err
-    throw new StoreUnavailableError(`libsql store: cannot open ${options.url}: ${messageOf(err)}`, { cause: err })
+    throw new StoreUnavailableError(`libsql store: cannot open ${options.url}: ${describeDriverError(err)}`, {
+      cause: err,
+    })
   }
   return new LibSQLStore(client)
 }

@@ -24,6 +24,7 @@
  */
 import type { Client } from '@libsql/client'
 import {
+  DrizzleQueryError,
   and,
   asc,
   desc,
@@ -158,8 +159,8 @@ export class LibSQLStore implements WorkflowStore {
         .limit(limit + 1)
       const page = rows.slice(0, limit)
       const last = page.at(-1)
-      const nextCursor =
-        rows.length > limit && last !== undefined ? encodeCursor({ createdAt: last.createdAt, runId: last.runId }) : null
+      const more = rows.length > limit && last !== undefined
+      const nextCursor = more ? encodeCursor({ createdAt: last.createdAt, runId: last.runId }) : null
       return { runs: page.map(fromRunRow), nextCursor }
     })
   }
@@ -221,7 +222,8 @@ export class LibSQLStore implements WorkflowStore {
       const fenced = sql`${workflowRuns} WHERE ${fence}`
       const writes: BatchItem<'sqlite'>[] = []
       for (const step of commit.steps) {
-        writes.push(this.#fencedUpsert(stepExecutions, toStepRow(step), fenced, [stepExecutions.runId, stepExecutions.stepId]))
+        const key = [stepExecutions.runId, stepExecutions.stepId]
+        writes.push(this.#fencedUpsert(stepExecutions, toStepRow(step), fenced, key))
       }
       const withOutput = commit.steps.filter(hasOutput)
       for (const step of withOutput) {
@@ -263,7 +265,8 @@ export class LibSQLStore implements WorkflowStore {
           leaseOwner: release ? null : owner,
           leaseExpiresAt: commit.leaseExpiresAt,
           // Same rule as dueAtOf() in mappers.ts, on the values this statement writes (SET sees old values).
-          dueAt: sql`CASE WHEN ${status} IN ('PENDING', 'RUNNING') THEN max(coalesce(${commit.leaseExpiresAt}, 0), coalesce(${wakeAt}, 0)) ELSE NULL END`,
+          dueAt: sql`CASE WHEN ${status} IN ('PENDING', 'RUNNING')
+            THEN max(coalesce(${commit.leaseExpiresAt}, 0), coalesce(${wakeAt}, 0)) ELSE NULL END`,
         })
         .where(fence)
         .returning({ runId: workflowRuns.runId })
@@ -439,7 +442,10 @@ export class LibSQLStore implements WorkflowStore {
         this.#db.delete(stepExecutions).where(inArray(stepExecutions.runId, doomed)),
         this.#db.delete(stepOutputs).where(inArray(stepOutputs.runId, doomed)),
         this.#db.delete(workflowState).where(inArray(workflowState.runId, doomed)),
-        this.#db.delete(workflowRuns).where(inArray(workflowRuns.runId, doomed)).returning({ runId: workflowRuns.runId }),
+        this.#db
+          .delete(workflowRuns)
+          .where(inArray(workflowRuns.runId, doomed))
+          .returning({ runId: workflowRuns.runId }),
       ])
       return deleted.length
     })
@@ -508,18 +514,15 @@ function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`
 }
 
-/** The innermost useful message of a driver error (Drizzle wraps the client's error as `cause`). */
-function describeDriverError(err: unknown): string {
+/**
+ * The message of the client's own error: Drizzle wraps it in a DrizzleQueryError whose message is the
+ * whole query and its parameters, which is both noisy and may carry payload data.
+ */
+export function describeDriverError(err: unknown): string {
   let current: unknown = err
-  let message = 'unknown error'
-  for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
-    if (current instanceof Error) {
-      message = current.message
-      current = current.cause
-    } else {
-      message = String(current)
-      break
-    }
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    if (!(current instanceof DrizzleQueryError) || current.cause === undefined) return current.message
+    current = current.cause
   }
-  return message
+  return current instanceof Error ? current.message : String(current)
 }

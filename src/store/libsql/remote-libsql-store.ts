@@ -11,7 +11,7 @@ import { sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/libsql/web'
 import journal from '../../../migrations/meta/_journal.json' with { type: 'json' }
 import { GorkflowError, StoreUnavailableError } from '../../core/errors'
-import { LibSQLStore } from './libsql-store'
+import { LibSQLStore, describeDriverError } from './libsql-store'
 
 export interface RemoteLibSQLStoreOptions {
   /** `libsql://…` (Turso), `https://…` or `http://…`. In every case the client speaks HTTP, never WebSocket. */
@@ -74,21 +74,21 @@ export async function assertSchemaCurrent(client: Client, url = '(remote)'): Pro
   const db = drizzle(client)
   let newest: number | null
   try {
-    const rows = await db.values<[unknown]>(
-      sql`SELECT max(created_at) FROM ${sql.identifier(MIGRATIONS_TABLE)}`,
-    )
+    const rows = await db.values<[unknown]>(sql`SELECT max(created_at) FROM ${sql.identifier(MIGRATIONS_TABLE)}`)
     const value = rows[0]?.[0]
     newest = value === null || value === undefined ? null : Number(value)
   } catch (err) {
     if (!/no such table/i.test(causeMessages(err))) {
-      throw new StoreUnavailableError(`libsql store: cannot read the schema version of ${redactUrl(url)}: ${messageOf(err)}`, {
+      const reason = describeDriverError(err)
+      throw new StoreUnavailableError(`libsql store: cannot read the schema version of ${redactUrl(url)}: ${reason}`, {
         cause: err,
       })
     }
     newest = null
   }
   if (newest === null || newest < LATEST_MIGRATION.when) {
-    const found = newest === null ? 'no migrations applied' : `its newest migration is from ${new Date(newest).toISOString()}`
+    const found =
+      newest === null ? 'no migrations applied' : `its newest migration is from ${new Date(newest).toISOString()}`
     throw new GorkflowError(
       'SCHEMA_OUT_OF_DATE',
       `the libsql database at ${redactUrl(url)} is not migrated to this version of gorkflow (${found}; ` +
