@@ -23,6 +23,8 @@ export const ERROR_CODES = [
   'STEP_EXECUTION_NOT_FOUND',
   'STEP_OUTPUT_NOT_FOUND',
   'STATE_NOT_FOUND',
+  'EVENT_NOT_FOUND',
+  'EVENT_ALREADY_DELIVERED',
   'RUN_ALREADY_EXISTS',
   'RUN_ALREADY_FINISHED',
   'RUN_STATE_CONFLICT',
@@ -89,6 +91,21 @@ export class StateNotFoundError extends GorkflowError {
   override name = 'StateNotFoundError'
   constructor(runId: string, key: string) {
     super('STATE_NOT_FOUND', `state key ${JSON.stringify(key)} of run ${runId} not found`)
+  }
+}
+
+export class EventNotFoundError extends GorkflowError {
+  override name = 'EventNotFoundError'
+  constructor(runId: string, eventName: string) {
+    super('EVENT_NOT_FOUND', `event ${JSON.stringify(eventName)} of run ${runId} not found`)
+  }
+}
+
+/** Each event name is delivered to a run at most once; a repeat would be ambiguous for its wait. */
+export class EventAlreadyDeliveredError extends GorkflowError {
+  override name = 'EventAlreadyDeliveredError'
+  constructor(runId: string, eventName: string) {
+    super('EVENT_ALREADY_DELIVERED', `event ${JSON.stringify(eventName)} was already delivered to run ${runId}`)
   }
 }
 

@@ -56,6 +56,21 @@ export interface StepError {
   readonly details?: Json
 }
 
+/**
+ * What a RUNNING run is waiting for while it holds no lease and no compute (durable sleep, wait-for-event).
+ * `until` is the deadline (the sleep's end, the event's timeout); null waits forever.
+ */
+export type WaitingFor =
+  | { readonly kind: 'sleep'; readonly stepId: string; readonly until: number }
+  | { readonly kind: 'event'; readonly stepId: string; readonly name: string; readonly until: number | null }
+
+/** An event delivered to a run (`engine.sendEvent`), kept until a waitForEvent node consumes it. */
+export interface DeliveredEvent {
+  readonly name: string
+  readonly payload: Json
+  readonly receivedAt: number
+}
+
 /** One execution of a workflow: everything the engine needs to resume it lives here or in its steps. */
 export interface RunRecord {
   readonly runId: string
@@ -86,6 +101,17 @@ export interface RunRecord {
   readonly wakeAt: number | null
   /** When cancellation was requested; the status is CANCELLED from the same write. */
   readonly cancelRequestedAt: number | null
+  /** The sleep or event the run waits for, for display; null when it waits for nothing. */
+  readonly waitingFor: WaitingFor | null
+  /** The FAILED run this one retries, reusing its completed steps' outputs. */
+  readonly retryOf: string | null
+  /** The run created by retrying this one. */
+  readonly retriedBy: string | null
+  /**
+   * At most this many runs of this workflow with this `resourceId` execute at once (from the workflow's
+   * `concurrency.limit` at start); null for no limit. Enforced by `claimRun`.
+   */
+  readonly concurrencyLimit: number | null
 }
 
 /** The persisted record of one step within one run; retries update the same record. */
@@ -106,6 +132,8 @@ export interface StepExecution {
   readonly completedAt: number | null
   /** Duration of the latest finished attempt. */
   readonly durationMs: number
+  /** When a waiting step (RETRYING, a durable sleep, an event wait's timeout) may continue; null otherwise. */
+  readonly wakeAt: number | null
   readonly createdAt: number
   readonly updatedAt: number
 }

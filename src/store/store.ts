@@ -12,7 +12,7 @@
  * - Driver failures surface as `StoreUnavailableError` (code STORE_UNAVAILABLE); raw driver errors never escape.
  * - Every method is one round trip to the backend unless its documentation says otherwise.
  */
-import type { Json, RunRecord, RunStatus, StepExecution, WorkflowError } from '../core/model'
+import type { DeliveredEvent, Json, RunRecord, RunStatus, StepExecution, WaitingFor, WorkflowError } from '../core/model'
 
 /** The right to write one run until `expiresAt`. Held by exactly one engine at a time. */
 export interface Lease {
@@ -44,7 +44,10 @@ export interface CreateRunResult {
   readonly created: boolean
 }
 
-/** Run fields the lease owner changes in a commit. Absent fields are left as they are. */
+/**
+ * Run fields the lease owner changes in a commit. Absent fields are left as they are.
+ * `status: 'RUNNING'` applies only to a PENDING run: a commit never takes a PAUSED run out of PAUSED.
+ */
 export interface RunPatch {
   readonly status?: RunStatus
   readonly progress?: number
@@ -53,6 +56,7 @@ export interface RunPatch {
   readonly startedAt?: number | null
   readonly completedAt?: number | null
   readonly wakeAt?: number | null
+  readonly waitingFor?: WaitingFor | null
 }
 
 /** Everything one engine step boundary persists, written atomically. */
@@ -64,6 +68,22 @@ export interface RunCommit {
   readonly run: RunPatch
   /** New lease expiry (renewal), or null to release the lease (terminal state, yield, shutdown). */
   readonly leaseExpiresAt: number | null
+}
+
+/** What a successful commit tells the owner. */
+export interface CommitResult {
+  /** The lease as renewed (or with `expiresAt` unchanged when released). */
+  readonly lease: Lease
+  /** The run's status after the commit: PAUSED tells the owner to stop at this step boundary. */
+  readonly status: RunStatus
+}
+
+/** A conditional status change requested by an operator (pause, resume). */
+export interface RunTransition {
+  /** Statuses the run must be in; otherwise RUN_STATE_CONFLICT (or RUN_ALREADY_FINISHED when terminal). */
+  readonly from: readonly RunStatus[]
+  readonly to: RunStatus
+  readonly now: number
 }
 
 /** A claimed run with everything needed to resume it. */
@@ -97,6 +117,12 @@ export interface WorkflowStore {
    * PENDING or RUNNING, its lease is absent, expired (`leaseExpiresAt <= now`) or already `owner`'s, and its
    * `wakeAt` is absent or due (`<= now`). Changes nothing else. Returns null when the run is not claimable.
    * May take two round trips where the backend cannot read the run and its steps in one.
+   *
+   * Per-resource concurrency: when the run has a `concurrencyLimit` (and a `resourceId`) and holds no slot
+   * yet, the claim also requires, atomically, that fewer than `concurrencyLimit` other runs of the same
+   * workflowId and resourceId hold a slot, and — where the backend can check it in the same write — that no
+   * older run (createdAt, then runId) of that key is PENDING without a slot. A run holds a slot while it is
+   * RUNNING or PAUSED, or PENDING with a live lease (`leaseExpiresAt > now`). Terminal runs hold none.
    * @throws RunNotFoundError
    */
   claimRun(runId: string, owner: string, now: number, leaseMs: number): Promise<Claim | null>
@@ -105,12 +131,14 @@ export interface WorkflowStore {
    * The owner's only way to write a run: upserts `steps`, applies `run`, sets `updatedAt = now` and renews or
    * releases the lease, all or nothing. Outputs of COMPLETED and SKIPPED steps become readable through
    * {@link loadStepOutput}. Applies only while `lease.owner` still holds the lease and the run is not terminal.
-   * Returns the lease as renewed (or with `expiresAt` unchanged when released).
+   * Also applies to a PAUSED run (the step that was running when the pause came still commits); the result's
+   * `status` tells the owner. `lease.owner` is checked, not `lease.expiresAt`: an owner whose lease lapsed
+   * may still commit while nobody else has claimed the run.
    * @throws RunNotFoundError
    * @throws RunAlreadyFinishedError when the run became terminal meanwhile (e.g. cancelled)
    * @throws LeaseLostError when another owner holds the lease, or none does
    */
-  commit(lease: Lease, commit: RunCommit): Promise<Lease>
+  commit(lease: Lease, commit: RunCommit): Promise<CommitResult>
 
   /**
    * Ids of runs a sweeper may claim now: PENDING or RUNNING, lease absent or expired at `now`, `wakeAt`
@@ -126,6 +154,35 @@ export interface WorkflowStore {
    * @throws RunAlreadyFinishedError when the run is already terminal
    */
   cancelRun(runId: string, now: number): Promise<RunRecord>
+
+  /**
+   * Pause and resume: one conditional write of `status = to` and `updatedAt = now`; the lease is kept, so an
+   * owner finishes its running step and sees PAUSED in its commit result. A PAUSED run is never due.
+   * @throws RunNotFoundError
+   * @throws RunAlreadyFinishedError when the run is terminal
+   * @throws RunStateConflictError when its status is not in `from`
+   */
+  transitionRun(runId: string, transition: RunTransition): Promise<RunRecord>
+
+  /**
+   * Records an event for the run, once per name; in the same atomic write, if the run's `waitingFor` is an
+   * event of this name, sets `wakeAt = now` so the sweeper resumes it at once.
+   * @throws RunNotFoundError
+   * @throws RunAlreadyFinishedError when the run is terminal (nothing is recorded)
+   * @throws EventAlreadyDeliveredError when an event of this name was already delivered to the run
+   */
+  deliverEvent(runId: string, name: string, payload: Json, now: number): Promise<RunRecord>
+
+  /** @throws EventNotFoundError */
+  loadEvent(runId: string, name: string): Promise<DeliveredEvent>
+
+  /**
+   * Links a run (typically FAILED, i.e. terminal — only this field changes) to the run that retries it.
+   * Conditional: succeeds only while `retriedBy` is null.
+   * @throws RunNotFoundError
+   * @throws RunStateConflictError when the run already has a `retriedBy`
+   */
+  linkRetry(runId: string, retriedBy: string, now: number): Promise<RunRecord>
 
   /** @throws StepExecutionNotFoundError */
   getStepExecution(runId: string, stepId: string): Promise<StepExecution>
@@ -152,12 +209,12 @@ export interface WorkflowStore {
   deleteState(runId: string, key: string): Promise<void>
 
   /**
-   * Deletes a run with its step executions, outputs and state.
+   * Deletes a run with its step executions, outputs, state and events.
    * @throws RunNotFoundError
    */
   deleteRun(runId: string): Promise<void>
 
-  /** Deletes up to `limit` terminal runs with `completedAt < before`, with all their children. Returns how many. */
+  /** Deletes up to `limit` terminal runs with `completedAt < before`, with all their children (incl. events). Returns how many. */
   deleteFinishedRuns(before: number, limit: number): Promise<number>
 
   /** Releases connections; the store is unusable afterwards. */

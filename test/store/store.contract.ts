@@ -53,7 +53,7 @@ export function runStoreContract(name: string, setup: () => Promise<StoreHarness
     async function running(overrides: Partial<RunRecord> = {}): Promise<{ run: RunRecord; lease: Lease }> {
       const run = await create(overrides)
       const { lease } = await claim(run.runId)
-      const renewed = await store.commit(lease, {
+      const { lease: renewed } = await store.commit(lease, {
         now: T0,
         steps: [],
         run: { status: 'RUNNING', startedAt: T0 },
@@ -419,7 +419,7 @@ export function runStoreContract(name: string, setup: () => Promise<StoreHarness
       it('upserts steps, patches the run, sets updatedAt and renews the lease in one call', async () => {
         const { run, lease } = await running()
         const s1 = step(run.runId, 's1', 0, { status: 'RUNNING', startedAt: T0 + 10 })
-        const renewed = await store.commit(lease, {
+        const { lease: renewed } = await store.commit(lease, {
           now: T0 + 10,
           steps: [s1],
           run: { progress: 0.25, startedAt: T0 + 10 },
@@ -484,7 +484,7 @@ export function runStoreContract(name: string, setup: () => Promise<StoreHarness
 
       it('releases the lease when leaseExpiresAt is null and returns the lease unchanged', async () => {
         const { run, lease } = await running()
-        const released = await store.commit(lease, { now: T0 + 5, steps: [], run: { wakeAt: T0 + 60_000 }, leaseExpiresAt: null })
+        const { lease: released } = await store.commit(lease, { now: T0 + 5, steps: [], run: { wakeAt: T0 + 60_000 }, leaseExpiresAt: null })
         expect(released).toEqual(lease)
         expect(await store.getRun(run.runId)).toMatchObject({ leaseOwner: null, leaseExpiresAt: null, wakeAt: T0 + 60_000 })
       })
@@ -542,7 +542,7 @@ export function runStoreContract(name: string, setup: () => Promise<StoreHarness
         for (const status of ['COMPLETED', 'FAILED', 'CANCELLED'] as const) {
           const { run, lease } = await running()
           // The lease is deliberately kept: being terminal alone must refuse further writes.
-          const kept = await store.commit(lease, {
+          const { lease: kept } = await store.commit(lease, {
             now: T0 + 10,
             steps: [],
             run: { status, completedAt: T0 + 10 },
@@ -889,6 +889,129 @@ export function runStoreContract(name: string, setup: () => Promise<StoreHarness
         scribble(await store.loadState(run.runId, 'k'))
         scribble(await store.getAllState(run.runId))
         expect(await store.loadState(run.runId, 'k')).toEqual({ list: [1], nested: { a: 'b' } })
+      })
+    })
+
+    describe('waits, pause, events, retry links and concurrency', () => {
+      it('round-trips waitingFor on the run and wakeAt on a step', async () => {
+        const { run, lease } = await running({ retryOf: 'earlier-run', concurrencyLimit: 3, resourceId: 'r' })
+        const waitingFor = { kind: 'event', stepId: 'approve', name: 'decision', until: null } as const
+        const s = step(run.runId, 'approve', 0, { status: 'RUNNING', wakeAt: T0 + 5_000 })
+        await store.commit(lease, { now: T0 + 1, steps: [s], run: { waitingFor, wakeAt: T0 + 5_000 }, leaseExpiresAt: null })
+        expect(await store.getRun(run.runId)).toMatchObject({ waitingFor, wakeAt: T0 + 5_000, retryOf: 'earlier-run', concurrencyLimit: 3 })
+        expect(await store.getStepExecution(run.runId, 'approve')).toEqual(s)
+        const sleep = { kind: 'sleep', stepId: 'nap', until: T0 + 9_000 } as const
+        const again = await claim(run.runId, 'owner-a', T0 + 5_000)
+        await store.commit(again.lease, { now: T0 + 5_001, steps: [], run: { waitingFor: sleep }, leaseExpiresAt: T0 + LEASE_MS })
+        expect((await store.getRun(run.runId)).waitingFor).toEqual(sleep)
+        await store.commit(again.lease, { now: T0 + 5_002, steps: [], run: { waitingFor: null }, leaseExpiresAt: T0 + LEASE_MS })
+        expect((await store.getRun(run.runId)).waitingFor).toBeNull()
+      })
+
+      it('reports the status after a commit, and never turns a PAUSED run RUNNING', async () => {
+        const run = await create()
+        const { lease } = await claim(run.runId)
+        await store.transitionRun(run.runId, { from: ['PENDING', 'RUNNING'], to: 'PAUSED', now: T0 + 1 })
+        const result = await store.commit(lease, {
+          now: T0 + 2,
+          steps: [step(run.runId, 's', 0, { status: 'COMPLETED', output: 1 })],
+          run: { status: 'RUNNING', startedAt: T0 + 2, progress: 0.5 },
+          leaseExpiresAt: null,
+        })
+        expect(result.status).toBe('PAUSED')
+        expect(await store.getRun(run.runId)).toMatchObject({ status: 'PAUSED', startedAt: T0 + 2, progress: 0.5, leaseOwner: null })
+        expect(await store.loadStepOutput(run.runId, 's')).toBe(1)
+        const { lease: otherLease } = await running()
+        const ok = await store.commit(otherLease, { now: T0 + 3, steps: [], run: { progress: 0.1 }, leaseExpiresAt: T0 + LEASE_MS })
+        expect(ok.status).toBe('RUNNING')
+      })
+
+      it('pauses and resumes conditionally; a PAUSED run is never due nor claimable', async () => {
+        const { run } = await running()
+        const paused = await store.transitionRun(run.runId, { from: ['PENDING', 'RUNNING'], to: 'PAUSED', now: T0 + 1 })
+        expect(paused).toMatchObject({ status: 'PAUSED', updatedAt: T0 + 1 })
+        expect(await store.listDueRuns(T0 + LEASE_MS * 10, 10)).toEqual([])
+        expect(await store.claimRun(run.runId, 'owner-b', T0 + LEASE_MS * 10, LEASE_MS)).toBeNull()
+        expect((await store.listRuns({ status: 'PAUSED' })).runs.map((r) => r.runId)).toEqual([run.runId])
+        await expect(store.transitionRun(run.runId, { from: ['PENDING', 'RUNNING'], to: 'PAUSED', now: T0 + 2 })).rejects.toMatchObject({
+          code: 'RUN_STATE_CONFLICT',
+        })
+        const resumed = await store.transitionRun(run.runId, { from: ['PAUSED'], to: 'RUNNING', now: T0 + 3 })
+        expect(resumed).toMatchObject({ status: 'RUNNING', updatedAt: T0 + 3 })
+        expect(await store.listDueRuns(T0 + LEASE_MS, 10)).toEqual([run.runId])
+        await store.cancelRun(run.runId, T0 + 4)
+        await expect(store.transitionRun(run.runId, { from: ['PAUSED'], to: 'RUNNING', now: T0 + 5 })).rejects.toMatchObject({
+          code: 'RUN_ALREADY_FINISHED',
+        })
+        await expect(store.transitionRun('no-such-run', { from: ['PAUSED'], to: 'RUNNING', now: T0 })).rejects.toMatchObject({
+          code: 'RUN_NOT_FOUND',
+        })
+      })
+
+      it('delivers each event name once, keeps it for later, and wakes a run waiting for it', async () => {
+        const { run, lease } = await running()
+        const early = await store.deliverEvent(run.runId, 'early', { v: 1 }, T0 + 1)
+        expect(early.wakeAt).toBeNull()
+        expect(await store.loadEvent(run.runId, 'early')).toEqual({ name: 'early', payload: { v: 1 }, receivedAt: T0 + 1 })
+        await expect(store.deliverEvent(run.runId, 'early', { v: 2 }, T0 + 2)).rejects.toMatchObject({ code: 'EVENT_ALREADY_DELIVERED' })
+        expect((await store.loadEvent(run.runId, 'early')).payload).toEqual({ v: 1 })
+        await expect(store.loadEvent(run.runId, 'other')).rejects.toMatchObject({ code: 'EVENT_NOT_FOUND' })
+
+        const waitingFor = { kind: 'event', stepId: 'w', name: 'decision', until: T0 + 100_000 } as const
+        await store.commit(lease, { now: T0 + 3, steps: [], run: { waitingFor, wakeAt: T0 + 100_000 }, leaseExpiresAt: null })
+        expect(await store.listDueRuns(T0 + 10, 10)).toEqual([])
+        const woken = await store.deliverEvent(run.runId, 'decision', null, T0 + 10)
+        expect(woken.wakeAt).toBe(T0 + 10)
+        expect(await store.listDueRuns(T0 + 10, 10)).toEqual([run.runId])
+        expect((await store.loadEvent(run.runId, 'decision')).payload).toBeNull()
+
+        await store.cancelRun(run.runId, T0 + 20)
+        await expect(store.deliverEvent(run.runId, 'late', 1, T0 + 21)).rejects.toMatchObject({ code: 'RUN_ALREADY_FINISHED' })
+        await expect(store.loadEvent(run.runId, 'late')).rejects.toMatchObject({ code: 'EVENT_NOT_FOUND' })
+        await expect(store.deliverEvent('no-such-run', 'x', 1, T0)).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' })
+        await store.deleteRun(run.runId)
+        await expect(store.loadEvent(run.runId, 'early')).rejects.toMatchObject({ code: 'EVENT_NOT_FOUND' })
+      })
+
+      it('links a finished run to its retry once', async () => {
+        const { run, lease } = await running()
+        await store.commit(lease, { now: T0 + 1, steps: [], run: { status: 'FAILED', completedAt: T0 + 1 }, leaseExpiresAt: null })
+        const linked = await store.linkRetry(run.runId, 'retry-1', T0 + 2)
+        expect(linked).toMatchObject({ status: 'FAILED', retriedBy: 'retry-1', completedAt: T0 + 1 })
+        expect((await store.getRun(run.runId)).retriedBy).toBe('retry-1')
+        await expect(store.linkRetry(run.runId, 'retry-2', T0 + 3)).rejects.toMatchObject({ code: 'RUN_STATE_CONFLICT' })
+        await expect(store.linkRetry('no-such-run', 'x', T0)).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' })
+      })
+
+      it('lets at most concurrencyLimit runs of one workflow and resource hold a slot until they end', async () => {
+        const key = { workflowId: 'wf-limited', resourceId: 'customer-1', concurrencyLimit: 2 }
+        const runs: RunRecord[] = []
+        for (let i = 0; i < 4; i++) runs.push(await create({ ...key, createdAt: T0 + i }))
+        const [r0, r1, r2, r3] = runs as [RunRecord, RunRecord, RunRecord, RunRecord]
+        const other = await create({ ...key, resourceId: 'customer-2' })
+        const c0 = await claim(r0.runId, 'a')
+        await claim(r1.runId, 'b')
+        expect(await store.claimRun(r2.runId, 'c', T0, LEASE_MS)).toBeNull()
+        expect(await store.claimRun(r3.runId, 'c', T0, LEASE_MS)).toBeNull()
+        // Another resource has its own slots.
+        expect(await store.claimRun(other.runId, 'c', T0, LEASE_MS)).not.toBeNull()
+        // The holder re-claims its own run freely.
+        expect(await store.claimRun(r0.runId, 'a', T0 + 1, LEASE_MS)).not.toBeNull()
+        // A terminal run frees its slot.
+        await store.commit(c0.lease, { now: T0 + 2, steps: [], run: { status: 'COMPLETED', completedAt: T0 + 2 }, leaseExpiresAt: null })
+        expect(await store.claimRun(r2.runId, 'c', T0 + 3, LEASE_MS)).not.toBeNull()
+        expect(await store.claimRun(r3.runId, 'd', T0 + 3, LEASE_MS)).toBeNull()
+        // Runs without a limit, or without a resource, are never held back.
+        const free = await create({ workflowId: 'wf-limited', resourceId: 'customer-1' })
+        expect(await store.claimRun(free.runId, 'e', T0 + 3, LEASE_MS)).not.toBeNull()
+      })
+
+      it('grants a slot to exactly the limit under concurrent claims', async () => {
+        const key = { workflowId: 'wf-race', resourceId: 'r', concurrencyLimit: 2 }
+        const runs: RunRecord[] = []
+        for (let i = 0; i < 6; i++) runs.push(await create({ ...key, createdAt: T0 + i }))
+        const claims = await Promise.all(runs.map((r, i) => store.claimRun(r.runId, `owner-${i}`, T0 + 10, LEASE_MS)))
+        expect(claims.filter((c) => c !== null)).toHaveLength(2)
       })
     })
 

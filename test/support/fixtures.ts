@@ -31,6 +31,10 @@ export function makeRun(overrides: Partial<RunRecord> = {}): RunRecord {
     leaseExpiresAt: null,
     wakeAt: null,
     cancelRequestedAt: null,
+    waitingFor: null,
+    retryOf: null,
+    retriedBy: null,
+    concurrencyLimit: null,
     ...overrides,
   }
 }
@@ -49,6 +53,7 @@ export function makeStep(overrides: Partial<StepExecution> = {}): StepExecution 
     startedAt: null,
     completedAt: null,
     durationMs: 0,
+    wakeAt: null,
     createdAt: T0,
     updatedAt: T0,
     ...overrides,

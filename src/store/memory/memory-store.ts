@@ -5,27 +5,32 @@
  * it has finished writing, so each one is atomic with respect to every other call on the same store.
  */
 import {
+  EventAlreadyDeliveredError,
+  EventNotFoundError,
   InvalidArgumentError,
   LeaseLostError,
   RunAlreadyExistsError,
   RunAlreadyFinishedError,
   RunNotFoundError,
+  RunStateConflictError,
   StateNotFoundError,
   StepExecutionNotFoundError,
   StepOutputNotFoundError,
   StoreUnavailableError,
 } from '../../core/errors'
 import { isTerminalRunStatus } from '../../core/model'
-import type { Json, RunRecord, StepExecution } from '../../core/model'
+import type { DeliveredEvent, Json, RunRecord, StepExecution } from '../../core/model'
 import { decodeCursor, encodeCursor } from '../cursor'
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../store'
 import type {
   Claim,
+  CommitResult,
   CreateRunResult,
   Lease,
   RunCommit,
   RunFilter,
   RunPage,
+  RunTransition,
   StoreKind,
   WorkflowStore,
 } from '../store'
@@ -39,6 +44,7 @@ export class MemoryStore implements WorkflowStore {
   readonly #runs = new Map<string, RunRecord>()
   readonly #steps = new Map<string, Map<string, StepExecution>>()
   readonly #state = new Map<string, Map<string, Json>>()
+  readonly #events = new Map<string, Map<string, DeliveredEvent>>()
   /** `workflowId \0 idempotencyKey` → runId; the uniqueness index of idempotent starts. */
   readonly #idempotency = new Map<string, string>()
   #closed = false
@@ -96,14 +102,14 @@ export class MemoryStore implements WorkflowStore {
         run.leaseExpiresAt <= now ||
         run.leaseOwner === owner) &&
       (run.wakeAt === null || run.wakeAt <= now)
-    if (!claimable) return null
+    if (!claimable || !this.#slotAvailable(run, now)) return null
     const expiresAt = now + leaseMs
     const claimed: RunRecord = { ...run, leaseOwner: owner, leaseExpiresAt: expiresAt }
     this.#runs.set(runId, claimed)
     return { lease: { runId, owner, expiresAt }, run: copy(claimed), steps: this.#sortedSteps(runId) }
   }
 
-  async commit(lease: Lease, commit: RunCommit): Promise<Lease> {
+  async commit(lease: Lease, commit: RunCommit): Promise<CommitResult> {
     this.#open()
     const run = this.#requireRun(lease.runId)
     // Terminal first: a cancel also clears the lease, and the owner must learn that the run is over, not
@@ -118,13 +124,15 @@ export class MemoryStore implements WorkflowStore {
     // Every check is done: from here on nothing can throw, so the commit is all or nothing.
     const next: Mutable<RunRecord> = { ...run, updatedAt: commit.now }
     const patch = copy(commit.run)
-    if (patch.status !== undefined) next.status = patch.status
+    // RUNNING only starts a PENDING run: an operator's pause that came meanwhile stands.
+    if (patch.status !== undefined && !(patch.status === 'RUNNING' && run.status !== 'PENDING')) next.status = patch.status
     if (patch.progress !== undefined) next.progress = patch.progress
     if (patch.output !== undefined) next.output = patch.output
     if (patch.error !== undefined) next.error = patch.error
     if (patch.startedAt !== undefined) next.startedAt = patch.startedAt
     if (patch.completedAt !== undefined) next.completedAt = patch.completedAt
     if (patch.wakeAt !== undefined) next.wakeAt = patch.wakeAt
+    if (patch.waitingFor !== undefined) next.waitingFor = patch.waitingFor
     if (commit.leaseExpiresAt === null) {
       next.leaseOwner = null
       next.leaseExpiresAt = null
@@ -134,7 +142,10 @@ export class MemoryStore implements WorkflowStore {
     const steps = this.#stepsOf(lease.runId)
     for (const step of commit.steps) steps.set(step.stepId, copy(step))
     this.#runs.set(run.runId, next)
-    return { runId: lease.runId, owner: lease.owner, expiresAt: commit.leaseExpiresAt ?? lease.expiresAt }
+    return {
+      lease: { runId: lease.runId, owner: lease.owner, expiresAt: commit.leaseExpiresAt ?? lease.expiresAt },
+      status: next.status,
+    }
   }
 
   async listDueRuns(now: number, limit: number): Promise<string[]> {
@@ -178,6 +189,53 @@ export class MemoryStore implements WorkflowStore {
     }
     this.#runs.set(runId, cancelled)
     return copy(cancelled)
+  }
+
+  async transitionRun(runId: string, transition: RunTransition): Promise<RunRecord> {
+    this.#open()
+    const run = this.#requireRun(runId)
+    if (isTerminalRunStatus(run.status)) throw new RunAlreadyFinishedError(runId, run.status)
+    if (!transition.from.includes(run.status)) {
+      throw new RunStateConflictError(runId, run.status, `run ${runId} is ${run.status}, not ${transition.from.join(' or ')}`)
+    }
+    const next: RunRecord = { ...run, status: transition.to, updatedAt: transition.now }
+    this.#runs.set(runId, next)
+    return copy(next)
+  }
+
+  async deliverEvent(runId: string, name: string, payload: Json, now: number): Promise<RunRecord> {
+    this.#open()
+    const run = this.#requireRun(runId)
+    if (isTerminalRunStatus(run.status)) throw new RunAlreadyFinishedError(runId, run.status)
+    let events = this.#events.get(runId)
+    if (!events) {
+      events = new Map()
+      this.#events.set(runId, events)
+    }
+    if (events.has(name)) throw new EventAlreadyDeliveredError(runId, name)
+    events.set(name, { name, payload: copy(payload), receivedAt: now })
+    const waiting = run.waitingFor?.kind === 'event' && run.waitingFor.name === name
+    const next: RunRecord = waiting ? { ...run, wakeAt: now, updatedAt: now } : run
+    this.#runs.set(runId, next)
+    return copy(next)
+  }
+
+  async loadEvent(runId: string, name: string): Promise<DeliveredEvent> {
+    this.#open()
+    const event = this.#events.get(runId)?.get(name)
+    if (!event) throw new EventNotFoundError(runId, name)
+    return copy(event)
+  }
+
+  async linkRetry(runId: string, retriedBy: string, now: number): Promise<RunRecord> {
+    this.#open()
+    const run = this.#requireRun(runId)
+    if (run.retriedBy !== null) {
+      throw new RunStateConflictError(runId, run.status, `run ${runId} was already retried by ${run.retriedBy}`)
+    }
+    const next: RunRecord = { ...run, retriedBy, updatedAt: now }
+    this.#runs.set(runId, next)
+    return copy(next)
   }
 
   async getStepExecution(runId: string, stepId: string): Promise<StepExecution> {
@@ -260,6 +318,18 @@ export class MemoryStore implements WorkflowStore {
     return run
   }
 
+  /** Per-resource concurrency (claimRun's contract): a free slot, and no older run of the key still waiting. */
+  #slotAvailable(run: RunRecord, now: number): boolean {
+    if (run.concurrencyLimit === null || run.resourceId === null || holdsSlot(run, now)) return true
+    let holders = 0
+    for (const other of this.#runs.values()) {
+      if (other.runId === run.runId || other.workflowId !== run.workflowId || other.resourceId !== run.resourceId) continue
+      if (holdsSlot(other, now)) holders++
+      else if (other.status === 'PENDING' && newestFirst(other, run) > 0) return false
+    }
+    return holders < run.concurrencyLimit
+  }
+
   #stepsOf(runId: string): Map<string, StepExecution> {
     let steps = this.#steps.get(runId)
     if (!steps) {
@@ -280,6 +350,7 @@ export class MemoryStore implements WorkflowStore {
     this.#runs.delete(run.runId)
     this.#steps.delete(run.runId)
     this.#state.delete(run.runId)
+    this.#events.delete(run.runId)
     // Free the key only if it still points here: a deleted run must not answer for a later start.
     if (run.idempotencyKey !== null) {
       const key = idempotencyIndexKey(run.workflowId, run.idempotencyKey)
@@ -303,6 +374,15 @@ function checkLimit(limit: number): number {
 function newestFirst(a: RunRecord, b: RunRecord): number {
   if (a.createdAt !== b.createdAt) return b.createdAt - a.createdAt
   return a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0
+}
+
+/** A run holds a concurrency slot while it executes or may: RUNNING, PAUSED, or PENDING under a live lease. */
+function holdsSlot(run: RunRecord, now: number): boolean {
+  return (
+    run.status === 'RUNNING' ||
+    run.status === 'PAUSED' ||
+    (run.status === 'PENDING' && run.leaseOwner !== null && (run.leaseExpiresAt ?? 0) > now)
+  )
 }
 
 /** When a run became claimable: its lease expired or its wake time came, whichever is later. */
