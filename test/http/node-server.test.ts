@@ -1,0 +1,91 @@
+/**
+ * The Node entry: `startNodeServer` on a real port with the embedded LibSQL file, the sweeper timer, and a
+ * shutdown that releases leases and closes the store.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { silentLogger } from '../../src/core/logger'
+import { startNodeServer, type NodeServer } from '../../src/node'
+import { createLibSQLStore } from '../../src/store/libsql/create-libsql-store'
+import { makeRun } from '../support/fixtures'
+import { tempDir, type TempDir } from '../support/libsql-harness'
+
+const TOKEN = 'node-entry-token'
+let server: NodeServer | undefined
+let dir: TempDir | undefined
+
+afterEach(async () => {
+  await server?.close()
+  server = undefined
+  dir?.dispose()
+  dir = undefined
+})
+
+async function start(options: { sweepIntervalMs?: number } = {}): Promise<NodeServer> {
+  dir ??= tempDir('gorkflow-node-')
+  server = await startNodeServer({
+    port: 0,
+    apiTokens: [TOKEN],
+    databaseUrl: `file:${dir.file('gorkflow.db')}`,
+    logger: silentLogger,
+    sweepIntervalMs: options.sweepIntervalMs ?? 0,
+  })
+  return server
+}
+
+function call(s: NodeServer, method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(`${s.url}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
+}
+
+describe('startNodeServer', () => {
+  it('serves the API on 127.0.0.1 over the embedded LibSQL file, migrated on open', async () => {
+    const s = await start()
+    expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    expect(await (await fetch(`${s.url}/health`)).json()).toEqual({ ok: true, store: 'libsql' })
+    const res = await call(s, 'POST', '/v1/workflows/sequential/runs?wait=true', { input: { val1: 1, val2: 2, mult: 3 } })
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as any).run.output).toEqual({ message: 'The final result is 9' })
+    expect((await fetch(`${s.url}/v1/runs`)).status).toBe(401)
+  })
+
+  it('keeps runs in the file across a restart', async () => {
+    const first = await start()
+    const { run } = (await (await call(first, 'POST', '/v1/workflows/parallel/runs?wait=true', { input: { val1: 2, val2: 5 } })).json()) as any
+    await first.close()
+    const second = await start()
+    const read = await call(second, 'GET', `/v1/runs/${run.runId}`)
+    expect(((await read.json()) as any).run).toMatchObject({ status: 'COMPLETED', output: { message: 'sum=7 product=10' } })
+  })
+
+  it('resumes a run nobody holds from the sweeper timer', async () => {
+    dir = tempDir('gorkflow-node-')
+    const seed = await createLibSQLStore({ url: `file:${dir.file('gorkflow.db')}` })
+    const orphan = makeRun({ workflowId: 'sequential', workflowVersion: '1.0', input: { val1: 4, val2: 4, mult: 2 }, createdAt: Date.now(), updatedAt: Date.now() })
+    await seed.createRun(orphan)
+    await seed.close()
+    const s = await start({ sweepIntervalMs: 50 })
+    await expect
+      .poll(async () => (await s.store.getRun(orphan.runId)).status, { timeout: 10_000, interval: 50 })
+      .toBe('COMPLETED')
+    expect((await s.store.getRun(orphan.runId)).output).toEqual({ message: 'The final result is 16' })
+  })
+
+  it('releases the lease of a run it started but did not execute when it shuts down', async () => {
+    const s = await start()
+    const { run } = await s.engine.start('sequential', { val1: 1, val2: 1, mult: 1 })
+    expect(run.leaseOwner).toBe(s.engine.ownerId)
+    const file = dir!.file('gorkflow.db')
+    await s.close()
+    server = undefined
+    const reopened = await createLibSQLStore({ url: `file:${file}` })
+    try {
+      expect(await reopened.getRun(run.runId)).toMatchObject({ status: 'PENDING', leaseOwner: null })
+    } finally {
+      await reopened.close()
+    }
+    await expect(fetch(`${s.url}/health`)).rejects.toThrow()
+  })
+})
