@@ -8,6 +8,7 @@ import { env, exports } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import worker from '../../src/worker'
 import { createRemoteLibSQLStore } from '../../src/store/libsql/remote-libsql-store'
+import { makeRun } from '../support/fixtures'
 
 const BASE = 'http://gorkflow.test'
 const AUTH = { Authorization: `Bearer ${String(env.API_TOKEN)}` }
@@ -84,28 +85,16 @@ describe('Worker in workerd', () => {
     const store = await createRemoteLibSQLStore({ url: String(env.TURSO_DATABASE_URL) })
     const now = Date.now()
     const runId = `orphan-${crypto.randomUUID()}`
-    await store.createRun({
-      runId,
-      workflowId: 'sequential',
-      workflowVersion: '1.0',
-      status: 'PENDING',
-      progress: 0,
-      input: { val1: 10, val2: 5, mult: 2 },
-      output: null,
-      error: null,
-      resourceId: null,
-      tags: {},
-      context: null,
-      idempotencyKey: null,
-      createdAt: now,
-      startedAt: null,
-      completedAt: null,
-      updatedAt: now,
-      leaseOwner: null,
-      leaseExpiresAt: null,
-      wakeAt: null,
-      cancelRequestedAt: null,
-    })
+    await store.createRun(
+      makeRun({
+        runId,
+        workflowId: 'sequential',
+        workflowVersion: '1.0',
+        input: { val1: 10, val2: 5, mult: 2 },
+        createdAt: now,
+        updatedAt: now,
+      }),
+    )
     const ctx = createExecutionContext()
     await worker.scheduled(createScheduledController({ cron: '* * * * *', scheduledTime: now }), env, ctx)
     await waitOnExecutionContext(ctx)
