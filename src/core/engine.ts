@@ -4,7 +4,13 @@
  * cancellation and the sweeper. It talks only to the {@link WorkflowStore} and a {@link Clock}.
  */
 import { systemClock, type Clock } from './clock'
-import { InvalidArgumentError, isGorkflowError, WorkflowNotFoundError } from './errors'
+import {
+  InvalidArgumentError,
+  isGorkflowError,
+  RunAlreadyFinishedError,
+  RunStateConflictError,
+  WorkflowNotFoundError,
+} from './errors'
 import { isLevelEnabled, silentLogger, type Logger } from './logger'
 import { isTerminalRunStatus, type Json, type RunRecord, type StepExecution } from './model'
 import { RunExecution, type ExecutionOptions } from './run-execution'
@@ -92,7 +98,7 @@ export class Engine {
   readonly #retentionMs: number | undefined
   readonly #env: ConstructorParameters<typeof RunExecution>[0]
   /** Runs this engine created and still holds the lease of: executing them needs no claim round trip. */
-  readonly #fresh = new Map<string, Claim>()
+  readonly #fresh = new Map<string, { claim: Claim; seeded: boolean }>()
   readonly #active = new Map<string, { execution: RunExecution; done: Promise<RunRecord> }>()
 
   constructor(options: EngineOptions) {
@@ -154,34 +160,58 @@ export class Engine {
   async start(workflowId: string, input: unknown, options: StartOptions = {}): Promise<StartResult> {
     const wf = this.getWorkflow(workflowId)
     const value = wf.inputSchema ? await validate(wf.inputSchema, input, `input of workflow ${wf.id}`) : input
+    return this.#create(wf, toJson(value), options, null, [])
+  }
+
+  /**
+   * Persists a new run. A run under a per-resource concurrency limit is created without a lease, so its first
+   * claim goes through the store's slot check; any other run is created leased to this engine, so executing
+   * it here needs no claim round trip.
+   */
+  async #create(
+    wf: AnyWorkflow,
+    input: Json,
+    options: StartOptions,
+    retryOf: string | null,
+    seed: StepExecution[],
+    runId = this.#generateId(),
+  ): Promise<StartResult> {
     const now = this.#clock.now()
+    const resourceId = options.resourceId ?? null
+    const concurrencyLimit = wf.concurrency !== null && resourceId !== null ? wf.concurrency.limit : null
+    const leased = concurrencyLimit === null
     const leaseExpiresAt = now + this.#env.leaseMs
     const record: RunRecord = {
-      runId: this.#generateId(),
+      runId,
       workflowId: wf.id,
       workflowVersion: wf.version,
       status: 'PENDING',
       progress: 0,
-      input: JSON.parse(JSON.stringify(value ?? null)) as Json,
+      input,
       output: null,
       error: null,
-      resourceId: options.resourceId ?? null,
+      resourceId,
       tags: { ...wf.tags, ...options.tags },
-      context: options.context === undefined ? null : (JSON.parse(JSON.stringify(options.context)) as Json),
+      context: options.context === undefined ? null : toJson(options.context),
       idempotencyKey: options.idempotencyKey ?? null,
       createdAt: now,
       startedAt: null,
       completedAt: null,
       updatedAt: now,
-      leaseOwner: this.ownerId,
-      leaseExpiresAt,
+      leaseOwner: leased ? this.ownerId : null,
+      leaseExpiresAt: leased ? leaseExpiresAt : null,
       wakeAt: null,
       cancelRequestedAt: null,
+      waitingFor: null,
+      retryOf,
+      retriedBy: null,
+      concurrencyLimit,
     }
     const result = await this.store.createRun(record)
     if (result.created) {
-      this.#fresh.set(record.runId, { lease: { runId: record.runId, owner: this.ownerId, expiresAt: leaseExpiresAt }, run: result.run, steps: [] })
-      this.#log('info', 'workflow_created', { run_id: record.runId, workflow_id: wf.id, resource_id: record.resourceId })
+      const lease = { runId, owner: this.ownerId, expiresAt: leaseExpiresAt }
+      if (leased) this.#fresh.set(runId, { claim: { lease, run: result.run, steps: seed }, seeded: seed.length > 0 })
+      this.#log('info', 'workflow_created', { run_id: runId, workflow_id: wf.id, resource_id: resourceId })
     }
     return result
   }
@@ -202,8 +232,9 @@ export class Engine {
   }
 
   async #claimAndRun(runId: string, options: ExecutionOptions): Promise<{ claimed: boolean; run: RunRecord }> {
-    let claim = this.#fresh.get(runId)
+    const fresh = this.#fresh.get(runId)
     this.#fresh.delete(runId)
+    let claim = fresh?.claim
     if (!claim) {
       const claimed = await this.store.claimRun(runId, this.ownerId, this.#clock.now(), this.#env.leaseMs)
       if (!claimed) return { claimed: false, run: await this.store.getRun(runId) }
@@ -215,13 +246,22 @@ export class Engine {
       await this.store.commit(claim.lease, { now: this.#clock.now(), steps: [], run: {}, leaseExpiresAt: null })
       throw new WorkflowNotFoundError(claim.run.workflowId)
     }
-    const execution = new RunExecution(this.#env, wf, claim, options)
+    const execution = new RunExecution(this.#env, wf, claim, options, fresh?.seeded ?? false)
     const done = execution.execute().finally(() => this.#active.delete(runId))
-    this.#active.set(runId, { execution, done })
-    if (claim.run.status === 'PENDING') {
+    this.#active.set(runId, { execution, done: done.then((r) => r.run) })
+    if (claim.run.startedAt === null) {
       this.#log('info', 'workflow_started', { run_id: runId, workflow_id: wf.id, resource_id: claim.run.resourceId })
     }
-    return { claimed: true, run: await done }
+    const { run, eventWaits } = await done
+    // An event delivered between the wait's last look and the yield found no waitingFor to wake: look once more.
+    for (const name of eventWaits) {
+      const arrived = await this.store.loadEvent(runId, name).then(
+        () => true,
+        (err: unknown) => (isGorkflowError(err, 'EVENT_NOT_FOUND') ? false : Promise.reject(err)),
+      )
+      if (arrived) return this.#claimAndRun(runId, options)
+    }
+    return { claimed: true, run }
   }
 
   /** `start` then `execute`: the run in its final (or yielded) state. */
@@ -266,6 +306,93 @@ export class Engine {
   }
 
   /**
+   * Pauses a PENDING or RUNNING run at its next step boundary: the running steps finish and commit, nothing
+   * new starts, the lease is released and the run stays PAUSED (never swept) until {@link resume}. Sleeps and
+   * event waits keep their deadlines and are acted on after resume.
+   * @throws RunNotFoundError, RunAlreadyFinishedError, RunStateConflictError (already PAUSED)
+   */
+  async pause(runId: string): Promise<RunRecord> {
+    const record = await this.store.transitionRun(runId, { from: ['PENDING', 'RUNNING'], to: 'PAUSED', now: this.#clock.now() })
+    this.#active.get(runId)?.execution.pauseRequested()
+    this.#log('info', 'workflow_pause_requested', { run_id: runId })
+    return record
+  }
+
+  /**
+   * Sets a PAUSED run RUNNING again; it is due at once (or when its earliest wait ends). Call
+   * {@link execute} to continue it here, or leave it to the sweeper.
+   * @throws RunNotFoundError, RunAlreadyFinishedError, RunStateConflictError (not PAUSED)
+   */
+  async resume(runId: string): Promise<RunRecord> {
+    const record = await this.store.transitionRun(runId, { from: ['PAUSED'], to: 'RUNNING', now: this.#clock.now() })
+    this.#log('info', 'workflow_resumed', { run_id: runId })
+    return record
+  }
+
+  /**
+   * Delivers event `name` to a run whose workflow waits for it, after validating the payload against the
+   * wait's schema. Kept if the run has not reached the wait yet; wakes it if it is waiting. Once per name.
+   * @throws RunNotFoundError, RunAlreadyFinishedError, EventAlreadyDeliveredError,
+   *   InvalidArgumentError (the workflow has no such wait), ValidationError (the payload)
+   */
+  async sendEvent(runId: string, name: string, payload: unknown): Promise<RunRecord> {
+    const run = await this.store.getRun(runId)
+    if (isTerminalRunStatus(run.status)) throw new RunAlreadyFinishedError(runId, run.status)
+    const wf = this.getWorkflow(run.workflowId)
+    const wait = wf.steps.map((n) => n.wait).find((w) => w?.kind === 'event' && w.name === name)
+    if (wait?.kind !== 'event') throw new InvalidArgumentError(`workflow ${wf.id} waits for no event named ${JSON.stringify(name)}`)
+    if (wait.schema) await validate(wait.schema, payload, `payload of event ${name}`)
+    const updated = await this.store.deliverEvent(runId, name, toJson(payload), this.#clock.now())
+    this.#active.get(runId)?.execution.eventArrived(name)
+    this.#log('info', 'event_delivered', { run_id: runId, event: name })
+    return updated
+  }
+
+  /**
+   * Retries a FAILED run as a new run of the same workflow and input, linked both ways (`retryOf`,
+   * `retriedBy`). Steps that COMPLETED or were SKIPPED keep their outputs and are not executed again, except
+   * `fromStep` and everything downstream of it when given. The new run is leased here: {@link execute} it.
+   * @throws RunNotFoundError, RunStateConflictError (not FAILED, or already retried), InvalidArgumentError (fromStep)
+   */
+  async retry(runId: string, options: { readonly fromStep?: string } = {}): Promise<RunRecord> {
+    const failed = await this.store.getRun(runId)
+    if (failed.status !== 'FAILED') {
+      throw new RunStateConflictError(runId, failed.status, `only FAILED runs can be retried; run ${runId} is ${failed.status}`)
+    }
+    if (failed.retriedBy !== null) {
+      throw new RunStateConflictError(runId, failed.status, `run ${runId} was already retried by ${failed.retriedBy}`)
+    }
+    const wf = this.getWorkflow(failed.workflowId)
+    const rerun = new Set<string>()
+    if (options.fromStep !== undefined) {
+      if (!wf.steps.some((n) => n.id === options.fromStep)) {
+        throw new InvalidArgumentError(`workflow ${wf.id} has no step ${JSON.stringify(options.fromStep)}`)
+      }
+      const stack = [options.fromStep]
+      for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
+        if (rerun.has(id)) continue
+        rerun.add(id)
+        stack.push(...(wf.steps.find((n) => n.id === id)?.successors ?? []))
+      }
+    }
+    const newRunId = this.#generateId()
+    const now = this.#clock.now()
+    const seed = (await this.store.listStepExecutions(runId))
+      .filter((s) => (s.status === 'COMPLETED' || s.status === 'SKIPPED') && !rerun.has(s.stepId))
+      .map((s): StepExecution => ({ ...s, runId: newRunId, createdAt: now, updatedAt: now }))
+    // Link first: of two concurrent retries exactly one wins the link, and only the winner creates a run.
+    await this.store.linkRetry(runId, newRunId, now)
+    const startOptions: StartOptions = {
+      resourceId: failed.resourceId,
+      tags: failed.tags,
+      ...(failed.context === null ? {} : { context: failed.context }),
+    }
+    const { run } = await this.#create(wf, failed.input, startOptions, runId, seed, newRunId)
+    this.#log('info', 'workflow_retried', { run_id: newRunId, retry_of: runId, reused_steps: seed.length })
+    return run
+  }
+
+  /**
    * The sweeper: claims runs that are due (PENDING or RUNNING with no live lease, or whose `wakeAt` passed)
    * and executes them. Safe to run from any number of engines at once: each run is claimed by one.
    */
@@ -300,7 +427,7 @@ export class Engine {
   async shutdown(): Promise<void> {
     for (const { execution } of this.#active.values()) execution.yieldSoon()
     await Promise.allSettled([...this.#active.values()].map((a) => a.done))
-    for (const claim of this.#fresh.values()) {
+    for (const { claim } of this.#fresh.values()) {
       await this.store.commit(claim.lease, { now: this.#clock.now(), steps: [], run: {}, leaseExpiresAt: null }).catch(() => {})
     }
     this.#fresh.clear()
@@ -309,4 +436,8 @@ export class Engine {
   #log(level: 'info' | 'warn' | 'error', event: string, fields: Record<string, string | number | null>): void {
     if (isLevelEnabled(this.#logger, level)) this.#logger.log(level, event, fields)
   }
+}
+
+function toJson(value: unknown): Json {
+  return value === undefined ? null : (JSON.parse(JSON.stringify(value)) as Json)
 }

@@ -1,23 +1,27 @@
 /**
  * @module
  * Drives one claimed run from whatever is persisted to a terminal state, or until it must yield (a long wait,
- * the invocation's budget, shutdown). A fresh run and a resumed run take the same path: finished steps are
- * never executed again, and their outputs feed their successors.
+ * a pause, the invocation's budget, shutdown). A fresh run and a resumed run take the same path: finished
+ * steps are never executed again, and their outputs feed their successors.
  *
  * Round trips: every step boundary is one fenced `commit` that records the finished step *and* marks the
  * steps it unblocks as started, so an N-step sequential run costs N + 1 commits (the first marks the entry
  * steps started; the last also completes the run and releases the lease). Marking an attempt started before
  * its handler runs is what lets a crash count as an attempt (DESIGN point 5).
+ *
+ * Waits (retry backoff, durable sleep, wait-for-event) persist their deadline as the step's `wakeAt`. Short
+ * ones are slept inline; otherwise the run commits `wakeAt` (and `waitingFor`), releases its lease and
+ * returns, and the sweeper resumes it when due — or at once when an awaited event is delivered.
  */
 import type { Clock } from './clock'
 import { GorkflowError, isGorkflowError, toError, type ErrorCode } from './errors'
 import { isLevelEnabled, type LogFields, type Logger } from './logger'
-import type { Json, RunRecord, StepError, StepExecution, WorkflowError } from './model'
+import type { Json, RunRecord, StepError, StepExecution, WaitingFor, WorkflowError } from './model'
 import { validate } from './schema'
 import type { StepContext, StepDeps } from './step'
 import { retryDelay, type ResolvedStepConfig } from './step-config'
 import { RunStateAccessor, stepLogger } from './step-context'
-import type { AnyWorkflow, WorkflowNode } from './workflow'
+import { NEVER, type AnyWorkflow, type WorkflowNode } from './workflow'
 import type { Claim, Lease, RunCommit, RunPatch, WorkflowStore } from '../store/store'
 
 /** What the engine lends each execution. */
@@ -38,23 +42,36 @@ export interface ExecutionOptions {
   readonly budgetMs?: number
 }
 
+/** How an execution ended; `eventWaits` lets the engine re-check events that raced with the yield. */
+export interface ExecutionResult {
+  readonly run: RunRecord
+  readonly eventWaits: readonly string[]
+}
+
 type Phase = 'idle' | 'running' | 'waiting' | 'done'
+
+/** Why a waiting slot waits: the next attempt's backoff, a durable sleep, or an event (with its deadline). */
+type WaitKind = 'retry' | 'sleep' | 'event'
 
 interface Slot {
   readonly node: WorkflowNode
   readonly config: ResolvedStepConfig
   record: StepExecution | null
   phase: Phase
-  /** Attempt to run next (idle/waiting) or running now. */
+  /** Attempt to run next (idle/waiting on retry) or running now. */
   attempt: number
-  /** When a waiting slot may start its next attempt. */
+  waitKind: WaitKind | null
+  /** When a waiting slot should be looked at again. */
   wakeAt: number
   controller: LazyAbort | null
   /** For done slots: true when it failed and continue-on-error let the run go on. */
   continued: boolean
 }
 
-type Outcome = { readonly ok: true; readonly output: Json; readonly skipped: boolean } | { readonly ok: false; readonly error: Error }
+type Outcome =
+  | { readonly kind: 'done'; readonly output: Json; readonly skipped: boolean }
+  | { readonly kind: 'failed'; readonly error: Error }
+  | { readonly kind: 'wait'; readonly until: number }
 
 interface Settled {
   readonly slot: Slot
@@ -85,11 +102,13 @@ export class RunExecution {
   #running = 0
   #lastCommitAt: number
   #failure: WorkflowError | null = null
-  #stopping = false
+  #shuttingDown = false
+  #paused = false
   #stopped: 'cancelled' | 'lost' | null = null
   #wake: (() => void) | null = null
 
-  constructor(env: ExecutionEnv, workflow: AnyWorkflow, claim: Claim, options: ExecutionOptions = {}) {
+  /** `seeded` marks `claim.steps` as not yet persisted (a retry's reused steps): the first commit writes them. */
+  constructor(env: ExecutionEnv, workflow: AnyWorkflow, claim: Claim, options: ExecutionOptions = {}, seeded = false) {
     this.#env = env
     this.#workflow = workflow
     this.#lease = claim.lease
@@ -106,6 +125,7 @@ export class RunExecution {
         record: null,
         phase: 'idle',
         attempt: 0,
+        waitKind: null,
         wakeAt: 0,
         controller: null,
         continued: false,
@@ -114,6 +134,7 @@ export class RunExecution {
       this.#order.push(slot)
     }
     this.#restore(claim.steps, now)
+    if (seeded) for (const record of claim.steps) this.#dirty.set(record.stepId, record)
   }
 
   get runId(): string {
@@ -126,21 +147,43 @@ export class RunExecution {
     this.#run = record
   }
 
+  /** A pause was persisted: start nothing new; commit what is running, then release the lease. */
+  pauseRequested(): void {
+    this.#paused = true
+    this.#wake?.()
+  }
+
+  /** An event was delivered in this isolate: a wait for it looks again at once. */
+  eventArrived(name: string): void {
+    const now = this.#env.clock.now()
+    for (const slot of this.#order) {
+      if (slot.phase === 'waiting' && slot.waitKind === 'event' && slot.node.wait?.kind === 'event' && slot.node.wait.name === name) {
+        slot.wakeAt = now
+      }
+    }
+    this.#wake?.()
+  }
+
   /** Finish running steps, commit, release the lease and return; used by graceful shutdown. */
   yieldSoon(): void {
-    this.#stopping = true
+    this.#shuttingDown = true
     this.#wake?.()
   }
 
   /** Runs until terminal or yielded; returns the run as this execution last knew it. */
-  async execute(): Promise<RunRecord> {
+  async execute(): Promise<ExecutionResult> {
     try {
-      return await this.#loop()
+      const run = await this.#loop()
+      const eventWaits =
+        run.leaseOwner === null && !this.#stopped
+          ? this.#order.flatMap((s) => (s.phase === 'waiting' && s.waitKind === 'event' && s.node.wait?.kind === 'event' ? [s.node.wait.name] : []))
+          : []
+      return { run, eventWaits }
     } catch (err) {
       // Store faults that outlived the commit retries: stop and let the lease expire; the sweeper resumes.
       this.#halt('lost', toError(err))
       this.#log('error', 'persistence_error', { run_id: this.runId, error: toError(err).message })
-      return this.#run
+      return { run: this.#run, eventWaits: [] }
     }
   }
 
@@ -150,32 +193,33 @@ export class RunExecution {
       if (this.#stopped) return this.#afterStop()
       this.#drainSettled()
       const now = clock.now()
-      if (now >= this.#deadline) this.#stopping = true
-      const starts = this.#failure || this.#stopping ? [] : this.#startable(now)
+      const stopping = this.#shuttingDown || this.#paused || now >= this.#deadline
+      const checks = this.#failure || stopping ? [] : this.#dueWaitChecks(now)
+      const starts = this.#failure || stopping ? [] : this.#startable(now)
       for (const slot of starts) this.#markStarted(slot, now)
       const finished = this.#failure !== null || this.#order.every((s) => s.phase === 'done')
-      const mustYield = !finished && this.#running === 0 && this.#stopping
+      const mustYield = !finished && this.#running === 0 && checks.length === 0 && stopping
       const renew = now - this.#lastCommitAt >= this.#env.leaseMs / 2
 
-      if (starts.length > 0 || this.#dirty.size > 0 || finished || mustYield || renew || this.#run.status === 'PENDING') {
+      if (starts.length > 0 || this.#dirty.size > 0 || finished || mustYield || renew || this.#run.startedAt === null) {
         if (finished) return this.#finish(now)
-        if (mustYield) return this.#yield(now, null)
-        await this.#commit(now, this.#progressPatch(), false)
+        if (mustYield) return this.#yield(now)
+        await this.#commit(now, this.#progressPatch(now), false)
         if (this.#stopped) return this.#afterStop()
       }
-      for (const slot of starts) this.#launch(slot)
+      for (const slot of checks) this.#launch(slot, true)
+      for (const slot of starts) this.#launch(slot, false)
 
       if (this.#running === 0) {
-        const wakeAt = Math.min(...this.#order.filter((s) => s.phase === 'waiting').map((s) => s.wakeAt))
-        if (!Number.isFinite(wakeAt)) {
+        if (stopping) continue
+        const wakeAt = this.#earliestWait()
+        if (wakeAt === null) {
           // No step can ever become ready: a definition/record mismatch. Fail loudly rather than spin.
           this.#failure = this.#runError('INTERNAL_ERROR', 'no step can make progress', null)
           continue
         }
         const delay = wakeAt - clock.now()
-        if (delay > this.#env.inlineDelayLimitMs || clock.now() + delay > this.#deadline) {
-          return this.#yield(clock.now(), wakeAt)
-        }
+        if (delay > this.#env.inlineDelayLimitMs || clock.now() + delay > this.#deadline) return this.#yield(clock.now())
         await this.#sleep(delay)
         continue
       }
@@ -202,12 +246,18 @@ export class RunExecution {
           else this.#failure = this.#stepFailure(slot, record.error)
           break
         case 'RETRYING':
-          slot.phase = 'waiting'
+          this.#waitFor(slot, 'retry', record.wakeAt ?? now)
           slot.attempt = record.attempt + 1
-          slot.wakeAt = now
           break
         case 'RUNNING':
         case 'CANCELLED': {
+          const wait = slot.node.wait
+          if (wait && record.status === 'RUNNING') {
+            // A wait node that had computed its deadline resumes waiting (an event is looked for at once, since
+            // a delivery may be what woke the run); one that had not simply starts again: it has no side effects.
+            if (record.wakeAt !== null) this.#waitFor(slot, wait.kind, wait.kind === 'event' ? now : record.wakeAt)
+            break
+          }
           const error: StepError = {
             code: 'ATTEMPT_INTERRUPTED',
             message: `attempt ${record.attempt} was interrupted before it finished (the worker stopped)`,
@@ -224,18 +274,30 @@ export class RunExecution {
     }
   }
 
+  #waitFor(slot: Slot, kind: WaitKind, wakeAt: number): void {
+    slot.phase = 'waiting'
+    slot.waitKind = kind
+    slot.wakeAt = wakeAt
+  }
+
+  /** Ready steps, in insertion order, within maxConcurrency: never-started ones and retries whose backoff ended. */
   #startable(now: number): Slot[] {
     const ready: Slot[] = []
     let capacity = this.#maxConcurrency - this.#running
     for (const slot of this.#order) {
       if (capacity <= 0) break
-      const due = slot.phase === 'idle' || (slot.phase === 'waiting' && slot.wakeAt <= now)
+      const due = slot.phase === 'idle' || (slot.phase === 'waiting' && slot.waitKind === 'retry' && slot.wakeAt <= now)
       if (!due) continue
       if (!slot.node.predecessors.every((id) => this.#slots.get(id)?.phase === 'done')) continue
       ready.push(slot)
       capacity--
     }
     return ready
+  }
+
+  /** Sleeps that ended and event waits to look at again. */
+  #dueWaitChecks(now: number): Slot[] {
+    return this.#order.filter((s) => s.phase === 'waiting' && s.waitKind !== 'retry' && s.wakeAt <= now)
   }
 
   #markStarted(slot: Slot, now: number): void {
@@ -252,12 +314,12 @@ export class RunExecution {
       startedAt: now,
       completedAt: null,
       durationMs: previous?.durationMs ?? 0,
+      wakeAt: null,
       createdAt: previous?.createdAt ?? now,
       updatedAt: now,
     }
     this.#setRecord(slot, record)
-    slot.phase = 'running'
-    this.#running++
+    slot.waitKind = null
   }
 
   /** A2: run input for entry steps, the predecessor's output for one, `{ [id]: output }` for a join. */
@@ -270,38 +332,51 @@ export class RunExecution {
     return joined
   }
 
-  #launch(slot: Slot): void {
+  /** Runs an attempt, or (`check`) looks again at a wait whose time came. */
+  #launch(slot: Slot, check: boolean): void {
     const record = slot.record as StepExecution
     const attempt = slot.attempt
     const controller = new LazyAbort()
     slot.controller = controller
-    this.#log('info', 'step_started', {
-      run_id: this.runId,
-      step_id: slot.node.id,
-      step_name: slot.node.name,
-      attempt,
-      step_num: record.executionIndex + 1,
-      total_steps: this.#order.length,
-    })
-    void this.#attempt(slot, attempt, record.input, controller).then((outcome) => {
+    slot.phase = 'running'
+    this.#running++
+    if (!check) {
+      this.#log('info', 'step_started', {
+        run_id: this.runId,
+        step_id: slot.node.id,
+        step_name: slot.node.name,
+        attempt,
+        step_num: record.executionIndex + 1,
+        total_steps: this.#order.length,
+      })
+    }
+    const work = check ? this.#checkWait(slot, record) : this.#attempt(slot, attempt, record, controller)
+    void work.then((outcome) => {
       this.#settled.push({ slot, attempt, outcome })
       this.#wake?.()
     })
   }
 
   /** One attempt: validate, evaluate the condition, run the handler, validate; raced against the timeout. */
-  async #attempt(slot: Slot, attempt: number, input: Json, controller: LazyAbort): Promise<Outcome> {
+  async #attempt(slot: Slot, attempt: number, record: StepExecution, controller: LazyAbort): Promise<Outcome> {
     const { node, config } = slot
+    const input = record.input
     const ctx = this.#context(slot, attempt, controller)
     let timer: ReturnType<typeof setTimeout> | undefined
     const timedOut = new Promise<Outcome>((resolve) => {
       timer = setTimeout(() => {
         const error = new GorkflowError('TIMEOUT', `step ${node.id} timed out after ${config.timeoutMs} ms`)
         controller.abort(error)
-        resolve({ ok: false, error })
+        resolve({ kind: 'failed', error })
       }, config.timeoutMs)
     })
     const work = (async (): Promise<Outcome> => {
+      const wait = node.wait
+      if (wait?.kind === 'sleep') return { kind: 'wait', until: await wait.until(ctx, input, record.startedAt ?? this.#env.clock.now()) }
+      if (wait?.kind === 'event') {
+        const deadline = wait.timeoutMs === null ? NEVER : (record.startedAt ?? this.#env.clock.now()) + wait.timeoutMs
+        return this.#eventOutcome(slot, deadline)
+      }
       const value = node.step.inputSchema ? await validate(node.step.inputSchema, input, `input of step ${node.id}`) : input
       if (node.condition && !(await node.condition(ctx, value))) {
         const skip = node.skip
@@ -311,17 +386,39 @@ export class RunExecution {
             : typeof skip.value === 'function'
               ? await (skip.value as (i: unknown, c: StepContext) => unknown)(value, ctx)
               : skip.value
-        return { ok: true, output: toJson(output), skipped: true }
+        return { kind: 'done', output: toJson(output), skipped: true }
       }
       const result = await (node.step.handler as (c: StepContext, i: unknown) => unknown)(ctx, value)
       const output = node.step.outputSchema ? await validate(node.step.outputSchema, result, `output of step ${node.id}`) : result
-      return { ok: true, output: toJson(output), skipped: false }
-    })().catch((err: unknown): Outcome => ({ ok: false, error: toError(err) }))
+      return { kind: 'done', output: toJson(output), skipped: false }
+    })().catch((err: unknown): Outcome => ({ kind: 'failed', error: toError(err) }))
     try {
       return await Promise.race([work, timedOut])
     } finally {
       clearTimeout(timer)
     }
+  }
+
+  /** A sleep that ended passes its input on; an event wait takes the event, times out, or waits on. */
+  async #checkWait(slot: Slot, record: StepExecution): Promise<Outcome> {
+    if (slot.node.wait?.kind !== 'event') return { kind: 'done', output: record.input, skipped: false }
+    return this.#eventOutcome(slot, record.wakeAt ?? NEVER).catch((err: unknown): Outcome => ({ kind: 'failed', error: toError(err) }))
+  }
+
+  async #eventOutcome(slot: Slot, deadline: number): Promise<Outcome> {
+    const wait = slot.node.wait
+    if (wait?.kind !== 'event') throw new GorkflowError('INTERNAL_ERROR', `step ${slot.node.id} is not an event wait`)
+    try {
+      const event = await this.#env.store.loadEvent(this.runId, wait.name)
+      const payload = wait.schema ? await validate(wait.schema, event.payload, `payload of event ${wait.name}`) : event.payload
+      return { kind: 'done', output: toJson(payload), skipped: false }
+    } catch (err) {
+      if (!isGorkflowError(err, 'EVENT_NOT_FOUND')) throw err
+    }
+    if (this.#env.clock.now() >= deadline) {
+      return { kind: 'failed', error: new GorkflowError('TIMEOUT', `no event ${JSON.stringify(wait.name)} arrived before the timeout`) }
+    }
+    return { kind: 'wait', until: deadline }
   }
 
   #context(slot: Slot, attempt: number, abort: LazyAbort): StepContext {
@@ -362,9 +459,15 @@ export class RunExecution {
       this.#running--
       slot.controller = null
       const record = slot.record as StepExecution
+      if (outcome.kind === 'wait') {
+        this.#waitFor(slot, slot.node.wait?.kind ?? 'sleep', outcome.until)
+        if (record.wakeAt !== outcome.until) this.#setRecord(slot, { ...record, wakeAt: outcome.until, updatedAt: now })
+        continue
+      }
       const durationMs = Math.max(0, now - (record.startedAt ?? now))
-      if (outcome.ok) {
+      if (outcome.kind === 'done') {
         slot.phase = 'done'
+        slot.waitKind = null
         this.#outputs.set(slot.node.id, outcome.output)
         this.#setRecord(slot, {
           ...record,
@@ -373,6 +476,7 @@ export class RunExecution {
           error: null,
           completedAt: now,
           durationMs,
+          wakeAt: null,
           updatedAt: now,
         })
         this.#log('info', outcome.skipped ? 'step_skipped' : 'step_completed', {
@@ -402,15 +506,15 @@ export class RunExecution {
     const record = slot.record as StepExecution
     if (retryable && attempt < slot.config.maxRetries) {
       const delay = retryDelay(slot.config, attempt + 1, this.#env.random)
-      slot.phase = 'waiting'
+      this.#waitFor(slot, 'retry', now + delay)
       slot.attempt = attempt + 1
-      slot.wakeAt = now + delay
-      this.#setRecord(slot, { ...record, status: 'RETRYING', attempt, error, durationMs, updatedAt: now })
+      this.#setRecord(slot, { ...record, status: 'RETRYING', attempt, error, durationMs, wakeAt: now + delay, updatedAt: now })
       this.#log('warn', 'step_retrying', { run_id: this.runId, step_id: slot.node.id, attempt: attempt + 1, delay })
       return
     }
     slot.phase = 'done'
-    this.#setRecord(slot, { ...record, status: 'FAILED', attempt, error, durationMs, completedAt: now, updatedAt: now })
+    slot.waitKind = null
+    this.#setRecord(slot, { ...record, status: 'FAILED', attempt, error, durationMs, completedAt: now, wakeAt: null, updatedAt: now })
     if (slot.config.continueOnError) {
       slot.continued = true
       this.#log('warn', 'step_continued', { run_id: this.runId, step_id: slot.node.id })
@@ -437,13 +541,38 @@ export class RunExecution {
     this.#dirty.set(slot.node.id, record)
   }
 
-  #progressPatch(): RunPatch {
+  #earliestWait(): number | null {
+    let earliest: number | null = null
+    for (const slot of this.#order) if (slot.phase === 'waiting' && (earliest === null || slot.wakeAt < earliest)) earliest = slot.wakeAt
+    return earliest
+  }
+
+  /** The sleep or event wait with the nearest deadline, as shown on the run. */
+  #waitingFor(): WaitingFor | null {
+    let found: WaitingFor | null = null
+    for (const slot of this.#order) {
+      const wait = slot.node.wait
+      const until = slot.record?.wakeAt
+      if (slot.phase !== 'waiting' || !wait || until === null || until === undefined) continue
+      if (found && (found.until ?? NEVER) <= until) continue
+      found =
+        wait.kind === 'sleep'
+          ? { kind: 'sleep', stepId: slot.node.id, until }
+          : { kind: 'event', stepId: slot.node.id, name: wait.name, until: until >= NEVER ? null : until }
+    }
+    return found
+  }
+
+  #progressPatch(now: number): RunPatch {
     const counted = this.#order.filter((s) => s.phase === 'done' && (s.continued || this.#outputs.has(s.node.id))).length
     const progress = counted / this.#order.length
-    if (this.#run.status === 'PENDING') {
-      return { status: 'RUNNING', startedAt: this.#run.startedAt ?? this.#env.clock.now(), progress, wakeAt: null }
-    }
-    return progress === this.#run.progress && this.#run.wakeAt === null ? {} : { progress, wakeAt: null }
+    const waitingFor = this.#waitingFor()
+    const patch: { -readonly [K in keyof RunPatch]: RunPatch[K] } = {}
+    if (this.#run.startedAt === null) Object.assign(patch, { status: 'RUNNING', startedAt: now })
+    if (progress !== this.#run.progress) patch.progress = progress
+    if (this.#run.wakeAt !== null) patch.wakeAt = null
+    if (JSON.stringify(waitingFor) !== JSON.stringify(this.#run.waitingFor)) patch.waitingFor = waitingFor
+    return patch
   }
 
   /** Terminal commit: COMPLETED with the sinks' output, or FAILED with siblings aborted (A10). */
@@ -454,20 +583,20 @@ export class RunExecution {
       for (const slot of this.#order) {
         if (slot.phase !== 'running' && slot.phase !== 'waiting') continue
         slot.controller?.abort(new GorkflowError('CANCELLED', `aborted: step ${failure.step ?? '?'} failed`))
-        if (slot.record) this.#setRecord(slot, { ...slot.record, status: 'CANCELLED', completedAt: now, updatedAt: now })
+        if (slot.record) this.#setRecord(slot, { ...slot.record, status: 'CANCELLED', completedAt: now, wakeAt: null, updatedAt: now })
         slot.phase = 'done'
       }
       this.#running = 0
       // The failed step is not counted, so progress stays below 1 for a FAILED run (A11, B43).
-      const progress = this.#progressPatch().progress ?? this.#run.progress
-      patch = { status: 'FAILED', error: failure, completedAt: now, progress, wakeAt: null }
+      const { progress = this.#run.progress } = this.#progressPatch(now)
+      patch = { status: 'FAILED', error: failure, completedAt: now, progress, wakeAt: null, waitingFor: null }
     } else {
       const sinks = this.#workflow.sinks
       const output: Json =
         sinks.length === 1
           ? (this.#outputs.get(sinks[0] as string) ?? null)
           : Object.fromEntries(sinks.map((id) => [id, this.#outputs.get(id) ?? null]))
-      patch = { status: 'COMPLETED', output, progress: 1, completedAt: now, wakeAt: null }
+      patch = { status: 'COMPLETED', output, progress: 1, completedAt: now, wakeAt: null, waitingFor: null }
       if (this.#run.startedAt === null) patch = { ...patch, startedAt: now }
     }
     await this.#commit(now, patch, true)
@@ -477,11 +606,16 @@ export class RunExecution {
     return this.#run
   }
 
-  /** Persist progress and `wakeAt` (null: due at once), release the lease, return. The sweeper resumes. */
-  async #yield(now: number, wakeAt: number | null): Promise<RunRecord> {
-    const patch = { ...this.#progressPatch(), wakeAt }
-    await this.#commit(now, patch, true)
-    if (!this.#stopped) this.#log('info', 'workflow_yielded', { run_id: this.runId, wake_at: wakeAt })
+  /**
+   * Persists progress and `wakeAt` — null (due at once) when a step could start now, else the earliest wait —
+   * releases the lease and returns. The sweeper resumes the run (a PAUSED one only after `resume`).
+   */
+  async #yield(now: number): Promise<RunRecord> {
+    const wakeAt = this.#startable(now).length > 0 || this.#dueWaitChecks(now).length > 0 ? null : this.#earliestWait()
+    await this.#commit(now, { ...this.#progressPatch(now), wakeAt }, true)
+    if (!this.#stopped) {
+      this.#log('info', this.#paused ? 'workflow_paused' : 'workflow_yielded', { run_id: this.runId, wake_at: wakeAt })
+    }
     return this.#stopped ? this.#afterStop() : this.#run
   }
 
@@ -494,9 +628,12 @@ export class RunExecution {
     }
     this.#dirty.clear()
     const { store, clock } = this.#env
+    let status = this.#run.status
     for (let attempt = 0; ; attempt++) {
       try {
-        this.#lease = await store.commit(this.#lease, commit)
+        const result = await store.commit(this.#lease, commit)
+        this.#lease = result.lease
+        status = result.status
         break
       } catch (err) {
         if (isGorkflowError(err, 'STORE_UNAVAILABLE') && attempt < COMMIT_RETRY_DELAYS_MS.length) {
@@ -510,6 +647,7 @@ export class RunExecution {
           if (current.updatedAt === now && (current.leaseOwner === null || current.leaseOwner === this.#lease.owner)) {
             this.#run = current
             this.#lastCommitAt = now
+            this.#paused = current.status === 'PAUSED'
             return
           }
         }
@@ -521,10 +659,13 @@ export class RunExecution {
       }
     }
     this.#lastCommitAt = now
+    // PAUSED (and RUNNING again after a resume) is the operator's word; the store reports it with every commit.
+    this.#paused = status === 'PAUSED'
     const released = commit.leaseExpiresAt === null
     this.#run = {
       ...this.#run,
       ...patch,
+      status,
       updatedAt: now,
       leaseOwner: released ? null : this.#lease.owner,
       leaseExpiresAt: released ? null : this.#lease.expiresAt,
@@ -549,13 +690,13 @@ export class RunExecution {
     return this.#run
   }
 
-  /** Waits for a settled attempt, a due retry, a lease renewal or a stop request. */
+  /** Waits for a settled attempt, a due wait, a lease renewal or a stop request. */
   #nextEvent(): Promise<void> {
     if (this.#settled.length > 0 || this.#stopped) return Promise.resolve()
     const now = this.#env.clock.now()
-    const waits = this.#order.filter((s) => s.phase === 'waiting').map((s) => s.wakeAt - now)
     const renewIn = this.#lastCommitAt + this.#env.leaseMs / 2 - now
-    const timeoutMs = Math.max(0, Math.min(renewIn, this.#deadline - now, ...waits))
+    const wakeIn = (this.#earliestWait() ?? Number.POSITIVE_INFINITY) - now
+    const timeoutMs = Math.max(0, Math.min(renewIn, this.#deadline - now, wakeIn))
     return new Promise<void>((resolve) => {
       const timer = Number.isFinite(timeoutMs) ? setTimeout(done, timeoutMs) : undefined
       const self = this
@@ -574,7 +715,7 @@ export class RunExecution {
     try {
       await this.#env.clock.sleep(ms, controller.signal)
     } catch {
-      // Woken early by a stop request; the loop re-checks.
+      // Woken early by a stop request or an event; the loop re-checks.
     } finally {
       this.#wake = null
     }

@@ -67,6 +67,8 @@ export interface WorkflowDefinition<I = unknown, O = unknown> {
   readonly tags: Readonly<Record<string, string>>
   readonly inputSchema: StandardSchemaV1 | null
   readonly config: WorkflowConfig
+  /** Per-resource concurrency: at most `limit` runs with the same `resourceId` execute at once. */
+  readonly concurrency: { readonly limit: number } | null
   /** Nodes in insertion order; that order breaks ties between ready steps (A1). */
   readonly steps: readonly WorkflowNode[]
   readonly edges: readonly (readonly [string, string])[]
@@ -90,6 +92,12 @@ export interface WorkflowOptions {
   readonly description?: string
   readonly tags?: Readonly<Record<string, string>>
   readonly config?: WorkflowConfig
+  /**
+   * At most `limit` runs of this workflow with the same `resourceId` execute at once, across every engine;
+   * the others wait PENDING and start in creation order as slots free. Runs without a resourceId are not
+   * limited. Minimum `1`.
+   */
+  readonly concurrency?: { readonly limit: number }
 }
 
 interface Draft {
@@ -254,6 +262,7 @@ export class WorkflowBuilder<In, Cur> {
       tags: Object.freeze({ ...options.tags }),
       inputSchema,
       config: Object.freeze({ ...options.config }),
+      concurrency: options.concurrency ? Object.freeze({ limit: options.concurrency.limit }) : null,
       steps: Object.freeze(steps),
       edges: Object.freeze(edges.map((e) => Object.freeze(e))),
       entries: Object.freeze(graph.entries),
@@ -303,6 +312,10 @@ export function workflow(options: WorkflowOptions & { readonly input?: StandardS
     throw new InvalidArgumentError('workflow id must be 1-100 characters of letters, digits, "_", "." or "-"')
   }
   const { input, ...rest } = options
+  const limit = rest.concurrency?.limit
+  if (rest.concurrency !== undefined && (!Number.isSafeInteger(limit) || (limit as number) < 1)) {
+    throw new InvalidArgumentError(`workflow ${rest.id}: concurrency.limit must be an integer >= 1`)
+  }
   if (rest.config) {
     assertStepConfig(rest.config, `workflow ${rest.id}`)
     const limit = rest.config.maxConcurrency
