@@ -34,7 +34,7 @@ export function runApiContract(name: string, makeStore: () => Promise<WorkflowSt
     })
 
     describe('workflows', () => {
-      it('lists the five example workflows with their steps and edges', async () => {
+      it('lists the example workflows with their steps and edges', async () => {
         const res = await h.call('GET', '/v1/workflows')
         expect(res.status).toBe(200)
         const { workflows } = await json(res)
@@ -44,6 +44,8 @@ export function runApiContract(name: string, makeStore: () => Promise<WorkflowSt
           'conditional',
           'flaky',
           'sleep',
+          'approval',
+          'nap',
         ])
         const parallel = workflows.find((w: { id: string }) => w.id === 'parallel')
         expect(parallel.steps.map((s: { id: string }) => s.id)).toEqual(['start', 'add', 'multiply', 'format'])
