@@ -4,8 +4,12 @@
  * starts a process per (target, workload), so each peak RSS is its own and no JIT or heap state leaks from
  * one measurement into the next.
  *
- * Usage: `node --import tsx bench/measure.ts <target-id> <W1|W2|W3> [--quick]`
+ * Usage: `node --import tsx bench/measure.ts <target-id> <W1|W2|W3> [--quick] [--profile FILE]`. With `--profile`,
+ * V8's CPU profiler (the one behind `node --cpu-prof`) records the measured runs only, not module loading,
+ * setup or warm-up, and writes a `.cpuprofile` to FILE.
  */
+import { writeFileSync } from 'node:fs'
+import { Session as InspectorSession } from 'node:inspector/promises'
 import { pathToFileURL } from 'node:url'
 import { median, quantile, summarize, type Repetition, type Summary } from './stats'
 import { findTarget } from './targets'
@@ -34,7 +38,14 @@ export interface Measurement extends Summary {
 /** A budget small enough to check that everything works, not to publish. */
 export const QUICK_BUDGET: Budget = { warmupMs: 200, repetitions: 2, repetitionMs: 200, minRuns: 2, maxRuns: 200, batches: 1 }
 
-export async function measure(targetId: string, workload: WorkloadId, quick = false): Promise<Measurement> {
+export interface MeasureOptions {
+  readonly quick?: boolean
+  /** Write a CPU profile of the measured runs here. */
+  readonly profilePath?: string
+}
+
+export async function measure(targetId: string, workload: WorkloadId, options: MeasureOptions = {}): Promise<Measurement> {
+  const quick = options.quick ?? false
   const target = findTarget(targetId)
   if (!target.workloads.includes(workload)) throw new Error(`target ${targetId} does not run ${workload}`)
   const budget = quick ? QUICK_BUDGET : { ...DEFAULT_BUDGET, ...target.budget }
@@ -43,9 +54,11 @@ export async function measure(targetId: string, workload: WorkloadId, quick = fa
     await warmUp(session, workload, budget)
     const calls0 = session.storeCalls()
     const requests0 = await session.endpointRequests()
+    const profiler = options.profilePath === undefined ? null : await startProfiler()
     const cpu0 = process.cpuUsage()
     const summary = workload === 'W3' ? await measureBatches(session, budget) : await measureRuns(session, workload, budget)
     const cpu = process.cpuUsage(cpu0)
+    if (profiler && options.profilePath !== undefined) writeFileSync(options.profilePath, JSON.stringify(await profiler.stop()))
     const calls1 = session.storeCalls()
     const requests1 = await session.endpointRequests()
     return {
@@ -59,6 +72,20 @@ export async function measure(targetId: string, workload: WorkloadId, quick = fa
     }
   } finally {
     await session.close()
+  }
+}
+
+async function startProfiler(): Promise<{ stop(): Promise<unknown> }> {
+  const session = new InspectorSession()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop')
+      session.disconnect()
+      return profile
+    },
   }
 }
 
@@ -115,8 +142,13 @@ async function measureBatches(session: Session, budget: Budget): Promise<Summary
 const invoked = process.argv[1]
 if (invoked !== undefined && import.meta.url === pathToFileURL(invoked).href) {
   const [targetId, workload] = process.argv.slice(2)
+  const profileAt = process.argv.indexOf('--profile')
+  const profilePath = profileAt > 0 ? process.argv[profileAt + 1] : undefined
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
-  measure(targetId as string, workload as WorkloadId, process.argv.includes('--quick')).then(
+  measure(targetId as string, workload as WorkloadId, {
+    quick: process.argv.includes('--quick'),
+    ...(profilePath === undefined ? {} : { profilePath }),
+  }).then(
     (result) => {
       console.log(RESULT_PREFIX + JSON.stringify(result))
       // Handles a store or client may leave open must not hold the process (and its profile) back.
