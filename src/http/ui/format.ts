@@ -3,6 +3,7 @@
  * Text for times, durations and JSON as the dashboard shows them. Pure; `now` is always passed in, so a
  * page renders the same way in a test as in production.
  */
+import type { WaitingFor } from '../../core/model'
 
 /** `2026-11-26 13:48:28 UTC`: unambiguous and the same for every viewer. */
 export function formatAbsolute(epochMs: number): string {
@@ -57,6 +58,13 @@ export function formatJson(value: unknown, limit = JSON_DISPLAY_LIMIT): string {
 /** A run id shortened for tables: its first 8 characters. */
 export function shortId(id: string): string {
   return id.length <= 12 ? id : `${id.slice(0, 8)}…`
+}
+
+/** One line on what a run waits for: `sleeping at step nap until … (in 5 min)`. */
+export function formatWaitingFor(waiting: WaitingFor, now: number): string {
+  const until = waiting.until === null ? null : `${formatAbsolute(waiting.until)} (${formatRelative(waiting.until, now)})`
+  if (waiting.kind === 'sleep') return `Sleeping at step ${waiting.stepId} until ${until ?? 'further notice'}`
+  return `Waiting for event \u201c${waiting.name}\u201d at step ${waiting.stepId}${until === null ? ', with no deadline' : `, until ${until}`}`
 }
 
 /**

@@ -5,11 +5,11 @@
  * Cancel button and refresh themselves.
  */
 import type { Json, RunRecord, StepExecution } from '../../core/model'
-import { isTerminalRunStatus } from '../../core/model'
+import { isFinishedStepStatus, isTerminalRunStatus } from '../../core/model'
 import type { AnyWorkflow, WorkflowNode } from '../../core/workflow'
 import { CSRF_FIELD } from './csrf'
 import { DagSvg, workflowNodeLabel, type DagNodeView } from './dag-svg'
-import { anchorId, formatAbsolute, formatDuration, formatJson, formatRelative } from './format'
+import { anchorId, formatAbsolute, formatDuration, formatJson, formatRelative, formatWaitingFor } from './format'
 import { Layout } from './layout'
 import type { PageContext } from './page-context'
 import { runFingerprint } from './refresh'
@@ -89,6 +89,11 @@ export function RunPage(props: RunPageProps) {
           </form>
         ) : null}
       </div>
+      {run.waitingFor === null || !live ? null : (
+        <p class="notice" role="status">
+          {formatWaitingFor(run.waitingFor, ctx.now)}.
+        </p>
+      )}
       <dl class="facts">
         <dt>Workflow</dt>
         <dd>
@@ -106,7 +111,28 @@ export function RunPage(props: RunPageProps) {
         <dd>{duration === null ? 'not started' : `${formatDuration(duration)}${live ? ' so far' : ''}`}</dd>
         {run.wakeAt === null ? null : <TimeFact label="Resumes" at={run.wakeAt} now={ctx.now} />}
         <dt>Resource</dt>
-        <dd>{run.resourceId ?? '—'}</dd>
+        <dd>
+          {run.resourceId ?? '—'}
+          {run.concurrencyLimit === null ? null : (
+            <span class="muted"> (at most {run.concurrencyLimit} running at once per resource)</span>
+          )}
+        </dd>
+        {run.retryOf === null ? null : (
+          <>
+            <dt>Retry of</dt>
+            <dd>
+              <a class="mono" href={`${ctx.base}/runs/${encodeURIComponent(run.retryOf)}`}>{run.retryOf}</a>
+            </dd>
+          </>
+        )}
+        {run.retriedBy === null ? null : (
+          <>
+            <dt>Retried by</dt>
+            <dd>
+              <a class="mono" href={`${ctx.base}/runs/${encodeURIComponent(run.retriedBy)}`}>{run.retriedBy}</a>
+            </dd>
+          </>
+        )}
         {Object.keys(run.tags).length === 0 ? null : (
           <>
             <dt>Tags</dt>
@@ -231,6 +257,14 @@ function StepDetails(props: { id: string; step: StepExecution | undefined; now: 
         <dd>{formatAbsolute(step.createdAt)}</dd>
         <dt>Latest attempt</dt>
         <dd>{step.startedAt === null ? '—' : formatAbsolute(step.startedAt)}</dd>
+        {step.wakeAt === null || isFinishedStepStatus(step.status) ? null : (
+          <>
+            <dt>Continues</dt>
+            <dd>
+              {formatAbsolute(step.wakeAt)} <span class="muted">({formatRelative(step.wakeAt, props.now)})</span>
+            </dd>
+          </>
+        )}
         <dt>Finished</dt>
         <dd>{step.completedAt === null ? '—' : formatAbsolute(step.completedAt)}</dd>
         <dt>Duration</dt>

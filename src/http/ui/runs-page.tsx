@@ -153,7 +153,12 @@ function RunRow(props: { run: RunRecord; ctx: PageContext }) {
       </td>
       <td data-label="Workflow">{run.workflowId}</td>
       <td data-label="Status">
-        <StatusBadge status={run.status} />
+        <span>
+          <StatusBadge status={run.status} />
+          {run.waitingFor === null || isTerminalRunStatus(run.status) ? null : (
+            <span class="abs">{run.waitingFor.kind === 'sleep' ? 'sleeping' : `waiting for ${run.waitingFor.name}`}</span>
+          )}
+        </span>
       </td>
       <td data-label="Progress">
         <span class="progress">

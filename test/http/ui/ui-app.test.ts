@@ -373,6 +373,22 @@ describe('run detail', () => {
     expect(page).toContain('3 attempts')
   })
 
+  it('says what a sleeping run waits for, in the list and on its page', async () => {
+    const napping = workflow({ id: 'napping' })
+      .then(defineStep({ id: 'before', handler: () => ({ ok: true }) }))
+      .sleep(3_600_000, { id: 'nap' })
+      .build()
+    const h = createUiHarness([napping])
+    const { cookie } = await h.signIn()
+    const run = await h.engine.run('napping', null)
+    expect(run.waitingFor).toMatchObject({ kind: 'sleep', stepId: 'nap' })
+    const page = await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()
+    expect(page).toMatch(/Sleeping at step nap until [^<]+ UTC \(in (59 min|1 h)\)\./)
+    expect(page).toContain('>⏱ nap</text>')
+    const list = await (await h.get('/ui/runs', cookie)).text()
+    expect(list).toContain('<span class="abs">sleeping</span>')
+  })
+
   it('cancels a live run with its CSRF token and shows it CANCELLED', async () => {
     const h = createUiHarness(WORKFLOWS)
     const { cookie, csrf } = await h.signIn()
