@@ -48,6 +48,14 @@ export const workflowRuns = sqliteTable(
      * range scan of a partial index instead of an OR over three columns.
      */
     dueAt: integer('due_at'),
+    /** JSON text of what a RUNNING run waits for (durable sleep, event), or NULL. */
+    waitingFor: text('waiting_for'),
+    /** The FAILED run this one retries. */
+    retryOf: text('retry_of'),
+    /** The run that retries this one; set once. */
+    retriedBy: text('retried_by'),
+    /** Most runs of this workflow and resource that may hold a slot at once; NULL for no limit. */
+    concurrencyLimit: integer('concurrency_limit'),
   },
   (t) => [
     index('workflow_runs_workflow_created_idx').on(t.workflowId, t.createdAt, t.runId),
@@ -61,6 +69,10 @@ export const workflowRuns = sqliteTable(
       .on(t.completedAt, t.runId)
       .where(sql`status IN ('COMPLETED', 'FAILED', 'CANCELLED')`),
     uniqueIndex('workflow_runs_idempotency_idx').on(t.workflowId, t.idempotencyKey),
+    // Per-resource concurrency: claimRun counts slot holders and looks for older waiting runs of one key.
+    index('workflow_runs_slot_idx')
+      .on(t.workflowId, t.resourceId, t.status, t.createdAt, t.runId)
+      .where(sql`resource_id IS NOT NULL`),
   ],
 )
 
@@ -84,6 +96,8 @@ export const stepExecutions = sqliteTable(
     startedAt: integer('started_at'),
     completedAt: integer('completed_at'),
     durationMs: integer('duration_ms').notNull(),
+    /** When a waiting step (retry backoff, durable sleep, event timeout) may continue, or NULL. */
+    wakeAt: integer('wake_at'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
@@ -120,6 +134,21 @@ export const workflowState = sqliteTable(
     updatedAt: integer('updated_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.key] })],
+)
+
+/** Events delivered to a run (`engine.sendEvent`), once per name, kept until the run is deleted. */
+export const workflowEvents = sqliteTable(
+  'workflow_events',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => workflowRuns.runId, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    /** JSON text of the payload. */
+    payload: text('payload').notNull(),
+    receivedAt: integer('received_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.name] })],
 )
 
 export type WorkflowRunRow = typeof workflowRuns.$inferSelect

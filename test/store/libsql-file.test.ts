@@ -4,7 +4,7 @@
  * the sweeper's due_at column, query plans and one call per store method.
  */
 import { spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { createClient } from '@libsql/client/node'
 import Database from 'libsql'
@@ -21,6 +21,11 @@ import type { TempDir } from '../support/libsql-harness'
 const REPO = fileURLToPath(new URL('../..', import.meta.url))
 const WORKER = fileURLToPath(new URL('../support/libsql-engine-worker.ts', import.meta.url))
 const LEASE_MS = 30_000
+const MIGRATION_COUNT = (
+  JSON.parse(readFileSync(new URL('../../migrations/meta/_journal.json', import.meta.url), 'utf8')) as {
+    entries: unknown[]
+  }
+).entries.length
 
 let dir: TempDir
 const opened: { close(): Promise<void> | void }[] = []
@@ -62,13 +67,14 @@ async function busyRun(store: LibSQLStore, overrides: Partial<RunRecord> = {}) {
     makeStep({ runId: run.runId, stepId: 'fetch', status: 'COMPLETED', output: { rows: [1, 2] }, completedAt: T0 + 1 }),
     makeStep({ runId: run.runId, stepId: 'store', executionIndex: 1, status: 'RUNNING', startedAt: T0 + 2 }),
   ]
-  const lease = await store.commit(claim.lease, {
+  const { lease } = await store.commit(claim.lease, {
     now: T0 + 2,
     steps,
     run: { status: 'RUNNING', startedAt: T0, progress: 0.5 },
     leaseExpiresAt: T0 + 2 + LEASE_MS,
   })
   await store.saveState(run.runId, 'cursor', { page: 2 }, T0 + 2)
+  await store.deliverEvent(run.runId, 'approved', { by: 'ops' }, T0 + 2)
   return { run, lease, steps }
 }
 
@@ -83,6 +89,7 @@ describe('LibSQLStore on a file', () => {
       steps: await first.listStepExecutions(run.runId),
       output: await first.loadStepOutput(run.runId, 'fetch'),
       state: await first.getAllState(run.runId),
+      event: await first.loadEvent(run.runId, 'approved'),
       page: await first.listRuns(),
       due: await first.listDueRuns(T0 + LEASE_MS + 10, 10),
     }
@@ -93,6 +100,7 @@ describe('LibSQLStore on a file', () => {
     expect(await second.listStepExecutions(run.runId)).toEqual(before.steps)
     expect(await second.loadStepOutput(run.runId, 'fetch')).toEqual(before.output)
     expect(await second.getAllState(run.runId)).toEqual(before.state)
+    expect(await second.loadEvent(run.runId, 'approved')).toEqual(before.event)
     expect(await second.listRuns()).toEqual(before.page)
     expect(await second.listDueRuns(T0 + LEASE_MS + 10, 10)).toEqual(before.due)
     expect(await second.getRun(done.runId)).toEqual(done)
@@ -161,10 +169,17 @@ describe('LibSQLStore on a file', () => {
     await first.close()
     const schema = schemaOf()
     const applied = ledger()
-    expect(applied).toHaveLength(1)
+    expect(applied).toHaveLength(MIGRATION_COUNT)
     expect(applied.at(-1)).toMatchObject({ created_at: LATEST_MIGRATION.when })
     expect(schema.map((row) => (row as { name: string }).name)).toEqual(
-      expect.arrayContaining(['workflow_runs', 'step_executions', 'step_outputs', 'workflow_state', MIGRATIONS_TABLE]),
+      expect.arrayContaining([
+        'workflow_runs',
+        'step_executions',
+        'step_outputs',
+        'workflow_state',
+        'workflow_events',
+        MIGRATIONS_TABLE,
+      ]),
     )
 
     await (await createLibSQLStore({ url: `file:${file}` })).close()
@@ -181,7 +196,8 @@ describe('LibSQLStore on a file', () => {
     const run = makeRun()
     await stores[0]?.createRun(run)
     for (const store of stores) expect(await store.getRun(run.runId)).toEqual(run)
-    expect(plain(rawConnection(file).prepare(`SELECT count(*) AS n FROM ${MIGRATIONS_TABLE}`).get())).toEqual({ n: 1 })
+    const ledger = rawConnection(file).prepare(`SELECT count(*) AS n FROM ${MIGRATIONS_TABLE}`).get()
+    expect(plain(ledger)).toEqual({ n: MIGRATION_COUNT })
   })
 
   it('is readable with plain SQL: runs by status, JSON fields, steps joined to their run', async () => {
@@ -246,7 +262,7 @@ describe('LibSQLStore on a file', () => {
 
     const count = (table: string, runId: string) =>
       (db.prepare(`SELECT count(*) AS n FROM ${table} WHERE run_id = ?`).get(runId) as { n: number }).n
-    for (const table of ['step_executions', 'step_outputs', 'workflow_state']) {
+    for (const table of ['step_executions', 'step_outputs', 'workflow_state', 'workflow_events']) {
       expect(count(table, old.run.runId)).toBe(0)
       expect(count(table, kept.run.runId)).toBeGreaterThan(0)
     }
@@ -265,9 +281,16 @@ describe('LibSQLStore on a file', () => {
     const claim = await store.claimRun(run.runId, 'owner-a', T0, 1_000)
     expect(dueAt(run.runId)).toBe(T0 + 1_000)
     let lease = claim?.lease as Lease
-    lease = await store.commit(lease, { now: T0 + 1, steps: [], run: { status: 'RUNNING' }, leaseExpiresAt: T0 + 5_000 })
+    lease = (await store.commit(lease, { now: T0 + 1, steps: [], run: { status: 'RUNNING' }, leaseExpiresAt: T0 + 5_000 })).lease
     expect(dueAt(run.runId)).toBe(T0 + 5_000)
-    await store.commit(lease, { now: T0 + 2, steps: [], run: { wakeAt: T0 + 60_000 }, leaseExpiresAt: null })
+    await store.transitionRun(run.runId, { from: ['RUNNING'], to: 'PAUSED', now: T0 + 1 })
+    expect(dueAt(run.runId)).toBeNull()
+    await store.transitionRun(run.runId, { from: ['PAUSED'], to: 'RUNNING', now: T0 + 1 })
+    expect(dueAt(run.runId)).toBe(T0 + 5_000)
+    const waitingFor = { kind: 'event', stepId: 'approve', name: 'go', until: T0 + 90_000 } as const
+    await store.commit(lease, { now: T0 + 2, steps: [], run: { wakeAt: T0 + 90_000, waitingFor }, leaseExpiresAt: null })
+    expect(dueAt(run.runId)).toBe(T0 + 90_000)
+    await store.deliverEvent(run.runId, 'go', null, T0 + 60_000)
     expect(dueAt(run.runId)).toBe(T0 + 60_000)
     expect(await store.listDueRuns(T0 + 59_999, 10)).toEqual([])
     expect(await store.listDueRuns(T0 + 60_000, 10)).toEqual([run.runId])
@@ -339,6 +362,10 @@ describe('LibSQLStore on a file', () => {
       'commit',
       'listDueRuns',
       'cancelRun',
+      'transitionRun',
+      'deliverEvent',
+      'loadEvent',
+      'linkRetry',
       'getStepExecution',
       'listStepExecutions',
       'loadStepOutput',
@@ -384,7 +411,18 @@ async function exerciseEveryMethod(store: LibSQLStore): Promise<void> {
   await store.getAllState(run.runId)
   await store.deleteState(run.runId, 'cursor')
   await store.commit(lease, { now: T0 + 3, steps: [], run: { progress: 0.75 }, leaseExpiresAt: T0 + LEASE_MS })
+  await store.transitionRun(run.runId, { from: ['RUNNING'], to: 'PAUSED', now: T0 + 3 })
+  await store.transitionRun(run.runId, { from: ['PAUSED'], to: 'RUNNING', now: T0 + 3 })
+  await store.deliverEvent(run.runId, 'rejected', { by: 'ops' }, T0 + 3)
+  await store.loadEvent(run.runId, 'rejected')
+  // Claims under a per-resource concurrency limit: one takes the slot, the next is held back.
+  const limited = { workflowId: 'wf-limited', resourceId: 'customer-1', concurrencyLimit: 1 }
+  const first = (await store.createRun(makeRun({ ...limited, createdAt: T0 }))).run
+  const second = (await store.createRun(makeRun({ ...limited, createdAt: T0 + 1 }))).run
+  await store.claimRun(first.runId, 'owner-a', T0, LEASE_MS)
+  await store.claimRun(second.runId, 'owner-b', T0, LEASE_MS)
   await store.cancelRun(run.runId, T0 + 4)
+  await store.linkRetry(run.runId, 'retry-run', T0 + 5)
   const other = await busyRun(store)
   await store.deleteRun(other.run.runId)
   await store.deleteFinishedRuns(T0 + 100, 10)

@@ -43,35 +43,50 @@ import type { SQL } from 'drizzle-orm'
 import type { BatchItem } from 'drizzle-orm/batch'
 import type { LibSQLDatabase } from 'drizzle-orm/libsql/driver-core'
 import { drizzle } from 'drizzle-orm/libsql/web'
-import type { SQLiteTable, SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core'
-import { stepExecutions, stepOutputs, workflowRuns, workflowState } from '../../../drizzle/schema'
+import { alias } from 'drizzle-orm/sqlite-core'
+import type { SQLiteColumn, SQLiteTable, SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core'
+import { stepExecutions, stepOutputs, workflowEvents, workflowRuns, workflowState } from '../../../drizzle/schema'
 import {
+  EventAlreadyDeliveredError,
+  EventNotFoundError,
   GorkflowError,
   InvalidArgumentError,
   LeaseLostError,
   RunAlreadyExistsError,
   RunAlreadyFinishedError,
   RunNotFoundError,
+  RunStateConflictError,
   StateNotFoundError,
   StepExecutionNotFoundError,
   StepOutputNotFoundError,
   StoreUnavailableError,
 } from '../../core/errors'
 import { TERMINAL_RUN_STATUSES, isTerminalRunStatus } from '../../core/model'
-import type { Json, RunRecord, StepExecution } from '../../core/model'
+import type { DeliveredEvent, Json, RunRecord, StepExecution } from '../../core/model'
 import { decodeCursor, encodeCursor } from '../cursor'
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../store'
 import type {
   Claim,
+  CommitResult,
   CreateRunResult,
   Lease,
   RunCommit,
   RunFilter,
   RunPage,
+  RunTransition,
   StoreKind,
   WorkflowStore,
 } from '../store'
-import { decodeJson, encodeJson, fromRunRow, fromStepRow, hasOutput, toRunRow, toStepRow } from './mappers'
+import {
+  decodeJson,
+  encodeJson,
+  encodeNullable,
+  fromRunRow,
+  fromStepRow,
+  hasOutput,
+  toRunRow,
+  toStepRow,
+} from './mappers'
 
 /** Run statuses a lease can be taken on and a sweeper looks at. */
 const CLAIMABLE_STATUSES = ['PENDING', 'RUNNING'] as const
@@ -187,6 +202,7 @@ export class LibSQLStore implements WorkflowStore {
                 eq(workflowRuns.leaseOwner, owner),
               ),
               or(isNull(workflowRuns.wakeAt), lte(workflowRuns.wakeAt, now)),
+              concurrencySlotFree(now),
             ),
           )
           .returning(),
@@ -206,7 +222,7 @@ export class LibSQLStore implements WorkflowStore {
     })
   }
 
-  async commit(lease: Lease, commit: RunCommit): Promise<Lease> {
+  async commit(lease: Lease, commit: RunCommit): Promise<CommitResult> {
     return this.#guard('commit', async () => {
       const { runId, owner } = lease
       for (const step of commit.steps) {
@@ -249,27 +265,33 @@ export class LibSQLStore implements WorkflowStore {
 
       const patch = commit.run
       const release = commit.leaseExpiresAt === null
-      const status = patch.status === undefined ? sql`${workflowRuns.status}` : sql`${patch.status}`
+      // RUNNING only starts a PENDING run: an operator's pause that came meanwhile stands (SET sees old values).
+      const newStatus =
+        patch.status === undefined
+          ? undefined
+          : patch.status === 'RUNNING'
+            ? sql`CASE WHEN ${workflowRuns.status} = 'PENDING' THEN 'RUNNING' ELSE ${workflowRuns.status} END`
+            : sql`${patch.status}`
+      const status = newStatus ?? sql`${workflowRuns.status}`
       const wakeAt = patch.wakeAt === undefined ? sql`${workflowRuns.wakeAt}` : sql`${patch.wakeAt}`
       const runUpdate = this.#db
         .update(workflowRuns)
         .set({
-          ...(patch.status === undefined ? {} : { status: patch.status }),
+          ...(newStatus === undefined ? {} : { status: newStatus }),
           ...(patch.progress === undefined ? {} : { progress: patch.progress }),
           ...(patch.output === undefined ? {} : { output: encodeJson(patch.output) }),
           ...(patch.error === undefined ? {} : { error: patch.error === null ? null : JSON.stringify(patch.error) }),
           ...(patch.startedAt === undefined ? {} : { startedAt: patch.startedAt }),
           ...(patch.completedAt === undefined ? {} : { completedAt: patch.completedAt }),
           ...(patch.wakeAt === undefined ? {} : { wakeAt: patch.wakeAt }),
+          ...(patch.waitingFor === undefined ? {} : { waitingFor: encodeNullable(patch.waitingFor) }),
           updatedAt: commit.now,
           leaseOwner: release ? null : owner,
           leaseExpiresAt: commit.leaseExpiresAt,
-          // Same rule as dueAtOf() in mappers.ts, on the values this statement writes (SET sees old values).
-          dueAt: sql`CASE WHEN ${status} IN ('PENDING', 'RUNNING')
-            THEN max(coalesce(${commit.leaseExpiresAt}, 0), coalesce(${wakeAt}, 0)) ELSE NULL END`,
+          dueAt: dueAtSql(status, sql`${commit.leaseExpiresAt}`, wakeAt),
         })
         .where(fence)
-        .returning({ runId: workflowRuns.runId })
+        .returning({ status: workflowRuns.status })
       const state = this.#db
         .select({ status: workflowRuns.status })
         .from(workflowRuns)
@@ -279,8 +301,9 @@ export class LibSQLStore implements WorkflowStore {
       const results = await this.#db.batch(statements as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]])
       const updated = results[results.length - 2] as Awaited<typeof runUpdate>
       const current = results[results.length - 1] as Awaited<typeof state>
-      if (updated.length === 0) throw fenceError(runId, current[0]?.status)
-      return { runId, owner, expiresAt: commit.leaseExpiresAt ?? lease.expiresAt }
+      const after = updated[0]
+      if (after === undefined) throw fenceError(runId, current[0]?.status)
+      return { lease: { runId, owner, expiresAt: commit.leaseExpiresAt ?? lease.expiresAt }, status: after.status }
     })
   }
 
@@ -331,6 +354,104 @@ export class LibSQLStore implements WorkflowStore {
       const row = cancelled[0]
       if (row === undefined) throw fenceError(runId, current[0]?.status)
       return fromRunRow(row)
+    })
+  }
+
+  async transitionRun(runId: string, transition: RunTransition): Promise<RunRecord> {
+    return this.#guard('transitionRun', async () => {
+      const to = sql`${transition.to}`
+      const [moved, current] = await this.#db.batch([
+        this.#db
+          .update(workflowRuns)
+          .set({ status: transition.to, updatedAt: transition.now, dueAt: dueAtSql(to, undefined, undefined) })
+          .where(
+            and(
+              eq(workflowRuns.runId, runId),
+              inArray(workflowRuns.status, [...transition.from]),
+              notInArray(workflowRuns.status, [...TERMINAL_RUN_STATUSES]),
+            ),
+          )
+          .returning(),
+        this.#db.select({ status: workflowRuns.status }).from(workflowRuns).where(eq(workflowRuns.runId, runId)),
+      ])
+      const row = moved[0]
+      if (row !== undefined) return fromRunRow(row)
+      const status = current[0]?.status
+      if (status === undefined || isTerminalRunStatus(status)) throw fenceError(runId, status)
+      throw new RunStateConflictError(runId, status, `run ${runId} is ${status}, not ${transition.from.join(' or ')}`)
+    })
+  }
+
+  async deliverEvent(runId: string, name: string, payload: Json, now: number): Promise<RunRecord> {
+    return this.#guard('deliverEvent', async () => {
+      const open = and(eq(workflowRuns.runId, runId), notInArray(workflowRuns.status, [...TERMINAL_RUN_STATUSES]))
+      const notDelivered = sql`NOT EXISTS (SELECT 1 FROM ${workflowEvents}
+        WHERE ${workflowEvents.runId} = ${runId} AND ${workflowEvents.name} = ${name})`
+      const [, recorded, current] = await this.#db.batch([
+        // The wake-up first, on the state before the event is recorded: it applies only to a first delivery
+        // of the event the run waits for. Neither statement changes what the other's condition reads.
+        this.#db
+          .update(workflowRuns)
+          .set({ wakeAt: now, updatedAt: now, dueAt: dueAtSql(sql`${workflowRuns.status}`, undefined, sql`${now}`) })
+          .where(
+            and(
+              open,
+              sql`json_extract(${workflowRuns.waitingFor}, '$.kind') = 'event'`,
+              sql`json_extract(${workflowRuns.waitingFor}, '$.name') = ${name}`,
+              notDelivered,
+            ),
+          ),
+        this.#fencedUpsert(
+          workflowEvents,
+          { runId, name, payload: encodeJson(payload), receivedAt: now },
+          sql`${workflowRuns} WHERE ${open}`,
+          [workflowEvents.runId, workflowEvents.name],
+          'nothing',
+        ).returning({ name: workflowEvents.name }),
+        this.#db.select().from(workflowRuns).where(eq(workflowRuns.runId, runId)),
+      ])
+      const run = current[0]
+      if (run === undefined) throw new RunNotFoundError(runId)
+      if (isTerminalRunStatus(run.status)) throw new RunAlreadyFinishedError(runId, run.status)
+      if (recorded.length === 0) throw new EventAlreadyDeliveredError(runId, name)
+      return fromRunRow(run)
+    })
+  }
+
+  async loadEvent(runId: string, name: string): Promise<DeliveredEvent> {
+    return this.#guard('loadEvent', async () => {
+      const rows = await this.#db
+        .select()
+        .from(workflowEvents)
+        .where(and(eq(workflowEvents.runId, runId), eq(workflowEvents.name, name)))
+      const row = rows[0]
+      if (row === undefined) throw new EventNotFoundError(runId, name)
+      return { name: row.name, payload: decodeJson(row.payload), receivedAt: row.receivedAt }
+    })
+  }
+
+  async linkRetry(runId: string, retriedBy: string, now: number): Promise<RunRecord> {
+    return this.#guard('linkRetry', async () => {
+      const [linked, current] = await this.#db.batch([
+        this.#db
+          .update(workflowRuns)
+          .set({ retriedBy, updatedAt: now })
+          .where(and(eq(workflowRuns.runId, runId), isNull(workflowRuns.retriedBy)))
+          .returning(),
+        this.#db
+          .select({ status: workflowRuns.status, retriedBy: workflowRuns.retriedBy })
+          .from(workflowRuns)
+          .where(eq(workflowRuns.runId, runId)),
+      ])
+      const row = linked[0]
+      if (row !== undefined) return fromRunRow(row)
+      const existing = current[0]
+      if (existing === undefined) throw new RunNotFoundError(runId)
+      throw new RunStateConflictError(
+        runId,
+        existing.status,
+        `run ${runId} was already retried by ${existing.retriedBy ?? 'another run'}`,
+      )
     })
   }
 
@@ -422,6 +543,7 @@ export class LibSQLStore implements WorkflowStore {
         this.#db.delete(stepExecutions).where(eq(stepExecutions.runId, runId)),
         this.#db.delete(stepOutputs).where(eq(stepOutputs.runId, runId)),
         this.#db.delete(workflowState).where(eq(workflowState.runId, runId)),
+        this.#db.delete(workflowEvents).where(eq(workflowEvents.runId, runId)),
       ])
       if (deleted.length === 0) throw new RunNotFoundError(runId)
     })
@@ -438,10 +560,11 @@ export class LibSQLStore implements WorkflowStore {
       const doomed = sql`(SELECT ${workflowRuns.runId} FROM ${workflowRuns} INDEXED BY workflow_runs_retention_idx
         WHERE ${workflowRuns.status} IN ('COMPLETED', 'FAILED', 'CANCELLED') AND ${workflowRuns.completedAt} < ${before}
         ORDER BY ${workflowRuns.completedAt}, ${workflowRuns.runId} LIMIT ${limit})`
-      const [, , , deleted] = await this.#db.batch([
+      const [, , , , deleted] = await this.#db.batch([
         this.#db.delete(stepExecutions).where(inArray(stepExecutions.runId, doomed)),
         this.#db.delete(stepOutputs).where(inArray(stepOutputs.runId, doomed)),
         this.#db.delete(workflowState).where(inArray(workflowState.runId, doomed)),
+        this.#db.delete(workflowEvents).where(inArray(workflowEvents.runId, doomed)),
         this.#db
           .delete(workflowRuns)
           .where(inArray(workflowRuns.runId, doomed))
@@ -463,7 +586,8 @@ export class LibSQLStore implements WorkflowStore {
     table: T,
     row: Record<string, unknown>,
     source: SQL,
-    target: ReturnType<typeof getTableColumns<T>>[string][],
+    target: SQLiteColumn[],
+    onConflict: 'update' | 'nothing' = 'update',
   ) {
     const columns = Object.entries(getTableColumns(table))
     const values = sql.join(
@@ -476,10 +600,8 @@ export class LibSQLStore implements WorkflowStore {
         .filter(([, column]) => !targetNames.has(column.name))
         .map(([key, column]) => [key, sql.raw(`excluded.${quoteIdentifier(column.name)}`)]),
     ) as SQLiteUpdateSetSource<T>
-    return this.#db
-      .insert(table)
-      .select(sql`SELECT ${values} FROM ${source}`)
-      .onConflictDoUpdate({ target, set })
+    const insert = this.#db.insert(table).select(sql`SELECT ${values} FROM ${source}`)
+    return onConflict === 'nothing' ? insert.onConflictDoNothing({ target }) : insert.onConflictDoUpdate({ target, set })
   }
 
   /** Runs one store operation; our errors pass through, anything from the driver becomes STORE_UNAVAILABLE. */
@@ -493,6 +615,42 @@ export class LibSQLStore implements WorkflowStore {
       })
     }
   }
+}
+
+/**
+ * `due_at` for the values a statement writes: NULL unless PENDING or RUNNING, else the later of lease expiry and
+ * wake time (NULL counting as 0). Mirrors dueAtOf() in mappers.ts. Each argument is the new value's SQL; absent
+ * ones keep the column, which inside UPDATE … SET is the old value.
+ */
+function dueAtSql(status: SQL, leaseExpiresAt: SQL | undefined, wakeAt: SQL | undefined): SQL {
+  const lease = leaseExpiresAt ?? sql`${workflowRuns.leaseExpiresAt}`
+  const wake = wakeAt ?? sql`${workflowRuns.wakeAt}`
+  return sql`CASE WHEN ${status} IN ('PENDING', 'RUNNING') THEN max(coalesce(${lease}, 0), coalesce(${wake}, 0)) ELSE NULL END`
+}
+
+/** The other runs of the same workflow and resource, inside a statement on `workflow_runs`. */
+const peer = alias(workflowRuns, 'peer')
+/** `FROM` clause of `peer` (an alias renders only its name in a sql template). */
+const peerTable = sql`${workflowRuns} AS ${sql.identifier('peer')}`
+
+/** Whether `run` (the table or its alias) holds a concurrency slot at `now`: RUNNING, PAUSED, or PENDING under a live lease. */
+function holdsSlot(run: typeof workflowRuns | typeof peer, now: number): SQL {
+  return sql`(${run.status} IN ('RUNNING', 'PAUSED')
+    OR (${run.status} = 'PENDING' AND ${run.leaseOwner} IS NOT NULL AND coalesce(${run.leaseExpiresAt}, 0) > ${now}))`
+}
+
+/**
+ * claimRun's per-resource concurrency condition, evaluated inside the claiming UPDATE (so it is atomic with it):
+ * a run without a limit or resource, or already holding a slot, passes; otherwise fewer than `concurrency_limit`
+ * peers may hold a slot, and no older peer may still be PENDING without one (first come, first served).
+ */
+function concurrencySlotFree(now: number): SQL {
+  const samePeer = sql`${peer.workflowId} = ${workflowRuns.workflowId} AND ${peer.resourceId} = ${workflowRuns.resourceId}
+    AND ${peer.runId} <> ${workflowRuns.runId}`
+  return sql`(${workflowRuns.concurrencyLimit} IS NULL OR ${workflowRuns.resourceId} IS NULL OR ${holdsSlot(workflowRuns, now)}
+    OR ((SELECT count(*) FROM ${peerTable} WHERE ${samePeer} AND ${holdsSlot(peer, now)}) < ${workflowRuns.concurrencyLimit}
+      AND NOT EXISTS (SELECT 1 FROM ${peerTable} WHERE ${samePeer} AND ${peer.status} = 'PENDING' AND NOT ${holdsSlot(peer, now)}
+        AND (${peer.createdAt}, ${peer.runId}) < (${workflowRuns.createdAt}, ${workflowRuns.runId}))))`
 }
 
 /** The error a fenced write that matched nothing must throw, given the run's current status (or none). */

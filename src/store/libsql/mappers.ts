@@ -3,7 +3,7 @@
  * Rows of `drizzle/schema.ts` ↔ domain records. The only place that knows how a record is laid out in SQL:
  * JSON payloads become JSON text, optional scalars are NULL, and `due_at` is derived, never read back.
  */
-import type { Json, RunRecord, RunStatus, StepError, StepExecution, WorkflowError } from '../../core/model'
+import type { Json, RunRecord, RunStatus, StepError, StepExecution, WaitingFor, WorkflowError } from '../../core/model'
 import type { StepExecutionRow, WorkflowRunRow, stepExecutions, workflowRuns } from '../../../drizzle/schema'
 
 export type RunInsert = typeof workflowRuns.$inferInsert
@@ -18,7 +18,8 @@ export function decodeJson(text: string): Json {
   return JSON.parse(text) as Json
 }
 
-function encodeNullable<T>(value: T | null): string | null {
+/** JSON text of an optional object, NULL for null. */
+export function encodeNullable<T>(value: T | null): string | null {
   return value === null ? null : JSON.stringify(value)
 }
 
@@ -58,6 +59,10 @@ export function toRunRow(run: RunRecord): RunInsert {
     wakeAt: run.wakeAt,
     cancelRequestedAt: run.cancelRequestedAt,
     dueAt: dueAtOf(run.status, run.leaseExpiresAt, run.wakeAt),
+    waitingFor: encodeNullable(run.waitingFor),
+    retryOf: run.retryOf,
+    retriedBy: run.retriedBy,
+    concurrencyLimit: run.concurrencyLimit,
   }
 }
 
@@ -83,6 +88,10 @@ export function fromRunRow(row: WorkflowRunRow): RunRecord {
     leaseExpiresAt: row.leaseExpiresAt,
     wakeAt: row.wakeAt,
     cancelRequestedAt: row.cancelRequestedAt,
+    waitingFor: decodeNullable<WaitingFor>(row.waitingFor),
+    retryOf: row.retryOf,
+    retriedBy: row.retriedBy,
+    concurrencyLimit: row.concurrencyLimit,
   }
 }
 
@@ -99,6 +108,7 @@ export function toStepRow(step: StepExecution): StepInsert {
     startedAt: step.startedAt,
     completedAt: step.completedAt,
     durationMs: step.durationMs,
+    wakeAt: step.wakeAt,
     createdAt: step.createdAt,
     updatedAt: step.updatedAt,
   }
@@ -117,6 +127,7 @@ export function fromStepRow(row: StepExecutionRow): StepExecution {
     startedAt: row.startedAt,
     completedAt: row.completedAt,
     durationMs: row.durationMs,
+    wakeAt: row.wakeAt,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   }
