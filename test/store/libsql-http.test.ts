@@ -33,7 +33,7 @@ async function server(options: Parameters<typeof startTestServer>[0] = {}) {
 }
 
 describe('LibSQLStore over HTTP', () => {
-  it('sends one HTTP request per createRun, claimRun, commit, cancelRun and every other method', async () => {
+  it('sends one HTTP request per createRun, claimRun, commit, cancelRun, deliverEvent and every other method', async () => {
     const { store, server: endpoint } = await harness()
     const requests = async (call: () => Promise<unknown>) => {
       const before = endpoint.stats().pipelines
@@ -67,7 +67,11 @@ describe('LibSQLStore over HTTP', () => {
     expect(await requests(() => store.listRuns({ workflowId: 'wf-test' }))).toBe(1)
     expect(await requests(() => store.listDueRuns(T0 + 60_000, 10))).toBe(1)
     expect(await requests(() => store.loadStepOutput(run.runId, 'a'))).toBe(1)
+    expect(await requests(() => store.transitionRun(run.runId, { from: ['RUNNING'], to: 'PAUSED', now: T0 + 3 }))).toBe(1)
+    expect(await requests(() => store.deliverEvent(run.runId, 'approved', { ok: true }, T0 + 3))).toBe(1)
+    expect(await requests(() => store.loadEvent(run.runId, 'approved'))).toBe(1)
     expect(await requests(() => store.cancelRun(run.runId, T0 + 3))).toBe(1)
+    expect(await requests(() => store.linkRetry(run.runId, 'retry', T0 + 4))).toBe(1)
     expect(await requests(() => store.deleteFinishedRuns(T0 + 10, 10))).toBe(1)
   })
 
