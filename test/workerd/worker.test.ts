@@ -80,6 +80,28 @@ describe('Worker in workerd', () => {
     expect((await body(read)).steps).toMatchObject([{ stepId: 'sleep', status: 'CANCELLED' }])
   })
 
+  it('cancels a run executing in another request (its own I/O context), answering 202', async () => {
+    // Separate requests through the runtime, as in production: the cancel cannot touch the other request's
+    // timers or abort signals directly.
+    const started = await exports.default.fetch(post('/v1/workflows/sleep/runs', { input: { ms: 120_000 } }))
+    const { run } = await body(started)
+    await expect
+      .poll(async () => (await body(await exports.default.fetch(get(`/v1/runs/${run.runId}`)))).run.status, {
+        timeout: 10_000,
+        interval: 50,
+      })
+      .toBe('RUNNING')
+    const cancelled = await exports.default.fetch(post(`/v1/runs/${run.runId}/cancel`))
+    expect(cancelled.status).toBe(202)
+    expect((await body(cancelled)).run.status).toBe('CANCELLED')
+    await expect
+      .poll(async () => (await body(await exports.default.fetch(get(`/v1/runs/${run.runId}/steps`)))).steps[0].status, {
+        timeout: 5_000,
+        interval: 50,
+      })
+      .toBe('CANCELLED')
+  })
+
   it('resumes a due run from the cron trigger (scheduled)', async () => {
     // A run as a crashed isolate leaves it: PENDING, no lease. Only the sweeper can pick it up.
     const store = await createRemoteLibSQLStore({ url: String(env.TURSO_DATABASE_URL) })
