@@ -37,7 +37,8 @@ function connect(server: LibsqlServer, options: { authToken?: string; intMode?: 
 
 async function pipeline(server: LibsqlServer, body: string, headers: Record<string, string> = {}) {
   const response = await fetch(`${server.url}/v2/pipeline`, { method: 'POST', body, headers })
-  return { status: response.status, type: response.headers.get('content-type'), body: (await response.json()) as Record<string, unknown> }
+  const json = (await response.json()) as Record<string, unknown>
+  return { status: response.status, type: response.headers.get('content-type'), body: json }
 }
 
 async function count(client: Client, table = 't'): Promise<number> {
@@ -72,7 +73,10 @@ describe('local libSQL endpoint', () => {
   it('binds named arguments with any prefix, and reports affected rows of RETURNING statements', async () => {
     const { server } = await serve()
     const client = connect(server)
-    const named = await client.execute({ sql: 'SELECT :a AS a, @b AS b, $c AS c, :a + 1 AS a1', args: { a: 1, b: 'two', c: null } })
+    const named = await client.execute({
+      sql: 'SELECT :a AS a, @b AS b, $c AS c, :a + 1 AS a1',
+      args: { a: 1, b: 'two', c: null },
+    })
     expect(named.rows[0]).toMatchObject({ a: 1, b: 'two', c: null, a1: 2 })
     await client.execute('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
     const returned = await client.execute({ sql: 'INSERT INTO t (v) VALUES (?), (?) RETURNING id', args: ['x', 'y'] })
@@ -98,7 +102,9 @@ describe('local libSQL endpoint', () => {
       { sql: 'INSERT INTO t VALUES (3, ?)', args: ['c'] },
       { sql: 'INSERT INTO t VALUES (1, ?)', args: ['dup'] },
     ]
-    await expect(client.batch(failing, 'write')).rejects.toMatchObject({ code: expect.stringMatching(/^SQLITE_CONSTRAINT/) })
+    await expect(client.batch(failing, 'write')).rejects.toMatchObject({
+      code: expect.stringMatching(/^SQLITE_CONSTRAINT/),
+    })
     expect(await count(client)).toBe(2)
   })
 
@@ -186,9 +192,14 @@ describe('local libSQL endpoint', () => {
     expect(await count(client)).toBe(0)
     const badValue = await pipeline(
       server,
-      JSON.stringify({ requests: [{ type: 'execute', stmt: { sql: 'SELECT ?', args: [{ type: 'integer', value: 'ten' }] } }] }),
+      JSON.stringify({
+        requests: [{ type: 'execute', stmt: { sql: 'SELECT ?', args: [{ type: 'integer', value: 'ten' }] } }],
+      }),
     )
-    expect(badValue).toMatchObject({ status: 400, body: { message: expect.stringContaining('requests[0].stmt.args[0]') } })
+    expect(badValue).toMatchObject({
+      status: 400,
+      body: { message: expect.stringContaining('requests[0].stmt.args[0]') },
+    })
   })
 
   it('serves store_sql, close_sql, sequence, get_autocommit and conditional batch steps', async () => {
@@ -204,10 +215,16 @@ describe('local libSQL endpoint', () => {
             steps: [
               { stmt: { sql: 'BEGIN' } },
               { condition: { type: 'ok', step: 0 }, stmt: { sql_id: 7, args: [{ type: 'text', value: 'b' }] } },
-              { condition: { type: 'ok', step: 1 }, stmt: { sql: 'INSERT INTO t (id, v) VALUES (1, ?)', args: [{ type: 'text', value: 'dup' }] } },
+              {
+                condition: { type: 'ok', step: 1 },
+                stmt: { sql: 'INSERT INTO t (id, v) VALUES (1, ?)', args: [{ type: 'text', value: 'dup' }] },
+              },
               { condition: { type: 'ok', step: 2 }, stmt: { sql: 'COMMIT' } },
               { condition: { type: 'not', cond: { type: 'ok', step: 3 } }, stmt: { sql: 'ROLLBACK' } },
-              { condition: { type: 'and', conds: [{ type: 'error', step: 2 }, { type: 'is_autocommit' }] }, stmt: { sql: 'SELECT count(*) FROM t' } },
+              {
+                condition: { type: 'and', conds: [{ type: 'error', step: 2 }, { type: 'is_autocommit' }] },
+                stmt: { sql: 'SELECT count(*) FROM t' },
+              },
             ],
           },
         },
@@ -221,7 +238,8 @@ describe('local libSQL endpoint', () => {
     const { status, body: response } = await pipeline(server, JSON.stringify(body))
     expect(status).toBe(200)
     expect(response.baton).toBeNull()
-    const results = response.results as { type: string; response?: { type: string; result?: unknown }; error?: { code: string } }[]
+    type Result = { type: string; response?: { type: string; result?: unknown }; error?: { code: string } }
+    const results = response.results as Result[]
     expect(results.map((r) => r.type)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'error', 'error', 'ok'])
     const batch = results[3]?.response?.result as { step_results: unknown[]; step_errors: ({ code: string } | null)[] }
     expect(batch.step_errors.map((e) => (e === null ? null : e.code.slice(0, 17)))).toEqual([
@@ -329,9 +347,17 @@ function drizzleKitBin(): string {
   return fileURLToPath(new URL('../../node_modules/drizzle-kit/bin.cjs', import.meta.url))
 }
 
-function runCommand(command: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+function runCommand(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((done) => {
-    const child = spawn(command, args, { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(command, args, {
+      cwd: REPO,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))

@@ -232,7 +232,8 @@ describe('LibSQLStore on a file', () => {
       { step_id: 'fetch', status: 'COMPLETED', output: '{"rows":[1,2]}' },
       { step_id: 'store', status: 'RUNNING', output: null },
     ])
-    expect(db.prepare('SELECT status, count(*) AS n FROM workflow_runs GROUP BY status ORDER BY status').all().map(plain)).toEqual([
+    const byStatus = db.prepare('SELECT status, count(*) AS n FROM workflow_runs GROUP BY status ORDER BY status')
+    expect(byStatus.all().map(plain)).toEqual([
       { status: 'COMPLETED', n: 1 },
       { status: 'RUNNING', n: 1 },
     ])
@@ -281,14 +282,21 @@ describe('LibSQLStore on a file', () => {
     const claim = await store.claimRun(run.runId, 'owner-a', T0, 1_000)
     expect(dueAt(run.runId)).toBe(T0 + 1_000)
     let lease = claim?.lease as Lease
-    lease = (await store.commit(lease, { now: T0 + 1, steps: [], run: { status: 'RUNNING' }, leaseExpiresAt: T0 + 5_000 })).lease
+    const running = await store.commit(lease, {
+      now: T0 + 1,
+      steps: [],
+      run: { status: 'RUNNING' },
+      leaseExpiresAt: T0 + 5_000,
+    })
+    lease = running.lease
     expect(dueAt(run.runId)).toBe(T0 + 5_000)
     await store.transitionRun(run.runId, { from: ['RUNNING'], to: 'PAUSED', now: T0 + 1 })
     expect(dueAt(run.runId)).toBeNull()
     await store.transitionRun(run.runId, { from: ['PAUSED'], to: 'RUNNING', now: T0 + 1 })
     expect(dueAt(run.runId)).toBe(T0 + 5_000)
     const waitingFor = { kind: 'event', stepId: 'approve', name: 'go', until: T0 + 90_000 } as const
-    await store.commit(lease, { now: T0 + 2, steps: [], run: { wakeAt: T0 + 90_000, waitingFor }, leaseExpiresAt: null })
+    const wait = { wakeAt: T0 + 90_000, waitingFor }
+    await store.commit(lease, { now: T0 + 2, steps: [], run: wait, leaseExpiresAt: null })
     expect(dueAt(run.runId)).toBe(T0 + 90_000)
     await store.deliverEvent(run.runId, 'go', null, T0 + 60_000)
     expect(dueAt(run.runId)).toBe(T0 + 60_000)

@@ -601,7 +601,8 @@ export class LibSQLStore implements WorkflowStore {
         .map(([key, column]) => [key, sql.raw(`excluded.${quoteIdentifier(column.name)}`)]),
     ) as SQLiteUpdateSetSource<T>
     const insert = this.#db.insert(table).select(sql`SELECT ${values} FROM ${source}`)
-    return onConflict === 'nothing' ? insert.onConflictDoNothing({ target }) : insert.onConflictDoUpdate({ target, set })
+    if (onConflict === 'nothing') return insert.onConflictDoNothing({ target })
+    return insert.onConflictDoUpdate({ target, set })
   }
 
   /** Runs one store operation; our errors pass through, anything from the driver becomes STORE_UNAVAILABLE. */
@@ -625,7 +626,8 @@ export class LibSQLStore implements WorkflowStore {
 function dueAtSql(status: SQL, leaseExpiresAt: SQL | undefined, wakeAt: SQL | undefined): SQL {
   const lease = leaseExpiresAt ?? sql`${workflowRuns.leaseExpiresAt}`
   const wake = wakeAt ?? sql`${workflowRuns.wakeAt}`
-  return sql`CASE WHEN ${status} IN ('PENDING', 'RUNNING') THEN max(coalesce(${lease}, 0), coalesce(${wake}, 0)) ELSE NULL END`
+  return sql`CASE WHEN ${status} IN ('PENDING', 'RUNNING')
+    THEN max(coalesce(${lease}, 0), coalesce(${wake}, 0)) ELSE NULL END`
 }
 
 /** The other runs of the same workflow and resource, inside a statement on `workflow_runs`. */
@@ -633,7 +635,7 @@ const peer = alias(workflowRuns, 'peer')
 /** `FROM` clause of `peer` (an alias renders only its name in a sql template). */
 const peerTable = sql`${workflowRuns} AS ${sql.identifier('peer')}`
 
-/** Whether `run` (the table or its alias) holds a concurrency slot at `now`: RUNNING, PAUSED, or PENDING under a live lease. */
+/** Whether `run` (the table or its alias) holds a concurrency slot: RUNNING, PAUSED, or PENDING under a live lease. */
 function holdsSlot(run: typeof workflowRuns | typeof peer, now: number): SQL {
   return sql`(${run.status} IN ('RUNNING', 'PAUSED')
     OR (${run.status} = 'PENDING' AND ${run.leaseOwner} IS NOT NULL AND coalesce(${run.leaseExpiresAt}, 0) > ${now}))`
@@ -645,12 +647,14 @@ function holdsSlot(run: typeof workflowRuns | typeof peer, now: number): SQL {
  * peers may hold a slot, and no older peer may still be PENDING without one (first come, first served).
  */
 function concurrencySlotFree(now: number): SQL {
-  const samePeer = sql`${peer.workflowId} = ${workflowRuns.workflowId} AND ${peer.resourceId} = ${workflowRuns.resourceId}
-    AND ${peer.runId} <> ${workflowRuns.runId}`
-  return sql`(${workflowRuns.concurrencyLimit} IS NULL OR ${workflowRuns.resourceId} IS NULL OR ${holdsSlot(workflowRuns, now)}
-    OR ((SELECT count(*) FROM ${peerTable} WHERE ${samePeer} AND ${holdsSlot(peer, now)}) < ${workflowRuns.concurrencyLimit}
-      AND NOT EXISTS (SELECT 1 FROM ${peerTable} WHERE ${samePeer} AND ${peer.status} = 'PENDING' AND NOT ${holdsSlot(peer, now)}
-        AND (${peer.createdAt}, ${peer.runId}) < (${workflowRuns.createdAt}, ${workflowRuns.runId}))))`
+  const run = workflowRuns
+  const samePeer = sql`${peer.workflowId} = ${run.workflowId} AND ${peer.resourceId} = ${run.resourceId}
+    AND ${peer.runId} <> ${run.runId}`
+  const holders = sql`(SELECT count(*) FROM ${peerTable} WHERE ${samePeer} AND ${holdsSlot(peer, now)})`
+  const olderWaiting = sql`EXISTS (SELECT 1 FROM ${peerTable} WHERE ${samePeer} AND ${peer.status} = 'PENDING'
+    AND NOT ${holdsSlot(peer, now)} AND (${peer.createdAt}, ${peer.runId}) < (${run.createdAt}, ${run.runId}))`
+  const unlimited = sql`${run.concurrencyLimit} IS NULL OR ${run.resourceId} IS NULL`
+  return sql`(${unlimited} OR ${holdsSlot(run, now)} OR (${holders} < ${run.concurrencyLimit} AND NOT ${olderWaiting}))`
 }
 
 /** The error a fenced write that matched nothing must throw, given the run's current status (or none). */
