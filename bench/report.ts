@@ -3,6 +3,7 @@
  * Turns measurements into the markdown the runner prints and writes to `bench/RESULTS.md`: the machine, the
  * results table, the targets of issue 7 with met/missed, and the peers' reference numbers.
  */
+import { execFileSync } from 'node:child_process'
 import { cpus, loadavg, release, totalmem } from 'node:os'
 import type { Measurement } from './measure'
 import { formatMs, formatRate } from './stats'
@@ -21,6 +22,8 @@ export interface Machine {
   readonly node: string
   readonly os: string
   readonly date: string
+  /** The code measured: commit, marked when the working tree has uncommitted changes. */
+  readonly commit: string
   /** 1-minute load average before and after the run: other work on the machine skews every number. */
   readonly loadBefore: number
   loadAfter?: number
@@ -35,7 +38,21 @@ export function machine(): Machine {
     node: process.version,
     os: `${process.platform} ${release()}`,
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    commit: commitMeasured(),
     loadBefore: loadavg()[0] ?? 0,
+  }
+}
+
+/** `git describe`-like: the commit, and whether uncommitted changes were measured with it. */
+function commitMeasured(): string {
+  // A copy of the tree without .git (e.g. `git archive` into a temp folder) says which commit it is.
+  if (process.env.GORKFLOW_BENCH_COMMIT) return process.env.GORKFLOW_BENCH_COMMIT
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: 'pipe' }).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: 'pipe' }).trim()
+    return dirty === '' ? commit : `${commit} with uncommitted changes`
+  } catch {
+    return 'unknown (not a git checkout)'
   }
 }
 
@@ -125,7 +142,7 @@ export function goalsTable(outcomes: readonly Outcome[]): string {
 
 export function machineLine(m: Machine): string {
   const load = `load average ${m.loadBefore.toFixed(1)} before, ${m.loadAfter === undefined ? '?' : m.loadAfter.toFixed(1)} after`
-  return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; Node ${m.node}; ${m.os}; ${m.date}; ${load}`
+  return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; Node ${m.node}; ${m.os}; ${m.date}; ${load}; code ${m.commit}`
 }
 
 export function workloadsLegend(): string {

@@ -14,7 +14,7 @@ export const dynamodbLocalTarget: Target = {
   title: 'DynamoDB Local',
   workloads: ['W1', 'W2', 'W3'],
   // The JVM compiles its hot paths during the first few hundred requests.
-  budget: { ...DEFAULT_BUDGET, warmupMs: 3_000, repetitionMs: 1_500, batches: 3 },
+  budget: { ...DEFAULT_BUDGET, warmupMs: 2_000, repetitionMs: 1_000, batches: 3 },
   async open() {
     const local = await startDynamoDBLocal()
     const client = local.client()

@@ -16,7 +16,7 @@ function libsqlHttpTarget(latencyMs: number): Target {
     title: `LibSQL HTTP, ${latencyMs} ms`,
     // With 20 ms a W1 run takes ~250 ms: W1 answers the round-trip question, W2/W3 would only add minutes.
     workloads: slow ? ['W1'] : ['W1', 'W2', 'W3'],
-    budget: slow ? { ...DEFAULT_BUDGET, warmupMs: 600, repetitions: 5, repetitionMs: 1_200, minRuns: 4 } : DEFAULT_BUDGET,
+    budget: slow ? { ...DEFAULT_BUDGET, warmupMs: 600, repetitionMs: 1_000, minRuns: 4 } : DEFAULT_BUDGET,
     async open() {
       const endpoint = await startEndpoint(latencyMs)
       const store = await createRemoteLibSQLStore({ url: endpoint.url })

@@ -23,7 +23,7 @@ export const wranglerDevTarget: Target = {
   id: 'wrangler-dev',
   title: '`wrangler dev`, LibSQL HTTP 0 ms',
   workloads: ['W1', 'W2', 'W3'],
-  budget: { ...DEFAULT_BUDGET, warmupMs: 2_000, batches: 3 },
+  budget: { ...DEFAULT_BUDGET, warmupMs: 1_500, batches: 3 },
   async open() {
     const endpoint = await startEndpoint(0)
     const state = tempDir('gorkflow-bench-wrangler-')
