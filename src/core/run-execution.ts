@@ -85,6 +85,13 @@ const NON_RETRYABLE_CODES: ReadonlySet<string> = new Set<ErrorCode>(['VALIDATION
 /** Backoff between attempts to persist a commit after a store fault. */
 const COMMIT_RETRY_DELAYS_MS = [25, 100, 400]
 
+/**
+ * How often a waiting execution looks at requests other code left for it (cancel, pause, an event). In Node the
+ * requester wakes it at once; in workerd a request may not touch another request's timers or abort signals
+ * ("Cannot perform I/O on behalf of a different request"), so the owner acts from its own context on this beat.
+ */
+const LOCAL_POLL_MS = 250
+
 export class RunExecution {
   readonly #env: ExecutionEnv
   readonly #workflow: AnyWorkflow
@@ -105,6 +112,7 @@ export class RunExecution {
   #shuttingDown = false
   #paused = false
   #stopped: 'cancelled' | 'lost' | null = null
+  #stopCause: Error | null = null
   #wake: (() => void) | null = null
 
   /** `seeded` marks `claim.steps` as not yet persisted (a retry's reused steps): the first commit writes them. */
@@ -150,7 +158,7 @@ export class RunExecution {
   /** A pause was persisted: start nothing new; commit what is running, then release the lease. */
   pauseRequested(): void {
     this.#paused = true
-    this.#wake?.()
+    this.#notify()
   }
 
   /** An event was delivered in this isolate: a wait for it looks again at once. */
@@ -161,13 +169,13 @@ export class RunExecution {
         slot.wakeAt = now
       }
     }
-    this.#wake?.()
+    this.#notify()
   }
 
   /** Finish running steps, commit, release the lease and return; used by graceful shutdown. */
   yieldSoon(): void {
     this.#shuttingDown = true
-    this.#wake?.()
+    this.#notify()
   }
 
   /** Runs until terminal or yielded; returns the run as this execution last knew it. */
@@ -353,7 +361,7 @@ export class RunExecution {
     const work = check ? this.#checkWait(slot, record) : this.#attempt(slot, attempt, record, controller)
     void work.then((outcome) => {
       this.#settled.push({ slot, attempt, outcome })
-      this.#wake?.()
+      this.#notify()
     })
   }
 
@@ -672,14 +680,34 @@ export class RunExecution {
     }
   }
 
+  /** May be called from another request's context: sets the flags, then tries to act at once. */
   #halt(reason: 'cancelled' | 'lost', cause: Error): void {
     if (this.#stopped) return
     this.#stopped = reason
-    for (const slot of this.#order) slot.controller?.abort(cause)
-    this.#wake?.()
+    this.#stopCause = cause
+    try {
+      this.#abortRunning()
+    } catch {
+      // Another request's I/O context (workerd): #afterStop aborts from the owner's context instead.
+    }
+    this.#notify()
+  }
+
+  #abortRunning(): void {
+    for (const slot of this.#order) slot.controller?.abort(this.#stopCause)
+  }
+
+  /** Wakes the loop if it can; otherwise the loop sees the change within LOCAL_POLL_MS. */
+  #notify(): void {
+    try {
+      this.#wake?.()
+    } catch {
+      // Another request's I/O context (workerd): the owner's own poll picks the change up.
+    }
   }
 
   async #afterStop(): Promise<RunRecord> {
+    this.#abortRunning()
     try {
       this.#run = await this.#env.store.getRun(this.runId)
     } catch {
@@ -696,9 +724,9 @@ export class RunExecution {
     const now = this.#env.clock.now()
     const renewIn = this.#lastCommitAt + this.#env.leaseMs / 2 - now
     const wakeIn = (this.#earliestWait() ?? Number.POSITIVE_INFINITY) - now
-    const timeoutMs = Math.max(0, Math.min(renewIn, this.#deadline - now, wakeIn))
+    const timeoutMs = Math.max(0, Math.min(renewIn, this.#deadline - now, wakeIn, LOCAL_POLL_MS))
     return new Promise<void>((resolve) => {
-      const timer = Number.isFinite(timeoutMs) ? setTimeout(done, timeoutMs) : undefined
+      const timer = setTimeout(done, timeoutMs)
       const self = this
       function done() {
         clearTimeout(timer)
