@@ -115,6 +115,8 @@ describe('npm run dev (wrangler dev + local libSQL)', () => {
     const started = await api('POST', '/v1/workflows/sleep/runs', { input: { ms: 120_000 } })
     const runId = started.body.run.runId
     await pollRun(runId, (r) => r.status === 'RUNNING')
+    // Let the handler get into its sleep, so the cancel has a running step to stop.
+    await new Promise((wake) => setTimeout(wake, 300))
     const cancelled = await api('POST', `/v1/runs/${runId}/cancel`)
     expect(cancelled.status).toBe(202)
     expect(cancelled.body.run.status).toBe('CANCELLED')
