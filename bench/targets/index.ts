@@ -5,7 +5,7 @@ import { libsqlHttp0Target, libsqlHttp20Target } from './libsql-http'
 import { memoryTarget } from './memory'
 import { nodeServerTarget } from './node-server'
 import type { Target } from './target'
-import { wranglerDevTarget } from './wrangler-dev'
+import { wranglerDevLibsqlTarget, wranglerDevMemoryTarget } from './wrangler-dev'
 
 export const TARGETS: readonly Target[] = [
   memoryTarget,
@@ -14,7 +14,8 @@ export const TARGETS: readonly Target[] = [
   libsqlHttp20Target,
   dynamodbLocalTarget,
   nodeServerTarget,
-  wranglerDevTarget,
+  wranglerDevLibsqlTarget,
+  wranglerDevMemoryTarget,
 ]
 
 /** @throws Error naming the known ids when `id` is not one of them */

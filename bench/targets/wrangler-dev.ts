@@ -1,8 +1,9 @@
 /**
  * @module
  * The workloads end to end through the Worker under `wrangler dev` (workerd, as deployed), with the LibSQL
- * store over HTTP to the local endpoint (`npm run dev`'s setup). The entry is `bench/worker.ts`: the shipped
- * Worker plus the benchmark workflows. Logging at `warn`, as for the Node server.
+ * store over HTTP to the local endpoint (`npm run dev`'s setup) — and, to tell the store's round trips from
+ * everything else, with the in-isolate memory store. The entry is `bench/worker.ts`: the shipped Worker plus
+ * the benchmark workflows. Logging at `warn`, as for the Node server.
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -11,7 +12,7 @@ import { wranglerEnv } from '../../scripts/dev'
 import { httpSession } from './http-session'
 import { startEndpoint } from './libsql-endpoint'
 import { descendants, freePort, peakRssKiB } from './processes'
-import { DEFAULT_BUDGET, type Target } from './target'
+import { DEFAULT_BUDGET, type Session, type Target } from './target'
 import { tempDir } from './temp-dir'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -19,72 +20,81 @@ const WRANGLER = fileURLToPath(new URL('../../node_modules/wrangler/bin/wrangler
 /** Bundling and starting workerd; ~1.5 s warm (STACK.md), much more on a busy machine. */
 const READY_TIMEOUT_MS = 90_000
 
-export const wranglerDevTarget: Target = {
-  id: 'wrangler-dev',
-  title: '`wrangler dev`, LibSQL HTTP 0 ms',
-  workloads: ['W1', 'W2', 'W3'],
-  budget: { ...DEFAULT_BUDGET, warmupMs: 1_500, batches: 3 },
-  async open() {
-    const endpoint = await startEndpoint(0)
-    const state = tempDir('gorkflow-bench-wrangler-')
-    const port = await freePort()
-    const token = randomBytes(24).toString('base64url')
-    const child = spawn(
-      process.execPath,
-      [
-        WRANGLER, 'dev', 'bench/worker.ts', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn',
-        '--persist-to', state.path,
-        '--var', 'STORE:libsql', '--var', `TURSO_DATABASE_URL:${endpoint.url}`, '--var', `API_TOKEN:${token}`,
-        '--var', 'LOG_LEVEL:warn',
-      ],
-      // Own process group, so close() ends wrangler and the workerd it started, and nothing else.
-      { cwd: ROOT, env: wranglerEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
-    )
-    let output = ''
-    const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-8_000))
-    child.stdout.on('data', keep)
-    child.stderr.on('data', keep)
-    const exited = new Promise<void>((done) => child.once('exit', () => done()))
-    const killGroup = (signal: NodeJS.Signals) => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, signal)
-      } catch {
-        // already gone
-      }
-    }
-    const killOnExit = () => killGroup('SIGKILL')
-    process.once('exit', killOnExit)
-    const close = async () => {
-      process.removeListener('exit', killOnExit)
-      if (child.exitCode === null) {
-        killGroup('SIGTERM')
-        const timer = setTimeout(() => killGroup('SIGKILL'), 5_000)
-        await exited
-        clearTimeout(timer)
-      }
-      await endpoint.close()
-      state.remove()
-    }
-    const url = `http://127.0.0.1:${port}`
-    try {
-      await waitForHealth(url, () => child.exitCode !== null, () => output)
-    } catch (err) {
-      await close()
-      throw err
-    }
-    return httpSession({
-      url,
-      token,
-      endpointRequests: () => endpoint.requests(),
-      // The engine runs in workerd, not in wrangler's Node process.
-      peakRssKiB: async () => {
-        const workerd = descendants(child.pid as number).filter((p) => p.command.startsWith('workerd'))
-        return Math.max(0, ...workerd.map((p) => peakRssKiB(p.pid) ?? 0))
-      },
-      close,
-    })
-  },
+function wranglerDevTarget(store: 'libsql' | 'memory'): Target {
+  return {
+    id: store === 'libsql' ? 'wrangler-dev' : 'wrangler-dev-memory',
+    title: store === 'libsql' ? '`wrangler dev`, LibSQL HTTP 0 ms' : '`wrangler dev`, memory store',
+    // The memory store lives in the isolate: W1 through it is the Worker's own cost, without store round trips.
+    workloads: store === 'libsql' ? ['W1', 'W2', 'W3'] : ['W1'],
+    budget: { ...DEFAULT_BUDGET, warmupMs: 1_500, batches: 3 },
+    open: () => openWrangler(store),
+  }
 }
+
+async function openWrangler(store: 'libsql' | 'memory'): Promise<Session> {
+  const endpoint = store === 'libsql' ? await startEndpoint(0) : null
+  const vars = endpoint
+    ? ['--var', 'STORE:libsql', '--var', `TURSO_DATABASE_URL:${endpoint.url}`]
+    : ['--var', 'STORE:memory']
+  const state = tempDir('gorkflow-bench-wrangler-')
+  const port = await freePort()
+  const token = randomBytes(24).toString('base64url')
+  const child = spawn(
+    process.execPath,
+    [
+      WRANGLER, 'dev', 'bench/worker.ts', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn',
+      '--persist-to', state.path, ...vars, '--var', `API_TOKEN:${token}`, '--var', 'LOG_LEVEL:warn',
+    ],
+    // Own process group, so close() ends wrangler and the workerd it started, and nothing else.
+    { cwd: ROOT, env: wranglerEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let output = ''
+  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-8_000))
+  child.stdout.on('data', keep)
+  child.stderr.on('data', keep)
+  const exited = new Promise<void>((done) => child.once('exit', () => done()))
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal)
+    } catch {
+      // already gone
+    }
+  }
+  const killOnExit = () => killGroup('SIGKILL')
+  process.once('exit', killOnExit)
+  const close = async () => {
+    process.removeListener('exit', killOnExit)
+    if (child.exitCode === null) {
+      killGroup('SIGTERM')
+      const timer = setTimeout(() => killGroup('SIGKILL'), 5_000)
+      await exited
+      clearTimeout(timer)
+    }
+    await endpoint?.close()
+    state.remove()
+  }
+  const url = `http://127.0.0.1:${port}`
+  try {
+    await waitForHealth(url, () => child.exitCode !== null, () => output)
+  } catch (err) {
+    await close()
+    throw err
+  }
+  return httpSession({
+    url,
+    token,
+    endpointRequests: async () => (endpoint ? endpoint.requests() : null),
+    // The engine runs in workerd, not in wrangler's Node process.
+    peakRssKiB: async () => {
+      const workerd = descendants(child.pid as number).filter((p) => p.command.startsWith('workerd'))
+      return Math.max(0, ...workerd.map((p) => peakRssKiB(p.pid) ?? 0))
+    },
+    close,
+  })
+}
+
+export const wranglerDevLibsqlTarget = wranglerDevTarget('libsql')
+export const wranglerDevMemoryTarget = wranglerDevTarget('memory')
 
 async function waitForHealth(url: string, exited: () => boolean, output: () => string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS
