@@ -5,8 +5,9 @@
  *
  * Environment: PORT (3000), HOST (127.0.0.1), API_TOKEN, STORE (libsql | memory | dynamodb), DATABASE_URL
  * (file:./.data/gorkflow.db; `libsql://`/`https://`/`http://` for a remote database), DATABASE_AUTH_TOKEN,
- * SWEEP_INTERVAL_MS (5000), LEASE_MS, LOG_LEVEL, MAX_BODY_BYTES, WAIT_BUDGET_MS, UI_SESSION_SECRET, and for STORE=dynamodb the
- * Worker's DYNAMODB_* and AWS_* variables. Use {@link startNodeServer} to embed it.
+ * SWEEP_INTERVAL_MS (5000), LEASE_MS, RETENTION_DAYS (unset: keep finished runs forever), LOG_LEVEL, MAX_BODY_BYTES,
+ * WAIT_BUDGET_MS, UI_SESSION_SECRET, and for STORE=dynamodb the Worker's DYNAMODB_* and AWS_* variables. Use
+ * {@link startNodeServer} to embed it.
  */
 import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
@@ -44,6 +45,11 @@ export interface NodeServerOptions {
   readonly workflows?: readonly AnyWorkflow[]
   readonly deps?: StepDeps
   readonly leaseMs?: number
+  /**
+   * The sweeper deletes terminal runs (with their steps, state and events) finished longer ago than this.
+   * @default keep forever
+   */
+  readonly retentionMs?: number
   /** How often the sweeper looks for due runs, in ms; 0 turns it off. @default 5000 */
   readonly sweepIntervalMs?: number
   readonly maxBodyBytes?: number
@@ -83,6 +89,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     logger,
     ...(options.deps === undefined ? {} : { deps: options.deps }),
     ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
+    ...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
   })
   const app = createApp({
     engine,
@@ -165,8 +172,47 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
 /** How long shutdown waits for running steps before it gives up; their leases then expire on their own. */
 const SHUTDOWN_TIMEOUT_MS = 15_000
 
+/** One day in ms: RETENTION_DAYS × this is the engine's `retentionMs`. */
+const DAY_MS = 86_400_000
+
+/** The numeric knobs of {@link NodeServerOptions} that the environment sets, each checked. */
+export type NodeEnvOptions = Pick<
+  NodeServerOptions,
+  'port' | 'sweepIntervalMs' | 'leaseMs' | 'retentionMs' | 'maxBodyBytes' | 'waitBudgetMs'
+>
+
+/**
+ * Reads PORT, SWEEP_INTERVAL_MS, LEASE_MS, RETENTION_DAYS, MAX_BODY_BYTES and WAIT_BUDGET_MS; unset ones are
+ * left out (their defaults apply).
+ * @throws Error naming the variable when one is not a non-negative integer
+ */
+export function nodeOptionsFromEnv(env: Readonly<Record<string, string | undefined>>): NodeEnvOptions {
+  const integer = (name: string): number | undefined => {
+    const raw = env[name]?.trim()
+    if (!raw) return undefined
+    const value = Number(raw)
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`)
+    }
+    return value
+  }
+  const days = integer('RETENTION_DAYS')
+  if (days !== undefined && !Number.isSafeInteger(days * DAY_MS)) throw new Error(`RETENTION_DAYS is too large, got ${days}`)
+  const options: Record<string, number | undefined> = {
+    port: integer('PORT'),
+    sweepIntervalMs: integer('SWEEP_INTERVAL_MS'),
+    leaseMs: integer('LEASE_MS'),
+    retentionMs: days === undefined ? undefined : days * DAY_MS,
+    maxBodyBytes: integer('MAX_BODY_BYTES'),
+    waitBudgetMs: integer('WAIT_BUDGET_MS'),
+  }
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as NodeEnvOptions
+}
+
 async function main(): Promise<void> {
   const env = process.env
+  // Every knob is checked before anything is opened: a typo stops the start with the variable's name.
+  const knobs = nodeOptionsFromEnv(env)
   const logger = jsonLogger(parseLogLevel(env.LOG_LEVEL, 'info'))
   const apiTokens = parseApiTokens(env.API_TOKEN)
   const storeKind = (env.STORE ?? 'libsql').trim().toLowerCase()
@@ -180,7 +226,8 @@ async function main(): Promise<void> {
   } else if (storeKind !== 'libsql') throw new Error(`STORE must be libsql, memory or dynamodb, got ${JSON.stringify(env.STORE)}`)
 
   const server = await startNodeServer({
-    port: integer('PORT') ?? 3000,
+    port: 3000,
+    ...knobs,
     host: env.HOST || '127.0.0.1',
     apiTokens,
     logger,
@@ -188,10 +235,6 @@ async function main(): Promise<void> {
     databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,
     ...(env.UI_SESSION_SECRET ? { uiSessionSecret: env.UI_SESSION_SECRET } : {}),
     ...(env.DATABASE_AUTH_TOKEN ? { databaseAuthToken: env.DATABASE_AUTH_TOKEN } : {}),
-    ...optionalInteger('sweepIntervalMs', 'SWEEP_INTERVAL_MS'),
-    ...optionalInteger('leaseMs', 'LEASE_MS'),
-    ...optionalInteger('maxBodyBytes', 'MAX_BODY_BYTES'),
-    ...optionalInteger('waitBudgetMs', 'WAIT_BUDGET_MS'),
   })
   const where = store ? storeKind : resolveDatabase(env.DATABASE_URL || DEFAULT_DATABASE_URL)
   console.log(`Gorkflow listening on ${server.url} (store: ${where}); dashboard at ${server.url}/ui`)
@@ -219,19 +262,6 @@ async function main(): Promise<void> {
   }
   process.once('SIGINT', () => stop('SIGINT'))
   process.once('SIGTERM', () => stop('SIGTERM'))
-}
-
-function integer(name: string): number | undefined {
-  const raw = process.env[name]?.trim()
-  if (!raw) return undefined
-  const value = Number(raw)
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got ${raw}`)
-  return value
-}
-
-function optionalInteger<K extends string>(key: K, name: string): { [P in K]?: number } {
-  const value = integer(name)
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number }
 }
 
 function resolveDatabase(url: string): string {

@@ -58,6 +58,8 @@ export interface WorkerEnv {
   readonly MAX_BODY_BYTES?: string
   /** Execution budget of `?wait=true` starts, in ms. @default 25000 */
   readonly WAIT_BUDGET_MS?: string
+  /** The cron sweeper deletes terminal runs finished more than this many days ago; unset keeps them forever. */
+  readonly RETENTION_DAYS?: string
 }
 
 
@@ -132,14 +134,17 @@ export function createWorker<Env extends WorkerEnv>(options: WorkerOptions<Env>)
 
 async function buildRuntime<Env extends WorkerEnv>(env: Env, options: WorkerOptions<Env>): Promise<Runtime> {
   const logger = jsonLogger(parseLogLevel(env.LOG_LEVEL, 'info'))
-  const store = await storeFor(env, options.stores ?? {})
+  // Knobs are checked before the store is opened, so a bad one is reported without a database round trip.
   const leaseMs = integer(env, 'LEASE_MS')
+  const retention = retentionMs(env)
+  const store = await storeFor(env, options.stores ?? {})
   const engine = new Engine({
     store,
     workflows: options.workflows,
     deps: options.deps ? options.deps(env) : (env as unknown as StepDeps),
     logger,
     ...(leaseMs === undefined ? {} : { leaseMs }),
+    ...(retention === undefined ? {} : { retentionMs: retention }),
   })
   const maxBodyBytes = integer(env, 'MAX_BODY_BYTES')
   const waitBudgetMs = integer(env, 'WAIT_BUDGET_MS')
@@ -195,7 +200,7 @@ async function storeFor<Env extends WorkerEnv>(env: Env, stores: StoreFactories<
 /** An integer binding, or undefined when unset. @throws ConfigurationError */
 export function integer(
   env: WorkerEnv,
-  name: 'LEASE_MS' | 'MAX_BODY_BYTES' | 'WAIT_BUDGET_MS' | 'DYNAMODB_RETENTION_SECONDS',
+  name: 'LEASE_MS' | 'MAX_BODY_BYTES' | 'WAIT_BUDGET_MS' | 'DYNAMODB_RETENTION_SECONDS' | 'RETENTION_DAYS',
 ): number | undefined {
   const raw = env[name]?.trim()
   if (!raw) return undefined
@@ -204,6 +209,18 @@ export function integer(
     throw new ConfigurationError(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`)
   }
   return value
+}
+
+/** One day in ms: RETENTION_DAYS × this is the engine's `retentionMs`. */
+export const DAY_MS = 86_400_000
+
+/** `RETENTION_DAYS` as the engine's `retentionMs`, or undefined (keep forever) when unset. @throws ConfigurationError */
+export function retentionMs(env: WorkerEnv): number | undefined {
+  const days = integer(env, 'RETENTION_DAYS')
+  if (days === undefined) return undefined
+  const ms = days * DAY_MS
+  if (!Number.isSafeInteger(ms)) throw new ConfigurationError(`RETENTION_DAYS is too large, got ${days}`)
+  return ms
 }
 
 /** The bindings that shape the runtime; a change (e.g. a rotated secret) rebuilds it. */
@@ -225,6 +242,7 @@ function fingerprint(env: WorkerEnv): string {
     env.LEASE_MS,
     env.MAX_BODY_BYTES,
     env.WAIT_BUDGET_MS,
+    env.RETENTION_DAYS,
   ])
 }
 

@@ -2,9 +2,10 @@
  * The Node entry: `startNodeServer` on a real port with the embedded LibSQL file, the sweeper timer, and a
  * shutdown that releases leases and closes the store.
  */
+import { spawn } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import { silentLogger } from '../../src/core/logger'
-import { startNodeServer, type NodeServer } from '../../src/node'
+import { nodeOptionsFromEnv, startNodeServer, type NodeServer } from '../../src/node'
 import { createLibSQLStore } from '../../src/store/libsql/create-libsql-store'
 import { makeRun } from '../support/fixtures'
 import { tempDir, type TempDir } from '../support/libsql-harness'
@@ -20,7 +21,7 @@ afterEach(async () => {
   dir = undefined
 })
 
-async function start(options: { sweepIntervalMs?: number } = {}): Promise<NodeServer> {
+async function start(options: { sweepIntervalMs?: number; retentionMs?: number } = {}): Promise<NodeServer> {
   dir ??= tempDir('gorkflow-node-')
   server = await startNodeServer({
     port: 0,
@@ -28,6 +29,7 @@ async function start(options: { sweepIntervalMs?: number } = {}): Promise<NodeSe
     databaseUrl: `file:${dir.file('gorkflow.db')}`,
     logger: silentLogger,
     sweepIntervalMs: options.sweepIntervalMs ?? 0,
+    ...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
   })
   return server
 }
@@ -87,5 +89,49 @@ describe('startNodeServer', () => {
       await reopened.close()
     }
     await expect(fetch(`${s.url}/health`)).rejects.toThrow()
+  })
+})
+
+describe("the Node entry's environment", () => {
+  it('reads RETENTION_DAYS as retentionMs beside SWEEP_INTERVAL_MS and LEASE_MS, leaving unset ones out', () => {
+    expect(nodeOptionsFromEnv({})).toEqual({})
+    expect(nodeOptionsFromEnv({ RETENTION_DAYS: '30', SWEEP_INTERVAL_MS: '1000', LEASE_MS: '60000', PORT: '8080' })).toEqual({
+      retentionMs: 30 * 86_400_000,
+      sweepIntervalMs: 1000,
+      leaseMs: 60_000,
+      port: 8080,
+    })
+    expect(nodeOptionsFromEnv({ RETENTION_DAYS: ' 0 ' })).toEqual({ retentionMs: 0 })
+    expect(nodeOptionsFromEnv({ RETENTION_DAYS: '' })).toEqual({})
+  })
+
+  it.each(['soon', '-1', '1.5', '7d', '1e300'])('refuses RETENTION_DAYS=%s naming the variable', (raw) => {
+    expect(() => nodeOptionsFromEnv({ RETENTION_DAYS: raw })).toThrow(`RETENTION_DAYS must be a non-negative integer, got ${JSON.stringify(raw)}`)
+  })
+
+  it('refuses a RETENTION_DAYS whose milliseconds are not a safe integer', () => {
+    expect(() => nodeOptionsFromEnv({ RETENTION_DAYS: '200000000' })).toThrow('RETENTION_DAYS is too large')
+  })
+
+  it('stops `npm start` with the message and exit code 1 for a bad RETENTION_DAYS', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/node.ts'], {
+      env: { ...process.env, RETENTION_DAYS: 'forever', STORE: 'memory', PORT: '0', API_TOKEN: TOKEN },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000)
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    clearTimeout(killer)
+    expect(code).toBe(1)
+    expect(stderr.trim()).toBe('RETENTION_DAYS must be a non-negative integer, got "forever"')
+  })
+
+  it('deletes finished runs older than retentionMs from the sweeper timer', async () => {
+    const s = await start({ sweepIntervalMs: 50, retentionMs: 0 })
+    const res = await call(s, 'POST', '/v1/workflows/sequential/runs?wait=true', { input: { val1: 1, val2: 2, mult: 3 } })
+    const { run } = (await res.json()) as any
+    expect(run.status).toBe('COMPLETED')
+    await expect.poll(async () => (await call(s, 'GET', `/v1/runs/${run.runId}`)).status, { timeout: 10_000, interval: 50 }).toBe(404)
   })
 })
