@@ -15,6 +15,21 @@ const IdString = z.string().min(1).max(200)
 const AnyJson = z.unknown().openapi({ description: 'Any JSON value' })
 const IsoTime = z.string().openapi({ format: 'date-time', example: '2026-05-01T12:00:00.000Z' })
 
+/** Event names, as the builder's `waitForEvent` accepts them. */
+export const EVENT_NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,100}$/
+
+export const WaitingForSchema = z
+  .discriminatedUnion('kind', [
+    z.object({ kind: z.literal('sleep'), stepId: z.string(), until: IsoTime }),
+    z.object({
+      kind: z.literal('event'),
+      stepId: z.string(),
+      name: z.string(),
+      until: IsoTime.nullable().openapi({ description: "The wait's timeout; null waits forever" }),
+    }),
+  ])
+  .openapi('WaitingFor', { description: 'What a RUNNING (or PAUSED) run waits for while it holds no compute' })
+
 export const ErrorSchema = z
   .object({
     error: z.object({
@@ -37,6 +52,14 @@ export const RunSchema = z
     error: z.object({ code: z.string(), message: z.string(), step: z.string().optional() }).optional(),
     resourceId: z.string().optional(),
     tags: z.record(z.string(), z.string()).optional(),
+    waitingFor: WaitingForSchema.optional(),
+    retryOf: z.string().optional().openapi({ description: 'The FAILED run this one retries' }),
+    retriedBy: z.string().optional().openapi({ description: 'The run that retries this one' }),
+    concurrencyLimit: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: 'At most this many runs of the workflow with this resourceId execute at once' }),
     createdAt: IsoTime,
     startedAt: IsoTime.optional(),
     completedAt: IsoTime.optional(),
@@ -58,6 +81,9 @@ export const StepSchema = z
     startedAt: IsoTime.optional(),
     completedAt: IsoTime.optional(),
     durationMs: z.number(),
+    wakeAt: IsoTime.optional().openapi({
+      description: 'When a waiting step continues (a retry backoff, a durable sleep, an event wait times out)',
+    }),
   })
   .openapi('StepExecution')
 
@@ -89,6 +115,27 @@ export const RunParams = z.object({
 export const StepParams = RunParams.extend({
   stepId: IdString.openapi({ param: { name: 'stepId', in: 'path' }, example: 'add' }),
 })
+
+export const EventParams = RunParams.extend({
+  name: z
+    .string()
+    .regex(EVENT_NAME_PATTERN, 'must be 1-100 of A-Z a-z 0-9 _ . : -')
+    .openapi({ param: { name: 'name', in: 'path' }, example: 'decision' }),
+})
+
+export const SendEventBody = z
+  .strictObject({
+    payload: AnyJson.openapi({ description: "The event's payload, validated against the wait's schema" }),
+  })
+  .openapi('SendEvent')
+
+export const RetryRunBody = z
+  .strictObject({
+    fromStep: IdString.optional().openapi({
+      description: 'Re-run this step and everything downstream of it too (default: only the failed step onwards)',
+    }),
+  })
+  .openapi('RetryRun')
 
 export const StartRunQuery = z.object({
   wait: z

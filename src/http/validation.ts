@@ -53,3 +53,19 @@ export const requireJsonBody: MiddlewareHandler = async function requireJsonBody
   }
   await next()
 }
+
+/**
+ * For routes whose JSON body may be left out (`POST /v1/runs/:runId/retry`): no body and no Content-Type
+ * is an empty object; a JSON Content-Type needs parsable JSON (400 INVALID_JSON); any other media type, or
+ * a body without a Content-Type, is 415 UNSUPPORTED_MEDIA_TYPE.
+ */
+export const optionalJsonBody: MiddlewareHandler = async function optionalJsonBody(c, next) {
+  const contentType = c.req.header('Content-Type')
+  if (contentType === undefined) {
+    if ((await c.req.text()) !== '') {
+      throw new HttpError('UNSUPPORTED_MEDIA_TYPE', 'send the request body as JSON with `Content-Type: application/json`')
+    }
+    return next()
+  }
+  return requireJsonBody(c, next)
+}

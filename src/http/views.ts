@@ -5,7 +5,7 @@
  * optional fields are omitted rather than null.
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec'
-import type { Json, RunRecord, RunStatus, StepExecution, StepStatus } from '../core/model'
+import type { Json, RunRecord, RunStatus, StepExecution, StepStatus, WaitingFor } from '../core/model'
 import { inputJsonSchema } from '../core/schema'
 
 export interface RunView {
@@ -21,11 +21,23 @@ export interface RunView {
   error?: { code: string; message: string; step?: string }
   resourceId?: string
   tags?: Record<string, string>
+  /** What the run waits for (a durable sleep, an event), while it does. */
+  waitingFor?: WaitingForView
+  /** The FAILED run this one retries. */
+  retryOf?: string
+  /** The run that retries this one. */
+  retriedBy?: string
+  /** Per-resource concurrency limit the run was started under. */
+  concurrencyLimit?: number
   createdAt: string
   startedAt?: string
   completedAt?: string
   updatedAt: string
 }
+
+export type WaitingForView =
+  | { kind: 'sleep'; stepId: string; until: string }
+  | { kind: 'event'; stepId: string; name: string; until: string | null }
 
 export interface StepView {
   stepId: string
@@ -40,6 +52,8 @@ export interface StepView {
   startedAt?: string
   completedAt?: string
   durationMs: number
+  /** When a waiting step continues (retry backoff, durable sleep, event timeout). */
+  wakeAt?: string
 }
 
 /** The fields of a workflow definition the API describes; any `WorkflowDefinition` fits. */
@@ -90,6 +104,10 @@ export function toRunView(run: RunRecord): RunView {
         }),
     ...(run.resourceId === null ? {} : { resourceId: run.resourceId }),
     ...(Object.keys(run.tags).length === 0 ? {} : { tags: { ...run.tags } }),
+    ...(run.waitingFor === null ? {} : { waitingFor: toWaitingForView(run.waitingFor) }),
+    ...(run.retryOf === null ? {} : { retryOf: run.retryOf }),
+    ...(run.retriedBy === null ? {} : { retriedBy: run.retriedBy }),
+    ...(run.concurrencyLimit === null ? {} : { concurrencyLimit: run.concurrencyLimit }),
     createdAt: iso(run.createdAt),
     ...(run.startedAt === null ? {} : { startedAt: iso(run.startedAt) }),
     ...(run.completedAt === null ? {} : { completedAt: iso(run.completedAt) }),
@@ -119,6 +137,17 @@ export function toStepView(step: StepExecution): StepView {
     ...(step.startedAt === null ? {} : { startedAt: iso(step.startedAt) }),
     ...(step.completedAt === null ? {} : { completedAt: iso(step.completedAt) }),
     durationMs: step.durationMs,
+    ...(step.wakeAt === null ? {} : { wakeAt: iso(step.wakeAt) }),
+  }
+}
+
+export function toWaitingForView(waiting: WaitingFor): WaitingForView {
+  if (waiting.kind === 'sleep') return { kind: 'sleep', stepId: waiting.stepId, until: iso(waiting.until) }
+  return {
+    kind: 'event',
+    stepId: waiting.stepId,
+    name: waiting.name,
+    until: waiting.until === null ? null : iso(waiting.until),
   }
 }
 

@@ -4,7 +4,10 @@
  * `*.test.ts` glob: each store's test file calls {@link runApiContract}.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { AnyWorkflow } from '../../src/core/workflow'
 import type { WorkflowStore } from '../../src/store/store'
+import { exampleWorkflows } from '../../src/workflows'
+import { fixableWorkflow, gatedWorkflow } from './control-workflows'
 import { type ApiHarness, createHarness, json } from './harness'
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
@@ -241,8 +244,12 @@ export function runApiContract(name: string, makeStore: () => Promise<WorkflowSt
           ['GET', '/v1/runs/nope/steps'],
           ['GET', '/v1/runs/nope/state'],
           ['POST', '/v1/runs/nope/cancel'],
+          ['POST', '/v1/runs/nope/pause'],
+          ['POST', '/v1/runs/nope/resume'],
+          ['POST', '/v1/runs/nope/retry'],
+          ['POST', '/v1/runs/nope/events/decision'],
         ] as const) {
-          const res = await h.call(method, path)
+          const res = await h.call(method, path, path.includes('/events/') ? { payload: {} } : undefined)
           expect(res.status, `${method} ${path}`).toBe(404)
           expect((await json(res)).error.code).toBe('RUN_NOT_FOUND')
         }
@@ -269,6 +276,195 @@ export function runApiContract(name: string, makeStore: () => Promise<WorkflowSt
         const res = await h.call('POST', `/v1/runs/${body.run.runId}/cancel`)
         expect(res.status).toBe(409)
         expect((await json(res)).error.code).toBe('RUN_ALREADY_FINISHED')
+      })
+    })
+
+    describe('events, pause, resume and retry', () => {
+      /** A second harness over a fresh store with test-only workflows beside the examples. */
+      async function withWorkflows<T>(extra: AnyWorkflow[], body: (w: ApiHarness) => Promise<T>): Promise<T> {
+        const w = createHarness(await makeStore(), { engine: { workflows: [...exampleWorkflows, ...extra] } })
+        try {
+          return await body(w)
+        } finally {
+          await w.close()
+        }
+      }
+
+      it('runs the approval workflow: waits for decision, refuses bad events storing nothing, completes on the decision', async () => {
+        const started = await h.call('POST', '/v1/workflows/approval/runs', { input: { amount: 120 } })
+        expect(started.status).toBe(202)
+        const { run } = await json(started)
+        await h.settle()
+
+        const waiting = (await json(await h.call('GET', `/v1/runs/${run.runId}`))).run
+        expect(waiting).toMatchObject({ status: 'RUNNING', waitingFor: { kind: 'event', stepId: 'decision', name: 'decision' } })
+        expect(waiting.waitingFor.until).toMatch(ISO)
+        expect(Date.parse(waiting.waitingFor.until) - Date.parse(waiting.startedAt)).toBe(3_600_000)
+        const { steps } = await json(await h.call('GET', `/v1/runs/${run.runId}/steps`))
+        expect(steps).toEqual([expect.objectContaining({ stepId: 'decision', status: 'RUNNING', wakeAt: waiting.waitingFor.until })])
+
+        const invalid = await h.call('POST', `/v1/runs/${run.runId}/events/decision`, { payload: { approved: 'yes' } })
+        expect(invalid.status).toBe(400)
+        const { error } = await json(invalid)
+        expect(error.code).toBe('VALIDATION_ERROR')
+        expect(error.details.issues).toEqual(
+          expect.arrayContaining([expect.objectContaining({ path: 'approved' }), expect.objectContaining({ path: 'by' })]),
+        )
+        const unknown = await h.call('POST', `/v1/runs/${run.runId}/events/approval`, { payload: { approved: true, by: 'ada' } })
+        expect(unknown.status).toBe(400)
+        expect((await json(unknown)).error.code).toBe('INVALID_ARGUMENT')
+        await expect(h.store.loadEvent(run.runId, 'decision')).rejects.toMatchObject({ code: 'EVENT_NOT_FOUND' })
+        expect(await h.store.getRun(run.runId)).toMatchObject({ status: 'RUNNING', updatedAt: Date.parse(waiting.updatedAt) })
+
+        const sent = await h.call('POST', `/v1/runs/${run.runId}/events/decision`, { payload: { approved: true, by: 'ada' } })
+        expect(sent.status).toBe(202)
+        expect((await json(sent)).run).toMatchObject({ runId: run.runId, status: 'RUNNING' })
+        await h.settle()
+        const done = (await json(await h.call('GET', `/v1/runs/${run.runId}`))).run
+        expect(done).toMatchObject({ status: 'COMPLETED', progress: 1, output: { amount: 120, approved: true, by: 'ada' } })
+        expect(done).not.toHaveProperty('waitingFor')
+
+        const late = await h.call('POST', `/v1/runs/${run.runId}/events/decision`, { payload: { approved: false, by: 'bob' } })
+        expect(late.status).toBe(409)
+        expect((await json(late)).error.code).toBe('RUN_ALREADY_FINISHED')
+      })
+
+      it('keeps an event sent while paused, refuses a second one, and completes after resume', async () => {
+        const { run } = await json(await h.call('POST', '/v1/workflows/approval/runs', { input: { amount: 7 } }))
+        await h.settle()
+        const paused = await h.call('POST', `/v1/runs/${run.runId}/pause`)
+        expect(paused.status).toBe(202)
+        const pausedRun = (await json(paused)).run
+        expect(pausedRun).toMatchObject({ status: 'PAUSED', waitingFor: { kind: 'event', name: 'decision' } })
+        const again = await h.call('POST', `/v1/runs/${run.runId}/pause`)
+        expect(again.status).toBe(409)
+        expect((await json(again)).error.code).toBe('RUN_STATE_CONFLICT')
+
+        const listed = await json(await h.call('GET', '/v1/runs?status=PAUSED'))
+        expect(listed.runs.map((r: { runId: string }) => r.runId)).toEqual([run.runId])
+
+        const first = await h.call('POST', `/v1/runs/${run.runId}/events/decision`, { payload: { approved: false, by: 'bob' } })
+        expect(first.status).toBe(202)
+        expect((await json(first)).run.status).toBe('PAUSED')
+        await h.settle()
+        expect((await h.store.getRun(run.runId)).status).toBe('PAUSED')
+        const second = await h.call('POST', `/v1/runs/${run.runId}/events/decision`, { payload: { approved: true, by: 'ada' } })
+        expect(second.status).toBe(409)
+        expect((await json(second)).error.code).toBe('EVENT_ALREADY_DELIVERED')
+        expect((await h.store.loadEvent(run.runId, 'decision')).payload).toEqual({ approved: false, by: 'bob' })
+
+        const resumed = await h.call('POST', `/v1/runs/${run.runId}/resume`)
+        expect(resumed.status).toBe(202)
+        expect((await json(resumed)).run.status).toBe('RUNNING')
+        await h.settle()
+        const done = (await json(await h.call('GET', `/v1/runs/${run.runId}`))).run
+        expect(done).toMatchObject({ status: 'COMPLETED', output: { amount: 7, approved: false, by: 'bob' } })
+        const notPaused = await h.call('POST', `/v1/runs/${run.runId}/resume`)
+        expect(notPaused.status).toBe(409)
+        expect((await json(notPaused)).error.code).toBe('RUN_ALREADY_FINISHED')
+      })
+
+      it('pauses a running run after its running step commits, and resumes it to completion', async () => {
+        const gated = gatedWorkflow()
+        await withWorkflows([gated.workflow], async (w) => {
+          const { run } = await json(await w.call('POST', '/v1/workflows/gated/runs', { input: { n: 1 } }))
+          await gated.started
+          const paused = await w.call('POST', `/v1/runs/${run.runId}/pause`)
+          expect(paused.status).toBe(202)
+          expect((await json(paused)).run.status).toBe('PAUSED')
+          gated.release()
+          await w.settle()
+          expect(await w.store.getRun(run.runId)).toMatchObject({ status: 'PAUSED', leaseOwner: null })
+          const { steps } = await json(await w.call('GET', `/v1/runs/${run.runId}/steps`))
+          expect(steps.map((s: { stepId: string; status: string }) => [s.stepId, s.status])).toEqual([['work', 'COMPLETED']])
+          expect(gated.calls).toEqual(['work'])
+          expect((await w.engine.resumeDue()).claimed).toBe(0)
+
+          const resumed = await w.call('POST', `/v1/runs/${run.runId}/resume`)
+          expect(resumed.status).toBe(202)
+          await w.settle()
+          const done = (await json(await w.call('GET', `/v1/runs/${run.runId}`))).run
+          expect(done).toMatchObject({ status: 'COMPLETED', output: { report: 'n=2' } })
+          expect(gated.calls).toEqual(['work', 'report'])
+          const late = await w.call('POST', `/v1/runs/${run.runId}/pause`)
+          expect(late.status).toBe(409)
+          expect((await json(late)).error.code).toBe('RUN_ALREADY_FINISHED')
+        })
+      })
+
+      it('retries a FAILED run as a new linked run that reuses the completed step and uses the same input', async () => {
+        const fixable = fixableWorkflow()
+        await withWorkflows([fixable.workflow], async (w) => {
+          const failed = (await json(await w.call('POST', '/v1/workflows/fixable/runs?wait=true', { input: { amount: 30 } }))).run
+          expect(failed).toMatchObject({ status: 'FAILED', error: { step: 'charge' } })
+          expect(fixable.calls).toEqual(['prepare', 'charge'])
+
+          const badStep = await w.call('POST', `/v1/runs/${failed.runId}/retry`, { fromStep: 'nope' })
+          expect(badStep.status).toBe(400)
+          expect((await json(badStep)).error.code).toBe('INVALID_ARGUMENT')
+          expect((await w.store.listRuns()).runs).toHaveLength(1)
+
+          fixable.broken = false
+          const res = await w.call('POST', `/v1/runs/${failed.runId}/retry`)
+          expect(res.status).toBe(201)
+          const retry = (await json(res)).run
+          expect(retry).toMatchObject({ workflowId: 'fixable', status: 'PENDING', input: { amount: 30 }, retryOf: failed.runId })
+          expect(retry.runId).not.toBe(failed.runId)
+          expect(res.headers.get('Location')).toBe(`/v1/runs/${retry.runId}`)
+          await w.settle()
+
+          const done = (await json(await w.call('GET', `/v1/runs/${retry.runId}`))).run
+          // preparedAt 1: the output of the failed run's `prepare`, not a second execution.
+          expect(done).toMatchObject({ status: 'COMPLETED', output: { receipt: 'paid 30', preparedAt: 1 }, retryOf: failed.runId })
+          expect(fixable.calls).toEqual(['prepare', 'charge', 'charge', 'receipt'])
+          expect((await json(await w.call('GET', `/v1/runs/${failed.runId}`))).run).toMatchObject({
+            status: 'FAILED',
+            retriedBy: retry.runId,
+          })
+
+          const twice = await w.call('POST', `/v1/runs/${failed.runId}/retry`)
+          expect(twice.status).toBe(409)
+          expect((await json(twice)).error.code).toBe('RUN_STATE_CONFLICT')
+          const completed = await w.call('POST', `/v1/runs/${retry.runId}/retry`)
+          expect(completed.status).toBe(409)
+          expect((await json(completed)).error.code).toBe('RUN_STATE_CONFLICT')
+          expect((await w.store.listRuns()).runs).toHaveLength(2)
+        })
+      })
+
+      it('retries from an earlier step with fromStep, running it and everything after it again', async () => {
+        const fixable = fixableWorkflow()
+        await withWorkflows([fixable.workflow], async (w) => {
+          const failed = (await json(await w.call('POST', '/v1/workflows/fixable/runs?wait=true', { input: { amount: 5 } }))).run
+          fixable.broken = false
+          const res = await w.call('POST', `/v1/runs/${failed.runId}/retry`, { fromStep: 'prepare' })
+          expect(res.status).toBe(201)
+          await w.settle()
+          const done = (await json(await w.call('GET', `/v1/runs/${(await json(res)).run.runId}`))).run
+          expect(done).toMatchObject({ status: 'COMPLETED', output: { receipt: 'paid 5', preparedAt: 3 } })
+          expect(fixable.calls).toEqual(['prepare', 'charge', 'prepare', 'charge', 'receipt'])
+        })
+      })
+
+      it('answers 409 for pause, resume, retry and events on a run whose state does not allow them', async () => {
+        const { body } = await startAndWait('sequential', { val1: 1, val2: 1, mult: 1 })
+        const id = body.run.runId
+        for (const [path, code] of [
+          [`/v1/runs/${id}/pause`, 'RUN_ALREADY_FINISHED'],
+          [`/v1/runs/${id}/resume`, 'RUN_ALREADY_FINISHED'],
+          [`/v1/runs/${id}/retry`, 'RUN_STATE_CONFLICT'],
+          [`/v1/runs/${id}/events/decision`, 'RUN_ALREADY_FINISHED'],
+        ] as const) {
+          const res = await h.call('POST', path, path.includes('/events/') ? { payload: {} } : undefined)
+          expect(res.status, path).toBe(409)
+          expect((await json(res)).error.code, path).toBe(code)
+        }
+        const live = (await json(await h.call('POST', '/v1/workflows/approval/runs', { input: { amount: 1 } }))).run
+        await h.settle()
+        const resume = await h.call('POST', `/v1/runs/${live.runId}/resume`)
+        expect(resume.status).toBe(409)
+        expect((await json(resume)).error.code).toBe('RUN_STATE_CONFLICT')
+        await h.engine.cancel(live.runId)
       })
     })
   })

@@ -5,10 +5,10 @@
 import { ErrorSchema } from '../schemas'
 
 const DESCRIPTIONS = {
-  400: 'Invalid request (VALIDATION_ERROR, INVALID_JSON, INVALID_CURSOR)',
+  400: 'Invalid request (VALIDATION_ERROR, INVALID_JSON, INVALID_CURSOR, INVALID_ARGUMENT)',
   401: 'Missing or invalid bearer token, or none configured (UNAUTHORIZED)',
   404: 'Not found',
-  409: 'Conflict with the run state',
+  409: 'Conflict with the run state (RUN_ALREADY_FINISHED, RUN_STATE_CONFLICT, EVENT_ALREADY_DELIVERED)',
   413: 'Request body too large (PAYLOAD_TOO_LARGE)',
   415: 'Request body is not JSON (UNSUPPORTED_MEDIA_TYPE)',
   503: 'The store is unavailable or not migrated',

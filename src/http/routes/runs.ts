@@ -1,11 +1,28 @@
-/** @module /v1/workflows/:workflowId/runs and /v1/runs: start, list, inspect and cancel runs. */
+/**
+ * @module
+ * /v1/workflows/:workflowId/runs and /v1/runs: start, list, inspect, cancel, pause, resume and retry runs,
+ * and deliver events to them.
+ */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { isGorkflowError } from '../../core/errors'
 import { isTerminalRunStatus, type RunRecord } from '../../core/model'
 import { DEFAULT_WAIT_BUDGET_MS, type AppOptions } from '../options'
-import { ListRunsQuery, RunBody, RunParams, RunSchema, StartRunBody, StartRunQuery, StepParams, StepSchema, WorkflowParams } from '../schemas'
-import { requireJsonBody, validationHook } from '../validation'
+import {
+  EventParams,
+  ListRunsQuery,
+  RetryRunBody,
+  RunBody,
+  RunParams,
+  RunSchema,
+  SendEventBody,
+  StartRunBody,
+  StartRunQuery,
+  StepParams,
+  StepSchema,
+  WorkflowParams,
+} from '../schemas'
+import { optionalJsonBody, requireJsonBody, validationHook } from '../validation'
 import { toRunView, toStepView } from '../views'
 import { BEARER, errorResponses, json } from './responses'
 
@@ -110,6 +127,83 @@ const cancelRun = createRoute({
   },
 })
 
+const sendEvent = createRoute({
+  method: 'post',
+  path: '/runs/{runId}/events/{name}',
+  tags: ['runs'],
+  summary: 'Deliver an event to a run',
+  description:
+    "The payload is validated against the schema of the workflow's `waitForEvent(name)` and stored; a run waiting " +
+    'for it continues at once (in the background), a run that has not reached the wait yet consumes it there. ' +
+    'One event per name and run: a second one is 409 EVENT_ALREADY_DELIVERED. A payload that fails the schema ' +
+    'is 400 VALIDATION_ERROR and nothing is stored; a name the workflow does not wait for is 400 INVALID_ARGUMENT.',
+  security: BEARER,
+  middleware: [requireJsonBody] as const,
+  request: {
+    params: EventParams,
+    body: { content: { 'application/json': { schema: SendEventBody } }, required: true },
+  },
+  responses: {
+    202: json(RunBody, 'The event was stored; the run continues in the background'),
+    ...errorResponses(400, 401, 404, 409, 413, 415, 503),
+  },
+})
+
+const pauseRun = createRoute({
+  method: 'post',
+  path: '/runs/{runId}/pause',
+  tags: ['runs'],
+  summary: 'Pause a run at its next step boundary',
+  description:
+    'The run is PAUSED at once: a step that is running finishes and is recorded, nothing new starts, and the ' +
+    'sweeper leaves the run alone until it is resumed. Sleeps and event waits keep their deadlines. ' +
+    '409 RUN_STATE_CONFLICT if it is already paused, 409 RUN_ALREADY_FINISHED if it is terminal.',
+  security: BEARER,
+  request: { params: RunParams },
+  responses: {
+    202: json(RunBody, 'The pause was recorded'),
+    ...errorResponses(400, 401, 404, 409, 503),
+  },
+})
+
+const resumeRun = createRoute({
+  method: 'post',
+  path: '/runs/{runId}/resume',
+  tags: ['runs'],
+  summary: 'Resume a paused run',
+  description:
+    'The run is RUNNING again and continues in the background (or, when it waits for a sleep or an event, once ' +
+    'that is due). 409 RUN_STATE_CONFLICT if it is not PAUSED, 409 RUN_ALREADY_FINISHED if it is terminal.',
+  security: BEARER,
+  request: { params: RunParams },
+  responses: {
+    202: json(RunBody, 'The run is RUNNING again'),
+    ...errorResponses(400, 401, 404, 409, 503),
+  },
+})
+
+const retryRun = createRoute({
+  method: 'post',
+  path: '/runs/{runId}/retry',
+  tags: ['runs'],
+  summary: 'Retry a FAILED run as a new run',
+  description:
+    'Creates a new run of the same workflow and input, linked both ways (`retryOf`, `retriedBy`), which reuses ' +
+    'the outputs of the steps that completed and executes the failed step and what follows (or, with ' +
+    '`fromStep`, that step and everything downstream of it). The body may be left out. 409 RUN_STATE_CONFLICT ' +
+    'when the run is not FAILED or was already retried; 400 INVALID_ARGUMENT for an unknown `fromStep`.',
+  security: BEARER,
+  middleware: [optionalJsonBody] as const,
+  request: {
+    params: RunParams,
+    body: { content: { 'application/json': { schema: RetryRunBody } }, required: false },
+  },
+  responses: {
+    201: json(RunBody, 'The new run; it executes in the background'),
+    ...errorResponses(400, 401, 404, 409, 413, 415, 503),
+  },
+})
+
 /** The run routes, mounted under `/v1`. */
 export function runsRoutes(options: AppOptions) {
   const { engine, executeInBackground } = options
@@ -167,6 +261,41 @@ export function runsRoutes(options: AppOptions) {
       const run = await engine.cancel(c.req.valid('param').runId)
       return c.json({ run: toRunView(run) }, 202)
     })
+    .openapi(sendEvent, async (c) => {
+      const { runId, name } = c.req.valid('param')
+      const run = await engine.sendEvent(runId, name, c.req.valid('json').payload)
+      continueInBackground(options, runId, c)
+      return c.json({ run: toRunView(run) }, 202)
+    })
+    .openapi(pauseRun, async (c) => {
+      const run = await engine.pause(c.req.valid('param').runId)
+      return c.json({ run: toRunView(run) }, 202)
+    })
+    .openapi(resumeRun, async (c) => {
+      const { runId } = c.req.valid('param')
+      const run = await engine.resume(runId)
+      continueInBackground(options, runId, c)
+      return c.json({ run: toRunView(run) }, 202)
+    })
+    .openapi(retryRun, async (c) => {
+      const { runId } = c.req.valid('param')
+      const { fromStep } = c.req.valid('json')
+      const run = await engine.retry(runId, fromStep === undefined ? {} : { fromStep })
+      continueInBackground(options, run.runId, c)
+      return c.json({ run: toRunView(run) }, 201, { Location: `/v1/runs/${encodeURIComponent(run.runId)}` })
+    })
+}
+
+/**
+ * Continues a run after the response. Losing it to a concurrent writer (a cancel, another engine that holds
+ * it) is that writer's business, not a failure to report; anything else reaches the app's error log.
+ */
+function continueInBackground(options: AppOptions, runId: string, c: Context): void {
+  const execution = options.engine.execute(runId, budget(options.backgroundBudgetMs)).catch((err: unknown) => {
+    if (isGorkflowError(err, 'LEASE_LOST') || isGorkflowError(err, 'RUN_ALREADY_FINISHED')) return null
+    throw err
+  })
+  options.executeInBackground(execution, c)
 }
 
 function budget(budgetMs: number | undefined): { budgetMs?: number } {
