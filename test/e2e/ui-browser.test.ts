@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Engine } from '../../src/core/engine'
 import { createUiApp } from '../../src/http/ui/ui-app'
 import { MemoryStore } from '../../src/store/memory/memory-store'
-import { parallelWorkflow, sleepWorkflow } from '../../src/workflows'
+import { approvalWorkflow, parallelWorkflow, sleepWorkflow } from '../../src/workflows'
 
 const TOKEN = 'browser-test-token'
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -31,7 +31,7 @@ let parallelRunId: string
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true })
-  engine = new Engine({ store: new MemoryStore(), workflows: [parallelWorkflow, sleepWorkflow] })
+  engine = new Engine({ store: new MemoryStore(), workflows: [parallelWorkflow, sleepWorkflow, approvalWorkflow] })
   const app = new Hono().route('/ui', createUiApp({ engine, apiTokens: [TOKEN], refreshMs: 500 }))
   baseUrl = await new Promise<string>((resolve) => {
     server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) =>
@@ -206,6 +206,30 @@ describe('dashboard in Chromium', () => {
     expect(await page.getAttribute('#run-dag [data-step="sleep"]', 'data-status')).toBe('CANCELLED')
     expect(await nodeColours('sleep')).toEqual(COLOURS.cancelled)
     expect(await page.getByRole('button', { name: 'Cancel run' }).count()).toBe(0)
+  })
+
+  it('starts `approval`, sees it wait for `decision`, sends the decision from the form and sees it COMPLETED', async () => {
+    await page.goto(`${baseUrl}/ui/workflows/approval`)
+    await page.getByLabel('Input (JSON)').fill('{"amount": 250}')
+    await page.getByRole('button', { name: 'Start run' }).click()
+    await page.waitForURL(/\/ui\/runs\/[^/]+\?notice=started$/)
+    // The page reloads itself once the run has reached its wait.
+    await page.getByText('Waiting for event “decision” at step decision').waitFor()
+    expect(await page.getByLabel('Event name').inputValue()).toBe('decision')
+    await page.screenshot({ path: `${ARTIFACTS}/ui-approval-waiting.png`, fullPage: true })
+    await page.getByLabel('Payload (JSON)').fill('{ "approved": "yes" }')
+    await page.getByRole('button', { name: 'Send event' }).click()
+    await page.locator('[role="alert"]').getByText('does not match the schema').waitFor()
+    expect(await page.locator('[role="alert"] code').allTextContents()).toEqual(expect.arrayContaining(['approved', 'by']))
+    expect(await page.getByLabel('Payload (JSON)').inputValue()).toBe('{ "approved": "yes" }')
+    await page.getByLabel('Payload (JSON)').fill('{ "approved": true, "by": "ada" }')
+    await page.getByRole('button', { name: 'Send event' }).click()
+    await page.waitForURL(/notice=event-sent$/)
+    await page.waitForSelector('.actions .badge[data-status="COMPLETED"]')
+    expect(await page.getByLabel('Run output').textContent()).toContain('"by": "ada"')
+    expect(JSON.parse((await page.getByLabel('Run output').textContent()) ?? '')).toEqual({ amount: 250, approved: true, by: 'ada' })
+    expect(await page.getByRole('button', { name: 'Send event' }).count()).toBe(0)
+    await page.screenshot({ path: `${ARTIFACTS}/ui-approval-completed.png`, fullPage: true })
   })
 
   it('signs out and is refused afterwards', async () => {

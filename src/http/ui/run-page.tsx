@@ -1,15 +1,19 @@
 /**
  * @module
  * One run: status and facts, the run's error with its step, the DAG coloured by step status, the timeline,
- * every step's attempts, error, input and output, and the run's input, output and state. Live runs get a
- * Cancel button and refresh themselves.
+ * every step's attempts, error, input and output, and the run's input, output and state. Live runs get
+ * Pause or Resume and Cancel buttons, a form to send the events their workflow waits for, and refresh
+ * themselves; a FAILED run that was not retried yet gets a Retry form.
  */
+import type { ValidationIssue } from '../../core/errors'
 import type { Json, RunRecord, StepExecution } from '../../core/model'
 import { isFinishedStepStatus, isTerminalRunStatus } from '../../core/model'
+import { inputJsonSchema } from '../../core/schema'
 import type { AnyWorkflow, WorkflowNode } from '../../core/workflow'
 import { CSRF_FIELD } from './csrf'
 import { DagSvg, workflowNodeLabel, type DagNodeView } from './dag-svg'
 import { anchorId, formatAbsolute, formatDuration, formatJson, formatRelative, formatWaitingFor } from './format'
+import { exampleFromJsonSchema } from './json-example'
 import { Layout } from './layout'
 import type { PageContext } from './page-context'
 import { runFingerprint } from './refresh'
@@ -22,8 +26,29 @@ export const RUN_NOTICES = {
   cancelled: 'Cancellation recorded.',
   'already-finished': 'The run had already finished; nothing was cancelled.',
   started: 'Run started.',
+  paused: 'Paused. A step that was running finishes and is recorded; nothing new starts until you resume.',
+  'already-paused': 'The run was already paused; nothing changed.',
+  resumed: 'Resumed. The run continues.',
+  'not-paused': 'The run was not paused; nothing changed.',
+  finished: 'The run had already finished; nothing changed.',
+  'event-sent': 'Event delivered. A run waiting for it continues at once.',
+  retried: 'Retry started: steps that completed in the failed run are reused, not run again.',
+  'not-retryable': 'Only a FAILED run that was not retried yet can be retried; nothing was started.',
+  'unknown-step': 'That step is not part of this workflow; nothing was retried.',
 } as const
 export type RunNotice = keyof typeof RUN_NOTICES
+
+/** What the user sent with the event form and why it was refused. */
+export interface EventFormState {
+  readonly name: string
+  readonly payload: string
+  readonly error: {
+    /** The field the problem is in. */
+    readonly field: 'name' | 'payload'
+    readonly message: string
+    readonly issues: readonly ValidationIssue[]
+  }
+}
 
 export interface RunPageProps {
   readonly ctx: PageContext
@@ -33,6 +58,8 @@ export interface RunPageProps {
   /** The run's workflow, or null when this deployment does not register it (the graph then has no edges). */
   readonly workflow: AnyWorkflow | null
   readonly notice?: RunNotice | undefined
+  /** Set when a sent event was refused: the form shows the problem and keeps what was typed. */
+  readonly eventForm?: EventFormState | undefined
   readonly refreshMs: number
 }
 
@@ -53,12 +80,16 @@ export function RunPage(props: RunPageProps) {
   const edges = workflow?.edges ?? []
   const duration = runDuration(run, ctx.now)
   const percent = Math.round(run.progress * 100)
+  const runPath = `${ctx.base}/runs/${encodeURIComponent(run.runId)}`
+  const eventWaits = workflow?.steps.filter((n) => n.wait?.kind === 'event') ?? []
   return (
     <Layout
       ctx={ctx}
       title={`Run ${run.runId}`}
       section="runs"
-      refreshMs={live ? props.refreshMs : undefined}
+      // A refused event form is shown at the form's POST address, which a reload must not fetch; and a
+      // reload would drop what the user typed.
+      refreshMs={live && props.eventForm === undefined ? props.refreshMs : undefined}
       fingerprint={runFingerprint(run)}
     >
       <p>
@@ -80,20 +111,47 @@ export function RunPage(props: RunPageProps) {
           </progress>{' '}
           {percent} %
         </span>
+        {live && run.status !== 'PAUSED' && ctx.csrf !== null ? (
+          <ActionForm action={`${runPath}/pause`} csrf={ctx.csrf} label="Pause run" kind="secondary" />
+        ) : null}
+        {run.status === 'PAUSED' && ctx.csrf !== null ? (
+          <ActionForm action={`${runPath}/resume`} csrf={ctx.csrf} label="Resume run" />
+        ) : null}
         {live && ctx.csrf !== null ? (
-          <form method="post" action={`${ctx.base}/runs/${encodeURIComponent(run.runId)}/cancel`}>
+          <ActionForm action={`${runPath}/cancel`} csrf={ctx.csrf} label="Cancel run" kind="danger" />
+        ) : null}
+        {run.status === 'FAILED' && run.retriedBy === null && ctx.csrf !== null ? (
+          <form method="post" action={`${runPath}/retry`} class="inline-form">
             <input type="hidden" name={CSRF_FIELD} value={ctx.csrf} />
-            <button type="submit" class="danger">
-              Cancel run
-            </button>
+            {workflow === null ? null : (
+              <span>
+                <label for="retry-from">Retry from</label>
+                <select id="retry-from" name="fromStep">
+                  <option value="">the failed step</option>
+                  {workflow.steps.map((n) => (
+                    <option value={n.id}>step {n.id} onwards</option>
+                  ))}
+                </select>
+              </span>
+            )}
+            <button type="submit">Retry run</button>
           </form>
         ) : null}
       </div>
+      {run.status === 'PAUSED' ? (
+        <p class="notice" role="status">
+          Paused: nothing new starts until the run is resumed.
+          {run.waitingFor === null ? null : ' Its wait keeps its deadline and is acted on after resume.'}
+        </p>
+      ) : null}
       {run.waitingFor === null || !live ? null : (
         <p class="notice" role="status">
           {formatWaitingFor(run.waitingFor, ctx.now)}.
         </p>
       )}
+      {live && eventWaits.length > 0 && ctx.csrf !== null ? (
+        <SendEventForm action={`${runPath}/events`} csrf={ctx.csrf} run={run} waits={eventWaits} form={props.eventForm} />
+      ) : null}
       <dl class="facts">
         <dt>Workflow</dt>
         <dd>
@@ -199,6 +257,97 @@ export function RunPage(props: RunPageProps) {
         <pre aria-label="Run state">{formatJson(props.state)}</pre>
       )}
     </Layout>
+  )
+}
+
+function ActionForm(props: { action: string; csrf: string; label: string; kind?: 'secondary' | 'danger' }) {
+  return (
+    <form method="post" action={props.action}>
+      <input type="hidden" name={CSRF_FIELD} value={props.csrf} />
+      <button type="submit" class={props.kind}>
+        {props.label}
+      </button>
+    </form>
+  )
+}
+
+/**
+ * Delivers an event to the run. The name is prefilled with the event the run waits for (else the first one
+ * its workflow declares), the payload with an example read off that wait's schema.
+ */
+function SendEventForm(props: {
+  action: string
+  csrf: string
+  run: RunRecord
+  waits: readonly WorkflowNode[]
+  form: EventFormState | undefined
+}) {
+  const { run, waits, form } = props
+  const names = waits.flatMap((n) => (n.wait?.kind === 'event' ? [n.wait.name] : []))
+  const waitingName = run.waitingFor?.kind === 'event' ? run.waitingFor.name : undefined
+  const name = form?.name ?? waitingName ?? names[0] ?? ''
+  const wait = waits.find((n) => n.wait?.kind === 'event' && n.wait.name === name)?.wait
+  const example = wait?.kind === 'event' ? exampleFromJsonSchema(inputJsonSchema(wait.schema)) : {}
+  const payload = form?.payload ?? JSON.stringify(example, null, 2)
+  const invalid = (field: 'name' | 'payload') => (form?.error.field === field ? 'true' : undefined)
+  return (
+    <section aria-labelledby="send-event-h">
+      <h2 id="send-event-h">Send an event</h2>
+      <form method="post" action={props.action} novalidate>
+        <input type="hidden" name={CSRF_FIELD} value={props.csrf} />
+        {form === undefined ? null : (
+          <div class="error-box" id="event-error" role="alert">
+            <p>
+              <strong>The event was not delivered.</strong> {form.error.message}
+            </p>
+            {form.error.issues.length === 0 ? null : (
+              <ul>
+                {form.error.issues.map((issue) => (
+                  <li>
+                    {issue.path ? <code>{issue.path}</code> : 'payload'}: {issue.message}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </div>
+        )}
+        <label for="event-name">Event name</label>
+        <input
+          id="event-name"
+          name="name"
+          value={name}
+          list="event-names"
+          autocomplete="off"
+          maxlength={100}
+          required
+          aria-describedby={invalid('name') ? 'event-error' : undefined}
+          aria-invalid={invalid('name')}
+        />
+        <datalist id="event-names">
+          {names.map((n) => (
+            <option value={n} />
+          ))}
+        </datalist>
+        <label for="event-payload">Payload (JSON)</label>
+        <p class="hint" id="event-hint">
+          Checked against the schema of the wait before it is stored. Each event name is accepted once per run.
+        </p>
+        <textarea
+          id="event-payload"
+          name="payload"
+          rows={Math.min(12, Math.max(3, payload.split('\n').length + 1))}
+          spellcheck={false}
+          autocomplete="off"
+          aria-describedby={invalid('payload') ? 'event-error event-hint' : 'event-hint'}
+          aria-invalid={invalid('payload')}
+        >
+          {payload}
+        </textarea>
+        <div class="actions">
+          <button type="submit">Send event</button>
+        </div>
+      </form>
+    </section>
   )
 }
 

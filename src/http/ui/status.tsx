@@ -12,7 +12,8 @@ const GLYPHS: Record<DisplayStatus, string> = {
   PENDING: '○',
   RUNNING: '▶',
   RETRYING: '↻',
-  PAUSED: '⏸',
+  // U+2016, not ⏸ (U+23F8): common text fonts have it, so it never renders as a missing-glyph box.
+  PAUSED: '‖',
   COMPLETED: '✓',
   FAILED: '✕',
   SKIPPED: '↷',

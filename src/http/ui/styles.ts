@@ -6,12 +6,14 @@
 
 /**
  * Status colours. Each status also has a text label and, for SKIPPED and CANCELLED, a distinct border
- * (dashed, dotted), so colour is never the only signal. Text colours meet WCAG AA on their fills.
+ * (dashed, dotted; PAUSED badges a double one), so colour is never the only signal. Text colours meet WCAG
+ * AA on their fills.
  */
 const STATUS_CSS = `
 .s-not-started,.s-pending{--fill:#f8fafc;--stroke:#94a3b8;--ink:#334155}
 .s-running{--fill:#dbeafe;--stroke:#2563eb;--ink:#1e3a8a}
-.s-retrying,.s-paused{--fill:#fef3c7;--stroke:#d97706;--ink:#78350f}
+.s-retrying{--fill:#fef3c7;--stroke:#d97706;--ink:#78350f}
+.s-paused{--fill:#ffedd5;--stroke:#c2410c;--ink:#7c2d12}
 .s-completed{--fill:#dcfce7;--stroke:#16a34a;--ink:#14532d}
 .s-failed{--fill:#fee2e2;--stroke:#dc2626;--ink:#7f1d1d}
 .s-skipped{--fill:#f1f5f9;--stroke:#64748b;--ink:#334155;--dash:6 4}
@@ -64,6 +66,7 @@ dl.facts dt{font-weight:600;color:var(--muted)}
 dl.facts dd{margin:0;overflow-wrap:anywhere}
 .badge{display:inline-flex;align-items:center;gap:.3em;font-size:.78rem;font-weight:700;letter-spacing:.02em;padding:.1rem .5rem;border-radius:999px;background:var(--fill);color:var(--ink);border:1px solid var(--stroke);white-space:nowrap}
 .badge.s-skipped,.badge.s-cancelled{border-style:dashed}
+.badge.s-paused{border-style:double;border-width:3px}
 progress{-webkit-appearance:none;appearance:none;width:6rem;height:.55rem;vertical-align:middle;border:0;border-radius:999px;background:#e2e8f0;overflow:hidden}
 progress::-webkit-progress-bar{background:#e2e8f0;border-radius:999px}
 progress::-webkit-progress-value{background:#2563eb;border-radius:999px}
@@ -71,6 +74,9 @@ progress::-moz-progress-bar{background:#2563eb;border-radius:999px}
 .progress{white-space:nowrap;font-variant-numeric:tabular-nums}
 .pager{display:flex;gap:1rem;margin:1rem 0;flex-wrap:wrap}
 .actions{display:flex;flex-wrap:wrap;gap:.75rem;align-items:center;margin:.75rem 0}
+.inline-form{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end}
+.inline-form label{font-size:.85rem}
+.inline-form select{max-width:16rem}
 .dag{margin:.5rem 0;overflow-x:auto;border:1px solid var(--line);border-radius:.4rem;background:#fff;padding:.25rem}
 .dag svg{display:block;margin:0 auto;max-width:none}
 .dag .edge{fill:none;stroke:#64748b;stroke-width:1.5}
@@ -117,14 +123,16 @@ ${STATUS_CSS}`
  * Keeps a live page current without a client-side framework: every `data-refresh-ms` it asks the server for
  * the page's fingerprint (see `refresh.ts`) and reloads only when that changed, or after 30 s so relative
  * times stay honest. It holds off while the tab is hidden, while a control has focus (a keyboard user
- * tabbing to Cancel keeps their place, someone typing keeps their text) and just after a pointer press, and
- * stops once a form is submitted, so a reload never swallows a click.
+ * tabbing to Cancel keeps their place, someone typing keeps their text), while a field holds text the user
+ * changed (an event payload typed and not yet sent) and just after a pointer press, and stops once a form is
+ * submitted, so a reload never swallows a click or a draft.
  */
 export const REFRESH_JS = `(function(){var b=document.body,ms=Number(b.getAttribute('data-refresh-ms'));if(!ms)return;
 var fp=b.getAttribute('data-fingerprint'),sent=false,pressed=0,born=Date.now();
 document.addEventListener('submit',function(){sent=true},true);
 document.addEventListener('pointerdown',function(){pressed=Date.now()},true);
-function busy(){var a=document.activeElement;return sent||document.hidden||Date.now()-pressed<ms||!!(a&&/^(A|BUTTON|SUMMARY|INPUT|SELECT|TEXTAREA)$/.test(a.tagName.toUpperCase()))}
+function dirty(){return [].some.call(document.querySelectorAll('input,textarea'),function(e){return e.value!==e.defaultValue})}
+function busy(){var a=document.activeElement;return sent||document.hidden||Date.now()-pressed<ms||dirty()||!!(a&&/^(A|BUTTON|SUMMARY|INPUT|SELECT|TEXTAREA)$/.test(a.tagName.toUpperCase()))}
 function later(){setTimeout(tick,ms)}
 function tick(){if(sent)return;if(busy())return later();if(Date.now()-born>30000)return location.reload();
 fetch(location.href,{headers:{'X-Gorkflow-Fingerprint':'1'},cache:'no-store',credentials:'same-origin'})

@@ -15,7 +15,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { html } from 'hono/html'
 import type { Child } from 'hono/jsx'
 import type { Engine } from '../../core/engine'
-import { isGorkflowError, ValidationError } from '../../core/errors'
+import { isGorkflowError, ValidationError, type ErrorCode } from '../../core/errors'
 import { RUN_STATUSES, type RunStatus } from '../../core/model'
 import type { AnyWorkflow } from '../../core/workflow'
 import type { RunPage } from '../../store/store'
@@ -23,7 +23,7 @@ import { CSRF_FIELD, csrfToken, verifyCsrfToken } from './csrf'
 import { MessagePage } from './message-page'
 import type { PageContext } from './page-context'
 import { FINGERPRINT_HEADER, runFingerprint, runsFingerprint } from './refresh'
-import { RUN_NOTICES, RunPage as RunDetailPage, type RunNotice } from './run-page'
+import { RUN_NOTICES, RunPage as RunDetailPage, type EventFormState, type RunNotice } from './run-page'
 import { RunsPage, type RunsQuery } from './runs-page'
 import { DEFAULT_SESSION_TTL_MS, SessionKeys, type Session } from './session'
 import { SIGN_IN_NOTICES, SignInPage, type SignInNotice } from './sign-in-page'
@@ -68,6 +68,8 @@ export const SESSION_COOKIE = 'gorkflow_session'
 const MAX_FORM_BYTES = 256 * 1024
 const PAGE_SIZE = 20
 const MAX_RESOURCE_ID_LENGTH = 256
+/** Event names as the builder's `waitForEvent` accepts them (and the API's route checks them). */
+const EVENT_NAME = /^[A-Za-z0-9_.:-]{1,100}$/
 
 // Pages are served from this app only and hold no inline script or style, so the policy can be strict.
 const CSP = [
@@ -94,7 +96,7 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
 
   const signedOutCtx = (): PageContext => ({ base, csrf: null, now: now() })
   const ctxOf = (c: Context<UiEnv>): PageContext => ({ base, csrf: c.get('csrf'), now: now() })
-  const render = (c: Context, page: Child, status: 200 | 400 | 401 | 403 | 404 | 413 | 422 | 500 | 503 = 200) =>
+  const render = (c: Context, page: Child, status: 200 | 400 | 401 | 403 | 404 | 409 | 413 | 422 | 500 | 503 = 200) =>
     c.html(html`<!DOCTYPE html>${page}`, status)
   const message = (c: Context, status: 400 | 403 | 404 | 413 | 500 | 503, title: string, text: string) =>
     render(c, <MessagePage ctx={c.get('csrf') ? ctxOf(c) : signedOutCtx()} title={title} message={text} />, status)
@@ -102,6 +104,39 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
     maxSize: MAX_FORM_BYTES,
     onError: (c) => message(c, 413, 'Too large', `The form is over the limit of ${MAX_FORM_BYTES / 1024} KiB.`),
   })
+
+  /** Continues a run after the response; losing it to a concurrent writer (a cancel) is not a failure. */
+  const continueRun = (runId: string, c: Context) =>
+    background(
+      engine.execute(runId, budget).catch((err: unknown) => {
+        if (!isGorkflowError(err, 'LEASE_LOST') && !isGorkflowError(err, 'RUN_ALREADY_FINISHED')) logError(err)
+      }),
+      c,
+    )
+  const runPage = (runId: string, notice?: RunNotice) =>
+    `${base}/runs/${encodeURIComponent(runId)}${notice ? `?notice=${notice}` : ''}`
+  const renderRun = async (
+    c: Context<UiEnv>,
+    runId: string,
+    extra: { notice?: RunNotice | undefined; eventForm?: EventFormState } = {},
+    status: 200 | 400 | 409 | 422 = 200,
+  ) => {
+    const [run, steps, state] = await Promise.all([engine.getRun(runId), engine.listSteps(runId), engine.getState(runId)])
+    return render(
+      c,
+      <RunDetailPage
+        ctx={ctxOf(c)}
+        run={run}
+        steps={steps}
+        state={state}
+        workflow={findWorkflow(engine, run.workflowId)}
+        notice={extra.notice}
+        eventForm={extra.eventForm}
+        refreshMs={refreshMs}
+      />,
+      status,
+    )
+  }
 
   const requireSession: MiddlewareHandler<UiEnv> = async function requireSession(c, next) {
     const cookie = getCookie(c, SESSION_COOKIE)
@@ -244,20 +279,8 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
   app.get('/runs/:runId', async (c) => {
     const runId = c.req.param('runId')
     if (c.req.header(FINGERPRINT_HEADER) === '1') return c.text(runFingerprint(await engine.getRun(runId)))
-    const [run, steps, state] = await Promise.all([engine.getRun(runId), engine.listSteps(runId), engine.getState(runId)])
     const notice = c.req.query('notice')
-    return render(
-      c,
-      <RunDetailPage
-        ctx={ctxOf(c)}
-        run={run}
-        steps={steps}
-        state={state}
-        workflow={findWorkflow(engine, run.workflowId)}
-        notice={notice !== undefined && notice in RUN_NOTICES ? (notice as RunNotice) : undefined}
-        refreshMs={refreshMs}
-      />,
-    )
+    return renderRun(c, runId, { notice: notice !== undefined && notice in RUN_NOTICES ? (notice as RunNotice) : undefined })
   })
 
   app.post('/runs/:runId/cancel', async (c) => {
@@ -269,7 +292,83 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
       if (!isGorkflowError(err, 'RUN_ALREADY_FINISHED')) throw err
       notice = 'already-finished'
     }
-    return c.redirect(`${base}/runs/${encodeURIComponent(runId)}?notice=${notice}`, 303)
+    return c.redirect(runPage(runId, notice), 303)
+  })
+
+  app.post('/runs/:runId/pause', async (c) => {
+    const runId = c.req.param('runId')
+    const notice = await outcome<RunNotice>(engine.pause(runId).then(() => 'paused'), {
+      RUN_STATE_CONFLICT: 'already-paused',
+      RUN_ALREADY_FINISHED: 'finished',
+    })
+    return c.redirect(runPage(runId, notice), 303)
+  })
+
+  app.post('/runs/:runId/resume', async (c) => {
+    const runId = c.req.param('runId')
+    const notice = await outcome<RunNotice>(engine.resume(runId).then(() => 'resumed'), {
+      RUN_STATE_CONFLICT: 'not-paused',
+      RUN_ALREADY_FINISHED: 'finished',
+    })
+    if (notice === 'resumed') continueRun(runId, c)
+    return c.redirect(runPage(runId, notice), 303)
+  })
+
+  app.post('/runs/:runId/retry', async (c) => {
+    const runId = c.req.param('runId')
+    const body = await c.req.parseBody()
+    const fromStep = typeof body.fromStep === 'string' && body.fromStep !== '' ? body.fromStep : undefined
+    let retry: string
+    try {
+      retry = (await engine.retry(runId, fromStep === undefined ? {} : { fromStep })).runId
+    } catch (err) {
+      if (isGorkflowError(err, 'RUN_STATE_CONFLICT')) return c.redirect(runPage(runId, 'not-retryable'), 303)
+      if (isGorkflowError(err, 'INVALID_ARGUMENT')) return c.redirect(runPage(runId, 'unknown-step'), 303)
+      throw err
+    }
+    continueRun(retry, c)
+    return c.redirect(runPage(retry, 'retried'), 303)
+  })
+
+  app.post('/runs/:runId/events', async (c) => {
+    const runId = c.req.param('runId')
+    const body = await c.req.parseBody()
+    const name = typeof body.name === 'string' ? body.name.trim() : ''
+    const payloadText = typeof body.payload === 'string' ? body.payload : ''
+    const refuse = (status: 400 | 409 | 422, error: EventFormState['error']) =>
+      renderRun(c, runId, { eventForm: { name, payload: payloadText, error } }, status)
+    if (!EVENT_NAME.test(name)) {
+      return refuse(400, {
+        field: 'name',
+        message: 'An event name is 1 to 100 characters of letters, digits and _ . : -',
+        issues: [],
+      })
+    }
+    let payload: unknown
+    try {
+      // An empty field sends JSON null: events whose wait has no schema need no payload.
+      payload = payloadText.trim() === '' ? null : JSON.parse(payloadText)
+    } catch (err) {
+      return refuse(400, { field: 'payload', message: `The payload is not valid JSON: ${(err as Error).message}`, issues: [] })
+    }
+    try {
+      await engine.sendEvent(runId, name, payload)
+    } catch (err) {
+      if (err instanceof ValidationError || isGorkflowError(err, 'VALIDATION_ERROR')) {
+        const issues = err instanceof ValidationError ? err.issues : []
+        return refuse(422, { field: 'payload', message: `The payload does not match the schema of event \u201c${name}\u201d.`, issues })
+      }
+      if (isGorkflowError(err, 'INVALID_ARGUMENT')) {
+        return refuse(400, { field: 'name', message: `This run\u2019s workflow waits for no event named \u201c${name}\u201d.`, issues: [] })
+      }
+      if (isGorkflowError(err, 'EVENT_ALREADY_DELIVERED')) {
+        return refuse(409, { field: 'name', message: `An event named \u201c${name}\u201d was already delivered to this run.`, issues: [] })
+      }
+      if (isGorkflowError(err, 'RUN_ALREADY_FINISHED')) return c.redirect(runPage(runId, 'finished'), 303)
+      throw err
+    }
+    continueRun(runId, c)
+    return c.redirect(runPage(runId, 'event-sent'), 303)
   })
 
   app.get('/workflows', (c) => render(c, <WorkflowsPage ctx={ctxOf(c)} workflows={engine.listWorkflows()} />))
@@ -315,14 +414,9 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
       }
       throw err
     }
-    background(
-      engine.execute(runId, budget).catch((err: unknown) => {
-        // A cancel can win the race with the first commit; that is not a failure of the dashboard.
-        if (!isGorkflowError(err, 'LEASE_LOST') && !isGorkflowError(err, 'RUN_ALREADY_FINISHED')) logError(err)
-      }),
-      c,
-    )
-    return c.redirect(`${base}/runs/${encodeURIComponent(runId)}?notice=started`, 303)
+    // A cancel can win the race with the first commit; continueRun does not count that as a failure.
+    continueRun(runId, c)
+    return c.redirect(runPage(runId, 'started'), 303)
   })
 
   app.all('*', (c) => {
@@ -341,6 +435,17 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
   })
 
   return app
+}
+
+/** The notice for an action's outcome: `done` when it succeeded, else the one mapped from its error's code. */
+async function outcome<N extends string>(action: Promise<N>, byCode: Partial<Record<ErrorCode, N>>): Promise<N> {
+  try {
+    return await action
+  } catch (err) {
+    const notice = isGorkflowError(err) ? byCode[err.code] : undefined
+    if (notice === undefined) throw err
+    return notice
+  }
 }
 
 /** Workers hand background work to `waitUntil`; Node has no execution context and just lets it run. */

@@ -471,3 +471,214 @@ describe('the sign-in page itself', () => {
     expect(res.headers.get('location')).toBe('/ui/runs')
   })
 })
+
+describe('run controls: pause, resume, retry, send an event', () => {
+  const HOUR = 3_600_000
+  const napping = workflow({ id: 'napping' })
+    .then(defineStep({ id: 'before', handler: () => ({ ok: true }) }))
+    .sleep(HOUR, { id: 'nap' })
+    .then(defineStep({ id: 'after', handler: () => ({ done: true }) }))
+    .build()
+  const decision = z.object({ approved: z.boolean(), by: z.string().min(1) })
+  const approval = workflow({ id: 'approval', input: z.object({ amount: z.number() }) })
+    .waitForEvent('decision', { schema: decision, timeoutMs: HOUR })
+    .then(defineStep({ id: 'finalize', input: decision, handler: (_ctx, d) => d }))
+    .build()
+  // Sleeps first, so an event sent now is kept until the wait is reached.
+  const later = workflow({ id: 'later' })
+    .sleep(HOUR, { id: 'first' })
+    .waitForEvent('go', { schema: z.object({}) })
+    .build()
+  let broken = true
+  const calls: string[] = []
+  const fixable = workflow({ id: 'fixable' })
+    .then(defineStep({ id: 'prepare', handler: () => (calls.push('prepare'), { n: 1 }) }))
+    .then(
+      defineStep({
+        id: 'charge',
+        maxRetries: 0,
+        handler: (_ctx, { n }: { n: number }) => {
+          calls.push('charge')
+          if (broken) throw new Error('the payment service is down')
+          return { charged: n }
+        },
+      }),
+    )
+    .build()
+  const CONTROLS = [napping, approval, later, fixable, parallelWorkflow]
+
+  const statusOf = async (h: ReturnType<typeof createUiHarness>, runId: string) => (await h.engine.getRun(runId)).status
+
+  it('pauses a live run and resumes it, each only with the CSRF token', async () => {
+    const h = createUiHarness(CONTROLS)
+    const { cookie, csrf } = await h.signIn()
+    const run = await h.engine.run('napping', null)
+    expect(run.waitingFor).toMatchObject({ kind: 'sleep', stepId: 'nap' })
+    const live = await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()
+    expect(live).toContain(`action="/ui/runs/${run.runId}/pause"`)
+    expect(live).toContain('Pause run')
+    expect(live).not.toContain('Resume run')
+
+    const refused = await h.post(`/ui/runs/${run.runId}/pause`, {}, cookie)
+    expect(refused.status).toBe(403)
+    expect(await statusOf(h, run.runId)).toBe('RUNNING')
+
+    const paused = await h.post(`/ui/runs/${run.runId}/pause`, { _csrf: csrf }, cookie)
+    expect(paused.status).toBe(303)
+    expect(paused.headers.get('location')).toBe(`/ui/runs/${run.runId}?notice=paused`)
+    expect(await statusOf(h, run.runId)).toBe('PAUSED')
+    const page = await (await h.get(paused.headers.get('location') as string, cookie)).text()
+    expect(page).toContain('class="badge s-paused" data-status="PAUSED"')
+    expect(page).toContain('‖</span>PAUSED')
+    expect(page).toContain('Paused: nothing new starts until the run is resumed.')
+    expect(page).toContain('Resume run')
+    expect(page).toContain('Cancel run')
+    expect(page).not.toContain('Pause run')
+    const again = await h.post(`/ui/runs/${run.runId}/pause`, { _csrf: csrf }, cookie)
+    expect(again.headers.get('location')).toBe(`/ui/runs/${run.runId}?notice=already-paused`)
+
+    expect((await h.post(`/ui/runs/${run.runId}/resume`, { _csrf: 'forged' }, cookie)).status).toBe(403)
+    expect(await statusOf(h, run.runId)).toBe('PAUSED')
+    const resumed = await h.post(`/ui/runs/${run.runId}/resume`, { _csrf: csrf }, cookie)
+    expect(resumed.headers.get('location')).toBe(`/ui/runs/${run.runId}?notice=resumed`)
+    expect(await statusOf(h, run.runId)).toBe('RUNNING')
+    expect(await (await h.get(resumed.headers.get('location') as string, cookie)).text()).toContain('Resumed. The run continues.')
+    const notPaused = await h.post(`/ui/runs/${run.runId}/resume`, { _csrf: csrf }, cookie)
+    expect(notPaused.headers.get('location')).toBe(`/ui/runs/${run.runId}?notice=not-paused`)
+
+    const done = await h.engine.run('parallel', { val1: 1, val2: 2 })
+    const finished = await h.post(`/ui/runs/${done.runId}/pause`, { _csrf: csrf }, cookie)
+    expect(finished.headers.get('location')).toBe(`/ui/runs/${done.runId}?notice=finished`)
+    const donePage = await (await h.get(`/ui/runs/${done.runId}`, cookie)).text()
+    for (const button of ['Pause run', 'Resume run', 'Retry run', 'Send event']) expect(donePage).not.toContain(button)
+  })
+
+  it('lists PAUSED in the status filter and filters by it', async () => {
+    const h = createUiHarness(CONTROLS)
+    const { cookie } = await h.signIn()
+    const paused = await h.engine.run('napping', null)
+    await h.engine.pause(paused.runId)
+    const sleeping = await h.engine.run('napping', null)
+    const page = await (await h.get('/ui/runs?status=PAUSED', cookie)).text()
+    expect(page).toContain('<option value="PAUSED" selected="">PAUSED</option>')
+    expect(page).toContain(`data-run-id="${paused.runId}" data-status="PAUSED"`)
+    expect(page).not.toContain(`data-run-id="${sleeping.runId}"`)
+  })
+
+  it('retries a FAILED run from the form, linking both runs and reusing the completed step', async () => {
+    const h = createUiHarness(CONTROLS)
+    const { cookie, csrf } = await h.signIn()
+    broken = true
+    calls.length = 0
+    const failed = await h.engine.run('fixable', null)
+    expect(failed.status).toBe('FAILED')
+    const page = await (await h.get(`/ui/runs/${failed.runId}`, cookie)).text()
+    expect(page).toContain(`action="/ui/runs/${failed.runId}/retry"`)
+    expect(page).toContain('<label for="retry-from">Retry from</label>')
+    expect(page).toContain('<option value="prepare">step prepare onwards</option>')
+
+    const refused = await h.post(`/ui/runs/${failed.runId}/retry`, { fromStep: '' }, cookie)
+    expect(refused.status).toBe(403)
+    expect((await h.engine.listRuns()).runs).toHaveLength(1)
+
+    const unknown = await h.post(`/ui/runs/${failed.runId}/retry`, { _csrf: csrf, fromStep: 'nope' }, cookie)
+    expect(unknown.headers.get('location')).toBe(`/ui/runs/${failed.runId}?notice=unknown-step`)
+    expect((await h.engine.listRuns()).runs).toHaveLength(1)
+
+    broken = false
+    const res = await h.post(`/ui/runs/${failed.runId}/retry`, { _csrf: csrf, fromStep: '' }, cookie)
+    expect(res.status).toBe(303)
+    const location = res.headers.get('location') ?? ''
+    expect(location).toMatch(/^\/ui\/runs\/[^/?]+\?notice=retried$/)
+    const retryId = decodeURIComponent(location.split('/')[3]?.split('?')[0] ?? '')
+    expect(retryId).not.toBe(failed.runId)
+    const retry = await eventually(async () => {
+      const r = await h.engine.getRun(retryId)
+      return r.status === 'COMPLETED' ? r : undefined
+    })
+    expect(retry).toMatchObject({ retryOf: failed.runId, output: { charged: 1 } })
+    expect(calls).toEqual(['prepare', 'charge', 'charge'])
+    expect((await h.engine.getRun(failed.runId)).retriedBy).toBe(retryId)
+
+    const retryPage = await (await h.get(location, cookie)).text()
+    expect(retryPage).toContain('Retry started')
+    expect(retryPage).toContain(`<dt>Retry of</dt><dd><a class="mono" href="/ui/runs/${failed.runId}">`)
+    const failedPage = await (await h.get(`/ui/runs/${failed.runId}`, cookie)).text()
+    expect(failedPage).toContain(`href="/ui/runs/${retryId}"`)
+    expect(failedPage).not.toContain('Retry run')
+    const twice = await h.post(`/ui/runs/${failed.runId}/retry`, { _csrf: csrf }, cookie)
+    expect(twice.headers.get('location')).toBe(`/ui/runs/${failed.runId}?notice=not-retryable`)
+    expect((await h.engine.listRuns()).runs).toHaveLength(2)
+  })
+
+  it('sends an event from the form: name prefilled from the wait, problems inline, then the run completes', async () => {
+    const h = createUiHarness(CONTROLS)
+    const { cookie, csrf } = await h.signIn()
+    const run = await h.engine.run('approval', { amount: 50 })
+    expect(run.waitingFor).toMatchObject({ kind: 'event', name: 'decision' })
+    const path = `/ui/runs/${run.runId}`
+    const page = await (await h.get(path, cookie)).text()
+    expect(page).toContain('Waiting for event “decision” at step decision')
+    expect(page).toContain(`action="${path}/events"`)
+    expect(page).toMatch(/<input id="event-name" name="name" value="decision"/)
+    expect(page).toContain('&quot;approved&quot;: false') // an example read off the wait's schema
+    const noEvent = () => h.engine.store.loadEvent(run.runId, 'decision').then(() => 'stored', () => 'none')
+
+    const refused = await h.post(`${path}/events`, { name: 'decision', payload: '{"approved":true,"by":"ada"}' }, cookie)
+    expect(refused.status).toBe(403)
+    expect(await noEvent()).toBe('none')
+
+    const badJson = await h.post(`${path}/events`, { _csrf: csrf, name: 'decision', payload: '{"approved": tru' }, cookie)
+    expect(badJson.status).toBe(400)
+    const badJsonPage = await badJson.text()
+    expect(badJsonPage).toContain('The payload is not valid JSON')
+    expect(badJsonPage).toMatch(/<textarea[^>]*aria-invalid="true"[^>]*>\{&quot;approved&quot;: tru<\/textarea>/)
+
+    const invalid = await h.post(`${path}/events`, { _csrf: csrf, name: 'decision', payload: '{"approved":"yes"}' }, cookie)
+    expect(invalid.status).toBe(422)
+    const invalidPage = await invalid.text()
+    expect(invalidPage).toContain('role="alert"')
+    expect(invalidPage).toContain('does not match the schema of event “decision”')
+    expect(invalidPage).toContain('<code>approved</code>')
+    expect(invalidPage).toContain('<code>by</code>')
+    // Shown at the form's POST address: the page must not reload itself there (nor drop the typed payload).
+    expect(invalidPage).not.toContain('data-refresh-ms=')
+    expect(page).toContain('data-refresh-ms=')
+
+    const unknown = await h.post(`${path}/events`, { _csrf: csrf, name: 'other', payload: '{}' }, cookie)
+    expect(unknown.status).toBe(400)
+    expect(await unknown.text()).toContain('waits for no event named “other”')
+    const badName = await h.post(`${path}/events`, { _csrf: csrf, name: 'no spaces', payload: '{}' }, cookie)
+    expect(badName.status).toBe(400)
+    expect(await badName.text()).toMatch(/<input id="event-name" name="name" value="no spaces"[^>]*aria-invalid="true"/)
+    expect(await noEvent()).toBe('none')
+    expect(await statusOf(h, run.runId)).toBe('RUNNING')
+
+    const sent = await h.post(`${path}/events`, { _csrf: csrf, name: 'decision', payload: '{"approved": true, "by": "ada"}' }, cookie)
+    expect(sent.status).toBe(303)
+    expect(sent.headers.get('location')).toBe(`${path}?notice=event-sent`)
+    const done = await eventually(async () => {
+      const r = await h.engine.getRun(run.runId)
+      return r.status === 'COMPLETED' ? r : undefined
+    })
+    expect(done.output).toEqual({ approved: true, by: 'ada' })
+    const after = await h.post(`${path}/events`, { _csrf: csrf, name: 'decision', payload: '{}' }, cookie)
+    expect(after.headers.get('location')).toBe(`${path}?notice=finished`)
+  })
+
+  it('keeps an event sent before the wait, and refuses a second one inline', async () => {
+    const h = createUiHarness(CONTROLS)
+    const { cookie, csrf } = await h.signIn()
+    const run = await h.engine.run('later', null)
+    expect(run.waitingFor).toMatchObject({ kind: 'sleep', stepId: 'first' })
+    const path = `/ui/runs/${run.runId}`
+    expect(await (await h.get(path, cookie)).text()).toMatch(/<input id="event-name" name="name" value="go"/)
+    const first = await h.post(`${path}/events`, { _csrf: csrf, name: 'go', payload: '{}' }, cookie)
+    expect(first.headers.get('location')).toBe(`${path}?notice=event-sent`)
+    expect(await h.engine.store.loadEvent(run.runId, 'go')).toMatchObject({ payload: {} })
+    const second = await h.post(`${path}/events`, { _csrf: csrf, name: 'go', payload: '{}' }, cookie)
+    expect(second.status).toBe(409)
+    expect(await second.text()).toContain('An event named “go” was already delivered to this run.')
+    expect(await statusOf(h, run.runId)).toBe('RUNNING')
+  })
+})
