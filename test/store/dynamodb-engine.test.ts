@@ -1,6 +1,7 @@
 import { vi } from 'vitest'
 import { runDurabilityCases } from '../core/durability.cases'
 import { runEngineCases } from '../core/engine.cases'
+import { runWaitCases } from '../core/waits.cases'
 import { useDynamoDBLocal } from '../support/dynamodb-harness'
 
 // The sweeper race sends about 1,100 requests to DynamoDB Local (100 runs, 3 engines): 23 s on an idle
@@ -10,4 +11,5 @@ vi.setConfig({ testTimeout: 180_000 })
 const dynamo = useDynamoDBLocal()
 
 runEngineCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
+runWaitCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
 runDurabilityCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())

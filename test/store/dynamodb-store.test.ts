@@ -22,8 +22,8 @@ import { workflow } from '../../src/core/workflow'
 import type { Json, RunRecord, StepExecution } from '../../src/core/model'
 import { createTable, GLOBAL_SECONDARY_INDEXES } from '../../src/store/dynamodb/create-table'
 import { DynamoDBStore } from '../../src/store/dynamodb/dynamodb-store'
-import { idempotencyKey, runKey, runPk } from '../../src/store/dynamodb/keys'
-import type { Lease, WorkflowStore } from '../../src/store/store'
+import { idempotencyKey, runKey, runPk, slotKey } from '../../src/store/dynamodb/keys'
+import type { Claim, Lease, WorkflowStore } from '../../src/store/store'
 import { useDynamoDBLocal } from '../support/dynamodb-harness'
 import { localClient, logCommands, uniqueTableName } from '../support/dynamodb-local'
 import { makeRun, makeStep, T0 } from '../support/fixtures'
@@ -50,7 +50,7 @@ async function running(store: WorkflowStore, overrides: Partial<RunRecord> = {})
   const { run } = await store.createRun(makeRun(overrides))
   const claim = await store.claimRun(run.runId, 'owner-a', T0, LEASE_MS)
   if (claim === null) throw new Error('not claimable')
-  const lease = await store.commit(claim.lease, {
+  const { lease } = await store.commit(claim.lease, {
     now: T0,
     steps: [],
     run: { status: 'RUNNING', startedAt: T0 },
@@ -708,6 +708,421 @@ describe('DynamoDBStore leases and idempotency', () => {
   })
 })
 
+describe('DynamoDBStore waits, pause, events and retry links', () => {
+  it('pauses and resumes in 1 UpdateItem each, moving the due time out of the due index and back', async () => {
+    const { store, tableName, cleanup } = await dynamo.harness()
+    try {
+      const { run, lease } = await running(store)
+      await store.commit(lease, { now: T0 + 1, steps: [], run: { wakeAt: T0 + 50_000 }, leaseExpiresAt: null })
+      const pause = () => store.transitionRun(run.runId, { from: ['PENDING', 'RUNNING'], to: 'PAUSED', now: T0 + 2 })
+      expect(await commandsOf(pause)).toEqual(['UpdateItemCommand'])
+      let item = await rawItem(tableName, runKey(run.runId))
+      expect(item?.dueAt).toBeUndefined()
+      expect(item?.parkedDueAt).toEqual({ N: String(T0 + 50_000) })
+      const resume = () => store.transitionRun(run.runId, { from: ['PAUSED'], to: 'RUNNING', now: T0 + 3 })
+      expect(await commandsOf(resume)).toEqual(['UpdateItemCommand'])
+      item = await rawItem(tableName, runKey(run.runId))
+      expect(item?.dueAt).toEqual({ N: String(T0 + 50_000) })
+      expect(item?.parkedDueAt).toBeUndefined()
+      expect(await store.listDueRuns(T0 + 49_999, 10)).toEqual([])
+      expect(await store.listDueRuns(T0 + 50_000, 10)).toEqual([run.runId])
+      // `from` mixing both kinds of status: the first guess (PENDING/RUNNING) is wrong for a PAUSED run.
+      await store.transitionRun(run.runId, { from: ['RUNNING'], to: 'PAUSED', now: T0 + 4 })
+      const mixed = () => store.transitionRun(run.runId, { from: ['PENDING', 'PAUSED'], to: 'RUNNING', now: T0 + 5 })
+      expect(await commandsOf(mixed)).toEqual(['UpdateItemCommand', 'UpdateItemCommand'])
+      expect(await store.listDueRuns(T0 + 50_000, 10)).toEqual([run.runId])
+      await expect(
+        store.transitionRun(run.runId, { from: ['RUNNING'], to: 'CANCELLED', now: T0 + 6 }),
+      ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('commits on a PAUSED run in 2 requests (the status guess is refused) and keeps it out of the due index', async () => {
+    const { store, tableName, cleanup } = await dynamo.harness()
+    // The operator pauses through its own store: the engine's store still believes the run is PENDING.
+    const operator = new DynamoDBStore({ client: dynamo.client(), tableName })
+    try {
+      const { run } = await store.createRun(makeRun())
+      const claim = await store.claimRun(run.runId, 'owner-a', T0, LEASE_MS)
+      if (claim === null) throw new Error('not claimable')
+      await operator.transitionRun(run.runId, { from: ['PENDING'], to: 'PAUSED', now: T0 + 1 })
+      let status: string | undefined
+      const sent = await commandsOf(async () => {
+        ;({ status } = await store.commit(claim.lease, {
+          now: T0 + 2,
+          steps: [],
+          run: { status: 'RUNNING', startedAt: T0 + 2 },
+          leaseExpiresAt: null,
+        }))
+      })
+      expect(sent).toEqual(['UpdateItemCommand', 'UpdateItemCommand'])
+      expect(status).toBe('PAUSED')
+      const item = await rawItem(tableName, runKey(run.runId))
+      expect(item?.runStatus).toEqual({ S: 'PAUSED' })
+      expect(item?.dueAt).toBeUndefined()
+      expect(item?.parkedDueAt).toEqual({ N: '0' })
+      expect(await store.listDueRuns(T0 + LEASE_MS * 10, 10)).toEqual([])
+      // Now this store knows the run is PAUSED: its next commit is right the first time.
+      const again = await store.claimRun(run.runId, 'owner-a', T0 + 3, LEASE_MS)
+      expect(again).toBeNull()
+      await operator.transitionRun(run.runId, { from: ['PAUSED'], to: 'RUNNING', now: T0 + 3 })
+      expect(await store.listDueRuns(T0 + 3, 10)).toEqual([run.runId])
+      const resumed = await store.claimRun(run.runId, 'owner-a', T0 + 4, LEASE_MS)
+      if (resumed === null) throw new Error('not claimable')
+      await store.transitionRun(run.runId, { from: ['RUNNING'], to: 'PAUSED', now: T0 + 5 })
+      const known = await commandsOf(() =>
+        store.commit(resumed.lease, { now: T0 + 6, steps: [], run: { progress: 0.5 }, leaseExpiresAt: null }),
+      )
+      expect(known).toEqual(['UpdateItemCommand'])
+      expect(await store.getRun(run.runId)).toMatchObject({ status: 'PAUSED', progress: 0.5, leaseOwner: null })
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('delivers an event in 2 requests whether or not the run waits for it, and stores it under the run', async () => {
+    const { store, tableName, cleanup } = await dynamo.harness()
+    try {
+      const { run, lease } = await running(store)
+      // Not waiting: the waking transaction is refused, the checking one goes through; the refusal's old item is
+      // the run returned.
+      let early: RunRecord | undefined
+      const notWaiting = await commandsOf(async () => {
+        early = await store.deliverEvent(run.runId, 'early', { v: 1 }, T0 + 1)
+      })
+      expect(notWaiting).toEqual(['TransactWriteItemsCommand', 'TransactWriteItemsCommand'])
+      expect(early).toEqual(await store.getRun(run.runId))
+      expect(await rawItem(tableName, { PK: runPk(run.runId), SK: 'EVENT#early' })).toMatchObject({
+        eventName: { S: 'early' },
+        payload: { S: '{"v":1}' },
+      })
+      // Waiting: one transaction puts the event and wakes the run, then the run is read back.
+      const waitingFor = { kind: 'event', stepId: 'w', name: 'go', until: null } as const
+      await store.commit(lease, { now: T0 + 2, steps: [], run: { waitingFor, wakeAt: Number.MAX_SAFE_INTEGER }, leaseExpiresAt: null })
+      expect((await rawItem(tableName, runKey(run.runId)))?.waitEvent).toEqual({ S: 'go' })
+      let woken: RunRecord | undefined
+      const waiting = await commandsOf(async () => {
+        woken = await store.deliverEvent(run.runId, 'go', 'yes', T0 + 3)
+      })
+      expect(waiting).toEqual(['TransactWriteItemsCommand', 'GetItemCommand'])
+      expect(woken).toMatchObject({ wakeAt: T0 + 3, updatedAt: T0 + 3, waitingFor })
+      expect(await store.listDueRuns(T0 + 3, 10)).toEqual([run.runId])
+      expect(await commandsOf(() => store.loadEvent(run.runId, 'go'))).toEqual(['GetItemCommand'])
+      // A second event of the same name is refused by the put's own condition, without another request.
+      const repeated = await commandsOf(() =>
+        store.deliverEvent(run.runId, 'go', 'again', T0 + 4).catch((err: { code: string }) => err.code),
+      )
+      expect(repeated).toEqual(['TransactWriteItemsCommand'])
+      expect(await store.deliverEvent(run.runId, 'go', 'again', T0 + 4).catch((err: { code: string }) => err.code)).toBe(
+        'EVENT_ALREADY_DELIVERED',
+      )
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('wakes a PAUSED run waiting for the event without making it due until it is resumed (3 requests)', async () => {
+    const { store, tableName, cleanup } = await dynamo.harness()
+    try {
+      const { run, lease } = await running(store)
+      const waitingFor = { kind: 'event', stepId: 'w', name: 'go', until: T0 + 99_000 } as const
+      await store.commit(lease, { now: T0 + 1, steps: [], run: { waitingFor, wakeAt: T0 + 99_000 }, leaseExpiresAt: null })
+      await store.transitionRun(run.runId, { from: ['RUNNING'], to: 'PAUSED', now: T0 + 2 })
+      const sent = await commandsOf(() => store.deliverEvent(run.runId, 'go', 1, T0 + 3))
+      expect(sent).toEqual(['TransactWriteItemsCommand', 'TransactWriteItemsCommand', 'GetItemCommand'])
+      const item = await rawItem(tableName, runKey(run.runId))
+      expect(item?.dueAt).toBeUndefined()
+      expect(item?.parkedDueAt).toEqual({ N: String(T0 + 3) })
+      expect(await store.listDueRuns(T0 + 3, 10)).toEqual([])
+      await store.transitionRun(run.runId, { from: ['PAUSED'], to: 'RUNNING', now: T0 + 4 })
+      expect(await store.listDueRuns(T0 + 4, 10)).toEqual([run.runId])
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('links a retry in 1 UpdateItem, also on a terminal run, and gives events a ttl with retention', async () => {
+    const { store, tableName, cleanup } = await dynamo.harness({ retentionSeconds: RETENTION })
+    try {
+      const { run, lease } = await running(store)
+      await store.deliverEvent(run.runId, 'kept', 1, T0 + 1)
+      await store.commit(lease, { now: T0 + 2, steps: [], run: { status: 'FAILED', completedAt: T0 + 2 }, leaseExpiresAt: null })
+      const ttl = Math.floor((T0 + 2) / 1000) + RETENTION
+      expect((await rawItem(tableName, { PK: runPk(run.runId), SK: 'EVENT#kept' }))?.ttl).toEqual({ N: String(ttl) })
+      expect(await commandsOf(() => store.linkRetry(run.runId, 'retry-1', T0 + 3))).toEqual(['UpdateItemCommand'])
+      const item = await rawItem(tableName, runKey(run.runId))
+      expect(item).toMatchObject({ retriedBy: { S: 'retry-1' }, runStatus: { S: 'FAILED' }, ttl: { N: String(ttl) } })
+      expect(await commandsOf(() => store.linkRetry(run.runId, 'retry-2', T0 + 4).catch(() => undefined))).toEqual([
+        'UpdateItemCommand',
+      ])
+    } finally {
+      await cleanup()
+    }
+  })
+})
+
+describe('DynamoDBStore per-resource concurrency', () => {
+  const limited = (overrides: Partial<RunRecord> = {}) =>
+    makeRun({ workflowId: 'wf-limited', resourceId: 'customer-1', concurrencyLimit: 2, ...overrides })
+
+  /** The run ids in the slot item of (wf-limited, customer-1), read directly from the table. */
+  async function holders(tableName: string, workflowId = 'wf-limited', resourceId = 'customer-1'): Promise<string[]> {
+    const item = await rawItem(tableName, slotKey(workflowId, resourceId))
+    return [...(item?.holders?.SS ?? [])].sort()
+  }
+
+  it('claims with a slot in 2 requests, refuses a full slot in 2 (then 1), and re-claims a holder in 1', async () => {
+    const { store, tableName, cleanup } = await dynamo.harness()
+    try {
+      const runs: RunRecord[] = []
+      for (let i = 0; i < 3; i++) runs.push((await store.createRun(limited({ createdAt: T0 + i }))).run)
+      const [a, b, c] = runs as [RunRecord, RunRecord, RunRecord]
+      // The plain claim is refused (the run needs a slot; the refusal returns the run), then the transaction claims
+      // run and slot, pinned to the run as returned, so it needs no read back.
+      let first: Claim | null = null
+      expect(await commandsOf(async () => (first = await store.claimRun(a.runId, 'e1', T0, LEASE_MS)))).toEqual([
+        'UpdateItemCommand',
+        'TransactWriteItemsCommand',
+      ])
+      expect(first).toEqual({ lease: { runId: a.runId, owner: 'e1', expiresAt: T0 + LEASE_MS }, run: await store.getRun(a.runId), steps: [] })
+      await store.claimRun(b.runId, 'e2', T0, LEASE_MS)
+      expect(await holders(tableName)).toEqual([a.runId, b.runId].sort())
+      expect(await commandsOf(() => store.claimRun(c.runId, 'e3', T0, LEASE_MS))).toEqual([
+        'UpdateItemCommand',
+        'TransactWriteItemsCommand',
+      ])
+      // This store now knows the run waits for a slot: the next attempt goes straight to the transaction, and when
+      // that succeeds (not pinned to a known run item) the run is read back.
+      expect(await commandsOf(() => store.claimRun(c.runId, 'e3', T0 + 1, LEASE_MS))).toEqual(['TransactWriteItemsCommand'])
+      await store.cancelRun(b.runId, T0 + 1)
+      const known = await commandsOf(() => store.claimRun(c.runId, 'e3', T0 + 2, LEASE_MS))
+      expect(known).toEqual(['TransactWriteItemsCommand', 'GetItemCommand'])
+      expect(await holders(tableName)).toEqual([a.runId, c.runId].sort())
+      // A holder whose lease expired is claimed again like any run, keeping its slot.
+      const again = await commandsOf(() => store.claimRun(a.runId, 'e4', T0 + LEASE_MS, LEASE_MS))
+      expect(again).toEqual(['UpdateItemCommand'])
+      expect(await holders(tableName)).toEqual([a.runId, c.runId].sort())
+      expect((await rawItem(tableName, runKey(a.runId)))?.holdsSlot).toEqual({ BOOL: true })
+      // A claimed run is returned as stored.
+      const claim = await store.claimRun(a.runId, 'e4', T0 + LEASE_MS + 1, LEASE_MS)
+      expect(claim?.run).toEqual(await store.getRun(a.runId))
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('releases the slot in the terminal commit: 1 request from the claiming store, 2 from another', async () => {
+    const { store, tableName, cleanup } = await dynamo.harness()
+    const other = new DynamoDBStore({ client: dynamo.client(), tableName })
+    try {
+      const first = await running(store, limited())
+      const second = await running(store, limited())
+      expect(await holders(tableName)).toEqual([first.run.runId, second.run.runId].sort())
+      const finish = (target: WorkflowStore, lease: Lease) =>
+        target.commit(lease, { now: T0 + 1, steps: [], run: { status: 'COMPLETED', completedAt: T0 + 1 }, leaseExpiresAt: null })
+      expect(await commandsOf(() => finish(store, first.lease))).toEqual(['TransactWriteItemsCommand'])
+      expect(await holders(tableName)).toEqual([second.run.runId])
+      expect(await commandsOf(() => finish(other, second.lease))).toEqual(['UpdateItemCommand', 'TransactWriteItemsCommand'])
+      expect(await holders(tableName)).toEqual([])
+      for (const { run } of [first, second]) {
+        const item = await rawItem(tableName, runKey(run.runId))
+        expect(item?.holdsSlot).toBeUndefined()
+        expect(item?.runStatus).toEqual({ S: 'COMPLETED' })
+      }
+      // With steps, the release joins the commit's transaction.
+      const third = await running(store, limited())
+      const step = makeStep({ runId: third.run.runId, status: 'COMPLETED', output: 1 })
+      const withSteps = await commandsOf(() =>
+        other.commit(third.lease, { now: T0 + 2, steps: [step], run: { status: 'FAILED', completedAt: T0 + 2 }, leaseExpiresAt: null }),
+      )
+      expect(withSteps).toEqual(['TransactWriteItemsCommand', 'TransactWriteItemsCommand'])
+      expect(await holders(tableName)).toEqual([])
+      expect(await store.loadStepOutput(third.run.runId, 'step-1')).toBe(1)
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('releases the slot when a holder is cancelled or deleted, and only then', async () => {
+    const { store, tableName, cleanup } = await dynamo.harness()
+    const operator = new DynamoDBStore({ client: dynamo.client(), tableName })
+    try {
+      const a = await running(store, limited())
+      const b = await running(store, limited())
+      const waiting = (await store.createRun(limited())).run
+      expect(await store.claimRun(waiting.runId, 'w', T0 + 1, LEASE_MS)).toBeNull()
+      // A cancellation by another store: refused UpdateItem, cancel + release, read back, Query of the steps.
+      let cancelled: RunRecord | undefined
+      const sent = await commandsOf(async () => {
+        cancelled = await operator.cancelRun(a.run.runId, T0 + 2)
+      })
+      expect(sent).toEqual(['UpdateItemCommand', 'TransactWriteItemsCommand', 'GetItemCommand', 'QueryCommand'])
+      expect(cancelled).toEqual(await store.getRun(a.run.runId))
+      expect(cancelled).toMatchObject({ status: 'CANCELLED', leaseOwner: null, completedAt: T0 + 2 })
+      expect(await holders(tableName)).toEqual([b.run.runId])
+      // The waiting run gets the freed slot.
+      expect(await store.claimRun(waiting.runId, 'w', T0 + 3, LEASE_MS)).not.toBeNull()
+      expect(await holders(tableName)).toEqual([b.run.runId, waiting.runId].sort())
+      // The claiming store cancels in one transaction (no refused first try).
+      expect(await commandsOf(() => store.cancelRun(waiting.runId, T0 + 4))).toEqual([
+        'TransactWriteItemsCommand',
+        'GetItemCommand',
+        'QueryCommand',
+      ])
+      // Deleting a run that still holds a slot frees the slot too.
+      await store.deleteRun(b.run.runId)
+      expect(await holders(tableName)).toEqual([])
+      // A PAUSED holder keeps its slot.
+      const c = await running(store, limited())
+      await store.transitionRun(c.run.runId, { from: ['RUNNING'], to: 'PAUSED', now: T0 + 5 })
+      const d = await running(store, limited())
+      const blocked = (await store.createRun(limited())).run
+      expect(await store.claimRun(blocked.runId, 'x', T0 + 6, LEASE_MS)).toBeNull()
+      expect(await holders(tableName)).toEqual([c.run.runId, d.run.runId].sort())
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('retries slot transactions that DynamoDB cancels for a conflict (DynamoDB Local never does)', async () => {
+    const harness = await dynamo.harness()
+    const client = localClient(dynamo.local().endpoint)
+    const injected = { left: 0, sent: 0 }
+    // Cancels the next `left` transactions that touch a slot item, as DynamoDB does when two meet on one item.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { TransactItems?: Array<{ Update?: { Key?: Record<string, AttributeValue> } }> }
+        const touchesSlot = (input.TransactItems ?? []).some((item) => item.Update?.Key?.PK?.S?.startsWith('SLOTS#'))
+        if (context.commandName === 'TransactWriteItemsCommand' && touchesSlot && injected.left > 0) {
+          injected.left--
+          injected.sent++
+          throw Object.assign(new Error('Transaction cancelled, please refer cancellation reasons for specific reasons'), {
+            name: 'TransactionCanceledException',
+            CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict' }],
+            $metadata: {},
+          })
+        }
+        return next(args)
+      },
+      { step: 'initialize', name: 'injectConflicts' },
+    )
+    const store = new DynamoDBStore({ client, tableName: harness.tableName })
+    try {
+      const { run } = await store.createRun(limited())
+      injected.left = 6
+      const claim = await store.claimRun(run.runId, 'owner-a', T0, LEASE_MS)
+      expect(injected.sent).toBe(6)
+      if (claim === null) throw new Error('a conflict must not refuse a claim')
+      expect(await holders(harness.tableName)).toEqual([run.runId])
+      injected.left = 6
+      await store.commit(claim.lease, { now: T0 + 1, steps: [], run: { status: 'COMPLETED', completedAt: T0 + 1 }, leaseExpiresAt: null })
+      expect(injected.sent).toBe(12)
+      expect(await holders(harness.tableName)).toEqual([])
+    } finally {
+      client.destroy()
+      await harness.cleanup()
+    }
+  })
+
+  it('never lets more than the limit hold a slot while 4 engines race over 10 runs, and releases every slot', async () => {
+    const { store, tableName, cleanup } = await dynamo.harness()
+    const clients = Array.from({ length: 4 }, () => localClient(dynamo.local().endpoint))
+    const logs = clients.map((client) => logCommands(client))
+    const engines = clients.map((client) => new DynamoDBStore({ client, tableName }))
+    const operatorClient = localClient(dynamo.local().endpoint)
+    const operator = new DynamoDBStore({ client: operatorClient, tableName })
+    const LIMIT = 2
+    try {
+      const runs: RunRecord[] = []
+      for (let i = 0; i < 10; i++) {
+        runs.push((await store.createRun(limited({ concurrencyLimit: LIMIT, createdAt: T0 + i }))).run)
+      }
+      // A run enters `holding` after its claim returned (its slot was taken before) and leaves it before the write
+      // that releases the slot is sent: each such interval lies inside the run's true holding interval, so more
+      // than LIMIT overlapping ones would prove that the store let more than LIMIT runs hold a slot at once.
+      const holding = new Set<string>()
+      let most = 0
+      const violations: string[] = []
+      const executions = new Map<string, number>()
+      const done = new Set<string>()
+      // These two never finish by themselves (they yield forever, keeping their slot): the operator cancels them
+      // once they ran, from its own store, which must release their slots.
+      const toCancel = new Set([runs[3]?.runId ?? '', runs[7]?.runId ?? ''])
+      const cancelRequested = new Set<string>()
+      const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+      const engine = async (target: DynamoDBStore, name: string): Promise<void> => {
+        while (done.size < runs.length) {
+          for (const runId of await target.listDueRuns(Date.now(), 20)) {
+            const claim = await target.claimRun(runId, name, Date.now(), LEASE_MS)
+            if (claim === null) continue
+            if (!cancelRequested.has(runId)) holding.add(runId)
+            most = Math.max(most, holding.size)
+            if (holding.size > LIMIT) violations.push(`${[...holding].join(', ')} held at once`)
+            const slots = await holders(tableName)
+            if (slots.length > LIMIT) violations.push(`the slot item lists ${slots.length} holders`)
+            const executed = (executions.get(runId) ?? 0) + 1
+            executions.set(runId, executed)
+            try {
+              // Start (or continue), then yield once (the run keeps its slot while RUNNING without a lease), then finish.
+              const { lease } = await target.commit(claim.lease, {
+                now: Date.now(),
+                steps: [makeStep({ runId, stepId: `s${executed}`, executionIndex: executed, status: 'COMPLETED', output: executed })],
+                run: { status: 'RUNNING', startedAt: claim.run.startedAt ?? Date.now() },
+                leaseExpiresAt: Date.now() + LEASE_MS,
+              })
+              await pause(5)
+              if (executed < 2 || toCancel.has(runId)) {
+                await target.commit(lease, { now: Date.now(), steps: [], run: {}, leaseExpiresAt: null })
+                continue
+              }
+              holding.delete(runId)
+              await target.commit(lease, {
+                now: Date.now(),
+                steps: [],
+                run: { status: 'COMPLETED', completedAt: Date.now(), progress: 1 },
+                leaseExpiresAt: null,
+              })
+              done.add(runId)
+            } catch (err) {
+              // Cancelled by the operator meanwhile.
+              if ((err as { code?: string }).code !== 'RUN_ALREADY_FINISHED' || !toCancel.has(runId)) throw err
+            }
+          }
+          await pause(20)
+        }
+      }
+      const cancelOnceRun = async (): Promise<void> => {
+        while ([...toCancel].some((runId) => !done.has(runId))) {
+          for (const runId of toCancel) {
+            if (cancelRequested.has(runId) || (executions.get(runId) ?? 0) === 0) continue
+            cancelRequested.add(runId)
+            holding.delete(runId)
+            await operator.cancelRun(runId, Date.now())
+            done.add(runId)
+          }
+          await pause(10)
+        }
+      }
+      await Promise.all([...engines.map((target, i) => engine(target, `engine-${i}`)), cancelOnceRun()])
+
+      expect(violations).toEqual([])
+      expect(most).toBe(LIMIT)
+      expect(await holders(tableName)).toEqual([])
+      const final = await Promise.all(runs.map((run) => store.getRun(run.runId)))
+      expect(final.filter((run) => run.status === 'CANCELLED').map((run) => run.runId).sort()).toEqual([...toCancel].sort())
+      expect(final.filter((run) => run.status === 'COMPLETED')).toHaveLength(8)
+      for (const log of logs) expect(log.commands).not.toContain('ScanCommand')
+      expect(logs.reduce((sum, log) => sum + log.count('TransactWriteItemsCommand'), 0)).toBeGreaterThan(0)
+    } finally {
+      for (const client of [...clients, operatorClient]) client.destroy()
+      await cleanup()
+    }
+  })
+})
+
 describe('DynamoDBStore under SDK retries after a lost reply', () => {
   /**
    * A store whose client, once armed, lets the next request reach DynamoDB and then reports a timeout instead
@@ -789,6 +1204,41 @@ describe('DynamoDBStore under SDK retries after a lost reply', () => {
       expect(cancelled.attempts).toBe(3)
       expect(cancelled.value).toEqual(await store.getRun(keyed.runId))
       expect(cancelled.value.status).toBe('CANCELLED')
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('reports success for a pause, resume, retry link, event and slot claim whose first reply was lost', async () => {
+    const { store, losingReply, cleanup } = await lossyStore()
+    try {
+      const { run } = await running(store)
+      const paused = await losingReply(() => store.transitionRun(run.runId, { from: ['RUNNING'], to: 'PAUSED', now: T0 + 1 }))
+      expect(paused.attempts).toBe(2)
+      expect(paused.value).toEqual(await store.getRun(run.runId))
+      expect(paused.value.status).toBe('PAUSED')
+      const resumed = await losingReply(() => store.transitionRun(run.runId, { from: ['PAUSED'], to: 'RUNNING', now: T0 + 2 }))
+      expect(resumed.attempts).toBe(2)
+      expect(resumed.value).toMatchObject({ status: 'RUNNING', updatedAt: T0 + 2 })
+      expect(await store.listDueRuns(T0 + LEASE_MS, 10)).toEqual([run.runId])
+
+      // Not waiting: the waking transaction is refused (its reply arrives), the checking one is sent twice with one
+      // ClientRequestToken, which DynamoDB answers as already done.
+      const event = await losingReply(() => store.deliverEvent(run.runId, 'e', { once: true }, T0 + 3))
+      expect(event.attempts).toBe(3)
+      expect(await store.loadEvent(run.runId, 'e')).toEqual({ name: 'e', payload: { once: true }, receivedAt: T0 + 3 })
+
+      const linked = await losingReply(() => store.linkRetry(run.runId, 'retry-1', T0 + 4))
+      expect(linked.attempts).toBe(2)
+      expect(linked.value).toMatchObject({ retriedBy: 'retry-1', updatedAt: T0 + 4 })
+
+      const limited = (await store.createRun(makeRun({ resourceId: 'r', concurrencyLimit: 1 }))).run
+      // Refused UpdateItem, then the slot transaction twice (lost reply, same token).
+      const claim = await losingReply(() => store.claimRun(limited.runId, 'owner-a', T0, LEASE_MS))
+      expect(claim.attempts).toBe(3)
+      expect(claim.value?.run).toEqual(await store.getRun(limited.runId))
+      expect(claim.value?.run.leaseOwner).toBe('owner-a')
+      expect(await store.claimRun((await store.createRun(makeRun({ resourceId: 'r', concurrencyLimit: 1 }))).run.runId, 'b', T0, LEASE_MS)).toBeNull()
     } finally {
       await cleanup()
     }

@@ -27,7 +27,7 @@ export default {
       const claim = await store.claimRun(run.runId, 'workerd', T0, 30_000)
       if (claim === null) throw new Error('claim returned null')
       const step = makeStep({ runId: run.runId, stepId: 'charge', status: 'COMPLETED', output: { charged: 12.5 } })
-      const lease = await store.commit(claim.lease, {
+      const { lease } = await store.commit(claim.lease, {
         now: T0 + 1,
         steps: [step],
         run: { status: 'RUNNING', startedAt: T0 + 1, progress: 0.5 },

@@ -7,15 +7,32 @@
  * - createRun: 1 (PutItem; TransactWriteItems with the idempotency guard when a key is set); a duplicate
  *   idempotent start costs 1 more (GetItem of the existing run).
  * - claimRun: 1 (conditional UpdateItem) for a run that never had a step written; 2 on resume (+ Query of steps).
- * - commit: 1 (UpdateItem without steps, TransactWriteItems with them). When the commit ends the run and
- *   retention is on: + 1 Query of the run's items + ⌈children / 100⌉ TransactWriteItems that stamp `ttl`.
+ *   A run with a concurrency limit that holds no slot yet: the UpdateItem is refused (it needs a slot; the
+ *   refusal returns the run), then 1 TransactWriteItems claims run and slot: 2 (+ Query of steps). Refused for a
+ *   full slot: 2. When this store already saw the run wait for a slot, it goes straight to the transaction:
+ *   1 when refused, 2 when granted (+ GetItem of the run, as the transaction returns none). A run that already
+ *   holds its slot: as a run without a limit.
+ * - commit: 1 (UpdateItem without steps, TransactWriteItems with them), conditioned on the status this store last
+ *   saw the run in (RUNNING when it saw none); + 1 when that was wrong (another store paused or resumed it). A terminal
+ *   commit of a slot holder releases the slot in the same TransactWriteItems: 1 when this store claimed the run,
+ *   else 2 (the first, without the release, is refused). When the commit ends the run and retention is on:
+ *   + 1 Query of the run's items + ⌈children / 100⌉ TransactWriteItems that stamp `ttl`.
  * - cancelRun: 1 conditional UpdateItem + 1 Query, + 1 TransactWriteItems when steps were still open (or when
- *   retention is on, to stamp `ttl`).
+ *   retention is on, to stamp `ttl`). A slot holder is cancelled by a TransactWriteItems (cancel + release)
+ *   followed by a GetItem of the run, after a refused UpdateItem unless this store claimed the run: + 2, or + 1.
+ * - transitionRun (pause, resume): 1 conditional UpdateItem (+ 1 when `from` mixes PAUSED with PENDING/RUNNING
+ *   and the first guess was wrong).
+ * - deliverEvent: 2. A TransactWriteItems puts the event and wakes the run in one write, guessing that the run
+ *   waits for it; then 1 GetItem of the woken run. When the run does not wait for it, the refused transaction
+ *   returns the run, and a second TransactWriteItems puts the event with a check of the run only. A PAUSED
+ *   waiting run: 3.
+ * - loadEvent, linkRetry: 1.
  * - listRuns: 1 Query per index partition (4 shards for no filter or a status alone) + 1 BatchGetItem per 100 runs.
  * - listDueRuns: 4 Queries (one per shard, in parallel).
  * - getRun, getStepExecution, loadStepOutput, loadState, saveState, deleteState: 1.
  *   listStepExecutions, getAllState: 1 Query per 1 MB page.
- * - deleteRun: 1 Query + ⌈children / 25⌉ BatchWriteItem + 1 DeleteItem (+ 1 for the idempotency guard).
+ * - deleteRun: 1 Query + ⌈children / 25⌉ BatchWriteItem + 1 DeleteItem (+ 1 for the idempotency guard, + 1 to
+ *   release the slot of a run deleted while it held one).
  * - deleteFinishedRuns: 12 Queries (3 terminal statuses × 4 shards, in parallel) + deleteRun per run.
  * Parallel requests cost one round trip of latency; all of them count against a Worker's subrequest limit.
  */
@@ -35,12 +52,15 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb'
 import {
+  EventAlreadyDeliveredError,
+  EventNotFoundError,
   InvalidArgumentError,
   LeaseLostError,
   PayloadTooLargeError,
   RunAlreadyExistsError,
   RunAlreadyFinishedError,
   RunNotFoundError,
+  RunStateConflictError,
   StateNotFoundError,
   StepExecutionNotFoundError,
   StepOutputNotFoundError,
@@ -49,6 +69,7 @@ import {
 import {
   isTerminalRunStatus,
   TERMINAL_RUN_STATUSES,
+  type DeliveredEvent,
   type Json,
   type RunRecord,
   type RunStatus,
@@ -60,11 +81,13 @@ import {
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
   type Claim,
+  type CommitResult,
   type CreateRunResult,
   type Lease,
   type RunCommit,
   type RunFilter,
   type RunPage,
+  type RunTransition,
   type WorkflowStore,
 } from '../store'
 import { conditionFailures, isTransactionConflict, toStoreError } from './driver-errors'
@@ -80,6 +103,7 @@ import {
   ALL_SHARDS,
   ATTR,
   createdSortValue,
+  eventKey,
   idempotencyKey,
   INDEX,
   isRunSk,
@@ -91,6 +115,7 @@ import {
   runKey,
   runPk,
   SK,
+  slotKey,
   stateKey,
   STATE_SK_PREFIX,
   STEP_SK_PREFIX,
@@ -101,25 +126,33 @@ import {
 import {
   byExecutionIndex,
   dueAt,
+  dueAttributeOf,
   fixedRunBytes,
+  fromEventItem,
   fromRunItem,
   fromStateItem,
   fromStepItem,
+  isSweepable,
   json,
   keyItem,
   MUTABLE_SCALARS_RESERVE,
   n,
+  readOptionalNumber,
   readOptionalString,
+  readString,
   RUN,
   runStatusOf,
   s,
+  SLOT,
   STATE,
   STEP,
   stepStatusOf,
+  toEventItem,
   toGuardItem,
   toRunItem,
   toStateItem,
   toStepItem,
+  waitEventOf,
   type Item,
 } from './mappers'
 
@@ -159,6 +192,16 @@ const OPEN_RUN_STATUSES: readonly RunStatus[] = ['PENDING', 'RUNNING', 'PAUSED']
 const CLAIMABLE_RUN_STATUSES: readonly RunStatus[] = ['PENDING', 'RUNNING']
 const OPEN_STEP_STATUSES: readonly StepStatus[] = ['PENDING', 'RUNNING', 'RETRYING']
 const TRANSACTION_ATTEMPTS = 5
+/**
+ * Transactions on a concurrency slot item (claims with a slot, releases) meet each other there under load and are
+ * cancelled with TransactionConflict; they are retried longer, so a claimant is refused only for a full slot item.
+ */
+const SLOT_TRANSACTION_ATTEMPTS = 12
+/** Writes planned on a guess (status, slot) are re-planned from the refused write's old item at most this often. */
+const COMMIT_ATTEMPTS = 4
+const CLAIM_ATTEMPTS = 4
+/** Runs this store remembers hints about (see `#hints`); the oldest are forgotten beyond this. */
+const MAX_HINTS = 10_000
 const BATCH_ATTEMPTS = 8
 const BATCH_GET_KEYS = 100
 const BATCH_WRITE_REQUESTS = 25
@@ -176,6 +219,38 @@ interface PartitionQuery {
   readonly forward: boolean
   readonly filter?: (expr: Expression) => string
 }
+
+/** The concurrency slot item a run takes a place in, and its limit. */
+interface SlotRef {
+  readonly workflowId: string
+  readonly resourceId: string
+  readonly limit: number
+}
+
+/** See `DynamoDBStore.#hints`. */
+interface RunHint {
+  readonly status: RunStatus | null
+  readonly slot: SlotRef | null
+  readonly held: boolean
+}
+
+/** How one claim attempt ended. */
+type ClaimOutcome =
+  /** Claimed; `item` is the run as written, or undefined when it must be read back (after a transaction). */
+  | { readonly kind: 'claimed'; readonly item: Item | undefined }
+  /** Not claimable at all (status, lease, wakeAt). */
+  | { readonly kind: 'unclaimable' }
+  /** Claimable, but the slot item is full. */
+  | { readonly kind: 'noSlot'; readonly ref: SlotRef }
+  /** Claimable once it has a slot: retry with the slot transaction. */
+  | { readonly kind: 'needsSlot'; readonly ref: SlotRef; readonly item: Item }
+  /** It holds its slot already: retry with the plain claim. */
+  | { readonly kind: 'holdsSlot' }
+  /** The run changed between the attempts: try again. */
+  | { readonly kind: 'retry' }
+
+/** How `deliverEvent` writes the run: wake it (due now, or parked-due now while PAUSED), or only check it. */
+type DeliverMode = 'wake' | 'wakeParked' | 'check'
 
 /** What happens to a run's children once it ended. */
 interface CloseOptions {
@@ -195,6 +270,14 @@ export class DynamoDBStore implements WorkflowStore {
   readonly #retentionSeconds: number | null
   readonly #maxItemBytes: number
   readonly #onFollowUpError: (error: Error, runId: string) => void
+  /**
+   * What this store last saw of runs it claimed or committed: their status, their concurrency slot item and
+   * whether they hold a place in it. Only guesses that pick the first write to try (a commit's status condition,
+   * a claim straight to the slot transaction, a terminal commit that releases the slot in the same transaction);
+   * every such write is conditional on its guess, and a wrong one is corrected from the refused write's old
+   * item at the cost of one request. Bounded; never needed for correctness.
+   */
+  readonly #hints = new Map<string, RunHint>()
   #closed = false
 
   constructor(options: DynamoDBStoreOptions) {
@@ -364,21 +447,62 @@ export class DynamoDBStore implements WorkflowStore {
 
   async claimRun(runId: string, owner: string, now: number, leaseMs: number): Promise<Claim | null> {
     const expiresAt = now + leaseMs
+    // Which write to try first: the plain claim, unless this store saw the run wait for a slot before.
+    const hint = this.#hints.get(runId)
+    let slot: SlotRef | null = hint !== undefined && !hint.held ? hint.slot : null
+    let known: Item | undefined
+    for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
+      const outcome =
+        slot === null
+          ? await this.#claimPlain(runId, owner, now, expiresAt)
+          : await this.#claimWithSlot(runId, owner, now, expiresAt, slot, known)
+      switch (outcome.kind) {
+        case 'claimed': {
+          // After a slot transaction that was not pinned to a known item (it returns none): read the run back.
+          const item = outcome.item ?? (await this.#getItem('claimRun', runKey(runId)))
+          if (item === undefined) throw new StoreUnavailableError(`claimRun of run ${runId} found no run after claiming it`)
+          const run = fromRunItem(item)
+          this.#remember(runId, { status: run.status, slot: slotRefOf(item), held: item[RUN.holdsSlot] !== undefined })
+          // A run no commit ever wrote a step for has none: its first claim is a single request.
+          const steps = item[RUN.stepsWritten] === undefined ? [] : await this.listStepExecutions(runId)
+          return { lease: { runId, owner, expiresAt }, run, steps }
+        }
+        case 'unclaimable':
+          return null
+        case 'noSlot':
+          this.#remember(runId, { status: null, slot: outcome.ref, held: false })
+          return null
+        case 'needsSlot':
+          known = outcome.item
+          slot = outcome.ref
+          break
+        case 'holdsSlot':
+          slot = null
+          break
+        case 'retry':
+          break
+      }
+    }
+    // The run kept changing under this claim (other claimants): not claimable now; a sweeper will try again.
+    return null
+  }
+
+  /**
+   * The claim of a run that needs no slot (no limit, or one it already holds): one conditional UpdateItem, whose
+   * condition also requires that. A run that needs a slot fails it and is claimed with {@link #claimWithSlot}.
+   */
+  async #claimPlain(runId: string, owner: string, now: number, expiresAt: number): Promise<ClaimOutcome> {
     const expr = new Expression()
     const update = new UpdateClauses(expr)
       .set(RUN.leaseOwner, s(owner))
       .set(RUN.leaseExpiresAt, n(expiresAt))
       // Claimable implies wakeAt <= now < expiresAt, so the run is next due when this lease expires.
       .set(ATTR.dueAt, n(expiresAt))
-    const nowValue = expr.value(n(now))
-    const lease = expr.name(RUN.leaseExpiresAt)
     const condition = [
-      `attribute_exists(${expr.name(PK)})`,
-      expr.in(ATTR.runStatus, CLAIMABLE_RUN_STATUSES),
-      `(attribute_not_exists(${expr.name(RUN.leaseOwner)}) OR attribute_not_exists(${lease}) OR ${lease} <= ${nowValue} OR ${expr.name(RUN.leaseOwner)} = ${expr.value(s(owner))})`,
-      `(attribute_not_exists(${expr.name(RUN.wakeAt)}) OR ${expr.name(RUN.wakeAt)} <= ${nowValue})`,
+      ...claimConditions(expr, owner, now),
+      `(attribute_not_exists(${expr.name(RUN.concurrencyLimit)}) OR attribute_not_exists(${expr.name(RUN.resourceId)}) OR attribute_exists(${expr.name(RUN.holdsSlot)}))`,
     ].join(' AND ')
-
+    const refused: { outcome: ClaimOutcome | null } = { outcome: null }
     const result = await this.#request(
       'claimRun',
       () =>
@@ -396,22 +520,118 @@ export class DynamoDBStore implements WorkflowStore {
       (err) => {
         const failure = conditionFailures(err)[0]
         if (failure === undefined) return undefined
-        return failure.item === undefined ? new RunNotFoundError(runId) : new NotClaimable()
+        if (failure.item === undefined) return new RunNotFoundError(runId)
+        refused.outcome = refusedClaim(failure.item, owner, now)
+        return new NotClaimable()
       },
     ).catch((err: unknown) => {
       if (err instanceof NotClaimable) return null
       throw err
     })
-    if (result === null) return null
-    const item = result.Attributes
-    if (item === undefined) throw new StoreUnavailableError(`claimRun of run ${runId} returned no item`)
-    const run = fromRunItem(item)
-    // A run no commit ever wrote a step for has none: its first claim is a single request.
-    const steps = item[RUN.stepsWritten] === undefined ? [] : await this.listStepExecutions(runId)
-    return { lease: { runId, owner, expiresAt }, run, steps }
+    if (result === null) return refused.outcome ?? { kind: 'unclaimable' }
+    if (result.Attributes === undefined) throw new StoreUnavailableError(`claimRun of run ${runId} returned no item`)
+    return { kind: 'claimed', item: result.Attributes }
   }
 
-  async commit(lease: Lease, commit: RunCommit): Promise<Lease> {
+  /**
+   * The claim of a run that must first take a concurrency slot: one TransactWriteItems that claims the run (as
+   * {@link #claimPlain} does, and marks it `holdsSlot`) and adds it to the slot item's holders, on the condition
+   * that the holders are fewer than the run's limit. Contended slot items are retried with more patience than
+   * other transactions, so concurrent claimants never see a spurious refusal.
+   *
+   * A transaction returns no item. When the run is `known` (the refused plain claim returned it), the run's
+   * update is also conditioned on what every other write changes (status, updatedAt, lease owner and expiry,
+   * wakeAt, stepsWritten), so the claimed run is exactly `known` with this claim's lease; otherwise it is read
+   * back.
+   */
+  async #claimWithSlot(
+    runId: string,
+    owner: string,
+    now: number,
+    expiresAt: number,
+    slot: SlotRef,
+    known: Item | undefined,
+  ): Promise<ClaimOutcome> {
+    const runExpr = new Expression()
+    const changes: Item = {
+      [RUN.leaseOwner]: s(owner),
+      [RUN.leaseExpiresAt]: n(expiresAt),
+      [ATTR.dueAt]: n(expiresAt),
+      [RUN.holdsSlot]: { BOOL: true },
+    }
+    const runUpdate = new UpdateClauses(runExpr)
+    for (const [name, value] of Object.entries(changes)) runUpdate.set(name, value)
+    const conditions = [...claimConditions(runExpr, owner, now), `attribute_not_exists(${runExpr.name(RUN.holdsSlot)})`]
+    if (known !== undefined) {
+      for (const name of [ATTR.runStatus, RUN.updatedAt, RUN.leaseOwner, RUN.leaseExpiresAt, RUN.wakeAt, RUN.stepsWritten]) {
+        const value = known[name]
+        conditions.push(
+          value === undefined
+            ? `attribute_not_exists(${runExpr.name(name)})`
+            : `${runExpr.name(name)} = ${runExpr.value(value)}`,
+        )
+      }
+    }
+    const runCondition = conditions.join(' AND ')
+
+    const slotExpr = new Expression()
+    const holders = slotExpr.name(SLOT.holders)
+    const self = slotExpr.value(s(runId))
+    const slotUpdate = `ADD ${holders} ${slotExpr.value({ SS: [runId] })} SET ${slotExpr.name(SLOT.workflowId)} = ${slotExpr.value(
+      s(slot.workflowId),
+    )}, ${slotExpr.name(SLOT.resourceId)} = ${slotExpr.value(s(slot.resourceId))}`
+    const slotCondition = `attribute_not_exists(${holders}) OR size(${holders}) < ${slotExpr.value(n(slot.limit))} OR contains(${holders}, ${self})`
+
+    const items: TransactWriteItem[] = [
+      {
+        Update: {
+          TableName: this.#table,
+          Key: keyItem(runKey(runId)),
+          UpdateExpression: runUpdate.render(),
+          ConditionExpression: runCondition,
+          ...runExpr.attributes(),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+      {
+        Update: {
+          TableName: this.#table,
+          Key: keyItem(slotKey(slot.workflowId, slot.resourceId)),
+          UpdateExpression: slotUpdate,
+          ConditionExpression: slotCondition,
+          ...slotExpr.attributes(),
+        },
+      },
+    ]
+    const refused: { outcome: ClaimOutcome | null } = { outcome: null }
+    const claimed = await this.#request(
+      'claimRun',
+      () => this.#client.send(new TransactWriteItemsCommand({ TransactItems: items })),
+      (err) => {
+        const failures = conditionFailures(err)
+        if (failures.length === 0) return undefined
+        const run = failures.find((f) => f.index === 0)
+        if (run !== undefined) {
+          if (run.item === undefined) return new RunNotFoundError(runId)
+          refused.outcome = refusedClaim(run.item, owner, now)
+        } else {
+          refused.outcome = { kind: 'noSlot', ref: slot }
+        }
+        return new NotClaimable()
+      },
+      SLOT_TRANSACTION_ATTEMPTS,
+    ).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof NotClaimable) return false
+        throw err
+      },
+    )
+    if (claimed) return { kind: 'claimed', item: known === undefined ? undefined : { ...known, ...changes } }
+    return refused.outcome ?? { kind: 'unclaimable' }
+  }
+
+  async commit(lease: Lease, commit: RunCommit): Promise<CommitResult> {
     const { runId } = lease
     const patch = commit.run
     const terminal = patch.status !== undefined && isTerminalRunStatus(patch.status)
@@ -435,35 +655,16 @@ export class DynamoDBStore implements WorkflowStore {
     }
     const transactionBytes = stepItems.reduce((sum, item) => sum + itemSize(item), 0)
 
-    const expr = new Expression()
-    const update = new UpdateClauses(expr).set(RUN.updatedAt, n(commit.now))
+    // Bytes this commit adds to the run item beyond its fixed part and the reserved scalars.
     let payloadBytes = 0
-    if (patch.status !== undefined) update.set(ATTR.runStatus, s(patch.status))
-    if (patch.progress !== undefined) update.set(RUN.progress, n(patch.progress))
-    if (patch.output !== undefined) {
-      const value = json(patch.output)
-      payloadBytes += utf8Length(RUN.output) + utf8Length(value.S ?? '')
-      update.set(RUN.output, value)
-    }
-    if (patch.error !== undefined) {
-      const value = patch.error === null ? null : json(patch.error)
-      if (value !== null) payloadBytes += utf8Length(RUN.error) + utf8Length(value.S ?? '')
-      update.setOrRemove(RUN.error, value)
-    }
-    if (patch.startedAt !== undefined) update.setOrRemove(RUN.startedAt, nullableNumber(patch.startedAt))
-    if (patch.completedAt !== undefined) update.setOrRemove(RUN.completedAt, nullableNumber(patch.completedAt))
-    if (patch.wakeAt !== undefined) update.setOrRemove(RUN.wakeAt, nullableNumber(patch.wakeAt))
-    if (commit.leaseExpiresAt === null) update.remove(RUN.leaseOwner).remove(RUN.leaseExpiresAt)
-    else update.set(RUN.leaseExpiresAt, n(commit.leaseExpiresAt))
-    if (patch.status !== undefined && patch.status !== 'PENDING' && patch.status !== 'RUNNING') {
-      update.remove(ATTR.dueAt)
-    } else {
-      // A wakeAt this patch does not set was due at claim time (claims require it), so the key is never later
-      // than the run's true due time; listDueRuns filters on the real attributes.
-      update.set(ATTR.dueAt, n(dueAt(commit.leaseExpiresAt, patch.wakeAt ?? null)))
-    }
-    if (stepItems.length > 0) update.set(RUN.stepsWritten, { BOOL: true })
-
+    const outputValue = patch.output === undefined ? undefined : json(patch.output)
+    if (outputValue !== undefined) payloadBytes += utf8Length(RUN.output) + utf8Length(outputValue.S ?? '')
+    const errorValue = patch.error === undefined ? undefined : patch.error === null ? null : json(patch.error)
+    if (errorValue) payloadBytes += utf8Length(RUN.error) + utf8Length(errorValue.S ?? '')
+    const waitingValue = patch.waitingFor === undefined ? undefined : patch.waitingFor === null ? null : json(patch.waitingFor)
+    const waitEvent = patch.waitingFor === undefined ? undefined : waitEventOf(patch.waitingFor)
+    if (waitingValue) payloadBytes += utf8Length(RUN.waitingFor) + utf8Length(waitingValue.S ?? '')
+    if (waitEvent) payloadBytes += utf8Length(RUN.waitEvent) + utf8Length(waitEvent)
     // The run item's fixed part (input, context, tags, ids) is not known here; its size is, as `baseBytes`.
     // The condition refuses the write when fixed part + this commit's payload + scalars would exceed the limit.
     const allowance = this.#maxItemBytes - MUTABLE_SCALARS_RESERVE - payloadBytes
@@ -478,58 +679,117 @@ export class DynamoDBStore implements WorkflowStore {
         DYNAMODB_TRANSACTION_LIMIT - this.#maxItemBytes,
       )
     }
-    const condition = [
-      `attribute_exists(${expr.name(PK)})`,
-      `${expr.name(RUN.leaseOwner)} = ${expr.value(s(lease.owner))}`,
-      expr.in(ATTR.runStatus, OPEN_RUN_STATUSES),
-      `(attribute_not_exists(${expr.name(RUN.baseBytes)}) OR ${expr.name(RUN.baseBytes)} <= ${expr.value(n(allowance))})`,
-    ].join(' AND ')
-    const runUpdate = {
-      TableName: this.#table,
-      Key: keyItem(runKey(runId)),
-      UpdateExpression: update.render(),
-      ConditionExpression: condition,
-      ...expr.attributes(),
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-    }
-    const refused = (item: Item | undefined): Error => {
-      if (item === undefined) return new RunNotFoundError(runId)
-      // A transaction retried by the SDK is deduplicated by its ClientRequestToken; a single UpdateItem is not,
-      // so a retry after a lost reply can find its own write (lease released, run ended) and must not fail.
-      if (stepItems.length === 0 && commitApplied(item, lease, commit)) return new AppliedBefore()
-      const status = runStatusOf(item)
-      if (status !== null && isTerminalRunStatus(status)) return new RunAlreadyFinishedError(runId, status)
-      if (readOptionalString(item, RUN.leaseOwner) !== lease.owner) return new LeaseLostError(runId)
-      const size = fixedRunBytes(item) + payloadBytes + MUTABLE_SCALARS_RESERVE
-      if (size > this.#maxItemBytes) return new PayloadTooLargeError(`run ${runId} after this commit`, size, this.#maxItemBytes)
-      return new LeaseLostError(runId)
-    }
 
-    if (stepItems.length === 0) {
-      await this.#request('commit', () => this.#client.send(new UpdateItemCommand(runUpdate)), (err) => {
-        const failure = conditionFailures(err)[0]
-        return failure === undefined ? undefined : refused(failure.item)
-      }).catch(ignoreAppliedBefore)
-    } else {
-      const items: TransactWriteItem[] = [
-        { Update: runUpdate },
-        ...stepItems.map((item) => ({ Put: { TableName: this.#table, Item: item } })),
+    // The write is planned on a guess of the run's status (as this store last saw it, else RUNNING, the usual
+    // case) and, for a terminal commit, of whether it holds a concurrency slot (known when this store claimed
+    // it). The condition checks the guess; when it was wrong, the refused write's old item tells the truth and
+    // the commit is sent again (one more request: a commit that meets a pause made through another store, a
+    // terminal commit of a slot holder this store did not claim).
+    const hint = this.#hints.get(runId)
+    let observed: RunStatus | null = hint?.status ?? null
+    let release: SlotRef | null = terminal ? this.#heldSlot(runId) : null
+    for (let attempt = 1; ; attempt++) {
+      const plan = planCommit(patch.status, observed)
+      const withSlot = release !== null
+      if (stepItems.length + 1 + (withSlot ? 1 : 0) > DYNAMODB_TRANSACTION_ACTIONS) {
+        throw new InvalidArgumentError(
+          `the terminal commit of run ${runId} also releases its concurrency slot, so it may write at most ` +
+            `${DYNAMODB_TRANSACTION_ACTIONS - 2} steps`,
+        )
+      }
+      const expr = new Expression()
+      const update = new UpdateClauses(expr).set(RUN.updatedAt, n(commit.now))
+      if (plan.set !== null) update.set(ATTR.runStatus, s(plan.set))
+      if (patch.progress !== undefined) update.set(RUN.progress, n(patch.progress))
+      if (outputValue !== undefined) update.set(RUN.output, outputValue)
+      if (errorValue !== undefined) update.setOrRemove(RUN.error, errorValue)
+      if (patch.startedAt !== undefined) update.setOrRemove(RUN.startedAt, nullableNumber(patch.startedAt))
+      if (patch.completedAt !== undefined) update.setOrRemove(RUN.completedAt, nullableNumber(patch.completedAt))
+      if (patch.wakeAt !== undefined) update.setOrRemove(RUN.wakeAt, nullableNumber(patch.wakeAt))
+      if (waitingValue !== undefined) update.setOrRemove(RUN.waitingFor, waitingValue)
+      if (waitEvent !== undefined) update.setOrRemove(RUN.waitEvent, waitEvent === null ? null : s(waitEvent))
+      if (commit.leaseExpiresAt === null) update.remove(RUN.leaseOwner).remove(RUN.leaseExpiresAt)
+      else update.set(RUN.leaseExpiresAt, n(commit.leaseExpiresAt))
+      // A wakeAt this patch does not set was due at claim time (claims require it), so the key is never later
+      // than the run's true due time; listDueRuns filters on the real attributes.
+      setDueAttribute(update, plan.result, dueAt(commit.leaseExpiresAt, patch.wakeAt ?? null))
+      if (stepItems.length > 0) update.set(RUN.stepsWritten, { BOOL: true })
+      if (withSlot) update.remove(RUN.holdsSlot)
+
+      const conditions = [
+        `attribute_exists(${expr.name(PK)})`,
+        `${expr.name(RUN.leaseOwner)} = ${expr.value(s(lease.owner))}`,
+        expr.in(ATTR.runStatus, plan.from),
+        `(attribute_not_exists(${expr.name(RUN.baseBytes)}) OR ${expr.name(RUN.baseBytes)} <= ${expr.value(n(allowance))})`,
       ]
-      await this.#request(
-        'commit',
-        () => this.#client.send(new TransactWriteItemsCommand({ TransactItems: items })),
-        (err) => {
-          const failure = conditionFailures(err).find((f) => f.index === 0)
-          return failure === undefined ? undefined : refused(failure.item)
-        },
-      )
-    }
+      if (terminal) conditions.push(`${withSlot ? 'attribute_exists' : 'attribute_not_exists'}(${expr.name(RUN.holdsSlot)})`)
+      const runUpdate = {
+        TableName: this.#table,
+        Key: keyItem(runKey(runId)),
+        UpdateExpression: update.render(),
+        ConditionExpression: conditions.join(' AND '),
+        ...expr.attributes(),
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+      }
+      const single = stepItems.length === 0 && !withSlot
+      const retry: { observed: RunStatus | null; release: SlotRef | null } = { observed, release }
+      const refused = (item: Item | undefined): Error => {
+        if (item === undefined) return new RunNotFoundError(runId)
+        // A transaction retried by the SDK is deduplicated by its ClientRequestToken; a single UpdateItem is not,
+        // so a retry after a lost reply can find its own write (lease released, run ended) and must not fail.
+        if (single && commitApplied(item, lease, commit, plan.result)) return new AppliedBefore()
+        const status = runStatusOf(item)
+        if (status !== null && isTerminalRunStatus(status)) return new RunAlreadyFinishedError(runId, status)
+        if (readOptionalString(item, RUN.leaseOwner) !== lease.owner) return new LeaseLostError(runId)
+        const size = fixedRunBytes(item) + payloadBytes + MUTABLE_SCALARS_RESERVE
+        if (size > this.#maxItemBytes) return new PayloadTooLargeError(`run ${runId} after this commit`, size, this.#maxItemBytes)
+        const holds = item[RUN.holdsSlot] !== undefined
+        if (attempt < COMMIT_ATTEMPTS && status !== null && (!plan.from.includes(status) || (terminal && holds !== withSlot))) {
+          retry.observed = status
+          retry.release = terminal ? heldSlotOf(item) : null
+          return new GuessedWrong()
+        }
+        return new LeaseLostError(runId)
+      }
 
-    if (ttl !== null) {
-      const written = new Set(stepItems.map((item) => item[SK]?.S ?? ''))
-      await this.#followUp(runId, { ttl, cancelAt: null, alreadyStamped: written })
+      try {
+        if (single) {
+          await this.#request('commit', () => this.#client.send(new UpdateItemCommand(runUpdate)), (err) => {
+            const failure = conditionFailures(err)[0]
+            return failure === undefined ? undefined : refused(failure.item)
+          }).catch(ignoreAppliedBefore)
+        } else {
+          const items: TransactWriteItem[] = [{ Update: runUpdate }]
+          if (release !== null) items.push({ Update: this.#releaseSlotUpdate(runId, release) })
+          items.push(...stepItems.map((item) => ({ Put: { TableName: this.#table, Item: item } })))
+          await this.#request(
+            'commit',
+            () => this.#client.send(new TransactWriteItemsCommand({ TransactItems: items })),
+            (err) => {
+              const failure = conditionFailures(err).find((f) => f.index === 0)
+              return failure === undefined ? undefined : refused(failure.item)
+            },
+            withSlot ? SLOT_TRANSACTION_ATTEMPTS : TRANSACTION_ATTEMPTS,
+          )
+        }
+      } catch (err) {
+        if (!(err instanceof GuessedWrong)) throw err
+        observed = retry.observed
+        release = retry.release
+        continue
+      }
+
+      if (terminal) this.#hints.delete(runId)
+      else if (hint !== undefined) this.#remember(runId, { ...hint, status: plan.result })
+      if (ttl !== null) {
+        const written = new Set(stepItems.map((item) => item[SK]?.S ?? ''))
+        await this.#followUp(runId, { ttl, cancelAt: null, alreadyStamped: written })
+      }
+      return {
+        lease: { runId, owner: lease.owner, expiresAt: commit.leaseExpiresAt ?? lease.expiresAt },
+        status: plan.result,
+      }
     }
-    return { runId, owner: lease.owner, expiresAt: commit.leaseExpiresAt ?? lease.expiresAt }
   }
 
   async listDueRuns(now: number, limit: number): Promise<string[]> {
@@ -561,19 +821,281 @@ export class DynamoDBStore implements WorkflowStore {
 
   async cancelRun(runId: string, now: number): Promise<RunRecord> {
     const ttl = this.#retentionSeconds === null ? null : this.#ttlAt(now)
+    // Like a terminal commit, a cancellation releases the run's concurrency slot in the same write. Whether it
+    // holds one is guessed (known when this store claimed it) and checked by the condition; a wrong guess costs
+    // one more request.
+    let release: SlotRef | null = this.#heldSlot(runId)
+    for (let attempt = 1; ; attempt++) {
+      const withSlot = release !== null
+      const expr = new Expression()
+      const update = new UpdateClauses(expr)
+        .set(ATTR.runStatus, s('CANCELLED'))
+        .set(RUN.cancelRequestedAt, n(now))
+        .set(RUN.completedAt, n(now))
+        .set(RUN.updatedAt, n(now))
+        .remove(RUN.leaseOwner)
+        .remove(RUN.leaseExpiresAt)
+        .remove(ATTR.dueAt)
+        .remove(RUN.parkedDueAt)
+      if (withSlot) update.remove(RUN.holdsSlot)
+      const condition = [
+        `attribute_exists(${expr.name(PK)})`,
+        expr.in(ATTR.runStatus, OPEN_RUN_STATUSES),
+        `${withSlot ? 'attribute_exists' : 'attribute_not_exists'}(${expr.name(RUN.holdsSlot)})`,
+      ].join(' AND ')
+      const runUpdate = {
+        TableName: this.#table,
+        Key: keyItem(runKey(runId)),
+        UpdateExpression: update.render(),
+        ConditionExpression: condition,
+        ...expr.attributes(),
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+      }
+      const retried: { run: RunRecord | null; release: SlotRef | null } = { run: null, release }
+      const refused = (item: Item | undefined): Error => {
+        if (item === undefined) return new RunNotFoundError(runId)
+        const old = fromRunItem(item)
+        // The SDK retried after a lost reply and found this very cancellation: it succeeded.
+        if (!withSlot && old.status === 'CANCELLED' && old.cancelRequestedAt === now && old.updatedAt === now) {
+          retried.run = old
+          return new AppliedBefore()
+        }
+        if (isTerminalRunStatus(old.status)) return new RunAlreadyFinishedError(runId, old.status)
+        if (attempt < COMMIT_ATTEMPTS) {
+          retried.release = heldSlotOf(item)
+          return new GuessedWrong()
+        }
+        return new StoreUnavailableError(`cancelRun of run ${runId}: the run kept changing`)
+      }
+      let run: RunRecord | null
+      try {
+        if (!withSlot) {
+          const result = await this.#request(
+            'cancelRun',
+            () => this.#client.send(new UpdateItemCommand({ ...runUpdate, ReturnValues: 'ALL_NEW' })),
+            (err) => {
+              const failure = conditionFailures(err)[0]
+              return failure === undefined ? undefined : refused(failure.item)
+            },
+          ).catch((err: unknown) => {
+            if (err instanceof AppliedBefore) return null
+            throw err
+          })
+          const attributes = result?.Attributes
+          run = retried.run ?? (attributes === undefined ? null : fromRunItem(attributes))
+        } else {
+          const slot = release as SlotRef
+          await this.#request(
+            'cancelRun',
+            () =>
+              this.#client.send(
+                new TransactWriteItemsCommand({
+                  TransactItems: [{ Update: runUpdate }, { Update: this.#releaseSlotUpdate(runId, slot) }],
+                }),
+              ),
+            (err) => {
+              const failure = conditionFailures(err).find((f) => f.index === 0)
+              return failure === undefined ? undefined : refused(failure.item)
+            },
+            SLOT_TRANSACTION_ATTEMPTS,
+          )
+          // A transaction returns no item; the run is terminal now, so this read sees exactly the cancellation
+          // (or a later retry link).
+          run = await this.#findRun(runId)
+        }
+      } catch (err) {
+        if (!(err instanceof GuessedWrong)) throw err
+        release = retried.release
+        continue
+      }
+      if (run === null) throw new StoreUnavailableError(`cancelRun of run ${runId} returned no item`)
+      this.#hints.delete(runId)
+      // The run is terminal now, so no commit can add or change a step: the open steps found next are final.
+      await this.#followUp(runId, { ttl, cancelAt: now, alreadyStamped: new Set() })
+      return run
+    }
+  }
+
+  async transitionRun(runId: string, transition: RunTransition): Promise<RunRecord> {
+    const { from, to, now } = transition
+    if (isTerminalRunStatus(to)) {
+      // Ending a run also stamps retention, cancels open steps and releases its slot: cancelRun and commit do that.
+      throw new InvalidArgumentError(`transitionRun moves a run between open statuses; ${to} is terminal (use cancelRun)`)
+    }
+    // The due key moves with the status (PENDING/RUNNING keep `dueAt`, PAUSED keeps `parkedDueAt`), so the write
+    // depends on which kind of status the run leaves. `from` mixing both kinds is tried one kind at a time.
+    const groups = [
+      from.filter((status) => isSweepable(status)),
+      from.filter((status) => status === 'PAUSED'),
+    ].filter((group) => group.length > 0)
+    let group: readonly RunStatus[] | undefined = groups[0]
+    for (let attempt = 1; group !== undefined; attempt++) {
+      const leaving = group
+      const expr = new Expression()
+      const update = new UpdateClauses(expr).set(ATTR.runStatus, s(to)).set(RUN.updatedAt, n(now))
+      const wasSweepable = isSweepable(leaving[0] as RunStatus)
+      if (wasSweepable !== isSweepable(to)) {
+        // SET parkedDueAt = dueAt REMOVE dueAt (or back): one UpdateItem moves the due time without reading it.
+        const [source, target] = wasSweepable ? [ATTR.dueAt, RUN.parkedDueAt] : [RUN.parkedDueAt, ATTR.dueAt]
+        update.setOperand(target, `if_not_exists(${expr.name(source)}, ${expr.value(n(0))})`).remove(source)
+      }
+      const expression = update.render()
+      const condition = `attribute_exists(${expr.name(PK)}) AND ${expr.in(ATTR.runStatus, leaving)}`
+      const outcome: { old: RunRecord | null; next: readonly RunStatus[] | undefined } = { old: null, next: undefined }
+      const result = await this.#request(
+        'transitionRun',
+        () =>
+          this.#client.send(
+            new UpdateItemCommand({
+              TableName: this.#table,
+              Key: keyItem(runKey(runId)),
+              UpdateExpression: expression,
+              ConditionExpression: condition,
+              ...expr.attributes(),
+              ReturnValues: 'ALL_NEW',
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            }),
+          ),
+        (err) => {
+          const failure = conditionFailures(err)[0]
+          if (failure === undefined) return undefined
+          if (failure.item === undefined) return new RunNotFoundError(runId)
+          const old = fromRunItem(failure.item)
+          // The SDK retried after a lost reply and found this very transition: it succeeded.
+          if (old.status === to && old.updatedAt === now) {
+            outcome.old = old
+            return new AppliedBefore()
+          }
+          if (isTerminalRunStatus(old.status)) return new RunAlreadyFinishedError(runId, old.status)
+          const other = groups.find((g) => g !== leaving && g.includes(old.status))
+          if (other !== undefined && attempt < COMMIT_ATTEMPTS) {
+            outcome.next = other
+            return new GuessedWrong()
+          }
+          return new RunStateConflictError(runId, old.status, `run ${runId} is ${old.status}, not ${from.join(' or ')}`)
+        },
+      ).catch((err: unknown) => {
+        if (err instanceof AppliedBefore || err instanceof GuessedWrong) return null
+        throw err
+      })
+      if (outcome.old !== null) return outcome.old
+      if (result === null) {
+        group = outcome.next
+        continue
+      }
+      if (result.Attributes === undefined) throw new StoreUnavailableError(`transitionRun of run ${runId} returned no item`)
+      const hint = this.#hints.get(runId)
+      if (hint !== undefined) this.#remember(runId, { ...hint, status: to })
+      return fromRunItem(result.Attributes)
+    }
+    // `from` names no open status: whatever the run is, it is not in `from`.
+    const run = await this.getRun(runId)
+    if (isTerminalRunStatus(run.status)) throw new RunAlreadyFinishedError(runId, run.status)
+    throw new RunStateConflictError(runId, run.status, `run ${runId} is ${run.status}, not ${from.join(' or ') || 'in any status'}`)
+  }
+
+  async deliverEvent(runId: string, name: string, payload: Json, now: number): Promise<RunRecord> {
+    const eventItem = toEventItem(runId, name, payload, now)
+    this.#checkItem(`event ${JSON.stringify(name)} of run ${runId}`, eventItem)
+    const eventPut = {
+      TableName: this.#table,
+      Item: eventItem,
+      ConditionExpression: 'attribute_not_exists(#pk)',
+      ExpressionAttributeNames: { '#pk': PK },
+    }
+    // One transaction puts the event (once per name) and, in the same write, either wakes the run (it waits for
+    // this event: wakeAt = dueAt = now) or only checks that it is open. Which of the two is guessed — waiting,
+    // as events usually answer a wait — and checked by the condition; a wrong guess is corrected from the old run
+    // item the refusal returns, which is then also the run to return (the run is unchanged). A woken run is read
+    // back, as a transaction returns no item. So: 2 requests either way, 3 for a PAUSED waiting run.
+    let mode: DeliverMode = 'wake'
+    let lastSeen: Item | undefined
+    for (let attempt = 1; ; attempt++) {
+      const expr = new Expression()
+      const open = expr.in(ATTR.runStatus, mode === 'wake' ? CLAIMABLE_RUN_STATUSES : mode === 'wakeParked' ? ['PAUSED'] : OPEN_RUN_STATUSES)
+      const waitEvent = expr.name(RUN.waitEvent)
+      const nameValue = expr.value(s(name))
+      let runAction: TransactWriteItem
+      if (mode === 'check') {
+        runAction = {
+          ConditionCheck: {
+            TableName: this.#table,
+            Key: keyItem(runKey(runId)),
+            ConditionExpression: `attribute_exists(${expr.name(PK)}) AND ${open} AND (attribute_not_exists(${waitEvent}) OR ${waitEvent} <> ${nameValue})`,
+            ...expr.attributes(),
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        }
+      } else {
+        const update = new UpdateClauses(expr)
+          .set(RUN.wakeAt, n(now))
+          .set(RUN.updatedAt, n(now))
+          .set(mode === 'wake' ? ATTR.dueAt : RUN.parkedDueAt, n(now))
+        runAction = {
+          Update: {
+            TableName: this.#table,
+            Key: keyItem(runKey(runId)),
+            UpdateExpression: update.render(),
+            ConditionExpression: `attribute_exists(${expr.name(PK)}) AND ${open} AND ${waitEvent} = ${nameValue}`,
+            ...expr.attributes(),
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        }
+      }
+      const seen: { run: Item | undefined; next: DeliverMode | null } = { run: undefined, next: null }
+      const delivered = await this.#request(
+        'deliverEvent',
+        () => this.#client.send(new TransactWriteItemsCommand({ TransactItems: [runAction, { Put: eventPut }] })),
+        (err) => {
+          const failures = conditionFailures(err)
+          if (failures.length === 0) return undefined
+          const run = failures.find((f) => f.index === 0)
+          if (run !== undefined) {
+            if (run.item === undefined) return new RunNotFoundError(runId)
+            const status = runStatusOf(run.item)
+            if (status === null || isTerminalRunStatus(status)) return new RunAlreadyFinishedError(runId, status ?? 'CANCELLED')
+          }
+          if (failures.some((f) => f.index === 1)) return new EventAlreadyDeliveredError(runId, name)
+          if (run?.item === undefined || attempt >= COMMIT_ATTEMPTS) {
+            return new StoreUnavailableError(`deliverEvent to run ${runId}: the run kept changing`)
+          }
+          seen.run = run.item
+          const waiting = readOptionalString(run.item, RUN.waitEvent) === name
+          seen.next = !waiting ? 'check' : runStatusOf(run.item) === 'PAUSED' ? 'wakeParked' : 'wake'
+          return new GuessedWrong()
+        },
+      ).then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof GuessedWrong) return false
+          throw err
+        },
+      )
+      if (!delivered) {
+        mode = seen.next ?? 'check'
+        lastSeen = seen.run
+        continue
+      }
+      // Only checked, not written: the run is as the refused attempt returned it.
+      if (mode === 'check' && lastSeen !== undefined) return fromRunItem(lastSeen)
+      return this.getRun(runId)
+    }
+  }
+
+  async loadEvent(runId: string, name: string): Promise<DeliveredEvent> {
+    const item = await this.#getItem('loadEvent', eventKey(runId, name))
+    if (item === undefined) throw new EventNotFoundError(runId, name)
+    return fromEventItem(item)
+  }
+
+  async linkRetry(runId: string, retriedBy: string, now: number): Promise<RunRecord> {
     const expr = new Expression()
-    const update = new UpdateClauses(expr)
-      .set(ATTR.runStatus, s('CANCELLED'))
-      .set(RUN.cancelRequestedAt, n(now))
-      .set(RUN.completedAt, n(now))
-      .set(RUN.updatedAt, n(now))
-      .remove(RUN.leaseOwner)
-      .remove(RUN.leaseExpiresAt)
-      .remove(ATTR.dueAt)
-    const condition = `attribute_exists(${expr.name(PK)}) AND ${expr.in(ATTR.runStatus, OPEN_RUN_STATUSES)}`
+    const update = new UpdateClauses(expr).set(RUN.retriedBy, s(retriedBy)).set(RUN.updatedAt, n(now))
+    // Any status, terminal included: only `retriedBy` and `updatedAt` change.
+    const condition = `attribute_exists(${expr.name(PK)}) AND attribute_not_exists(${expr.name(RUN.retriedBy)})`
     const retried: { run: RunRecord | null } = { run: null }
     const result = await this.#request(
-      'cancelRun',
+      'linkRetry',
       () =>
         this.#client.send(
           new UpdateItemCommand({
@@ -591,12 +1113,12 @@ export class DynamoDBStore implements WorkflowStore {
         if (failure === undefined) return undefined
         if (failure.item === undefined) return new RunNotFoundError(runId)
         const old = fromRunItem(failure.item)
-        // The SDK retried after a lost reply and found this very cancellation: it succeeded.
-        if (old.status === 'CANCELLED' && old.cancelRequestedAt === now && old.updatedAt === now) {
+        // The SDK retried after a lost reply and found this very link: it succeeded.
+        if (old.retriedBy === retriedBy && old.updatedAt === now) {
           retried.run = old
           return new AppliedBefore()
         }
-        return new RunAlreadyFinishedError(runId, old.status)
+        return new RunStateConflictError(runId, old.status, `run ${runId} was already retried by ${old.retriedBy ?? '?'}`)
       },
     ).catch((err: unknown) => {
       if (err instanceof AppliedBefore) return null
@@ -604,9 +1126,7 @@ export class DynamoDBStore implements WorkflowStore {
     })
     const attributes = result?.Attributes
     const run = retried.run ?? (attributes === undefined ? null : fromRunItem(attributes))
-    if (run === null) throw new StoreUnavailableError(`cancelRun of run ${runId} returned no item`)
-    // The run is terminal now, so no commit can add or change a step: the open steps found next are final.
-    await this.#followUp(runId, { ttl, cancelAt: now, alreadyStamped: new Set() })
+    if (run === null) throw new StoreUnavailableError(`linkRetry of run ${runId} returned no item`)
     return run
   }
 
@@ -701,7 +1221,12 @@ export class DynamoDBStore implements WorkflowStore {
   // ---------------------------------------------------------------------------------------------------------------
 
   /** Sends one request; maps failures through `refine` first (typed condition errors), then to store errors. */
-  async #request<T>(operation: string, send: () => Promise<T>, refine?: (err: unknown) => Error | undefined): Promise<T> {
+  async #request<T>(
+    operation: string,
+    send: () => Promise<T>,
+    refine?: (err: unknown) => Error | undefined,
+    attempts = TRANSACTION_ATTEMPTS,
+  ): Promise<T> {
     if (this.#closed) throw new StoreUnavailableError('the DynamoDB store is closed')
     for (let attempt = 1; ; attempt++) {
       try {
@@ -711,13 +1236,44 @@ export class DynamoDBStore implements WorkflowStore {
         if (refined !== undefined) throw refined
         // Two transactions touching one item at once: DynamoDB cancels one; retrying is always safe because
         // every write the store makes is conditional or idempotent.
-        if (isTransactionConflict(err) && attempt < TRANSACTION_ATTEMPTS) {
+        if (isTransactionConflict(err) && attempt < attempts) {
           await sleep(backoffMs(attempt))
           continue
         }
         throw toStoreError(err, operation, this.#table)
       }
     }
+  }
+
+  /**
+   * The slot item update that takes `runId` out of the holders. Unconditional: releasing twice changes nothing.
+   * The item itself stays (an empty holder set is no attribute at all) and gets no `ttl`: it may hold other,
+   * longer-lived runs, and a TTL deletion would silently reset its count.
+   */
+  #releaseSlotUpdate(runId: string, slot: SlotRef) {
+    const expr = new Expression()
+    const expression = `DELETE ${expr.name(SLOT.holders)} ${expr.value({ SS: [runId] })}`
+    return {
+      TableName: this.#table,
+      Key: keyItem(slotKey(slot.workflowId, slot.resourceId)),
+      UpdateExpression: expression,
+      ...expr.attributes(),
+    }
+  }
+
+  /** The slot this store saw `runId` hold, if any. */
+  #heldSlot(runId: string): SlotRef | null {
+    const hint = this.#hints.get(runId)
+    return hint !== undefined && hint.held ? hint.slot : null
+  }
+
+  #remember(runId: string, hint: RunHint): void {
+    this.#hints.delete(runId)
+    if (this.#hints.size >= MAX_HINTS) {
+      const oldest = this.#hints.keys().next().value
+      if (oldest !== undefined) this.#hints.delete(oldest)
+    }
+    this.#hints.set(runId, hint)
   }
 
   #ttlAt(completedAt: number): number {
@@ -1002,7 +1558,16 @@ export class DynamoDBStore implements WorkflowStore {
    * leaves a run that can be deleted again rather than orphans. Returns whether the run item existed.
    */
   async #deleteRunItems(runId: string): Promise<boolean> {
-    const items = await this.#queryRun('deleteRun', runId, null, [PK, SK, RUN.workflowId, RUN.idempotencyKey])
+    this.#hints.delete(runId)
+    const items = await this.#queryRun('deleteRun', runId, null, [
+      PK,
+      SK,
+      RUN.workflowId,
+      RUN.idempotencyKey,
+      RUN.resourceId,
+      RUN.concurrencyLimit,
+      RUN.holdsSlot,
+    ])
     const runItem = items.find((item) => isRunSk(item[SK]?.S ?? ''))
     const children = items.filter((item) => item !== runItem)
     await Promise.all(
@@ -1014,6 +1579,13 @@ export class DynamoDBStore implements WorkflowStore {
     const workflowId = readOptionalString(runItem, RUN.workflowId)
     const key = readOptionalString(runItem, RUN.idempotencyKey)
     if (workflowId !== null && key !== null) await this.#deleteGuard(workflowId, key, runId)
+    // A run deleted before it ended may still hold a concurrency slot: free it (before the run item goes, so a
+    // failure here leaves a run that can be deleted again).
+    const slot = heldSlotOf(runItem)
+    if (slot !== null) {
+      const release = this.#releaseSlotUpdate(runId, slot)
+      await this.#request('deleteRun', () => this.#client.send(new UpdateItemCommand(release)))
+    }
     await this.#request('deleteRun', () =>
       this.#client.send(new DeleteItemCommand({ TableName: this.#table, Key: keyItem(runKey(runId)) })),
     )
@@ -1039,6 +1611,8 @@ class GuardTaken extends Error {}
 class NotClaimable extends Error {}
 class ConditionsFailed extends Error {}
 class AlreadyGone extends Error {}
+/** A write planned on a guess (the run's status, its slot) met a run that differs: plan again and resend. */
+class GuessedWrong extends Error {}
 /** A condition failed only because an SDK retry met the write its own first attempt had already made. */
 class AppliedBefore extends Error {}
 const ignoreAppliedBefore = (err: unknown): void => {
@@ -1046,12 +1620,13 @@ const ignoreAppliedBefore = (err: unknown): void => {
 }
 
 /** Whether a stored run item already shows exactly what `commit` writes (same instant, fields and lease). */
-function commitApplied(item: Item, lease: Lease, commit: RunCommit): boolean {
+function commitApplied(item: Item, lease: Lease, commit: RunCommit, status: RunStatus): boolean {
   const run = fromRunItem(item)
   const patch = commit.run
   const sameJson = (name: string, value: unknown) => item[name]?.S === (value === null ? undefined : JSON.stringify(value))
   if (run.updatedAt !== commit.now) return false
-  if (patch.status !== undefined && run.status !== patch.status) return false
+  if (run.status !== status) return false
+  if (patch.waitingFor !== undefined && !sameJson(RUN.waitingFor, patch.waitingFor)) return false
   if (patch.progress !== undefined && run.progress !== patch.progress) return false
   if (patch.output !== undefined && item[RUN.output]?.S !== JSON.stringify(patch.output)) return false
   if (patch.error !== undefined && !sameJson(RUN.error, patch.error)) return false
@@ -1061,6 +1636,72 @@ function commitApplied(item: Item, lease: Lease, commit: RunCommit): boolean {
   return commit.leaseExpiresAt === null
     ? run.leaseOwner === null
     : run.leaseOwner === lease.owner && run.leaseExpiresAt === commit.leaseExpiresAt
+}
+
+/**
+ * How a commit writes the status: which statuses its condition accepts, the status it sets (null: unchanged) and
+ * the status the run has afterwards. `observed` is the run's status as a refused attempt returned it, or null
+ * before the first attempt (then RUNNING is assumed: the engine's usual case).
+ */
+function planCommit(
+  status: RunStatus | undefined,
+  observed: RunStatus | null,
+): { readonly from: readonly RunStatus[]; readonly set: RunStatus | null; readonly result: RunStatus } {
+  if (status === 'RUNNING') {
+    // RUNNING starts a PENDING run; a PAUSED one stays PAUSED (an operator's pause that came meanwhile stands).
+    if (observed === 'PAUSED') return { from: ['PAUSED'], set: null, result: 'PAUSED' }
+    return { from: CLAIMABLE_RUN_STATUSES, set: 'RUNNING', result: 'RUNNING' }
+  }
+  if (status !== undefined) return { from: OPEN_RUN_STATUSES, set: status, result: status }
+  const current = observed ?? 'RUNNING'
+  return { from: [current], set: null, result: current }
+}
+
+/** Puts a run's due time where its status keeps it (`dueAt` or `parkedDueAt`) and removes the other. */
+function setDueAttribute(update: UpdateClauses, status: RunStatus, due: number): void {
+  const target = dueAttributeOf(status)
+  for (const attribute of [ATTR.dueAt, RUN.parkedDueAt]) {
+    if (attribute === target) update.set(attribute, n(due))
+    else update.remove(attribute)
+  }
+}
+
+/** The claim conditions shared by both claim writes: open and claimable now by `owner`. */
+function claimConditions(expr: Expression, owner: string, now: number): string[] {
+  const nowValue = expr.value(n(now))
+  const lease = expr.name(RUN.leaseExpiresAt)
+  return [
+    `attribute_exists(${expr.name(PK)})`,
+    expr.in(ATTR.runStatus, CLAIMABLE_RUN_STATUSES),
+    `(attribute_not_exists(${expr.name(RUN.leaseOwner)}) OR attribute_not_exists(${lease}) OR ${lease} <= ${nowValue} OR ${expr.name(RUN.leaseOwner)} = ${expr.value(s(owner))})`,
+    `(attribute_not_exists(${expr.name(RUN.wakeAt)}) OR ${expr.name(RUN.wakeAt)} <= ${nowValue})`,
+  ]
+}
+
+/** Why a claim's condition failed, read from the run item as it was. */
+function refusedClaim(item: Item, owner: string, now: number): ClaimOutcome {
+  const run = fromRunItem(item)
+  const claimable =
+    (run.status === 'PENDING' || run.status === 'RUNNING') &&
+    (run.leaseOwner === null || run.leaseExpiresAt === null || run.leaseExpiresAt <= now || run.leaseOwner === owner) &&
+    (run.wakeAt === null || run.wakeAt <= now)
+  if (!claimable) return { kind: 'unclaimable' }
+  if (item[RUN.holdsSlot] !== undefined) return { kind: 'holdsSlot' }
+  const ref = slotRefOf(item)
+  return ref === null ? { kind: 'retry' } : { kind: 'needsSlot', ref, item }
+}
+
+/** The slot item of a run with a concurrency limit and a resource; null for runs without one. */
+function slotRefOf(item: Item): SlotRef | null {
+  const limit = readOptionalNumber(item, RUN.concurrencyLimit)
+  const resourceId = readOptionalString(item, RUN.resourceId)
+  if (limit === null || resourceId === null) return null
+  return { workflowId: readString(item, RUN.workflowId), resourceId, limit }
+}
+
+/** The slot a run item holds a place in, or null. */
+function heldSlotOf(item: Item): SlotRef | null {
+  return item[RUN.holdsSlot] === undefined ? null : slotRefOf(item)
 }
 
 /** Deep equality of two attribute maps, whatever the order of their keys. */

@@ -58,6 +58,12 @@ export class UpdateClauses {
     return this
   }
 
+  /** `#attribute = <operand>`, the operand already rendered with this clause's expression (a function, a path). */
+  setOperand(attribute: string, operand: string): this {
+    this.#set.push(`${this.expr.name(attribute)} = ${operand}`)
+    return this
+  }
+
   remove(attribute: string): this {
     this.#remove.push(this.expr.name(attribute))
     return this

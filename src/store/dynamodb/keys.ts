@@ -9,10 +9,13 @@
  * | run              | `RUN#<runId>`               | `RUN`           |
  * | step execution   | `RUN#<runId>`               | `STEP#<stepId>` |
  * | state key        | `RUN#<runId>`               | `STATE#<key>`   |
+ * | delivered event  | `RUN#<runId>`               | `EVENT#<name>`  |
  * | idempotency guard| `IDEM#<workflowId>#<key>`   | `IDEM`          |
+ * | concurrency slots| `SLOTS#<workflowId>#<res>`  | `SLOTS`         |
  *
- * Global secondary indexes exist only on run items (sparse: step, state and guard items lack their key
- * attributes). Several use DynamoDB's multi-attribute GSI keys (up to 4 partition attributes, Nov 2025), so a
+ * (The guard and slot partition keys JSON-encode their pair, so `a#b` + `c` and `a` + `b#c` never collide.)
+ * Global secondary indexes exist only on run items (sparse: step, state, event, guard and slot items lack their
+ * key attributes). Several use DynamoDB's multi-attribute GSI keys (up to 4 partition attributes, Nov 2025), so a
  * commit that changes `runStatus` keeps the (workflow, status) and (resource, status) indexes right by writing
  * that one attribute, without knowing or reading the run's workflow or resource.
  */
@@ -41,7 +44,8 @@ export const ATTR = {
   /** `<createdAt, 15 digits>#<runId>`; immutable. Sorts newest first when queried backwards. */
   createdSort: 'createdSk',
   /**
-   * max(leaseExpiresAt, wakeAt) as a number; present only while the run is PENDING or RUNNING. The due index
+   * max(leaseExpiresAt, wakeAt) as a number; present only while the run is PENDING or RUNNING (a PAUSED run keeps
+   * it as `parkedDueAt`, which no index uses). The due index
    * sorts by (dueAt, createdSk), so ties go to the oldest run, and a commit sets it without knowing createdAt.
    */
   dueAt: 'dueAt',
@@ -70,8 +74,11 @@ const RUN_PREFIX = 'RUN#'
 const RUN_SK = 'RUN'
 const STEP_PREFIX = 'STEP#'
 const STATE_PREFIX = 'STATE#'
+const EVENT_PREFIX = 'EVENT#'
 const IDEM_PREFIX = 'IDEM#'
 const IDEM_SK = 'IDEM'
+const SLOTS_PREFIX = 'SLOTS#'
+const SLOTS_SK = 'SLOTS'
 const TIME_DIGITS = 15
 
 export interface ItemKey {
@@ -83,11 +90,22 @@ export const runPk = (runId: string): string => `${RUN_PREFIX}${runId}`
 export const runKey = (runId: string): ItemKey => ({ PK: runPk(runId), SK: RUN_SK })
 export const stepKey = (runId: string, stepId: string): ItemKey => ({ PK: runPk(runId), SK: `${STEP_PREFIX}${stepId}` })
 export const stateKey = (runId: string, key: string): ItemKey => ({ PK: runPk(runId), SK: `${STATE_PREFIX}${key}` })
+/** An event delivered to a run (`deliverEvent`); one per name. */
+export const eventKey = (runId: string, name: string): ItemKey => ({ PK: runPk(runId), SK: `${EVENT_PREFIX}${name}` })
 /** The guard that makes (workflowId, idempotencyKey) unique across runs. */
 export const idempotencyKey = (workflowId: string, key: string): ItemKey => ({
   // JSON-encoded so `a#b` + `c` and `a` + `b#c` cannot collide.
   PK: `${IDEM_PREFIX}${JSON.stringify([workflowId, key])}`,
   SK: IDEM_SK,
+})
+
+/**
+ * The concurrency slots of (workflowId, resourceId): a string set `holders` of the run ids holding one. A claim
+ * adds its run under the condition that the set has room; the run's terminal commit or cancellation removes it.
+ */
+export const slotKey = (workflowId: string, resourceId: string): ItemKey => ({
+  PK: `${SLOTS_PREFIX}${JSON.stringify([workflowId, resourceId])}`,
+  SK: SLOTS_SK,
 })
 
 /** Sort-key prefixes for `begins_with` queries within a run's partition. */

@@ -5,24 +5,31 @@
  * tags, errors) are stored as JSON text in string attributes: binary-safe for any `Json`, and their size is the
  * size of the text. Times are numbers (epoch ms); a null scalar is an absent attribute, which also keeps the
  * sparse indexes sparse.
+ *
+ * A few attributes exist for the store's conditions only and are not part of the record: `waitEvent` (the name of
+ * the event the run waits for, so `deliverEvent` can compare it), `parkedDueAt` (the due time of a PAUSED run) and
+ * `holdsSlot` (the run is in its concurrency slot item's holder set).
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import { StoreUnavailableError } from '../../core/errors'
 import {
   RUN_STATUSES,
   STEP_STATUSES,
+  type DeliveredEvent,
   type Json,
   type RunRecord,
   type RunStatus,
   type StepError,
   type StepExecution,
   type StepStatus,
+  type WaitingFor,
   type WorkflowError,
 } from '../../core/model'
 import { itemSize } from './item-size'
 import {
   ATTR,
   createdSortValue,
+  eventKey,
   idempotencyKey,
   PK,
   resourceKeyValue,
@@ -58,6 +65,17 @@ export const RUN = {
   leaseExpiresAt: 'leaseExpiresAt',
   wakeAt: 'wakeAt',
   cancelRequestedAt: 'cancelRequestedAt',
+  /** JSON text of the run's `waitingFor`; absent when null. */
+  waitingFor: 'waitingFor',
+  /** Name of the event the run waits for: present exactly when `waitingFor.kind` is `event`. */
+  waitEvent: 'waitEvent',
+  retryOf: 'retryOf',
+  retriedBy: 'retriedBy',
+  concurrencyLimit: 'concurrencyLimit',
+  /** A PAUSED run's due time (what `dueAt` was, and becomes again on resume); absent in every other status. */
+  parkedDueAt: 'parkedDueAt',
+  /** Present (true) while the run is one of its slot item's holders; removed when it releases the slot. */
+  holdsSlot: 'holdsSlot',
   /** Size of the attributes a commit never changes; lets a commit's condition bound the item size. */
   baseBytes: 'baseBytes',
   /** Present once any step was written: a claim of a run without it needs no step query. */
@@ -76,11 +94,17 @@ export const STEP = {
   startedAt: 'startedAt',
   completedAt: 'completedAt',
   durationMs: 'durationMs',
+  wakeAt: 'wakeAt',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt',
 } as const
 
 export const STATE = { runId: 'runId', key: 'stateKey', value: 'value', updatedAt: 'updatedAt' } as const
+
+export const EVENT = { runId: 'runId', name: 'eventName', payload: 'payload', receivedAt: 'receivedAt' } as const
+
+/** The concurrency slot item of (workflowId, resourceId). */
+export const SLOT = { holders: 'holders', workflowId: 'workflowId', resourceId: 'resourceId' } as const
 
 /** Run attributes a claim, commit or cancel may write; everything else on a run item is fixed at creation. */
 const MUTABLE_RUN_ATTRIBUTES: ReadonlySet<string> = new Set([
@@ -98,25 +122,42 @@ const MUTABLE_RUN_ATTRIBUTES: ReadonlySet<string> = new Set([
   RUN.wakeAt,
   RUN.cancelRequestedAt,
   RUN.stepsWritten,
+  RUN.waitingFor,
+  RUN.waitEvent,
+  RUN.retriedBy,
+  RUN.parkedDueAt,
+  RUN.holdsSlot,
 ])
 
 /**
- * Upper bound of the mutable scalar attributes of a run item (status, times, lease owner, keys, ttl): names plus
- * values, with room for a 200-character lease owner. Output and error are counted separately, from the commit.
+ * Upper bound of the mutable scalar attributes of a run item (status, times, lease owner, keys, ttl, the slot
+ * flag, `retriedBy`): names plus values, with room for a 200-character lease owner and a 400-byte `retriedBy`.
+ * Output, error and `waitingFor` are counted separately, from the commit.
  */
-export const MUTABLE_SCALARS_RESERVE = 1024
+export const MUTABLE_SCALARS_RESERVE = 1536
 
 /** The key attributes of an item. */
 export const keyItem = (key: ItemKey): Item => ({ [PK]: { S: key.PK }, [SK]: { S: key.SK } })
 
 export const s = (value: string): AttributeValue => ({ S: value })
 export const n = (value: number): AttributeValue => ({ N: String(value) })
-export const json = (value: Json | WorkflowError | StepError | Readonly<Record<string, string>>): AttributeValue => ({
+export const json = (
+  value: Json | WorkflowError | StepError | WaitingFor | Readonly<Record<string, string>>,
+): AttributeValue => ({
   S: JSON.stringify(value),
 })
 
 /** Whether a run in this status belongs in the sweeper's due index. */
 export const isSweepable = (status: RunStatus): boolean => status === 'PENDING' || status === 'RUNNING'
+
+/** The attribute that holds a run's due time in this status: `dueAt` (indexed), `parkedDueAt` (PAUSED), or none. */
+export function dueAttributeOf(status: RunStatus): string | null {
+  return isSweepable(status) ? ATTR.dueAt : status === 'PAUSED' ? RUN.parkedDueAt : null
+}
+
+/** The `waitEvent` attribute value for a `waitingFor`: the event name, or null when not waiting for an event. */
+export const waitEventOf = (waitingFor: WaitingFor | null): string | null =>
+  waitingFor !== null && waitingFor.kind === 'event' ? waitingFor.name : null
 
 /** The instant a run may next be claimed: both its lease and its wake time must have passed. */
 export const dueAt = (leaseExpiresAt: number | null, wakeAt: number | null): number =>
@@ -142,6 +183,8 @@ export function toRunItem(run: RunRecord, ttl: number | null): Item {
     item[ATTR.resourceKey] = s(resourceKeyValue(run.resourceId))
   }
   if (run.idempotencyKey !== null) item[RUN.idempotencyKey] = s(run.idempotencyKey)
+  if (run.retryOf !== null) item[RUN.retryOf] = s(run.retryOf)
+  setOptionalNumber(item, RUN.concurrencyLimit, run.concurrencyLimit)
   // Everything above is fixed for the run's lifetime; `baseBytes` counts it (and itself, at most 30 bytes).
   item[RUN.baseBytes] = n(itemSize(item) + 30)
 
@@ -156,9 +199,12 @@ export function toRunItem(run: RunRecord, ttl: number | null): Item {
   setOptionalNumber(item, RUN.leaseExpiresAt, run.leaseExpiresAt)
   setOptionalNumber(item, RUN.wakeAt, run.wakeAt)
   setOptionalNumber(item, RUN.cancelRequestedAt, run.cancelRequestedAt)
-  if (isSweepable(run.status)) {
-    item[ATTR.dueAt] = n(dueAt(run.leaseExpiresAt, run.wakeAt))
-  }
+  if (run.waitingFor !== null) item[RUN.waitingFor] = json(run.waitingFor)
+  const waitEvent = waitEventOf(run.waitingFor)
+  if (waitEvent !== null) item[RUN.waitEvent] = s(waitEvent)
+  if (run.retriedBy !== null) item[RUN.retriedBy] = s(run.retriedBy)
+  const dueAttribute = dueAttributeOf(run.status)
+  if (dueAttribute !== null) item[dueAttribute] = n(dueAt(run.leaseExpiresAt, run.wakeAt))
   if (ttl !== null) item[ATTR.ttl] = n(ttl)
   return item
 }
@@ -193,6 +239,10 @@ export function fromRunItem(item: Item): RunRecord {
     leaseExpiresAt: readOptionalNumber(item, RUN.leaseExpiresAt),
     wakeAt: readOptionalNumber(item, RUN.wakeAt),
     cancelRequestedAt: readOptionalNumber(item, RUN.cancelRequestedAt),
+    waitingFor: (readOptionalJson(item, RUN.waitingFor) as WaitingFor | null) ?? null,
+    retryOf: readOptionalString(item, RUN.retryOf),
+    retriedBy: readOptionalString(item, RUN.retriedBy),
+    concurrencyLimit: readOptionalNumber(item, RUN.concurrencyLimit),
   }
 }
 
@@ -219,6 +269,7 @@ export function toStepItem(step: StepExecution, ttl: number | null): Item {
   if (step.error !== null) item[STEP.error] = json(step.error)
   setOptionalNumber(item, STEP.startedAt, step.startedAt)
   setOptionalNumber(item, STEP.completedAt, step.completedAt)
+  setOptionalNumber(item, STEP.wakeAt, step.wakeAt)
   if (ttl !== null) item[ATTR.ttl] = n(ttl)
   return item
 }
@@ -236,6 +287,7 @@ export function fromStepItem(item: Item): StepExecution {
     startedAt: readOptionalNumber(item, STEP.startedAt),
     completedAt: readOptionalNumber(item, STEP.completedAt),
     durationMs: readNumber(item, STEP.durationMs),
+    wakeAt: readOptionalNumber(item, STEP.wakeAt),
     createdAt: readNumber(item, STEP.createdAt),
     updatedAt: readNumber(item, STEP.updatedAt),
   }
@@ -262,6 +314,25 @@ export function toStateItem(runId: string, key: string, value: Json, now: number
 
 export function fromStateItem(item: Item): { key: string; value: Json } {
   return { key: readString(item, STATE.key), value: readJson(item, STATE.value) as Json }
+}
+
+/** An event item; its payload is JSON text like every other payload. */
+export function toEventItem(runId: string, name: string, payload: Json, receivedAt: number): Item {
+  return {
+    ...keyItem(eventKey(runId, name)),
+    [EVENT.runId]: s(runId),
+    [EVENT.name]: s(name),
+    [EVENT.payload]: json(payload),
+    [EVENT.receivedAt]: n(receivedAt),
+  }
+}
+
+export function fromEventItem(item: Item): DeliveredEvent {
+  return {
+    name: readString(item, EVENT.name),
+    payload: readJson(item, EVENT.payload) as Json,
+    receivedAt: readNumber(item, EVENT.receivedAt),
+  }
 }
 
 /** The guard item of an idempotent run: it only points at the run. */
