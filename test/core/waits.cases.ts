@@ -227,7 +227,10 @@ export function runWaitCases(name: string, setup: () => Promise<EngineHarness>):
           if (n === 99) return n // the other resource's run has its own slots
           active++
           peak = Math.max(peak, active)
-          await new Promise((r) => setTimeout(r, 5))
+          // Linger until a second run is active (or 1 s passed), so that a limit enforced too strictly — one
+          // at a time — shows as peak 1 even when a slow store spaces the claims out.
+          for (let waited = 0; active < 2 && waited < 1000; waited += 10) await new Promise((r) => setTimeout(r, 10))
+          peak = Math.max(peak, active)
           active--
           return n
         },
