@@ -1,11 +1,10 @@
+// The engine matrix, wait cases and durability cases on an embedded LibSQL file (HTTP: libsql-engine-http.test.ts,
+// a separate file so the two run in parallel).
 import { runDurabilityCases } from '../core/durability.cases'
 import { runEngineCases } from '../core/engine.cases'
 import { runWaitCases } from '../core/waits.cases'
-import { fileStoreHarness, httpStoreHarness } from '../support/libsql-harness'
+import { fileStoreHarness } from '../support/libsql-harness'
 
 runEngineCases('LibSQLStore (file:)', fileStoreHarness)
-runEngineCases('LibSQLStore (HTTP)', httpStoreHarness)
 runWaitCases('LibSQLStore (file:)', fileStoreHarness)
-runWaitCases('LibSQLStore (HTTP)', httpStoreHarness)
 runDurabilityCases('LibSQLStore (file:)', fileStoreHarness)
-runDurabilityCases('LibSQLStore (HTTP)', httpStoreHarness)
