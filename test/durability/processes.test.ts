@@ -135,6 +135,32 @@ describe('Durability with real processes on a LibSQL file', () => {
     )
   }, 120_000)
 
+  it('finishes a durable sleep through the sweeper after the process that started it was killed', async () => {
+    const dbFile = join(dir, 'nap.db')
+    const probeFile = join(dir, 'nap-probe.db')
+    const first = await startServer(dbFile, probeFile)
+    servers.push(first)
+    // 6 s is above the engine's 5 s inline limit: the run must yield, hold no lease, and wait for a sweeper.
+    const res = await fetch(`${first.url}/v1/workflows/nap/runs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ input: { ms: 6_000 } }),
+    })
+    const { run } = (await res.json()) as { run: { runId: string } }
+    const store = await createLibSQLStore({ url: `file:${dbFile}` })
+    for (let i = 0; i < 100 && (await store.getRun(run.runId)).waitingFor === null; i++) await pause(50)
+    const sleeping = await store.getRun(run.runId)
+    expect(sleeping).toMatchObject({ status: 'RUNNING', leaseOwner: null, waitingFor: { kind: 'sleep', stepId: 'sleep' } })
+    await kill(first)
+    servers.push(await startServer(dbFile, probeFile))
+    const deadline = Date.now() + 30_000
+    while ((await store.getRun(run.runId)).status !== 'COMPLETED' && Date.now() < deadline) await pause(100)
+    const done = await store.getRun(run.runId)
+    expect(done).toMatchObject({ status: 'COMPLETED', output: { slept: true }, waitingFor: null })
+    expect((done.completedAt ?? 0) - done.createdAt).toBeGreaterThanOrEqual(6_000)
+    await store.close()
+  }, 60_000)
+
   it('runs 100 runs once each while 3 server processes sweep the same file, never overlapping an attempt', async () => {
     const dbFile = join(dir, 'race.db')
     const probeFile = join(dir, 'race-probe.db')

@@ -1,11 +1,12 @@
 /**
  * @module
  * A real Node server process for crash tests: the shipped `startNodeServer` on a LibSQL file, with the probe
- * workflow registered. Prints `{"url": …}` on its first stdout line once it listens.
+ * workflow and the `nap` example registered. Prints `{"url": …}` on its first stdout line once it listens.
  * Env: DB_FILE, PROBE_FILE, LEASE_MS, SWEEP_INTERVAL_MS.
  */
 import { silentLogger } from '../../src/core/logger'
 import { startNodeServer } from '../../src/node'
+import { napWorkflow } from '../../src/workflows'
 import { ProbeLog, probeWorkflow } from './probe-workflow'
 
 const probe = new ProbeLog(process.env.PROBE_FILE as string)
@@ -13,7 +14,7 @@ const server = await startNodeServer({
   port: 0,
   apiTokens: ['probe-token'],
   databaseUrl: `file:${process.env.DB_FILE}`,
-  workflows: [probeWorkflow()],
+  workflows: [probeWorkflow(), napWorkflow],
   deps: { probe },
   leaseMs: Number(process.env.LEASE_MS ?? 1000),
   sweepIntervalMs: Number(process.env.SWEEP_INTERVAL_MS ?? 100),
