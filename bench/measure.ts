@@ -75,6 +75,17 @@ export async function measure(targetId: string, workload: WorkloadId, options: M
   }
 }
 
+/**
+ * Lets the event loop turn between runs, untimed, as it does between a server's requests. With a store that
+ * answers without I/O (memory, the embedded file) a run is one long chain of microtasks, and native memory
+ * released only on a later turn piles up: the `libsql` binding frees statements from a deferred finalizer, and
+ * without turns a W1 loop on the file store grew its RSS by 0.74 MB per run (1.6 GB after 2,000 runs) and its
+ * CPU per run by half.
+ */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
+
 async function startProfiler(): Promise<{ stop(): Promise<unknown> }> {
   const session = new InspectorSession()
   session.connect()
@@ -95,6 +106,7 @@ async function warmUp(session: Session, workload: WorkloadId, budget: Budget): P
   while (runs < 3 || performance.now() < until) {
     await session.run(workload === 'W2' ? 'W2' : 'W1')
     runs++
+    await nextTurn()
   }
   if (workload === 'W3') await session.batch()
 }
@@ -110,6 +122,7 @@ async function measureRuns(session: Session, workload: 'W1' | 'W2', budget: Budg
       const t0 = performance.now()
       await session.run(workload)
       latenciesMs.push(performance.now() - t0)
+      await nextTurn()
     }
     repetitions.push({ latenciesMs, wallMs: performance.now() - start, runs: latenciesMs.length })
   }
@@ -128,6 +141,7 @@ async function measureBatches(session: Session, budget: Budget): Promise<Summary
     const t0 = performance.now()
     await session.batch()
     totals.push(performance.now() - t0)
+    await nextTurn()
   }
   const medianMs = median(totals)
   return {
