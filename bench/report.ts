@@ -156,8 +156,10 @@ export function resultsDocument(outcomes: readonly Outcome[], m: Machine, comman
 
 Machine: ${machineLine(m)}.
 
-Workloads (issue 7): ${workloadsLegend()}. Every step has zod input and output schemas. Medians of per-repetition
-medians, warm-up excluded; W3's latency is the wall time of one batch of 100 runs. Store calls are counted by
+Workloads (issue 7): ${workloadsLegend()}.
+
+Every step has zod input and output schemas. Medians of per-repetition medians, warm-up excluded; W3's latency
+is the wall time of one batch of 100 runs. Store calls are counted by
 the counting wrapper around the engine's store; HTTP requests are those the store's backend served (the libSQL
 endpoint's counter, DynamoDB requests sent). CPU ms / run is the user + system CPU time of the process running
 the engine (for \`wrangler dev\`: of the benchmark's HTTP client only), which moves far less than latency when
