@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { RESULT_PREFIX, type Measurement } from './measure'
 import { profileMarkdown, summarizeProfile } from './profile'
-import { goalsTable, machine, machineLine, resultsDocument, resultsTable, type Outcome } from './report'
+import { goalsTable, machine, machineLine, resultsDocument, resultsTable, type Machine, type Outcome } from './report'
 import { TARGETS } from './targets'
 import type { Target } from './targets/target'
 import { WORKLOAD_IDS, type WorkloadId } from './workloads'
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   host.loadAfter = loadavg()[0] ?? 0
 
   console.log(`\n${resultsTable(outcomes)}\n\n${goalsTable(outcomes)}\n`)
-  if (values.profile) writeProfiles(outcomes)
+  if (values.profile) writeProfiles(outcomes, host)
   if (write) {
     const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
     writeFileSync(join(BENCH_DIR, 'RESULTS.md'), resultsDocument(outcomes, host, command))
@@ -150,7 +150,7 @@ function measureInChild(target: Target, workload: WorkloadId, options: { quick: 
   })
 }
 
-function writeProfiles(outcomes: readonly Outcome[]): void {
+function writeProfiles(outcomes: readonly Outcome[], host: Machine): void {
   const sections = outcomes
     .filter((o) => o.ok)
     .map((o) => profileMarkdown(`${o.target.title}, ${o.workload}`, summarizeProfile(profilePath(o.target, o.workload))))
@@ -160,6 +160,8 @@ function writeProfiles(outcomes: readonly Outcome[]): void {
 Self time from V8's CPU profiler (the one behind \`node --cpu-prof\`), recording the measured runs only: module
 loading, setup and warm-up are left out. For targets behind HTTP only the engine's process is profiled, not the
 endpoint's or DynamoDB Local's. Profiled timings are a little slower than unprofiled ones.
+
+Machine: ${machineLine(host)}.
 
 ${sections.join('\n\n')}
 `
