@@ -23,6 +23,7 @@ import { createUiApp } from './http/ui/ui-app'
 import { createLibSQLStore } from './store/libsql/create-libsql-store'
 import { MemoryStore } from './store/memory/memory-store'
 import type { WorkflowStore } from './store/store'
+import { readInteger, readRetentionMs } from './env-config'
 import type { WorkerEnv } from './worker'
 import { exampleWorkflows } from './workflows'
 
@@ -172,9 +173,6 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
 /** How long shutdown waits for running steps before it gives up; their leases then expire on their own. */
 const SHUTDOWN_TIMEOUT_MS = 15_000
 
-/** One day in ms: RETENTION_DAYS × this is the engine's `retentionMs`. */
-const DAY_MS = 86_400_000
-
 /** The numeric knobs of {@link NodeServerOptions} that the environment sets, each checked. */
 export type NodeEnvOptions = Pick<
   NodeServerOptions,
@@ -187,24 +185,13 @@ export type NodeEnvOptions = Pick<
  * @throws Error naming the variable when one is not a non-negative integer
  */
 export function nodeOptionsFromEnv(env: Readonly<Record<string, string | undefined>>): NodeEnvOptions {
-  const integer = (name: string): number | undefined => {
-    const raw = env[name]?.trim()
-    if (!raw) return undefined
-    const value = Number(raw)
-    if (!Number.isSafeInteger(value) || value < 0) {
-      throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`)
-    }
-    return value
-  }
-  const days = integer('RETENTION_DAYS')
-  if (days !== undefined && !Number.isSafeInteger(days * DAY_MS)) throw new Error(`RETENTION_DAYS is too large, got ${days}`)
   const options: Record<string, number | undefined> = {
-    port: integer('PORT'),
-    sweepIntervalMs: integer('SWEEP_INTERVAL_MS'),
-    leaseMs: integer('LEASE_MS'),
-    retentionMs: days === undefined ? undefined : days * DAY_MS,
-    maxBodyBytes: integer('MAX_BODY_BYTES'),
-    waitBudgetMs: integer('WAIT_BUDGET_MS'),
+    port: readInteger(env, 'PORT'),
+    sweepIntervalMs: readInteger(env, 'SWEEP_INTERVAL_MS'),
+    leaseMs: readInteger(env, 'LEASE_MS'),
+    retentionMs: readRetentionMs(env),
+    maxBodyBytes: readInteger(env, 'MAX_BODY_BYTES'),
+    waitBudgetMs: readInteger(env, 'WAIT_BUDGET_MS'),
   }
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as NodeEnvOptions
 }

@@ -7,7 +7,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBStore } from './store/dynamodb/dynamodb-store'
 import type { WorkflowStore } from './store/store'
-import { ConfigurationError, createWorker, integer, type WorkerEnv } from './worker'
+import { ConfigurationError, readInteger } from './env-config'
+import { createWorker, type WorkerEnv } from './worker'
 import { exampleWorkflows } from './workflows'
 
 /**
@@ -37,7 +38,7 @@ export async function dynamoDBStoreFromEnv(
         '(or in .dev.vars for `wrangler dev`)',
     )
   }
-  const retentionSeconds = integer(env, 'DYNAMODB_RETENTION_SECONDS')
+  const retentionSeconds = readInteger(env, 'DYNAMODB_RETENTION_SECONDS')
   const sessionToken = env.AWS_SESSION_TOKEN?.trim()
   const endpoint = env.DYNAMODB_ENDPOINT?.trim()
   const client = new DynamoDBClient({

@@ -14,6 +14,7 @@
  */
 import type { ExecutionContext } from 'hono'
 import { Engine } from './core/engine'
+import { ConfigurationError, readInteger, readRetentionMs } from './env-config'
 import { GorkflowError } from './core/errors'
 import { jsonLogger, parseLogLevel, type Logger } from './core/logger'
 import type { StepDeps } from './core/step'
@@ -88,11 +89,6 @@ interface Runtime {
   readonly logger: Logger
 }
 
-/** A refusal to start because a binding is missing or invalid; answered with 503 until fixed. */
-export class ConfigurationError extends Error {
-  override name = 'ConfigurationError'
-}
-
 /** Builds the Worker's handlers for `workflows`. */
 export function createWorker<Env extends WorkerEnv>(options: WorkerOptions<Env>) {
   let cached: { key: string; runtime: Promise<Runtime> } | undefined
@@ -135,8 +131,8 @@ export function createWorker<Env extends WorkerEnv>(options: WorkerOptions<Env>)
 async function buildRuntime<Env extends WorkerEnv>(env: Env, options: WorkerOptions<Env>): Promise<Runtime> {
   const logger = jsonLogger(parseLogLevel(env.LOG_LEVEL, 'info'))
   // Knobs are checked before the store is opened, so a bad one is reported without a database round trip.
-  const leaseMs = integer(env, 'LEASE_MS')
-  const retention = retentionMs(env)
+  const leaseMs = readInteger(env, 'LEASE_MS')
+  const retention = readRetentionMs(env)
   const store = await storeFor(env, options.stores ?? {})
   const engine = new Engine({
     store,
@@ -146,8 +142,8 @@ async function buildRuntime<Env extends WorkerEnv>(env: Env, options: WorkerOpti
     ...(leaseMs === undefined ? {} : { leaseMs }),
     ...(retention === undefined ? {} : { retentionMs: retention }),
   })
-  const maxBodyBytes = integer(env, 'MAX_BODY_BYTES')
-  const waitBudgetMs = integer(env, 'WAIT_BUDGET_MS')
+  const maxBodyBytes = readInteger(env, 'MAX_BODY_BYTES')
+  const waitBudgetMs = readInteger(env, 'WAIT_BUDGET_MS')
   const apiTokens = parseApiTokens(env.API_TOKEN)
   const app = createApp({
     engine,
@@ -195,32 +191,6 @@ async function storeFor<Env extends WorkerEnv>(env: Env, stores: StoreFactories<
     )
   }
   throw new ConfigurationError(`STORE must be libsql, dynamodb or memory, got ${JSON.stringify(env.STORE)}`)
-}
-
-/** An integer binding, or undefined when unset. @throws ConfigurationError */
-export function integer(
-  env: WorkerEnv,
-  name: 'LEASE_MS' | 'MAX_BODY_BYTES' | 'WAIT_BUDGET_MS' | 'DYNAMODB_RETENTION_SECONDS' | 'RETENTION_DAYS',
-): number | undefined {
-  const raw = env[name]?.trim()
-  if (!raw) return undefined
-  const value = Number(raw)
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new ConfigurationError(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`)
-  }
-  return value
-}
-
-/** One day in ms: RETENTION_DAYS × this is the engine's `retentionMs`. */
-export const DAY_MS = 86_400_000
-
-/** `RETENTION_DAYS` as the engine's `retentionMs`, or undefined (keep forever) when unset. @throws ConfigurationError */
-export function retentionMs(env: WorkerEnv): number | undefined {
-  const days = integer(env, 'RETENTION_DAYS')
-  if (days === undefined) return undefined
-  const ms = days * DAY_MS
-  if (!Number.isSafeInteger(ms)) throw new ConfigurationError(`RETENTION_DAYS is too large, got ${days}`)
-  return ms
 }
 
 /** The bindings that shape the runtime; a change (e.g. a rotated secret) rebuilds it. */

@@ -92,6 +92,12 @@ const COMMIT_RETRY_DELAYS_MS = [25, 100, 400]
  */
 const LOCAL_POLL_MS = 250
 
+/**
+ * In workerd a request may not touch — or even resolve promises of — another request's execution, and it
+ * cannot tell which request owns one; there, notifications only set flags and the owner acts on its poll.
+ */
+const FLAGS_ONLY = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === 'Cloudflare-Workers'
+
 export class RunExecution {
   readonly #env: ExecutionEnv
   readonly #workflow: AnyWorkflow
@@ -680,29 +686,40 @@ export class RunExecution {
     }
   }
 
-  /** May be called from another request's context: sets the flags, then tries to act at once. */
+  /**
+   * May be called from another request's context: sets the flags, then acts at once only if waking the loop
+   * proved this is the owner's context (workerd runs abort listeners in the caller's context, where touching
+   * the owner's timers fails); otherwise #afterStop aborts from the owner's context.
+   */
   #halt(reason: 'cancelled' | 'lost', cause: Error): void {
     if (this.#stopped) return
     this.#stopped = reason
     this.#stopCause = cause
+    if (!this.#notify()) return
     try {
       this.#abortRunning()
     } catch {
-      // Another request's I/O context (workerd): #afterStop aborts from the owner's context instead.
+      // Not the owner's context after all: #afterStop aborts from there.
     }
-    this.#notify()
   }
 
   #abortRunning(): void {
     for (const slot of this.#order) slot.controller?.abort(this.#stopCause)
   }
 
-  /** Wakes the loop if it can; otherwise the loop sees the change within LOCAL_POLL_MS. */
-  #notify(): void {
+  /**
+   * Wakes the loop if it waits; true when that worked. Wake functions resolve their promise first, which in
+   * another request's context (workerd) throws before anything changed; the loop then sees the change within
+   * LOCAL_POLL_MS from its own timer.
+   */
+  #notify(): boolean {
+    const wake = this.#wake
+    if (!wake || FLAGS_ONLY) return false
     try {
-      this.#wake?.()
+      wake()
+      return true
     } catch {
-      // Another request's I/O context (workerd): the owner's own poll picks the change up.
+      return false
     }
   }
 
@@ -729,9 +746,9 @@ export class RunExecution {
       const timer = setTimeout(done, timeoutMs)
       const self = this
       function done() {
+        resolve() // first: see #notify
         clearTimeout(timer)
         self.#wake = null
-        resolve()
       }
       this.#wake = done
     })
@@ -739,9 +756,16 @@ export class RunExecution {
 
   async #sleep(ms: number): Promise<void> {
     const controller = new AbortController()
-    this.#wake = () => controller.abort()
+    let woken!: () => void
+    const wake = new Promise<void>((resolve) => {
+      woken = resolve
+    })
+    this.#wake = () => {
+      woken() // first: see #notify
+      controller.abort()
+    }
     try {
-      await this.#env.clock.sleep(ms, controller.signal)
+      await Promise.race([this.#env.clock.sleep(ms, controller.signal), wake])
     } catch {
       // Woken early by a stop request or an event; the loop re-checks.
     } finally {
@@ -773,9 +797,9 @@ class LazyAbort {
 
   abort(reason: unknown): void {
     if (this.#aborted) return
+    this.#controller?.abort(reason)
     this.#aborted = true
     this.#reason = reason
-    this.#controller?.abort(reason)
   }
 }
 

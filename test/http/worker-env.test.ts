@@ -4,7 +4,8 @@
  * clear 503 MISCONFIGURED rather than a silent default.
  */
 import { describe, expect, it } from 'vitest'
-import { createWorker, retentionMs, type WorkerEnv } from '../../src/worker'
+import { readRetentionMs } from '../../src/env-config'
+import { createWorker, type WorkerEnv } from '../../src/worker'
 import { exampleWorkflows } from '../../src/workflows'
 
 const TOKEN = 'worker-env-token'
@@ -29,11 +30,11 @@ function request(method: string, path: string, body?: unknown): Request {
 
 describe('the Worker entry and RETENTION_DAYS', () => {
   it('turns days into retentionMs, and unset into keep-forever', () => {
-    expect(retentionMs({})).toBeUndefined()
-    expect(retentionMs({ RETENTION_DAYS: ' ' })).toBeUndefined()
-    expect(retentionMs({ RETENTION_DAYS: '0' })).toBe(0)
-    expect(retentionMs({ RETENTION_DAYS: '90' })).toBe(90 * 86_400_000)
-    expect(() => retentionMs({ RETENTION_DAYS: '200000000' })).toThrow('RETENTION_DAYS is too large')
+    expect(readRetentionMs({})).toBeUndefined()
+    expect(readRetentionMs({ RETENTION_DAYS: ' ' })).toBeUndefined()
+    expect(readRetentionMs({ RETENTION_DAYS: '0' })).toBe(0)
+    expect(readRetentionMs({ RETENTION_DAYS: '90' })).toBe(90 * 86_400_000)
+    expect(() => readRetentionMs({ RETENTION_DAYS: '200000000' })).toThrow('RETENTION_DAYS is too large')
   })
 
   it.each(['a week', '-3', '2.5'])('answers 503 MISCONFIGURED naming RETENTION_DAYS=%s, on the API and the sweeper', async (raw) => {
