@@ -54,6 +54,22 @@ function crashOnCommit(inner: WorkflowStore, failAt: number): WorkflowStore {
 const sleepUntilAborted = (signal: AbortSignal) =>
   new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }))
 
+/** A step that reports when it started and waits until its signal aborts, recording that it did. */
+function abortableWait() {
+  let started!: () => void
+  const running = new Promise<void>((r) => { started = r })
+  let aborted = false
+  const waits = defineStep({
+    id: 'waits',
+    handler: async (ctx) => {
+      started()
+      ctx.signal.addEventListener('abort', () => { aborted = true })
+      return sleepUntilAborted(ctx.signal)
+    },
+  })
+  return { waits, running, aborted: () => aborted }
+}
+
 export function runEngineCases(name: string, setup: () => Promise<EngineHarness>): void {
   describe(`Engine on ${name}`, () => {
     let store: WorkflowStore
@@ -282,17 +298,7 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
     })
 
     it('cancels a running run: the step signal fires, step and run end CANCELLED, and the state is sticky', async () => {
-      let started!: () => void
-      const running = new Promise<void>((r) => { started = r })
-      let aborted = false
-      const waits = defineStep({
-        id: 'waits',
-        handler: async (ctx) => {
-          started()
-          ctx.signal.addEventListener('abort', () => { aborted = true })
-          return sleepUntilAborted(ctx.signal)
-        },
-      })
+      const { waits, running, aborted } = abortableWait()
       const wf = workflow({ id: 'cancel' }).then(waits).then(inc('never') as AnyStep).build()
       const e = engine([wf], { clock: systemClock })
       const { run } = await e.start('cancel', null)
@@ -300,7 +306,7 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       await running
       const cancelled = await e.cancel(run.runId)
       expect(cancelled.status).toBe('CANCELLED')
-      expect(aborted).toBe(true)
+      expect(aborted()).toBe(true)
       expect((await done).status).toBe('CANCELLED')
       expect(await store.getStepExecution(run.runId, 'waits')).toMatchObject({ status: 'CANCELLED' })
       await expect(e.cancel(run.runId)).rejects.toMatchObject({ code: 'RUN_ALREADY_FINISHED' })
@@ -309,17 +315,7 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
     })
 
     it('stops an executor in another engine at its next lease renewal after a cancel', async () => {
-      let started!: () => void
-      const running = new Promise<void>((r) => { started = r })
-      let aborted = false
-      const waits = defineStep({
-        id: 'waits',
-        handler: async (ctx) => {
-          started()
-          ctx.signal.addEventListener('abort', () => { aborted = true })
-          return sleepUntilAborted(ctx.signal)
-        },
-      })
+      const { waits, running, aborted } = abortableWait()
       const wf = workflow({ id: 'xcancel' }).then(waits).build()
       const owner = engine([wf], { clock: systemClock, leaseMs: 200 })
       const other = engine([wf], { clock: systemClock, leaseMs: 200 })
@@ -328,7 +324,7 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       await running
       await other.cancel(run.runId)
       expect((await done).status).toBe('CANCELLED')
-      expect(aborted).toBe(true)
+      expect(aborted()).toBe(true)
     })
 
     it('resumes a run whose engine died after k steps without re-running completed handlers', async () => {
