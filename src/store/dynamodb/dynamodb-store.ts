@@ -502,35 +502,8 @@ export class DynamoDBStore implements WorkflowStore {
       ...claimConditions(expr, owner, now),
       `(attribute_not_exists(${expr.name(RUN.concurrencyLimit)}) OR attribute_not_exists(${expr.name(RUN.resourceId)}) OR attribute_exists(${expr.name(RUN.holdsSlot)}))`,
     ].join(' AND ')
-    const refused: { outcome: ClaimOutcome | null } = { outcome: null }
-    const result = await this.#request(
-      'claimRun',
-      () =>
-        this.#client.send(
-          new UpdateItemCommand({
-            TableName: this.#table,
-            Key: keyItem(runKey(runId)),
-            UpdateExpression: update.render(),
-            ConditionExpression: condition,
-            ...expr.attributes(),
-            ReturnValues: 'ALL_NEW',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        ),
-      (err) => {
-        const failure = conditionFailures(err)[0]
-        if (failure === undefined) return undefined
-        if (failure.item === undefined) return new RunNotFoundError(runId)
-        refused.outcome = refusedClaim(failure.item, owner, now)
-        return new NotClaimable()
-      },
-    ).catch((err: unknown) => {
-      if (err instanceof NotClaimable) return null
-      throw err
-    })
-    if (result === null) return refused.outcome ?? { kind: 'unclaimable' }
-    if (result.Attributes === undefined) throw new StoreUnavailableError(`claimRun of run ${runId} returned no item`)
-    return { kind: 'claimed', item: result.Attributes }
+    const result = await this.#updateRunItem('claimRun', runId, update, condition, (old) => refusedClaim(old, owner, now))
+    return 'refused' in result ? result.refused : { kind: 'claimed', item: result.written }
   }
 
   /**
@@ -843,24 +816,11 @@ export class DynamoDBStore implements WorkflowStore {
         expr.in(ATTR.runStatus, OPEN_RUN_STATUSES),
         `${withSlot ? 'attribute_exists' : 'attribute_not_exists'}(${expr.name(RUN.holdsSlot)})`,
       ].join(' AND ')
-      const runUpdate = {
-        TableName: this.#table,
-        Key: keyItem(runKey(runId)),
-        UpdateExpression: update.render(),
-        ConditionExpression: condition,
-        ...expr.attributes(),
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-      }
-      const retried: { run: RunRecord | null; release: SlotRef | null } = { run: null, release }
-      const refused = (item: Item | undefined): Error => {
-        if (item === undefined) return new RunNotFoundError(runId)
-        const old = fromRunItem(item)
-        // The SDK retried after a lost reply and found this very cancellation: it succeeded.
-        if (!withSlot && old.status === 'CANCELLED' && old.cancelRequestedAt === now && old.updatedAt === now) {
-          retried.run = old
-          return new AppliedBefore()
-        }
-        if (isTerminalRunStatus(old.status)) return new RunAlreadyFinishedError(runId, old.status)
+      const retried: { release: SlotRef | null } = { release }
+      // The refusal of a run that exists and is not this very cancellation; GuessedWrong sends it again.
+      const refused = (item: Item): Error => {
+        const status = fromRunItem(item).status
+        if (isTerminalRunStatus(status)) return new RunAlreadyFinishedError(runId, status)
         if (attempt < COMMIT_ATTEMPTS) {
           retried.release = heldSlotOf(item)
           return new GuessedWrong()
@@ -870,21 +830,23 @@ export class DynamoDBStore implements WorkflowStore {
       let run: RunRecord | null
       try {
         if (!withSlot) {
-          const result = await this.#request(
-            'cancelRun',
-            () => this.#client.send(new UpdateItemCommand({ ...runUpdate, ReturnValues: 'ALL_NEW' })),
-            (err) => {
-              const failure = conditionFailures(err)[0]
-              return failure === undefined ? undefined : refused(failure.item)
-            },
-          ).catch((err: unknown) => {
-            if (err instanceof AppliedBefore) return null
-            throw err
+          const result = await this.#updateRunItem('cancelRun', runId, update, condition, (item) => {
+            const old = fromRunItem(item)
+            // The SDK retried after a lost reply and found this very cancellation: it succeeded.
+            if (old.status === 'CANCELLED' && old.cancelRequestedAt === now && old.updatedAt === now) return old
+            throw refused(item)
           })
-          const attributes = result?.Attributes
-          run = retried.run ?? (attributes === undefined ? null : fromRunItem(attributes))
+          run = 'refused' in result ? result.refused : fromRunItem(result.written)
         } else {
           const slot = release as SlotRef
+          const runUpdate = {
+            TableName: this.#table,
+            Key: keyItem(runKey(runId)),
+            UpdateExpression: update.render(),
+            ConditionExpression: condition,
+            ...expr.attributes(),
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+          }
           await this.#request(
             'cancelRun',
             () =>
@@ -895,7 +857,8 @@ export class DynamoDBStore implements WorkflowStore {
               ),
             (err) => {
               const failure = conditionFailures(err).find((f) => f.index === 0)
-              return failure === undefined ? undefined : refused(failure.item)
+              if (failure === undefined) return undefined
+              return failure.item === undefined ? new RunNotFoundError(runId) : refused(failure.item)
             },
             SLOT_TRANSACTION_ATTEMPTS,
           )
@@ -939,54 +902,25 @@ export class DynamoDBStore implements WorkflowStore {
         const [source, target] = wasSweepable ? [ATTR.dueAt, RUN.parkedDueAt] : [RUN.parkedDueAt, ATTR.dueAt]
         update.setOperand(target, `if_not_exists(${expr.name(source)}, ${expr.value(n(0))})`).remove(source)
       }
-      const expression = update.render()
       const condition = `attribute_exists(${expr.name(PK)}) AND ${expr.in(ATTR.runStatus, leaving)}`
-      const outcome: { old: RunRecord | null; next: readonly RunStatus[] | undefined } = { old: null, next: undefined }
-      const result = await this.#request(
-        'transitionRun',
-        () =>
-          this.#client.send(
-            new UpdateItemCommand({
-              TableName: this.#table,
-              Key: keyItem(runKey(runId)),
-              UpdateExpression: expression,
-              ConditionExpression: condition,
-              ...expr.attributes(),
-              ReturnValues: 'ALL_NEW',
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            }),
-          ),
-        (err) => {
-          const failure = conditionFailures(err)[0]
-          if (failure === undefined) return undefined
-          if (failure.item === undefined) return new RunNotFoundError(runId)
-          const old = fromRunItem(failure.item)
-          // The SDK retried after a lost reply and found this very transition: it succeeded.
-          if (old.status === to && old.updatedAt === now) {
-            outcome.old = old
-            return new AppliedBefore()
-          }
-          if (isTerminalRunStatus(old.status)) return new RunAlreadyFinishedError(runId, old.status)
-          const other = groups.find((g) => g !== leaving && g.includes(old.status))
-          if (other !== undefined && attempt < COMMIT_ATTEMPTS) {
-            outcome.next = other
-            return new GuessedWrong()
-          }
-          return new RunStateConflictError(runId, old.status, `run ${runId} is ${old.status}, not ${from.join(' or ')}`)
-        },
-      ).catch((err: unknown) => {
-        if (err instanceof AppliedBefore || err instanceof GuessedWrong) return null
-        throw err
+      const result = await this.#updateRunItem('transitionRun', runId, update, condition, (item) => {
+        const old = fromRunItem(item)
+        // The SDK retried after a lost reply and found this very transition: it succeeded.
+        if (old.status === to && old.updatedAt === now) return { applied: old }
+        if (isTerminalRunStatus(old.status)) throw new RunAlreadyFinishedError(runId, old.status)
+        const other = groups.find((g) => g !== leaving && g.includes(old.status))
+        if (other !== undefined && attempt < COMMIT_ATTEMPTS) return { next: other }
+        throw new RunStateConflictError(runId, old.status, `run ${runId} is ${old.status}, not ${from.join(' or ')}`)
       })
-      if (outcome.old !== null) return outcome.old
-      if (result === null) {
-        group = outcome.next
+      if ('refused' in result) {
+        const { applied, next } = result.refused
+        if (applied !== undefined) return applied
+        group = next
         continue
       }
-      if (result.Attributes === undefined) throw new StoreUnavailableError(`transitionRun of run ${runId} returned no item`)
       const hint = this.#hints.get(runId)
       if (hint !== undefined) this.#remember(runId, { ...hint, status: to })
-      return fromRunItem(result.Attributes)
+      return fromRunItem(result.written)
     }
     // `from` names no open status: whatever the run is, it is not in `from`.
     const run = await this.getRun(runId)
@@ -1093,41 +1027,13 @@ export class DynamoDBStore implements WorkflowStore {
     const update = new UpdateClauses(expr).set(RUN.retriedBy, s(retriedBy)).set(RUN.updatedAt, n(now))
     // Any status, terminal included: only `retriedBy` and `updatedAt` change.
     const condition = `attribute_exists(${expr.name(PK)}) AND attribute_not_exists(${expr.name(RUN.retriedBy)})`
-    const retried: { run: RunRecord | null } = { run: null }
-    const result = await this.#request(
-      'linkRetry',
-      () =>
-        this.#client.send(
-          new UpdateItemCommand({
-            TableName: this.#table,
-            Key: keyItem(runKey(runId)),
-            UpdateExpression: update.render(),
-            ConditionExpression: condition,
-            ...expr.attributes(),
-            ReturnValues: 'ALL_NEW',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        ),
-      (err) => {
-        const failure = conditionFailures(err)[0]
-        if (failure === undefined) return undefined
-        if (failure.item === undefined) return new RunNotFoundError(runId)
-        const old = fromRunItem(failure.item)
-        // The SDK retried after a lost reply and found this very link: it succeeded.
-        if (old.retriedBy === retriedBy && old.updatedAt === now) {
-          retried.run = old
-          return new AppliedBefore()
-        }
-        return new RunStateConflictError(runId, old.status, `run ${runId} was already retried by ${old.retriedBy ?? '?'}`)
-      },
-    ).catch((err: unknown) => {
-      if (err instanceof AppliedBefore) return null
-      throw err
+    const result = await this.#updateRunItem('linkRetry', runId, update, condition, (item) => {
+      const old = fromRunItem(item)
+      // The SDK retried after a lost reply and found this very link: it succeeded.
+      if (old.retriedBy === retriedBy && old.updatedAt === now) return old
+      throw new RunStateConflictError(runId, old.status, `run ${runId} was already retried by ${old.retriedBy ?? '?'}`)
     })
-    const attributes = result?.Attributes
-    const run = retried.run ?? (attributes === undefined ? null : fromRunItem(attributes))
-    if (run === null) throw new StoreUnavailableError(`linkRetry of run ${runId} returned no item`)
-    return run
+    return 'refused' in result ? result.refused : fromRunItem(result.written)
   }
 
   async getStepExecution(runId: string, stepId: string): Promise<StepExecution> {
@@ -1243,6 +1149,45 @@ export class DynamoDBStore implements WorkflowStore {
         throw toStoreError(err, operation, this.#table)
       }
     }
+  }
+
+  /**
+   * One conditional UpdateItem of run `runId`: the run as written, or, when the condition failed, what
+   * `onRefused` makes of the run as it was (it may throw). A run that does not exist is RunNotFoundError.
+   */
+  async #updateRunItem<T>(
+    operation: string,
+    runId: string,
+    update: UpdateClauses,
+    condition: string,
+    onRefused: (old: Item) => T,
+  ): Promise<{ readonly written: Item } | { readonly refused: T }> {
+    const result = await this.#request(
+      operation,
+      () =>
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#table,
+            Key: keyItem(runKey(runId)),
+            UpdateExpression: update.render(),
+            ConditionExpression: condition,
+            ...update.expr.attributes(),
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+      (err) => {
+        const failure = conditionFailures(err)[0]
+        if (failure === undefined) return undefined
+        return failure.item === undefined ? new RunNotFoundError(runId) : new RunUpdateRefused(failure.item)
+      },
+    ).catch((err: unknown) => {
+      if (err instanceof RunUpdateRefused) return err
+      throw err
+    })
+    if (result instanceof RunUpdateRefused) return { refused: onRefused(result.old) }
+    if (result.Attributes === undefined) throw new StoreUnavailableError(`${operation} of run ${runId} returned no item`)
+    return { written: result.Attributes }
   }
 
   /**
@@ -1615,6 +1560,12 @@ class AlreadyGone extends Error {}
 class GuessedWrong extends Error {}
 /** A condition failed only because an SDK retry met the write its own first attempt had already made. */
 class AppliedBefore extends Error {}
+/** The condition of `#updateRunItem` failed; carries the run item as it was. */
+class RunUpdateRefused extends Error {
+  constructor(readonly old: Item) {
+    super()
+  }
+}
 const ignoreAppliedBefore = (err: unknown): void => {
   if (!(err instanceof AppliedBefore)) throw err
 }
