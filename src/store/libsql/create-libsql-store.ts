@@ -8,11 +8,11 @@
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createClient } from '@libsql/client/node'
-import type { Client } from '@libsql/client/node'
+import type { Client } from '@libsql/client'
 import { drizzle } from 'drizzle-orm/libsql/node'
 import { migrate } from 'drizzle-orm/libsql/migrator'
 import { GorkflowError, StoreUnavailableError } from '../../core/errors'
+import { FileClient } from './file-client'
 import { LibSQLStore, describeDriverError } from './libsql-store'
 import { createRemoteLibSQLStore } from './remote-libsql-store'
 
@@ -36,6 +36,12 @@ export interface LibSQLStoreOptions {
    * machines we measured. @default 'NORMAL'
    */
   readonly synchronous?: 'NORMAL' | 'FULL'
+  /**
+   * Let write batches issued in the same event-loop turn share one SQLite transaction (each in its own savepoint,
+   * failing alone) on a `file:` database: many runs committing at once pay for one commit. See `file-client.ts`.
+   * @default true
+   */
+  readonly groupCommit?: boolean
   /** Folder holding drizzle-kit's migrations (with `meta/_journal.json`). @default the package's `migrations/` */
   readonly migrationsFolder?: string
   /** Apply pending migrations to a `file:` database on open. @default true */
@@ -60,7 +66,7 @@ export async function createLibSQLStore(options: LibSQLStoreOptions): Promise<Li
       ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
     })
   }
-  const client = openFileClient(options.url, options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS)
+  const client = openFileClient(options.url, options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS, options.groupCommit ?? true)
   try {
     // WAL is a property of the file (set once, kept): readers never block the writer, and autocommit
     // writes are ~40x faster than in the default DELETE journal (STACK.md). In-memory databases answer
@@ -97,15 +103,14 @@ export async function migrateFile(client: Client, migrationsFolder = DEFAULT_MIG
   }
 }
 
-function openFileClient(url: string, busyTimeoutMs: number): Client {
+function openFileClient(url: string, busyTimeoutMs: number, groupCommit: boolean): Client {
   const path = filePath(url)
   try {
     if (path !== null) mkdirSync(dirname(resolve(path)), { recursive: true })
-    // One connection per client. The embedded engine executes synchronously, so a larger pool adds no
-    // parallelism to the store (it never holds a transaction open across awaits), but it would leave
-    // per-connection PRAGMAs (synchronous, foreign_keys) on one pooled connection only (SPEC 8.1.4).
-    // The busy timeout is passed to the constructor, so it holds on any connection the pool opens.
-    return createClient({ url, timeout: busyTimeoutMs, concurrency: 1 })
+    // One connection: the embedded engine executes synchronously, so more would add no parallelism to the store
+    // (it never holds a transaction open across awaits), and per-connection PRAGMAs (synchronous, foreign_keys)
+    // hold for every call (SPEC 8.1.4).
+    return new FileClient({ path: path ?? ':memory:', busyTimeoutMs, groupCommit })
   } catch (err) {
     throw new StoreUnavailableError(`libsql store: cannot open ${url}: ${messageOf(err)}`, { cause: err })
   }
@@ -115,8 +120,9 @@ function openFileClient(url: string, busyTimeoutMs: number): Client {
 function filePath(url: string): string | null {
   const rest = url.replace(/^file:/i, '').replace(/\?.*$/, '')
   if (rest === '' || rest.startsWith(':memory:')) return null
-  // file:///abs and file://localhost/abs are absolute; file:/abs and file:rel are used as given.
-  return rest.replace(/^\/\/(localhost)?(?=\/)/i, '')
+  // file:///abs and file://localhost/abs are absolute; file:/abs and file:rel are used as given; %XX decoded
+  // (pathToFileURL encodes spaces and the like).
+  return decodeURIComponent(rest.replace(/^\/\/(localhost)?(?=\/)/i, ''))
 }
 
 function messageOf(err: unknown): string {

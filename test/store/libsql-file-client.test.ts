@@ -1,0 +1,136 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { LibsqlBatchError, LibsqlError } from '@libsql/client'
+import { afterEach, describe, expect, it } from 'vitest'
+import { FileClient } from '../../src/store/libsql/file-client'
+
+const dirs: string[] = []
+const clients: FileClient[] = []
+
+async function open(groupCommit = true): Promise<FileClient> {
+  const dir = mkdtempSync(join(tmpdir(), 'gorkflow-file-client-'))
+  dirs.push(dir)
+  const client = new FileClient({ path: join(dir, 'client.db'), busyTimeoutMs: 1_000, groupCommit })
+  clients.push(client)
+  await client.execute('PRAGMA journal_mode = WAL')
+  await client.execute('CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, big INTEGER)')
+  return client
+}
+
+afterEach(() => {
+  for (const client of clients.splice(0)) client.close()
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+/** WAL frames written since the last checkpoint: one per page per SQLite commit. */
+async function walFrames(client: FileClient): Promise<number> {
+  const { rows } = await client.execute('PRAGMA wal_checkpoint(PASSIVE)')
+  return Number(rows[0]?.[1])
+}
+
+async function names(client: FileClient): Promise<string[]> {
+  const { rows } = await client.execute('SELECT name FROM items ORDER BY id')
+  return rows.map((row) => String(row['name']))
+}
+
+const insert = (id: number, name: string) => ({ sql: 'INSERT INTO items (id, name) VALUES (?, ?)', args: [id, name] })
+
+describe('FileClient', () => {
+  it('commits write batches issued in the same turn as one SQLite transaction', async () => {
+    const frames: Record<string, number> = {}
+    for (const groupCommit of [true, false]) {
+      const client = await open(groupCommit)
+      await client.execute('PRAGMA wal_checkpoint(TRUNCATE)')
+      await Promise.all([1, 2, 3, 4].map((id) => client.batch([insert(id, `n${id}`)])))
+      frames[String(groupCommit)] = await walFrames(client)
+      expect(await names(client)).toEqual(['n1', 'n2', 'n3', 'n4'])
+    }
+    // Four commits each rewrite the table's page; one commit writes it once.
+    expect(frames['true']).toBeLessThan(frames['false'] as number)
+    expect(frames['false']).toBeGreaterThanOrEqual(4)
+  })
+
+  it('rolls back and rejects only the batch that failed; the others of its group commit', async () => {
+    const client = await open()
+    await client.batch([insert(1, 'taken')])
+    const outcomes = await Promise.allSettled([
+      client.batch([insert(2, 'a')]),
+      client.batch([insert(3, 'b'), insert(4, 'taken')]),
+      client.batch([insert(5, 'c')]),
+    ])
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    const failure = (outcomes[1] as PromiseRejectedResult).reason
+    expect(failure).toBeInstanceOf(LibsqlBatchError)
+    expect(failure).toMatchObject({ code: 'SQLITE_CONSTRAINT', statementIndex: 1 })
+    expect(await names(client)).toEqual(['taken', 'a', 'c'])
+  })
+
+  it('applies calls in the order they were made: a read sees a batch queued before it', async () => {
+    const client = await open()
+    const write = client.batch([insert(1, 'first')])
+    const read = client.execute('SELECT count(*) AS n FROM items')
+    await write
+    expect((await read).rows[0]?.['n']).toBe(1)
+  })
+
+  it('makes other calls wait while an interactive transaction holds the connection', async () => {
+    const client = await open()
+    const tx = await client.transaction('write')
+    await tx.execute(insert(1, 'in-tx'))
+    let outsideDone = false
+    const outside = client.execute(insert(2, 'outside')).then(() => {
+      outsideDone = true
+    })
+    const second = client.transaction('write')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(outsideDone).toBe(false)
+    await tx.rollback()
+    await outside
+    const next = await second
+    await next.execute(insert(3, 'second-tx'))
+    await next.commit()
+    expect(tx.closed).toBe(true)
+    expect(await names(client)).toEqual(['outside', 'second-tx'])
+  })
+
+  it('reports SQLite errors as LibsqlError with base and extended codes', async () => {
+    const client = await open()
+    await client.execute(insert(1, 'x'))
+    const err = await client.execute(insert(2, 'x')).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(LibsqlError)
+    expect(err).toMatchObject({ code: 'SQLITE_CONSTRAINT', extendedCode: 'SQLITE_CONSTRAINT_UNIQUE' })
+    await expect(client.execute('SELECT nope FROM items')).rejects.toMatchObject({ code: 'SQLITE_ERROR' })
+  })
+
+  it('returns rows by name and by index, and refuses integers a number cannot hold', async () => {
+    const client = await open()
+    await client.execute({ sql: 'INSERT INTO items (id, name, big) VALUES (?, ?, ?)', args: [1, 'a', 2n ** 60n] })
+    await client.execute({ sql: 'INSERT INTO items (id, name, big) VALUES (?, ?, ?)', args: [2, 'b', 42] })
+    const { rows, columns } = await client.execute('SELECT id, name, big FROM items WHERE id = 2')
+    expect(columns).toEqual(['id', 'name', 'big'])
+    expect(rows[0]?.[1]).toBe('b')
+    expect({ ...rows[0] }).toEqual({ id: 2, name: 'b', big: 42 })
+    await expect(client.execute('SELECT big FROM items WHERE id = 1')).rejects.toThrow(RangeError)
+    await expect(client.execute({ sql: 'SELECT ?', args: [Number.NaN] })).rejects.toThrow(RangeError)
+  })
+
+  it('sees schema changes made after a statement was cached', async () => {
+    const client = await open()
+    await client.execute(insert(1, 'a'))
+    expect((await client.execute('SELECT * FROM items')).columns).toEqual(['id', 'name', 'big'])
+    await client.executeMultiple('ALTER TABLE items ADD COLUMN extra TEXT DEFAULT \'e\'')
+    const { columns, rows } = await client.execute('SELECT * FROM items')
+    expect(columns).toEqual(['id', 'name', 'big', 'extra'])
+    expect(rows[0]?.['extra']).toBe('e')
+  })
+
+  it('rejects calls after close, and works again after reconnect', async () => {
+    const client = await open()
+    await client.execute(insert(1, 'kept'))
+    client.close()
+    await expect(client.execute('SELECT 1')).rejects.toMatchObject({ code: 'CLIENT_CLOSED' })
+    client.reconnect()
+    expect(await names(client)).toEqual(['kept'])
+  })
+})
