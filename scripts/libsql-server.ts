@@ -457,11 +457,9 @@ function executeStmt(stream: Stream, stmt: ProtoStmt): StmtResult {
   const args = bindArguments(shape.params, stmt.args ?? [], stmt.named_args ?? [])
   const db = stream.db
   try {
-    const prepared = db.prepare(text)
-    prepared.safeIntegers(true)
+    const prepared = prepareCached(db, text)
     if (prepared.reader) {
       const cols = prepared.columns().map((col) => ({ name: col.name, decltype: col.type }))
-      prepared.raw(true)
       const before = totalChanges(db)
       const rows = prepared.all(args) as Row[]
       // RETURNING statements are readers too; the total-changes counter tells whether this one wrote.
@@ -487,13 +485,36 @@ function executeStmt(stream: Stream, stmt: ProtoStmt): StmtResult {
   }
 }
 
+/** Prepared statements per connection: preparing costs more than running the statements a store sends. */
+const statementCaches = new WeakMap<Connection, Map<string, Statement>>()
+const STATEMENT_CACHE_SIZE = 512
+
+type Statement = ReturnType<Connection['prepare']>
+
+/** The connection's statement for `text`, in safe-integer mode and, for readers, raw (array) rows. */
+function prepareCached(db: Connection, text: string): Statement {
+  let cache = statementCaches.get(db)
+  if (cache === undefined) {
+    cache = new Map()
+    statementCaches.set(db, cache)
+  }
+  const cached = cache.get(text)
+  if (cached !== undefined) return cached
+  const prepared = db.prepare(text)
+  prepared.safeIntegers(true)
+  if (prepared.reader) prepared.raw(true)
+  if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string)
+  cache.set(text, prepared)
+  return prepared
+}
+
 function totalChanges(db: Connection): bigint {
-  const row = db.prepare('SELECT total_changes()').safeIntegers(true).raw(true).get() as Row
+  const row = prepareCached(db, 'SELECT total_changes()').get([]) as Row
   return row[0] as bigint
 }
 
 function changesAndRowid(db: Connection): [number, string] {
-  const row = db.prepare('SELECT changes(), last_insert_rowid()').safeIntegers(true).raw(true).get() as Row
+  const row = prepareCached(db, 'SELECT changes(), last_insert_rowid()').get([]) as Row
   return [Number(row[0]), String(row[1])]
 }
 
