@@ -18,7 +18,7 @@ import { validate } from './schema'
 import type { StepDeps } from './step'
 import { resolveStepConfig, type ResolvedStepConfig, type StepConfig } from './step-config'
 import type { AnyWorkflow, WorkflowNode } from './workflow'
-import type { Claim, RunFilter, RunPage, WorkflowStore } from '../store/store'
+import type { Claim, CreateRunResult, RunFilter, RunPage, WorkflowStore } from '../store/store'
 
 export interface EngineOptions {
   readonly store: WorkflowStore
@@ -67,6 +67,12 @@ export interface StartResult {
   readonly run: RunRecord
   /** False when `idempotencyKey` matched an existing run. */
   readonly created: boolean
+}
+
+/** A run {@link Engine.begin} stored, and its execution. */
+export interface BegunRun extends StartResult {
+  /** Settles with the run final or yielded (at once, with the existing run, for an idempotent duplicate). */
+  readonly done: Promise<RunRecord>
 }
 
 export interface SweepOptions {
@@ -164,6 +170,42 @@ export class Engine {
   }
 
   /**
+   * `start` and `execute` at once, with the run's creation and its first step boundary in one store write: the
+   * run is created RUNNING with its entry steps' first attempts started, so an N-step sequential run costs N + 1
+   * store calls instead of N + 2. Resolves once the run is stored; `done` settles with it final or yielded.
+   * Only for callers that execute now: should this process die before the handlers run, those attempts count
+   * as interrupted ones (as after any crash), where a `start`ed run would simply wait for the sweeper.
+   * A run under a per-resource concurrency limit is created PENDING and claimed through the slot check; an
+   * idempotent duplicate is returned with `created: false` and `done` settled with it, not executed.
+   * @throws WorkflowNotFoundError, ValidationError, and the store's createRun errors
+   */
+  async begin(workflowId: string, input: unknown, options: StartOptions & ExecutionOptions = {}): Promise<BegunRun> {
+    const wf = this.getWorkflow(workflowId)
+    const value = wf.inputSchema ? await validate(wf.inputSchema, input, `input of workflow ${wf.id}`) : input
+    const record = this.#newRecord(wf, toJson(value), options, null, this.#generateId())
+    if (record.leaseOwner === null || record.leaseExpiresAt === null) {
+      const result = await this.#insert(record, [])
+      const done = result.created ? this.execute(record.runId, options) : Promise.resolve(result.run)
+      return { ...result, done }
+    }
+    const lease = { runId: record.runId, owner: this.ownerId, expiresAt: record.leaseExpiresAt }
+    const execution = new RunExecution(this.#env, wf, { lease, run: record, steps: [] }, options, 'create')
+    const following = this.#follow(execution, options)
+    // A failed or duplicate creation stops the execution before any step: it winds down before we answer.
+    const result = await (execution.created as Promise<CreateRunResult>).catch(async (err: unknown) => {
+      await following.catch(() => null)
+      throw err
+    })
+    if (!result.created) {
+      await following
+      return { ...result, done: Promise.resolve(result.run) }
+    }
+    this.#log('info', 'workflow_created', { run_id: record.runId, workflow_id: wf.id, resource_id: record.resourceId })
+    this.#log('info', 'workflow_started', { run_id: record.runId, workflow_id: wf.id, resource_id: record.resourceId })
+    return { ...result, done: following.then((r) => r.run) }
+  }
+
+  /**
    * Persists a new run. A run under a per-resource concurrency limit is created without a lease, so its first
    * claim goes through the store's slot check; any other run is created leased to this engine, so executing
    * it here needs no claim round trip.
@@ -176,12 +218,30 @@ export class Engine {
     seed: StepExecution[],
     runId = this.#generateId(),
   ): Promise<StartResult> {
+    return this.#insert(this.#newRecord(wf, input, options, retryOf, runId), seed)
+  }
+
+  /** Creates `record`; a leased one is remembered as this engine's, so executing it needs no claim. */
+  async #insert(record: RunRecord, seed: StepExecution[]): Promise<StartResult> {
+    const result = await this.store.createRun(record)
+    if (result.created) {
+      const { runId, leaseExpiresAt } = record
+      if (leaseExpiresAt !== null) {
+        const lease = { runId, owner: this.ownerId, expiresAt: leaseExpiresAt }
+        this.#fresh.set(runId, { claim: { lease, run: result.run, steps: seed }, seeded: seed.length > 0 })
+      }
+      this.#log('info', 'workflow_created', { run_id: runId, workflow_id: record.workflowId, resource_id: record.resourceId })
+    }
+    return result
+  }
+
+  /** A new PENDING run of `wf`: leased to this engine unless a per-resource concurrency limit applies. */
+  #newRecord(wf: AnyWorkflow, input: Json, options: StartOptions, retryOf: string | null, runId: string): RunRecord {
     const now = this.#clock.now()
     const resourceId = options.resourceId ?? null
     const concurrencyLimit = wf.concurrency !== null && resourceId !== null ? wf.concurrency.limit : null
     const leased = concurrencyLimit === null
-    const leaseExpiresAt = now + this.#env.leaseMs
-    const record: RunRecord = {
+    return {
       runId,
       workflowId: wf.id,
       workflowVersion: wf.version,
@@ -199,7 +259,7 @@ export class Engine {
       completedAt: null,
       updatedAt: now,
       leaseOwner: leased ? this.ownerId : null,
-      leaseExpiresAt: leased ? leaseExpiresAt : null,
+      leaseExpiresAt: leased ? now + this.#env.leaseMs : null,
       wakeAt: null,
       cancelRequestedAt: null,
       waitingFor: null,
@@ -207,13 +267,6 @@ export class Engine {
       retriedBy: null,
       concurrencyLimit,
     }
-    const result = await this.store.createRun(record)
-    if (result.created) {
-      const lease = { runId, owner: this.ownerId, expiresAt: leaseExpiresAt }
-      if (leased) this.#fresh.set(runId, { claim: { lease, run: result.run, steps: seed }, seeded: seed.length > 0 })
-      this.#log('info', 'workflow_created', { run_id: runId, workflow_id: wf.id, resource_id: resourceId })
-    }
-    return result
   }
 
   /**
@@ -246,12 +299,18 @@ export class Engine {
       await this.store.commit(claim.lease, { now: this.#clock.now(), steps: [], run: {}, leaseExpiresAt: null })
       throw new WorkflowNotFoundError(claim.run.workflowId)
     }
-    const execution = new RunExecution(this.#env, wf, claim, options, fresh?.seeded ?? false)
-    const done = execution.execute().finally(() => this.#active.delete(runId))
-    this.#active.set(runId, { execution, done: done.then((r) => r.run) })
+    const execution = new RunExecution(this.#env, wf, claim, options, fresh?.seeded ? 'seeded' : 'claimed')
     if (claim.run.startedAt === null) {
       this.#log('info', 'workflow_started', { run_id: runId, workflow_id: wf.id, resource_id: claim.run.resourceId })
     }
+    return this.#follow(execution, options)
+  }
+
+  /** Runs `execution` as this engine's active one for its run, then looks again at events that raced its yield. */
+  async #follow(execution: RunExecution, options: ExecutionOptions): Promise<{ claimed: boolean; run: RunRecord }> {
+    const { runId } = execution
+    const done = execution.execute().finally(() => this.#active.delete(runId))
+    this.#active.set(runId, { execution, done: done.then((r) => r.run) })
     const { run, eventWaits } = await done
     // An event delivered between the wait's last look and the yield found no waitingFor to wake: look once more.
     for (const name of eventWaits) {
@@ -264,10 +323,10 @@ export class Engine {
     return { claimed: true, run }
   }
 
-  /** `start` then `execute`: the run in its final (or yielded) state. */
+  /** `begin`: the run in its final (or yielded) state; an idempotent duplicate is executed (claimed) as found. */
   async run(workflowId: string, input: unknown, options: StartOptions & ExecutionOptions = {}): Promise<RunRecord> {
-    const { run } = await this.start(workflowId, input, options)
-    return this.execute(run.runId, options)
+    const begun = await this.begin(workflowId, input, options)
+    return begun.created ? begun.done : this.execute(begun.run.runId, options)
   }
 
   /** @throws RunNotFoundError */

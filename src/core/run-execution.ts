@@ -22,7 +22,7 @@ import type { StepContext, StepDeps } from './step'
 import { retryDelay, type ResolvedStepConfig } from './step-config'
 import { RunStateAccessor, stepLogger } from './step-context'
 import { NEVER, type AnyWorkflow, type WorkflowNode } from './workflow'
-import type { Claim, Lease, RunCommit, RunPatch, WorkflowStore } from '../store/store'
+import type { Claim, CreateRunResult, Lease, RunCommit, RunPatch, WorkflowStore } from '../store/store'
 
 /** What the engine lends each execution. */
 export interface ExecutionEnv {
@@ -49,6 +49,19 @@ export interface ExecutionResult {
 }
 
 type Phase = 'idle' | 'running' | 'waiting' | 'done'
+
+/**
+ * Where an execution's run comes from: `claimed` from the store; `seeded` claimed, with `claim.steps` not yet
+ * persisted (a retry's reused steps: the first commit writes them); `create` not stored at all: the first commit
+ * creates the run with the steps it starts (`createRun`), one store call instead of a create and a commit.
+ */
+export type ExecutionStart = 'claimed' | 'seeded' | 'create'
+
+/** The caller's side of a `create` execution's first commit. */
+interface Creating {
+  resolve(result: CreateRunResult): void
+  reject(err: unknown): void
+}
 
 /** Why a waiting slot waits: the next attempt's backoff, a durable sleep, or an event (with its deadline). */
 type WaitKind = 'retry' | 'sleep' | 'event'
@@ -117,12 +130,25 @@ export class RunExecution {
   #failure: WorkflowError | null = null
   #shuttingDown = false
   #paused = false
-  #stopped: 'cancelled' | 'lost' | null = null
+  /** Why the execution stopped early; `uncreated`: the creating commit failed or found an idempotent duplicate. */
+  #stopped: 'cancelled' | 'lost' | 'uncreated' | null = null
+  #creating: Creating | null = null
   #stopCause: Error | null = null
   #wake: (() => void) | null = null
 
-  /** `seeded` marks `claim.steps` as not yet persisted (a retry's reused steps): the first commit writes them. */
-  constructor(env: ExecutionEnv, workflow: AnyWorkflow, claim: Claim, options: ExecutionOptions = {}, seeded = false) {
+  /**
+   * For `create`: settles with the store's answer to the creating commit (rejects with its error); no step runs
+   * before it. Null for the other starts.
+   */
+  readonly created: Promise<CreateRunResult> | null
+
+  constructor(
+    env: ExecutionEnv,
+    workflow: AnyWorkflow,
+    claim: Claim,
+    options: ExecutionOptions = {},
+    start: ExecutionStart = 'claimed',
+  ) {
     this.#env = env
     this.#workflow = workflow
     this.#lease = claim.lease
@@ -148,7 +174,13 @@ export class RunExecution {
       this.#order.push(slot)
     }
     this.#restore(claim.steps, now)
-    if (seeded) for (const record of claim.steps) this.#dirty.set(record.stepId, record)
+    if (start === 'seeded') for (const record of claim.steps) this.#dirty.set(record.stepId, record)
+    this.created =
+      start === 'create'
+        ? new Promise<CreateRunResult>((resolve, reject) => {
+            this.#creating = { resolve, reject }
+          })
+        : null
   }
 
   get runId(): string {
@@ -641,6 +673,7 @@ export class RunExecution {
       leaseExpiresAt: release ? null : now + this.#env.leaseMs,
     }
     this.#dirty.clear()
+    if (this.#creating) return this.#create(commit)
     const { store, clock } = this.#env
     let status = this.#run.status
     for (let attempt = 0; ; attempt++) {
@@ -687,6 +720,41 @@ export class RunExecution {
   }
 
   /**
+   * The first commit of a `create` execution: the run as this commit leaves it, created with the commit's steps.
+   * Not retried on a store fault: the caller that asked for the run learns of it, as from a plain create.
+   */
+  async #create(commit: RunCommit): Promise<void> {
+    const creating = this.#creating as Creating
+    this.#creating = null
+    const released = commit.leaseExpiresAt === null
+    const run: RunRecord = {
+      ...this.#run,
+      ...commit.run,
+      status: commit.run.status ?? this.#run.status,
+      updatedAt: commit.now,
+      leaseOwner: released ? null : this.#lease.owner,
+      leaseExpiresAt: commit.leaseExpiresAt,
+    }
+    let result: CreateRunResult
+    try {
+      result = await this.#env.store.createRun(run, commit.steps)
+    } catch (err) {
+      this.#stopped = 'uncreated'
+      creating.reject(err)
+      return
+    }
+    creating.resolve(result)
+    if (!result.created) {
+      this.#stopped = 'uncreated'
+      this.#run = result.run
+      return
+    }
+    this.#run = run
+    this.#lastCommitAt = commit.now
+    if (commit.leaseExpiresAt !== null) this.#lease = { ...this.#lease, expiresAt: commit.leaseExpiresAt }
+  }
+
+  /**
    * May be called from another request's context: sets the flags, then acts at once only if waking the loop
    * proved this is the owner's context (workerd runs abort listeners in the caller's context, where touching
    * the owner's timers fails); otherwise #afterStop aborts from the owner's context.
@@ -724,6 +792,8 @@ export class RunExecution {
   }
 
   async #afterStop(): Promise<RunRecord> {
+    // Nothing ran and nothing of ours is stored: the record we hold (the duplicate's, or ours unsaved) answers.
+    if (this.#stopped === 'uncreated') return this.#run
     this.#abortRunning()
     try {
       this.#run = await this.#env.store.getRun(this.runId)

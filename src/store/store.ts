@@ -12,6 +12,7 @@
  * - Driver failures surface as `StoreUnavailableError` (code STORE_UNAVAILABLE); raw driver errors never escape.
  * - Every method is one round trip to the backend unless its documentation says otherwise.
  */
+import { InvalidArgumentError } from '../core/errors'
 import type { DeliveredEvent, Json, RunRecord, RunStatus, StepExecution, WaitingFor, WorkflowError } from '../core/model'
 
 /** The right to write one run until `expiresAt`. Held by exactly one engine at a time. */
@@ -100,11 +101,14 @@ export interface WorkflowStore {
   readonly kind: StoreKind
 
   /**
-   * Inserts a new run. When `run.idempotencyKey` is set and a run of the same workflow already carries that
-   * key, returns that run with `created: false` and writes nothing (also under concurrent duplicates).
+   * Inserts a new run, and with it `steps` (records of this run, none with an output): an engine that begins
+   * executing at once writes its entry steps' first attempts with the run, one round trip instead of two.
+   * All or nothing. When `run.idempotencyKey` is set and a run of the same workflow already carries that key,
+   * returns that run with `created: false` and writes nothing (also under concurrent duplicates).
    * @throws RunAlreadyExistsError (RUN_ALREADY_EXISTS) when `runId` is taken.
+   * @throws InvalidArgumentError when a step belongs to another run
    */
-  createRun(run: RunRecord): Promise<CreateRunResult>
+  createRun(run: RunRecord, steps?: readonly StepExecution[]): Promise<CreateRunResult>
 
   /** @throws RunNotFoundError */
   getRun(runId: string): Promise<RunRecord>
@@ -224,3 +228,20 @@ export interface WorkflowStore {
 /** Default and bounds of {@link RunFilter.limit}, shared so every store pages identically. */
 export const DEFAULT_PAGE_SIZE = 20
 export const MAX_PAGE_SIZE = 1000
+
+/**
+ * The checks every store makes on `createRun`'s steps before writing anything: records of that run, once each,
+ * none finished (a finished step has an output, which a new run cannot have yet).
+ * @throws InvalidArgumentError
+ */
+export function checkNewRunSteps(run: RunRecord, steps: readonly StepExecution[]): void {
+  const seen = new Set<string>()
+  for (const step of steps) {
+    if (step.runId !== run.runId) throw new InvalidArgumentError(`step ${step.stepId} belongs to run ${step.runId}, not ${run.runId}`)
+    if (seen.has(step.stepId)) throw new InvalidArgumentError(`run ${run.runId} is created with step ${step.stepId} twice`)
+    if (step.status === 'COMPLETED' || step.status === 'SKIPPED') {
+      throw new InvalidArgumentError(`step ${step.stepId} of a new run cannot be ${step.status}`)
+    }
+    seen.add(step.stepId)
+  }
+}

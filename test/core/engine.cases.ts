@@ -393,7 +393,7 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       expect(progress).toEqual([0.5, 1])
     })
 
-    it('makes at most N + 3 store calls for an N-step sequential run, fresh or swept', async () => {
+    it('makes N + 1 store calls for an N-step sequential run begun at once, N + 3 when swept', async () => {
       const N = 10
       let builder = workflow({ id: 'budget', input: num }).then(inc('s0'))
       for (let i = 1; i < N; i++) builder = builder.then(inc(`s${i}`))
@@ -402,7 +402,14 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       const e = engine([wf], { store: counting.store })
       const run = await e.run('budget', { n: 0 })
       expect(run.output).toEqual({ n: N })
-      expect(counting.total()).toBeLessThanOrEqual(N + 3)
+      // The creation carries the first step's start; each later commit ends one step and starts the next.
+      expect(counting.calls).toEqual({ createRun: 1, commit: N })
+      expect(counting.total()).toBe(N + 1)
+
+      // start then execute: the creation and the first start are two calls.
+      counting.reset()
+      const { run: started } = await e.start('budget', { n: 0 })
+      expect((await e.execute(started.runId)).output).toEqual({ n: N })
       expect(counting.calls).toEqual({ createRun: 1, commit: N + 1 })
 
       // Left to the sweeper: list, claim, then the same commits.
@@ -414,6 +421,53 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       expect((await store.getRun(queued.runId)).status).toBe('COMPLETED')
       expect(counting.calls.commit).toBe(N + 1)
       expect((counting.calls.claimRun ?? 0) + (counting.calls.listDueRuns ?? 0)).toBe(2)
+    })
+
+    it('begin stores the run RUNNING with its entry steps started, then executes it', async () => {
+      const calls: string[] = []
+      const wf = workflow({ id: 'begun', input: num }).parallel([inc('a', calls), inc('b', calls)]).build()
+      const e = engine([wf])
+      const begun = await e.begin('begun', { n: 1 }, { idempotencyKey: 'once' })
+      expect(begun.created).toBe(true)
+      expect(begun.run).toMatchObject({ status: 'RUNNING', startedAt: clock.now(), leaseOwner: e.ownerId })
+      const final = await begun.done
+      expect(final).toMatchObject({ status: 'COMPLETED', output: { a: { n: 2 }, b: { n: 2 } } })
+      expect(calls.sort()).toEqual(['a', 'b'])
+      const steps = await store.listStepExecutions(final.runId)
+      expect(steps.map((s) => [s.stepId, s.status, s.attempt])).toEqual([['a', 'COMPLETED', 0], ['b', 'COMPLETED', 0]])
+
+      // An idempotent duplicate is answered with the stored run and runs nothing.
+      const again = await e.begin('begun', { n: 5 }, { idempotencyKey: 'once' })
+      expect(again.created).toBe(false)
+      expect(await again.done).toEqual(await store.getRun(final.runId))
+      expect(calls).toHaveLength(2)
+    })
+
+    it('begin reports a failed creation and leaves nothing running', async () => {
+      const calls: string[] = []
+      const wf = workflow({ id: 'taken', input: num }).then(inc('a', calls)).build()
+      const e = engine([wf], { generateId: () => 'fixed-id' })
+      await store.createRun({ ...(await engine([wf]).start('taken', { n: 0 })).run, runId: 'fixed-id' })
+      await expect(e.begin('taken', { n: 0 })).rejects.toMatchObject({ code: 'RUN_ALREADY_EXISTS' })
+      await e.shutdown()
+      expect(calls).toEqual([])
+      expect(await store.listStepExecutions('fixed-id')).toEqual([])
+    })
+
+    it('resumes a begun run whose process died mid-attempt: the stored start counts the attempt, the next one runs', async () => {
+      const calls: string[] = []
+      const wf = workflow({ id: 'died', input: num, config: { maxRetries: 1, retryDelayMs: 1 } }).then(inc('a', calls)).build()
+      // The creating call stores the attempt's start; the process "dies" before the commit that would end it.
+      const dying = engine([wf], { store: crashOnCommit(store, 1) })
+      const { run, done } = await dying.begin('died', { n: 0 })
+      await done
+      clock.advance(60_000)
+      await engine([wf]).resumeDue()
+      const final = await store.getRun(run.runId)
+      expect(final).toMatchObject({ status: 'COMPLETED', output: { n: 1 } })
+      const [step] = await store.listStepExecutions(run.runId)
+      expect(step).toMatchObject({ status: 'COMPLETED', attempt: 1 })
+      expect(calls).toEqual(['a', 'a'])
     })
 
     it('bounds concurrent steps of one run with maxConcurrency', async () => {

@@ -82,7 +82,7 @@ describe('npm run dev (wrangler dev + local libSQL)', () => {
   it('starts sequential asynchronously and completes it in waitUntil, observed by polling', async () => {
     const started = await api('POST', '/v1/workflows/sequential/runs', { input: { val1: 7, val2: 3, mult: 5 } })
     expect(started.status).toBe(202)
-    expect(started.body.run.status).toBe('PENDING')
+    expect(started.body.run.status).toBe('RUNNING')
     const run = await pollRun(started.body.run.runId, (r) => r.status === 'COMPLETED')
     expect(run.output).toEqual({ message: 'The final result is 50' })
     const { body } = await api('GET', `/v1/runs/${run.runId}/steps`)

@@ -80,11 +80,12 @@ export function runApiContract(name: string, makeStore: () => Promise<WorkflowSt
     })
 
     describe('starting runs', () => {
-      it('accepts an async start with 202 and a PENDING run, which completes in the background', async () => {
+      it('accepts an async start with 202 and a RUNNING run (first step started), which completes in the background', async () => {
         const res = await h.call('POST', '/v1/workflows/sequential/runs', { input: { val1: 2, val2: 3, mult: 4 } })
         expect(res.status).toBe(202)
         const { run } = await json(res)
-        expect(run).toMatchObject({ workflowId: 'sequential', status: 'PENDING', progress: 0 })
+        expect(run).toMatchObject({ workflowId: 'sequential', status: 'RUNNING', progress: 0 })
+        expect(run.startedAt).toEqual(expect.any(String))
         expect(res.headers.get('Location')).toBe(`/v1/runs/${run.runId}`)
         await h.settle()
         const done = await json(await h.call('GET', `/v1/runs/${run.runId}`))

@@ -63,13 +63,18 @@ describe('LibSQLStore over HTTP', () => {
         }),
       ),
     ).toBe(1)
-    // A refused commit learns why (lease lost) from the same request.
+    // A refused commit (rare) reads why, lease lost, with a second request.
     await expect(
       requests(() =>
         store.commit({ ...lease, owner: 'intruder' }, { now: T0 + 2, steps, run: {}, leaseExpiresAt: null }),
       ),
     ).rejects.toMatchObject({ code: 'LEASE_LOST' })
-    expect(endpoint.stats().pipelines).toBe(7)
+    expect(endpoint.stats().pipelines).toBe(8)
+    // A run created with its first steps started: still one request.
+    const begun = makeRun({ status: 'RUNNING' })
+    const first = makeStep({ runId: begun.runId, stepId: 'a', status: 'RUNNING' })
+    expect(await requests(() => store.createRun(begun, [first]))).toBe(1)
+    expect(await store.listStepExecutions(begun.runId)).toEqual([first])
     expect(await requests(() => store.saveState(run.runId, 'k', 1, T0))).toBe(1)
     expect(await requests(() => store.listRuns({ workflowId: 'wf-test' }))).toBe(1)
     expect(await requests(() => store.listDueRuns(T0 + 60_000, 10))).toBe(1)

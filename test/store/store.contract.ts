@@ -167,6 +167,46 @@ export function runStoreContract(name: string, setup: () => Promise<StoreHarness
         expect(runs).toEqual([winner])
       })
 
+      it('creates a run together with its first steps, and the steps only with a run it created', async () => {
+        const leased = { status: 'RUNNING' as const, startedAt: T0, leaseOwner: 'owner', leaseExpiresAt: T0 + 30_000 }
+        const run = makeRun({ ...leased, workflowId: 'wf-a', idempotencyKey: 'begun' })
+        const steps = [
+          makeStep({ runId: run.runId, stepId: 'a', status: 'RUNNING', startedAt: T0 }),
+          makeStep({ runId: run.runId, stepId: 'b', executionIndex: 1, status: 'RUNNING', startedAt: T0 }),
+        ]
+        expect(await store.createRun(run, steps)).toEqual({ run, created: true })
+        expect(await store.listStepExecutions(run.runId)).toEqual(steps)
+        const claim = await store.claimRun(run.runId, 'owner', T0 + 1, 30_000)
+        expect(claim?.steps).toEqual(steps)
+
+        // An idempotent duplicate and a taken runId write none of their steps.
+        const duplicate = makeRun({ ...leased, workflowId: 'wf-a', idempotencyKey: 'begun' })
+        const dupStep = makeStep({ runId: duplicate.runId, stepId: 'x', status: 'RUNNING' })
+        expect(await store.createRun(duplicate, [dupStep])).toEqual({ run: await store.getRun(run.runId), created: false })
+        await expect(store.getStepExecution(duplicate.runId, 'x')).rejects.toMatchObject({ code: 'STEP_EXECUTION_NOT_FOUND' })
+        const taken = makeRun({ ...leased, runId: run.runId, leaseOwner: 'other', createdAt: T0 + 5 })
+        const intruder = makeStep({ runId: run.runId, stepId: 'c', executionIndex: 2, status: 'RUNNING' })
+        await expect(store.createRun(taken, [intruder])).rejects.toMatchObject({ code: 'RUN_ALREADY_EXISTS' })
+        expect(await store.listStepExecutions(run.runId)).toEqual(steps)
+        const plain = makeRun({ ...leased })
+        const plainSteps = [makeStep({ runId: plain.runId, stepId: 'a', status: 'RUNNING' })]
+        expect(await store.createRun(plain, plainSteps)).toEqual({ run: plain, created: true })
+        expect(await store.listStepExecutions(plain.runId)).toEqual(plainSteps)
+      })
+
+      it('refuses steps of another run, a step twice, or a finished step, and writes nothing', async () => {
+        const run = makeRun()
+        const cases = [
+          [makeStep({ runId: 'other-run', stepId: 'a' })],
+          [makeStep({ runId: run.runId, stepId: 'a' }), makeStep({ runId: run.runId, stepId: 'a', executionIndex: 1 })],
+          [makeStep({ runId: run.runId, stepId: 'a', status: 'COMPLETED', output: 1 })],
+        ]
+        for (const steps of cases) {
+          await expect(store.createRun(run, steps)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+        }
+        await expect(store.getRun(run.runId)).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' })
+      })
+
       it('throws RUN_NOT_FOUND from getRun for an unknown run', async () => {
         await expect(store.getRun('no-such-run')).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' })
       })

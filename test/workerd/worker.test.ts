@@ -61,7 +61,7 @@ describe('Worker in workerd', () => {
     const res = await worker.fetch(post('/v1/workflows/parallel/runs', { input: { val1: 5, val2: 6 } }), env, ctx)
     expect(res.status).toBe(202)
     const { run } = await body(res)
-    expect(run.status).toBe('PENDING')
+    expect(run.status).toBe('RUNNING')
     await waitOnExecutionContext(ctx)
     const read = await worker.fetch(get(`/v1/runs/${run.runId}`), env, createExecutionContext())
     expect((await body(read)).run).toMatchObject({ status: 'COMPLETED', output: { message: 'sum=11 product=30' } })

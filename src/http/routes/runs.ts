@@ -211,19 +211,22 @@ export function runsRoutes(options: AppOptions) {
     .openapi(startRun, async (c) => {
       const { workflowId } = c.req.valid('param')
       const body = c.req.valid('json')
-      const { run, created } = await engine.start(workflowId, body.input, {
+      const wait = c.req.valid('query').wait === 'true'
+      // begin: the run is stored with its first steps started, one store call fewer than start + execute.
+      const { run, created, done } = await engine.begin(workflowId, body.input, {
         ...(body.resourceId === undefined ? {} : { resourceId: body.resourceId }),
         ...(body.tags === undefined ? {} : { tags: body.tags }),
         ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
+        ...budget(wait ? (options.waitBudgetMs ?? DEFAULT_WAIT_BUDGET_MS) : options.backgroundBudgetMs),
       })
       const location = { Location: `/v1/runs/${encodeURIComponent(run.runId)}` }
       if (!created) return c.json({ run: toRunView(run) }, 200, location)
-      if (c.req.valid('query').wait === 'true') {
-        const latest = await executeWithin(options, run.runId, c)
+      if (wait) {
+        const latest = await executeWithin(options, run.runId, done, c)
         if (isTerminalRunStatus(latest.status)) return c.json({ run: toRunView(latest) }, 200, location)
         return c.json({ run: toRunView(latest) }, 202, location)
       }
-      executeInBackground(engine.execute(run.runId, budget(options.backgroundBudgetMs)), c)
+      executeInBackground(done, c)
       return c.json({ run: toRunView(run) }, 202, location)
     })
     .openapi(listRuns, async (c) => {
@@ -303,16 +306,16 @@ function budget(budgetMs: number | undefined): { budgetMs?: number } {
 }
 
 /**
- * Drives a run within the request for at most `budgetMs`. The engine yields between steps once the budget is
- * spent, but a long step would hold the response; so the response does not wait past the budget plus a
- * grace period: it answers with the latest record and the execution carries on in the background.
- * Losing the run to a concurrent writer (a cancel, another engine) is not the client's failure either: the
- * run's latest record answers.
+ * Waits for an execution begun with the wait budget (`done`), within the request. The engine yields between
+ * steps once the budget is spent, but a long step would hold the response; so the response does not wait past
+ * the budget plus a grace period: it answers with the latest record and the execution carries on in the
+ * background. Losing the run to a concurrent writer (a cancel, another engine) is not the client's failure
+ * either: the run's latest record answers.
  */
-async function executeWithin(options: AppOptions, runId: string, c: Context): Promise<RunRecord> {
+async function executeWithin(options: AppOptions, runId: string, done: Promise<RunRecord>, c: Context): Promise<RunRecord> {
   const { engine } = options
   const budgetMs = options.waitBudgetMs ?? DEFAULT_WAIT_BUDGET_MS
-  const execution = engine.execute(runId, { budgetMs }).catch((err: unknown) => {
+  const execution = done.catch((err: unknown) => {
     if (isGorkflowError(err, 'LEASE_LOST') || isGorkflowError(err, 'RUN_ALREADY_FINISHED')) return engine.getRun(runId)
     throw err
   })

@@ -4,8 +4,8 @@
  * for every listing and for the sweeper's due queue (see `keys.ts` and docs/dynamodb.md). No operation scans.
  *
  * Requests per operation (each is one HTTP round trip unless noted):
- * - createRun: 1 (PutItem; TransactWriteItems with the idempotency guard when a key is set); a duplicate
- *   idempotent start costs 1 more (GetItem of the existing run).
+ * - createRun: 1 (PutItem; TransactWriteItems with the idempotency guard when a key is set or with the steps of
+ *   a run created started); a duplicate idempotent start costs 1 more (GetItem of the existing run).
  * - claimRun: 1 (conditional UpdateItem) for a run that never had a step written; 2 on resume (+ Query of steps).
  *   A run with a concurrency limit that holds no slot yet: the UpdateItem is refused (it needs a slot; the
  *   refusal returns the run), then 1 TransactWriteItems claims run and slot: 2 (+ Query of steps). Refused for a
@@ -80,6 +80,7 @@ import { decodeCursor, encodeCursor } from '../cursor'
 import {
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
+  checkNewRunSteps,
   type Claim,
   type CommitResult,
   type CreateRunResult,
@@ -301,9 +302,11 @@ export class DynamoDBStore implements WorkflowStore {
       ((error, runId) => console.warn(`gorkflow: follow-up writes of run ${runId} failed: ${error.message}`))
   }
 
-  async createRun(run: RunRecord): Promise<CreateRunResult> {
+  async createRun(run: RunRecord, steps: readonly StepExecution[] = []): Promise<CreateRunResult> {
+    checkNewRunSteps(run, steps)
     const ttl = this.#retentionSeconds !== null && isTerminalRunStatus(run.status) ? this.#ttlAt(run.completedAt ?? run.updatedAt) : null
-    const item = toRunItem(run, ttl)
+    // stepsWritten tells a claim to query the steps (as a commit that writes steps sets it).
+    const item = steps.length > 0 ? { ...toRunItem(run, ttl), [RUN.stepsWritten]: { BOOL: true } } : toRunItem(run, ttl)
     this.#checkItem(`run ${run.runId}`, item)
     const stored = fromRunItem(item)
     const runPut = {
@@ -313,7 +316,25 @@ export class DynamoDBStore implements WorkflowStore {
       ExpressionAttributeNames: { '#pk': PK },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
     }
+    // Step items ride in the run's transaction, unconditioned: the run's condition decides for all of them.
+    const stepPuts = steps.map((step) => {
+      const stepItem = toStepItem(step, ttl)
+      this.#checkItem(`step ${step.stepId} of run ${run.runId}`, stepItem)
+      return { Put: { TableName: this.#table, Item: stepItem } }
+    })
+    if (stepPuts.length + 2 > DYNAMODB_TRANSACTION_ACTIONS) {
+      throw new InvalidArgumentError(`run ${run.runId} is created with ${steps.length} steps; DynamoDB allows ${DYNAMODB_TRANSACTION_ACTIONS - 2}`)
+    }
 
+    if (run.idempotencyKey === null && stepPuts.length > 0) {
+      // The SDK's idempotency token makes a retried transaction after a lost reply a no-op, not a failure.
+      await this.#request(
+        'createRun',
+        () => this.#client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: runPut }, ...stepPuts] })),
+        (err) => (conditionFailures(err).some((f) => f.index === 0) ? new RunAlreadyExistsError(run.runId) : undefined),
+      )
+      return { run: stored, created: true }
+    }
     if (run.idempotencyKey === null) {
       await this.#request('createRun', () => this.#client.send(new PutItemCommand(runPut)), (err) => {
         const failure = conditionFailures(err)[0]
@@ -340,7 +361,7 @@ export class DynamoDBStore implements WorkflowStore {
       try {
         await this.#request(
           'createRun',
-          () => this.#client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: runPut }, { Put: guardPut }] })),
+          () => this.#client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: runPut }, { Put: guardPut }, ...stepPuts] })),
           (err) => {
             const failures = conditionFailures(err)
             const guard = failures.find((f) => f.index === 1)

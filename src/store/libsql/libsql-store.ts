@@ -13,10 +13,10 @@
  * so every statement of a fenced write carries the fence in its own WHERE clause: the step upserts are
  * `INSERT … SELECT <values> FROM workflow_runs WHERE <fence>`, and the run update is `UPDATE … WHERE <fence>`.
  * Statements that touch child tables come first and never change the columns the fence reads, so all of them
- * see the same fence outcome; the run update goes last. When the fence fails, every statement writes nothing
- * and a final `SELECT` in the same batch tells which error to throw (not found, terminal, or lease lost).
- * We do not make a failing fence abort the batch instead: SQLite has no `RAISE()` outside triggers, and an
- * aborted batch returns no rows to diagnose the failure with, which would cost a second round trip.
+ * see the same fence outcome; the run update goes last, RETURNING the run's status. When the fence fails, every
+ * statement writes nothing, the update returns no row, and a second call reads which error to throw (not found,
+ * terminal, or lease lost): a failed fence is rare, so every commit saves a statement instead. (SQLite has no
+ * `RAISE()` outside triggers, so a failing fence cannot abort the batch itself.)
  *
  * Locking. A batch starts as `BEGIN DEFERRED`; SQLite only waits (busy timeout) for the write lock when the
  * transaction's *first* statement writes. A read followed by a write can fail at once with SQLITE_BUSY under
@@ -66,7 +66,7 @@ import {
 import { TERMINAL_RUN_STATUSES, isTerminalRunStatus } from '../../core/model'
 import type { DeliveredEvent, Json, RunRecord, StepExecution } from '../../core/model'
 import { decodeCursor, encodeCursor } from '../cursor'
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../store'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, checkNewRunSteps } from '../store'
 import type {
   Claim,
   CommitResult,
@@ -119,8 +119,9 @@ export class LibSQLStore implements WorkflowStore {
     return this.#db
   }
 
-  async createRun(run: RunRecord): Promise<CreateRunResult> {
+  async createRun(run: RunRecord, steps: readonly StepExecution[] = []): Promise<CreateRunResult> {
     return this.#guard('createRun', async () => {
+      checkNewRunSteps(run, steps)
       // DO NOTHING covers both the primary key and the (workflow_id, idempotency_key) index, so concurrent
       // duplicates never surface as constraint errors; what happened is read from the results instead.
       const insert = this.#db
@@ -128,12 +129,28 @@ export class LibSQLStore implements WorkflowStore {
         .values(toRunRow(run))
         .onConflictDoNothing()
         .returning({ runId: workflowRuns.runId })
+      // The steps go in only beside the row this batch inserted: same id, creation instant and lease owner (a
+      // run already under this id, or no new row at all after an idempotent duplicate, yields no row).
+      const inserted = and(
+        eq(workflowRuns.runId, run.runId),
+        eq(workflowRuns.createdAt, run.createdAt),
+        run.leaseOwner === null ? isNull(workflowRuns.leaseOwner) : eq(workflowRuns.leaseOwner, run.leaseOwner),
+      ) as SQL
+      const stepInserts = steps.map((step) =>
+        this.#fencedUpsert(
+          stepExecutions,
+          toStepRow(step),
+          sql`${workflowRuns} WHERE ${inserted}`,
+          [stepExecutions.runId, stepExecutions.stepId],
+          'nothing',
+        ),
+      )
       if (run.idempotencyKey === null) {
-        const inserted = await insert
-        if (inserted.length === 0) throw new RunAlreadyExistsError(run.runId)
+        const [created] = stepInserts.length === 0 ? [await insert] : await this.#db.batch([insert, ...stepInserts])
+        if (created.length === 0) throw new RunAlreadyExistsError(run.runId)
         return { run: structuredClone(run), created: true }
       }
-      const [inserted, existing] = await this.#db.batch([
+      const [created, existing] = await this.#db.batch([
         insert,
         this.#db
           .select()
@@ -141,8 +158,9 @@ export class LibSQLStore implements WorkflowStore {
           .where(
             and(eq(workflowRuns.workflowId, run.workflowId), eq(workflowRuns.idempotencyKey, run.idempotencyKey)),
           ),
+        ...stepInserts,
       ])
-      if (inserted.length === 1) return { run: structuredClone(run), created: true }
+      if (created.length === 1) return { run: structuredClone(run), created: true }
       const previous = existing[0]
       if (previous === undefined) throw new RunAlreadyExistsError(run.runId)
       return { run: fromRunRow(previous), created: false }
@@ -247,11 +265,15 @@ export class LibSQLStore implements WorkflowStore {
       }
       const values = commitValues(lease, commit)
       const results = await this.#client.batch(template.map((statement) => bindTemplate(statement, values)))
-      // The run update (RETURNING its status) and the status read are the last two statements.
-      const after = results[results.length - 2]?.rows[0]
+      // The run update, RETURNING its status, is the last statement; it returns nothing when the fence failed,
+      // which is rare enough to be told apart by a second read rather than by a status read in every commit.
+      const after = results[results.length - 1]?.rows[0]
       if (after === undefined) {
-        const current = results[results.length - 1]?.rows[0]
-        throw fenceError(runId, current?.['status'] as RunRecord['status'] | undefined)
+        const [current] = await this.#db
+          .select({ status: workflowRuns.status })
+          .from(workflowRuns)
+          .where(eq(workflowRuns.runId, runId))
+        throw fenceError(runId, current?.status)
       }
       return {
         lease: { runId, owner, expiresAt: commit.leaseExpiresAt ?? lease.expiresAt },
@@ -263,7 +285,7 @@ export class LibSQLStore implements WorkflowStore {
   /**
    * The statements of a commit of this shape, with a placeholder wherever {@link commitValues} supplies a value.
    * Writes to child tables come first and never change the columns the fence reads, so all of them see the same
-   * fence outcome; the run update goes last but one, and a final read tells which error a failed fence means.
+   * fence outcome; the run update goes last.
    */
   #commitTemplate(commit: RunCommit): StatementTemplate[] {
     const fence = and(
@@ -325,12 +347,6 @@ export class LibSQLStore implements WorkflowStore {
         .set(set as SQLiteUpdateSetSource<typeof workflowRuns>)
         .where(fence)
         .returning({ status: workflowRuns.status }),
-    )
-    queries.push(
-      this.#db
-        .select({ status: workflowRuns.status })
-        .from(workflowRuns)
-        .where(eq(workflowRuns.runId, sql.placeholder('runId'))),
     )
     return queries.map((query) => toTemplate(query.toSQL()))
   }

@@ -21,7 +21,7 @@ import {
 import { isTerminalRunStatus } from '../../core/model'
 import type { DeliveredEvent, Json, RunRecord, StepExecution } from '../../core/model'
 import { decodeCursor, encodeCursor } from '../cursor'
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../store'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, checkNewRunSteps } from '../store'
 import type {
   Claim,
   CommitResult,
@@ -49,8 +49,9 @@ export class MemoryStore implements WorkflowStore {
   readonly #idempotency = new Map<string, string>()
   #closed = false
 
-  async createRun(run: RunRecord): Promise<CreateRunResult> {
+  async createRun(run: RunRecord, steps: readonly StepExecution[] = []): Promise<CreateRunResult> {
     this.#open()
+    checkNewRunSteps(run, steps)
     const idemKey = run.idempotencyKey === null ? null : idempotencyIndexKey(run.workflowId, run.idempotencyKey)
     if (idemKey !== null) {
       const existingId = this.#idempotency.get(idemKey)
@@ -60,6 +61,7 @@ export class MemoryStore implements WorkflowStore {
     if (this.#runs.has(run.runId)) throw new RunAlreadyExistsError(run.runId)
     const stored = copy(run)
     this.#runs.set(stored.runId, stored)
+    if (steps.length > 0) this.#steps.set(stored.runId, new Map(steps.map((step) => [step.stepId, copy(step)])))
     if (idemKey !== null) this.#idempotency.set(idemKey, stored.runId)
     return { run: copy(stored), created: true }
   }
