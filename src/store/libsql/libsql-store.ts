@@ -84,6 +84,7 @@ import {
   decodeJson,
   encodeJson,
   encodeNullable,
+  fromDriverRow,
   fromRunRow,
   fromStepRow,
   hasOutput,
@@ -104,6 +105,8 @@ export class LibSQLStore implements WorkflowStore {
   readonly #db: LibSQLDatabase
   /** Commit statements by {@link commitShape}. */
   readonly #commitTemplates = new Map<string, StatementTemplate[]>()
+  /** createRun statements by shape: 2 × steps, + 1 with an idempotency key. */
+  readonly #createTemplates: StatementTemplate[][] = []
 
   /**
    * Takes a ready client; the entry chooses its build (`@libsql/client/web` on Workers, the Node build for
@@ -122,48 +125,19 @@ export class LibSQLStore implements WorkflowStore {
   async createRun(run: RunRecord, steps: readonly StepExecution[] = []): Promise<CreateRunResult> {
     return this.#guard('createRun', async () => {
       checkNewRunSteps(run, steps)
-      // DO NOTHING covers both the primary key and the (workflow_id, idempotency_key) index, so concurrent
-      // duplicates never surface as constraint errors; what happened is read from the results instead.
-      const insert = this.#db
-        .insert(workflowRuns)
-        .values(toRunRow(run))
-        .onConflictDoNothing()
-        .returning({ runId: workflowRuns.runId })
-      // The steps go in only beside the row this batch inserted: same id, creation instant and lease owner (a
-      // run already under this id, or no new row at all after an idempotent duplicate, yields no row).
-      const inserted = and(
-        eq(workflowRuns.runId, run.runId),
-        eq(workflowRuns.createdAt, run.createdAt),
-        run.leaseOwner === null ? isNull(workflowRuns.leaseOwner) : eq(workflowRuns.leaseOwner, run.leaseOwner),
-      ) as SQL
-      const stepInserts = steps.map((step) =>
-        this.#fencedUpsert(
-          stepExecutions,
-          toStepRow(step),
-          sql`${workflowRuns} WHERE ${inserted}`,
-          [stepExecutions.runId, stepExecutions.stepId],
-          'nothing',
-        ),
-      )
-      if (run.idempotencyKey === null) {
-        const [created] = stepInserts.length === 0 ? [await insert] : await this.#db.batch([insert, ...stepInserts])
-        if (created.length === 0) throw new RunAlreadyExistsError(run.runId)
-        return { run: structuredClone(run), created: true }
-      }
-      const [created, existing] = await this.#db.batch([
-        insert,
-        this.#db
-          .select()
-          .from(workflowRuns)
-          .where(
-            and(eq(workflowRuns.workflowId, run.workflowId), eq(workflowRuns.idempotencyKey, run.idempotencyKey)),
-          ),
-        ...stepInserts,
-      ])
-      if (created.length === 1) return { run: structuredClone(run), created: true }
-      const previous = existing[0]
+      const keyed = run.idempotencyKey !== null
+      // Built once per shape, like commits (see `commit`); only the arguments vary.
+      const template = this.#createTemplate(keyed, steps.length)
+      const values: Record<string, unknown> = {}
+      for (const [key, value] of Object.entries(toRunRow(run))) values[`r.${key}`] = value ?? null
+      steps.forEach((step, i) => {
+        for (const [key, value] of Object.entries(toStepRow(step))) values[`s${i}.${key}`] = value ?? null
+      })
+      const [created, existing] = await this.#client.batch(template.map((statement) => bindTemplate(statement, values)))
+      if (created?.rows.length === 1) return { run: structuredClone(run), created: true }
+      const previous = keyed ? existing?.rows[0] : undefined
       if (previous === undefined) throw new RunAlreadyExistsError(run.runId)
-      return { run: fromRunRow(previous), created: false }
+      return { run: fromRunRow(fromDriverRow(workflowRuns, previous)), created: false }
     })
   }
 
@@ -280,6 +254,45 @@ export class LibSQLStore implements WorkflowStore {
         status: after['status'] as RunRecord['status'],
       }
     })
+  }
+
+  /**
+   * createRun's statements: the run's insert, with an idempotency key the read of the run that holds it, then
+   * the steps'. Placeholders `r.<key>` (the run's row) and `s<i>.<key>` (step i's).
+   */
+  #createTemplate(keyed: boolean, steps: number): StatementTemplate[] {
+    const shape = steps * 2 + (keyed ? 1 : 0)
+    let template = this.#createTemplates[shape]
+    if (template === undefined) {
+      // DO NOTHING covers both the primary key and the (workflow_id, idempotency_key) index, so concurrent
+      // duplicates never surface as constraint errors; what happened is read from the results instead.
+      const queries: { toSQL(): { sql: string; params: unknown[] } }[] = [
+        this.#db
+          .insert(workflowRuns)
+          .values(placeholderRow(workflowRuns, 'r.') as typeof workflowRuns.$inferInsert)
+          .onConflictDoNothing()
+          .returning({ runId: workflowRuns.runId }),
+      ]
+      if (keyed) {
+        const sameKey = and(
+          eq(workflowRuns.workflowId, sql.placeholder('r.workflowId')),
+          eq(workflowRuns.idempotencyKey, sql.placeholder('r.idempotencyKey')),
+        )
+        queries.push(this.#db.select().from(workflowRuns).where(sameKey))
+      }
+      // The steps go in only beside the row this batch inserted: same id, creation instant and lease owner (a
+      // run already under this id, or no new row at all after an idempotent duplicate, yields no row).
+      const inserted = sql`${workflowRuns} WHERE ${workflowRuns.runId} = ${sql.placeholder('r.runId')}
+        AND ${workflowRuns.createdAt} = ${sql.placeholder('r.createdAt')}
+        AND ${workflowRuns.leaseOwner} IS ${sql.placeholder('r.leaseOwner')}`
+      const key = [stepExecutions.runId, stepExecutions.stepId]
+      for (let i = 0; i < steps; i++) {
+        queries.push(this.#fencedUpsert(stepExecutions, placeholderRow(stepExecutions, `s${i}.`), inserted, key, 'nothing'))
+      }
+      template = queries.map((query) => toTemplate(query.toSQL()))
+      if (shape < MAX_CREATE_TEMPLATES) this.#createTemplates[shape] = template
+    }
+    return template
   }
 
   /**
@@ -667,6 +680,8 @@ export class LibSQLStore implements WorkflowStore {
  * which run fields change), so the limit only guards against a caller that makes a new shape every time.
  */
 const MAX_COMMIT_TEMPLATES = 256
+/** createRun shapes kept (a workflow's entry steps are usually one or a few; see #createTemplate). */
+const MAX_CREATE_TEMPLATES = 128
 
 /** Run fields a commit sets from a value when present (status has its own rule). */
 const PATCH_VALUE_FIELDS = ['progress', 'output', 'error', 'startedAt', 'completedAt', 'wakeAt', 'waitingFor'] as const

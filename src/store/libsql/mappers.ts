@@ -4,6 +4,8 @@
  * JSON payloads become JSON text, optional scalars are NULL, and `due_at` is derived, never read back.
  */
 import type { Json, RunRecord, RunStatus, StepError, StepExecution, WaitingFor, WorkflowError } from '../../core/model'
+import { getTableColumns } from 'drizzle-orm'
+import type { SQLiteTable } from 'drizzle-orm/sqlite-core'
 import type { StepExecutionRow, WorkflowRunRow, stepExecutions, workflowRuns } from '../../../drizzle/schema'
 
 export type RunInsert = typeof workflowRuns.$inferInsert
@@ -136,4 +138,17 @@ export function fromStepRow(row: StepExecutionRow): StepExecution {
 /** Whether a step in this state has an output that `loadStepOutput` must return. */
 export function hasOutput(step: StepExecution): boolean {
   return step.status === 'COMPLETED' || step.status === 'SKIPPED'
+}
+
+/**
+ * A row of `table` as the client returned it (keyed by SQL column name, driver values) in the shape Drizzle's
+ * queries return (keyed by property, mapped values): for statements the store sends without Drizzle's session.
+ */
+export function fromDriverRow<T extends SQLiteTable>(table: T, row: Record<string, unknown>): T['$inferSelect'] {
+  const mapped: Record<string, unknown> = {}
+  for (const [key, column] of Object.entries(getTableColumns(table))) {
+    const value = row[column.name]
+    mapped[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value)
+  }
+  return mapped as T['$inferSelect']
 }
