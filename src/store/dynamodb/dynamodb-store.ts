@@ -145,7 +145,6 @@ import {
   runStatusOf,
   s,
   SLOT,
-  STATE,
   STEP,
   stepStatusOf,
   toEventItem,

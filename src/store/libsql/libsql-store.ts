@@ -36,7 +36,6 @@ import {
   is,
   isNotNull,
   isNull,
-  lt,
   lte,
   notInArray,
   or,
