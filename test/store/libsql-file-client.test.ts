@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LibsqlBatchError, LibsqlError } from '@libsql/client'
 import { afterEach, describe, expect, it } from 'vitest'
+import { startCheckpointer } from '../../src/store/libsql/checkpointer'
 import { FileClient } from '../../src/store/libsql/file-client'
 
 const dirs: string[] = []
@@ -133,4 +134,29 @@ describe('FileClient', () => {
     client.reconnect()
     expect(await names(client)).toEqual(['kept'])
   })
+
+  it('checkpoints from its worker thread, not in the commits, once asked to', async () => {
+    const client = await open()
+    await client.checkpointInBackground(20)
+    expect((await client.execute('PRAGMA wal_autocheckpoint')).rows[0]?.[0]).toBe(0)
+    const file = join(dirs.at(-1) as string, 'client.db')
+    const before = statSync(file).size
+    const blob = 'x'.repeat(3_000)
+    for (let i = 0; i < 200; i++) await client.execute({ sql: 'INSERT INTO items (id, name) VALUES (?, ?)', args: [i, `${i}${blob}`] })
+    // Only a checkpoint copies the log into the database file; this connection makes none.
+    for (let waited = 0; statSync(file).size < before + 200 * 3_000 && waited < 5_000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    expect(statSync(file).size).toBeGreaterThan(before + 200 * 3_000)
+  })
 })
+
+describe('startCheckpointer', () => {
+  it('reports a thread that cannot open the database', async () => {
+    const failure = await new Promise<Error>((resolve) => {
+      startCheckpointer({ path: '/nonexistent-dir/x.db', busyTimeoutMs: 10, intervalMs: 10, onFailure: resolve })
+    })
+    expect(failure).toBeInstanceOf(Error)
+  })
+})
+

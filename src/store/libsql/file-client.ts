@@ -29,6 +29,7 @@ import type {
   TransactionMode,
 } from '@libsql/client'
 import Database from 'libsql'
+import { startCheckpointer, type Checkpointer } from './checkpointer'
 
 export interface FileClientOptions {
   /** Path of the database file, or `:memory:` for a private in-memory database. */
@@ -65,6 +66,8 @@ interface NormalizedStatement {
 }
 
 const DEFAULT_STATEMENT_CACHE_SIZE = 512
+/** SQLite's default `wal_autocheckpoint`. */
+const SQLITE_AUTOCHECKPOINT_PAGES = 1000
 
 /** Opens a {@link FileClient}. @throws LibsqlError when the database cannot be opened */
 export function createFileClient(options: FileClientOptions): FileClient {
@@ -78,6 +81,7 @@ export class FileClient implements Client {
   readonly #options: FileClientOptions
   #db: Connection
   readonly #cache = new Map<string, Prepared>()
+  #checkpointer: Checkpointer | null = null
   #queue: QueuedBatch[] = []
   #flushScheduled = false
   /**
@@ -161,14 +165,36 @@ export class FileClient implements Client {
     if (this.closed) return
     this.#flush()
     this.closed = true
+    this.#checkpointer?.stop()
+    this.#checkpointer = null
     this.#cache.clear()
     if (this.#db.open) this.#db.close()
   }
 
+  /** Opens a new connection, with SQLite's own checkpoints (call {@link checkpointInBackground} again if wanted). */
   reconnect(): void {
     this.close()
     this.#db = open(this.#options)
     this.closed = false
+  }
+
+  /**
+   * Moves WAL checkpoints off this connection's commits onto a worker thread (see `checkpointer.ts`), every
+   * `intervalMs`. For a database already in WAL mode. Should the thread fail, this connection checkpoints itself
+   * again, as SQLite does by default.
+   */
+  async checkpointInBackground(intervalMs: number): Promise<void> {
+    if (this.#checkpointer !== null || this.closed) return
+    await this.execute('PRAGMA wal_autocheckpoint = 0')
+    this.#checkpointer = startCheckpointer({
+      path: this.#options.path,
+      busyTimeoutMs: this.#options.busyTimeoutMs,
+      intervalMs,
+      onFailure: () => {
+        this.#checkpointer = null
+        if (!this.closed) this.execute(`PRAGMA wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`).catch(() => {})
+      },
+    })
   }
 
   /** @internal For {@link FileTransaction}: runs one statement on the connection the transaction holds. */
