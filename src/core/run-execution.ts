@@ -399,7 +399,8 @@ export class RunExecution {
     const work = check ? this.#checkWait(slot, record) : this.#attempt(slot, attempt, record, controller)
     void work.then((outcome) => {
       this.#settled.push({ slot, attempt, outcome })
-      this.#notify()
+      // The attempt settles in the context that launched it, the owner's: waking the loop is safe in workerd too.
+      this.#notify(true)
     })
   }
 
@@ -778,11 +779,11 @@ export class RunExecution {
   /**
    * Wakes the loop if it waits; true when that worked. Wake functions resolve their promise first, which in
    * another request's context (workerd) throws before anything changed; the loop then sees the change within
-   * LOCAL_POLL_MS from its own timer.
+   * LOCAL_POLL_MS from its own timer. In workerd only the owner's own context (`fromOwner`) wakes it.
    */
-  #notify(): boolean {
+  #notify(fromOwner = false): boolean {
     const wake = this.#wake
-    if (!wake || FLAGS_ONLY) return false
+    if (!wake || (FLAGS_ONLY && !fromOwner)) return false
     try {
       wake()
       return true
