@@ -68,6 +68,8 @@ interface NormalizedStatement {
 const DEFAULT_STATEMENT_CACHE_SIZE = 512
 /** SQLite's default `wal_autocheckpoint`. */
 const SQLITE_AUTOCHECKPOINT_PAGES = 1000
+/** The writer's own threshold while a thread checkpoints (see checkpointInBackground). */
+const FALLBACK_AUTOCHECKPOINT_PAGES = 10 * SQLITE_AUTOCHECKPOINT_PAGES
 
 /** Opens a {@link FileClient}. @throws LibsqlError when the database cannot be opened */
 export function createFileClient(options: FileClientOptions): FileClient {
@@ -179,17 +181,19 @@ export class FileClient implements Client {
   }
 
   /**
-   * Moves WAL checkpoints off this connection's commits onto a worker thread (see `checkpointer.ts`), every
-   * `intervalMs`. For a database already in WAL mode. Should the thread fail, this connection checkpoints itself
-   * again, as SQLite does by default.
+   * Moves WAL checkpoints off this connection's commits onto a worker thread (see `checkpointer.ts`). For a
+   * database already in WAL mode. Should the thread fail, this connection checkpoints itself again, as SQLite
+   * does by default.
    */
   async checkpointInBackground(intervalMs: number): Promise<void> {
     if (this.#checkpointer !== null || this.closed) return
-    await this.execute('PRAGMA wal_autocheckpoint = 0')
+    // The thread's checkpoints cannot catch up with a writer that never pauses; this connection's own, at a
+    // threshold 10× SQLite's, then bounds the log (its checkpoint runs between commits, so it completes).
+    await this.execute(`PRAGMA wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`)
     this.#checkpointer = startCheckpointer({
+      intervalMs,
       path: this.#options.path,
       busyTimeoutMs: this.#options.busyTimeoutMs,
-      intervalMs,
       onFailure: () => {
         this.#checkpointer = null
         if (!this.closed) this.execute(`PRAGMA wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`).catch(() => {})
