@@ -3,7 +3,7 @@
  * Durability proofs that need no process of their own: racing sweepers, injected store faults, concurrent
  * duplicate starts and retention. Parameterised by a store factory; every store runs them unchanged.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { Engine } from '../../src/core/engine'
 import { StoreUnavailableError } from '../../src/core/errors'
@@ -11,8 +11,7 @@ import { isTerminalRunStatus, type RunStatus } from '../../src/core/model'
 import { defineStep } from '../../src/core/step'
 import { workflow } from '../../src/core/workflow'
 import type { RunCommit, WorkflowStore } from '../../src/store/store'
-import { VirtualClock } from '../support/virtual-clock'
-import type { EngineHarness } from './engine.cases'
+import { useEngineHarness, type EngineHarness } from '../support/engine-harness'
 
 interface Invocation {
   readonly key: string
@@ -109,34 +108,26 @@ const until = async (check: () => Promise<boolean>, timeoutMs: number) => {
 
 export function runDurabilityCases(name: string, setup: () => Promise<EngineHarness>, scale = { runs: 100 }): void {
   describe(`Durability on ${name}`, () => {
-    let store: WorkflowStore
-    let cleanup: (() => Promise<void>) | undefined
-
-    beforeEach(async () => {
-      const harness = await setup()
-      store = harness.store
-      cleanup = harness.cleanup
-    })
-    afterEach(async () => {
-      await cleanup?.()
-    })
+    // Most tests build engines by hand (real clock, their own owners and leases); the retention test needs the
+    // harness's virtual clock, so it uses `engine()`.
+    const { store, clock, engine } = useEngineHarness(setup)
 
     it(`completes ${scale.runs} runs once each while 3 engines sweep concurrently, never overlapping an attempt`, async () => {
       const { step, overlaps, log } = invocationLog()
       const wf = workflow({ id: 'race', input: z.object({ n: z.number() }) }).then(step('a')).then(step('b')).then(step('c')).build()
-      const starter = new Engine({ store, workflows: [wf] })
+      const starter = new Engine({ store: store(), workflows: [wf] })
       const ids: string[] = []
       for (let i = 0; i < scale.runs; i++) ids.push((await starter.start('race', { n: i })).run.runId)
       await starter.shutdown()
-      const engines = [0, 1, 2].map((i) => new Engine({ store, workflows: [wf], ownerId: `sweeper-${i}`, leaseMs: 5_000 }))
+      const engines = [0, 1, 2].map((i) => new Engine({ store: store(), workflows: [wf], ownerId: `sweeper-${i}`, leaseMs: 5_000 }))
       const sweepers = engines.map(async (e) => {
         for (let round = 0; round < 200; round++) {
           const { claimed } = await e.resumeDue({ limit: 10 })
-          if (claimed === 0 && (await store.listDueRuns(Date.now(), 1)).length === 0) return
+          if (claimed === 0 && (await store().listDueRuns(Date.now(), 1)).length === 0) return
         }
       })
       await Promise.all(sweepers)
-      const runs = await Promise.all(ids.map((id) => store.getRun(id)))
+      const runs = await Promise.all(ids.map((id) => store().getRun(id)))
       expect(runs.filter((r) => r.status !== 'COMPLETED')).toEqual([])
       expect(runs.every((r, i) => (r.output as { n: number }).n === i + 3)).toBe(true)
       expect(overlaps()).toBe(0)
@@ -148,7 +139,7 @@ export function runDurabilityCases(name: string, setup: () => Promise<EngineHarn
       it(`ends every run terminal after store faults (${mode}), without overwriting a terminal state or losing an output`, async () => {
         const { step } = invocationLog()
         const wf = workflow({ id: 'faults', input: z.object({ n: z.number() }) }).then(step('a')).then(step('b')).build()
-        const faulty = faultyStore(store, mode, 0.15, seeded(mode === 'throw' ? 7 : 11))
+        const faulty = faultyStore(store(), mode, 0.15, seeded(mode === 'throw' ? 7 : 11))
         const engines = [0, 1].map((i) => new Engine({ store: faulty.store, workflows: [wf], ownerId: `f-${i}`, leaseMs: 300 }))
         const keys = Array.from({ length: 30 }, (_, i) => i)
         const runIds = new Map<number, string>()
@@ -171,23 +162,23 @@ export function runDurabilityCases(name: string, setup: () => Promise<EngineHarn
         for (const i of [3, 13, 23]) await engines[0]?.cancel(runIds.get(i) as string).catch(() => {})
         faulty.stop()
         expect(faulty.injected()).toBeGreaterThan(10)
-        const healthy = new Engine({ store, workflows: [wf], leaseMs: 300 })
+        const healthy = new Engine({ store: store(), workflows: [wf], leaseMs: 300 })
         await until(async () => {
           await healthy.resumeDue({ limit: 50 })
-          const all = (await store.listRuns({ workflowId: 'faults', limit: 100 })).runs
+          const all = (await store().listRuns({ workflowId: 'faults', limit: 100 })).runs
           return all.length === 30 && all.every((r) => isTerminalRunStatus(r.status))
         }, 20_000)
-        const all = (await store.listRuns({ workflowId: 'faults', limit: 100 })).runs
+        const all = (await store().listRuns({ workflowId: 'faults', limit: 100 })).runs
         expect(all).toHaveLength(30)
         for (const run of all) {
           expect(isTerminalRunStatus(run.status)).toBe(true)
           const first = faulty.firstTerminal.get(run.runId)
           if (first) expect(run.status).toBe(first)
           if (run.status === 'COMPLETED') {
-            const steps = await store.listStepExecutions(run.runId)
+            const steps = await store().listStepExecutions(run.runId)
             for (const s of steps) {
               expect(s.status).toBe('COMPLETED')
-              expect(await store.loadStepOutput(run.runId, s.stepId)).toEqual(s.output)
+              expect(await store().loadStepOutput(run.runId, s.stepId)).toEqual(s.output)
             }
             expect(run.output).toEqual({ n: (run.input as { n: number }).n + 2 })
           }
@@ -200,29 +191,28 @@ export function runDurabilityCases(name: string, setup: () => Promise<EngineHarn
     it('creates one run for 20 concurrent starts with the same idempotency key', async () => {
       const { step } = invocationLog()
       const wf = workflow({ id: 'idem', input: z.object({ n: z.number() }) }).then(step('a')).build()
-      const engines = [0, 1, 2].map(() => new Engine({ store, workflows: [wf] }))
+      const engines = [0, 1, 2].map(() => new Engine({ store: store(), workflows: [wf] }))
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) => (engines[i % 3] as Engine).start('idem', { n: 1 }, { idempotencyKey: 'same' })),
       )
       expect(new Set(results.map((r) => r.run.runId)).size).toBe(1)
       expect(results.filter((r) => r.created)).toHaveLength(1)
-      expect((await store.listRuns({ workflowId: 'idem' })).runs).toHaveLength(1)
+      expect((await store().listRuns({ workflowId: 'idem' })).runs).toHaveLength(1)
       await Promise.all(engines.map((e) => e.shutdown()))
     })
 
     it('deletes terminal runs older than the retention with all their children, keeping the rest', async () => {
-      const clock = new VirtualClock()
       const { step } = invocationLog()
       const wf = workflow({ id: 'ret', input: z.object({ n: z.number() }) }).then(step('a')).build()
-      const e = new Engine({ store, workflows: [wf], clock, retentionMs: 86_400_000 })
+      const e = engine([wf], { retentionMs: 86_400_000 })
       const old = await e.run('ret', { n: 1 })
-      clock.advance(86_400_001)
+      clock().advance(86_400_001)
       const fresh = await e.run('ret', { n: 2 })
       const sweep = await e.resumeDue()
       expect(sweep.deleted).toBe(1)
-      await expect(store.getRun(old.runId)).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' })
-      expect(await store.listStepExecutions(old.runId)).toEqual([])
-      expect((await store.getRun(fresh.runId)).status).toBe('COMPLETED')
+      await expect(store().getRun(old.runId)).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' })
+      expect(await store().listStepExecutions(old.runId)).toEqual([])
+      expect((await store().getRun(fresh.runId)).status).toBe('COMPLETED')
     })
   })
 }

@@ -3,22 +3,16 @@
  * The engine's behaviour matrix, parameterised by a store factory so it runs unchanged on every store
  * (memory here; LibSQL and DynamoDB in their own test files). Named `.cases.ts` so vitest does not run it alone.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { systemClock } from '../../src/core/clock'
-import { Engine, type EngineOptions } from '../../src/core/engine'
 import { NonRetryableError } from '../../src/core/errors'
 import type { RunRecord } from '../../src/core/model'
 import { defineStep, type AnyStep } from '../../src/core/step'
-import { workflow, type AnyWorkflow } from '../../src/core/workflow'
+import { workflow } from '../../src/core/workflow'
 import type { RunCommit, WorkflowStore } from '../../src/store/store'
 import { countingStore } from '../support/counting-store'
-import { VirtualClock } from '../support/virtual-clock'
-
-export interface EngineHarness {
-  readonly store: WorkflowStore
-  readonly cleanup?: () => Promise<void>
-}
+import { useEngineHarness, type EngineHarness } from '../support/engine-harness'
 
 const num = z.object({ n: z.number() })
 const inc = <Id extends string>(id: Id, calls?: string[]) =>
@@ -72,28 +66,8 @@ function abortableWait() {
 
 export function runEngineCases(name: string, setup: () => Promise<EngineHarness>): void {
   describe(`Engine on ${name}`, () => {
-    let store: WorkflowStore
-    let cleanup: (() => Promise<void>) | undefined
-    let clock: VirtualClock
-    const engines: Engine[] = []
-
-    const engine = (workflows: AnyWorkflow[], options: Partial<EngineOptions> = {}) => {
-      const e = new Engine({ store, workflows, clock, random: () => 0.5, ...options })
-      engines.push(e)
-      return e
-    }
-
-    beforeEach(async () => {
-      const harness = await setup()
-      store = harness.store
-      cleanup = harness.cleanup
-      clock = new VirtualClock()
-    })
-
-    afterEach(async () => {
-      await Promise.all(engines.splice(0).map((e) => e.shutdown()))
-      await cleanup?.()
-    })
+    // A fixed jitter draw keeps the retry delays the tests assert exact.
+    const { store, clock, engine } = useEngineHarness(setup, { random: () => 0.5 })
 
     it('passes each step output to the next step and completes with the last output', async () => {
       const calls: string[] = []
@@ -101,13 +75,13 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       const run = await engine([wf]).run('seq', { n: 1 })
       expect(run).toMatchObject({ status: 'COMPLETED', output: { n: 4 }, progress: 1, error: null, leaseOwner: null })
       expect(calls).toEqual(['a', 'b', 'c'])
-      const steps = await store.listStepExecutions(run.runId)
+      const steps = await store().listStepExecutions(run.runId)
       expect(steps.map((s) => [s.stepId, s.executionIndex, s.status, s.attempt, s.input, s.output])).toEqual([
         ['a', 0, 'COMPLETED', 0, { n: 1 }, { n: 2 }],
         ['b', 1, 'COMPLETED', 0, { n: 2 }, { n: 3 }],
         ['c', 2, 'COMPLETED', 0, { n: 3 }, { n: 4 }],
       ])
-      expect(await store.getRun(run.runId)).toMatchObject({ status: 'COMPLETED', output: { n: 4 }, startedAt: expect.any(Number) })
+      expect(await store().getRun(run.runId)).toMatchObject({ status: 'COMPLETED', output: { n: 4 }, startedAt: expect.any(Number) })
     })
 
     it('fans out in parallel and joins the outputs keyed by step id', async () => {
@@ -120,7 +94,7 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       const wf = workflow<{ x: number; y: number }>({ id: 'fan' }).parallel([add, mul]).then(join).build()
       const run = await engine([wf]).run('fan', { x: 3, y: 4 })
       expect(run.output).toBe('7/12')
-      const steps = await store.listStepExecutions(run.runId)
+      const steps = await store().listStepExecutions(run.runId)
       expect(steps.find((s) => s.stepId === 'join')?.input).toEqual({ add: { sum: 7 }, mul: { product: 12 } })
       expect(new Set(steps.map((s) => s.executionIndex)).size).toBe(3)
     })
@@ -151,9 +125,9 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       const e = engine([computed, fixed])
       const skipped = await e.run('computed', { value: 2 })
       expect(skipped.output).toEqual({ value: 2, doubled: false })
-      const steps = await store.listStepExecutions(skipped.runId)
+      const steps = await store().listStepExecutions(skipped.runId)
       expect(steps.map((s) => s.status)).toEqual(['SKIPPED', 'SKIPPED'])
-      expect(await store.loadStepOutput(skipped.runId, 'double')).toEqual({ value: 2, doubled: false })
+      expect(await store().loadStepOutput(skipped.runId, 'double')).toEqual({ value: 2, doubled: false })
       expect((await e.run('computed', { value: 6 })).output).toEqual({ value: 112, doubled: true })
       expect((await e.run('fixed', { value: 9 })).output).toEqual({ value: -1, doubled: false })
     })
@@ -180,8 +154,8 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
         const run = await engine([wf]).run('retry', null)
         expect(run.status).toBe('COMPLETED')
         expect(attempts).toEqual([0, 1, 2, 3])
-        expect(clock.sleeps.filter((ms) => ms > 0)).toEqual(delays)
-        expect(await store.getStepExecution(run.runId, 'flaky')).toMatchObject({ status: 'COMPLETED', attempt: 3, error: null })
+        expect(clock().sleeps.filter((ms) => ms > 0)).toEqual(delays)
+        expect(await store().getStepExecution(run.runId, 'flaky')).toMatchObject({ status: 'COMPLETED', attempt: 3, error: null })
       })
     }
 
@@ -200,7 +174,7 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       })
       const wf = workflow({ id: 'jit' }).then(flaky).build()
       await engine([wf], { random: () => 0 }).run('jit', null)
-      expect(clock.sleeps).toEqual([500, 750, 750])
+      expect(clock().sleeps).toEqual([500, 750, 750])
     })
 
     it('fails the run after exhausting retries, naming the step and the real last attempt', async () => {
@@ -212,10 +186,10 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       expect(run.status).toBe('FAILED')
       expect(run.error).toMatchObject({ code: 'EXECUTION_FAILED', step: 'bad', message: 'step bad failed after 3 attempts: nope' })
       expect(run.progress).toBe(0.5)
-      const rec = await store.getStepExecution(run.runId, 'bad')
+      const rec = await store().getStepExecution(run.runId, 'bad')
       expect(rec).toMatchObject({ status: 'FAILED', attempt: 2, error: { code: 'EXECUTION_FAILED', attempt: 2, message: 'nope' } })
-      expect(rec.error?.timestamp).toBe(clock.now())
-      expect(await store.getRun(run.runId)).toMatchObject({ status: 'FAILED', leaseOwner: null })
+      expect(rec.error?.timestamp).toBe(clock().now())
+      expect(await store().getRun(run.runId)).toMatchObject({ status: 'FAILED', leaseOwner: null })
     })
 
     it('does not retry a NonRetryableError or a schema validation failure', async () => {
@@ -236,7 +210,7 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       const inp = await e.run('w3', { nope: 1 })
       expect(inp.error).toMatchObject({ code: 'VALIDATION_ERROR', step: 'badIn' })
       expect(calls).toBe(2)
-      const rec = await store.getStepExecution(inp.runId, 'badIn')
+      const rec = await store().getStepExecution(inp.runId, 'badIn')
       expect(rec.error?.details).toEqual({ issues: [{ path: 'need', message: expect.any(String) }] })
     })
 
@@ -263,8 +237,8 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       expect(run.output).toBeNull()
       await new Promise((r) => setTimeout(r, 120))
       expect(lateFinished).toBe(true)
-      expect(await store.getStepExecution(run.runId, 'slow')).toMatchObject({ status: 'FAILED', attempt: 1, output: null })
-      expect((await store.getRun(run.runId)).status).toBe('FAILED')
+      expect(await store().getStepExecution(run.runId, 'slow')).toMatchObject({ status: 'FAILED', attempt: 1, output: null })
+      expect((await store().getRun(run.runId)).status).toBe('FAILED')
     })
 
     it('continues past a continue-on-error failure, handing null to its successor', async () => {
@@ -275,7 +249,7 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       const run = await engine([wf]).run('coe', null)
       expect(run).toMatchObject({ status: 'COMPLETED', output: 'done', progress: 1 })
       expect(received).toBeNull()
-      expect((await store.getStepExecution(run.runId, 'fails')).status).toBe('FAILED')
+      expect((await store().getStepExecution(run.runId, 'fails')).status).toBe('FAILED')
     })
 
     it('aborts running siblings when a step fails fatally', async () => {
@@ -293,7 +267,7 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       expect(run.status).toBe('FAILED')
       expect(run.error?.step).toBe('boom')
       expect(siblingAborted).toBe(true)
-      const steps = await store.listStepExecutions(run.runId)
+      const steps = await store().listStepExecutions(run.runId)
       expect(Object.fromEntries(steps.map((s) => [s.stepId, s.status]))).toEqual({ boom: 'FAILED', waits: 'CANCELLED' })
     })
 
@@ -308,10 +282,10 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       expect(cancelled.status).toBe('CANCELLED')
       expect(aborted()).toBe(true)
       expect((await done).status).toBe('CANCELLED')
-      expect(await store.getStepExecution(run.runId, 'waits')).toMatchObject({ status: 'CANCELLED' })
+      expect(await store().getStepExecution(run.runId, 'waits')).toMatchObject({ status: 'CANCELLED' })
       await expect(e.cancel(run.runId)).rejects.toMatchObject({ code: 'RUN_ALREADY_FINISHED' })
       expect((await e.execute(run.runId)).status).toBe('CANCELLED')
-      await expect(store.getStepExecution(run.runId, 'never')).rejects.toMatchObject({ code: 'STEP_EXECUTION_NOT_FOUND' })
+      await expect(store().getStepExecution(run.runId, 'never')).rejects.toMatchObject({ code: 'STEP_EXECUTION_NOT_FOUND' })
     })
 
     it('stops an executor in another engine at its next lease renewal after a cancel', async () => {
@@ -333,41 +307,41 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
         .then(inc('a', calls)).then(inc('b', calls)).then(inc('c', calls)).then(inc('d', calls))
         .build()
       // Commits: 1 marks a started, 2 completes a/starts b, 3 completes b/starts c. Die at 3: b ran, unrecorded.
-      const doomed = engine([wf], { store: crashOnCommit(store, 3), leaseMs: 10_000 })
+      const doomed = engine([wf], { store: crashOnCommit(store(), 3), leaseMs: 10_000 })
       const { run } = await doomed.start('crash', { n: 0 })
       const dead = await doomed.execute(run.runId)
       expect(dead.status).toBe('RUNNING')
       expect(calls).toEqual(['a', 'b'])
-      expect(await store.listDueRuns(clock.now(), 10)).not.toContain(run.runId)
-      clock.advance(10_001)
-      expect(await store.listDueRuns(clock.now(), 10)).toContain(run.runId)
+      expect(await store().listDueRuns(clock().now(), 10)).not.toContain(run.runId)
+      clock().advance(10_001)
+      expect(await store().listDueRuns(clock().now(), 10)).toContain(run.runId)
       const survivor = engine([wf])
       const sweep = await survivor.resumeDue()
       expect(sweep).toEqual({ claimed: 1, completed: 1, deleted: 0 })
-      const finished = await store.getRun(run.runId)
+      const finished = await store().getRun(run.runId)
       expect(finished).toMatchObject({ status: 'COMPLETED', output: { n: 4 }, leaseOwner: null })
       expect(calls).toEqual(['a', 'b', 'b', 'c', 'd'])
       // The interrupted attempt of b counts as an attempt.
-      expect(await store.getStepExecution(run.runId, 'b')).toMatchObject({ status: 'COMPLETED', attempt: 1 })
-      expect(await store.getStepExecution(run.runId, 'a')).toMatchObject({ status: 'COMPLETED', attempt: 0 })
+      expect(await store().getStepExecution(run.runId, 'b')).toMatchObject({ status: 'COMPLETED', attempt: 1 })
+      expect(await store().getStepExecution(run.runId, 'a')).toMatchObject({ status: 'COMPLETED', attempt: 0 })
     })
 
     it('fails a step that kills its worker on every attempt after maxRetries, with ATTEMPT_INTERRUPTED', async () => {
       let invocations = 0
       const poison = defineStep({ id: 'poison', maxRetries: 2, retryDelayMs: 0, handler: () => { invocations++; return 1 } })
       const wf = workflow({ id: 'poison' }).then(poison).build()
-      const first = engine([wf], { store: crashOnCommit(store, 2), leaseMs: 1000 })
+      const first = engine([wf], { store: crashOnCommit(store(), 2), leaseMs: 1000 })
       const { run } = await first.start('poison', null)
       await first.execute(run.runId)
       let rounds = 0
-      while ((await store.getRun(run.runId)).status === 'RUNNING' && rounds < 10) {
+      while ((await store().getRun(run.runId)).status === 'RUNNING' && rounds < 10) {
         rounds++
-        clock.advance(1001)
+        clock().advance(1001)
         // Each new engine dies right after the handler finishes, before its completion is recorded.
-        const next = engine([wf], { store: crashOnCommit(store, 2), leaseMs: 1000 })
+        const next = engine([wf], { store: crashOnCommit(store(), 2), leaseMs: 1000 })
         await next.execute(run.runId)
       }
-      const final = await store.getRun(run.runId)
+      const final = await store().getRun(run.runId)
       expect(final.status).toBe('FAILED')
       expect(final.error).toMatchObject({ code: 'ATTEMPT_INTERRUPTED', step: 'poison' })
       expect(invocations).toBe(3)
@@ -375,7 +349,7 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
     })
 
     it('persists progress as it changes: 0.5 after one of two steps, 1 at completion', async () => {
-      const counting = countingStore(store)
+      const counting = countingStore(store())
       const progress: number[] = []
       const spy = new Proxy(counting.store, {
         get(target, prop) {
@@ -398,7 +372,7 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       let builder = workflow({ id: 'budget', input: num }).then(inc('s0'))
       for (let i = 1; i < N; i++) builder = builder.then(inc(`s${i}`))
       const wf = builder.build()
-      const counting = countingStore(store)
+      const counting = countingStore(store())
       const e = engine([wf], { store: counting.store })
       const run = await e.run('budget', { n: 0 })
       expect(run.output).toEqual({ n: N })
@@ -418,7 +392,7 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       await starter.shutdown()
       counting.reset()
       await e.resumeDue()
-      expect((await store.getRun(queued.runId)).status).toBe('COMPLETED')
+      expect((await store().getRun(queued.runId)).status).toBe('COMPLETED')
       expect(counting.calls.commit).toBe(N + 1)
       expect((counting.calls.claimRun ?? 0) + (counting.calls.listDueRuns ?? 0)).toBe(2)
     })
@@ -429,17 +403,17 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       const e = engine([wf])
       const begun = await e.begin('begun', { n: 1 }, { idempotencyKey: 'once' })
       expect(begun.created).toBe(true)
-      expect(begun.run).toMatchObject({ status: 'RUNNING', startedAt: clock.now(), leaseOwner: e.ownerId })
+      expect(begun.run).toMatchObject({ status: 'RUNNING', startedAt: clock().now(), leaseOwner: e.ownerId })
       const final = await begun.done
       expect(final).toMatchObject({ status: 'COMPLETED', output: { a: { n: 2 }, b: { n: 2 } } })
       expect(calls.sort()).toEqual(['a', 'b'])
-      const steps = await store.listStepExecutions(final.runId)
+      const steps = await store().listStepExecutions(final.runId)
       expect(steps.map((s) => [s.stepId, s.status, s.attempt])).toEqual([['a', 'COMPLETED', 0], ['b', 'COMPLETED', 0]])
 
       // An idempotent duplicate is answered with the stored run and runs nothing.
       const again = await e.begin('begun', { n: 5 }, { idempotencyKey: 'once' })
       expect(again.created).toBe(false)
-      expect(await again.done).toEqual(await store.getRun(final.runId))
+      expect(await again.done).toEqual(await store().getRun(final.runId))
       expect(calls).toHaveLength(2)
     })
 
@@ -447,25 +421,25 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       const calls: string[] = []
       const wf = workflow({ id: 'taken', input: num }).then(inc('a', calls)).build()
       const e = engine([wf], { generateId: () => 'fixed-id' })
-      await store.createRun({ ...(await engine([wf]).start('taken', { n: 0 })).run, runId: 'fixed-id' })
+      await store().createRun({ ...(await engine([wf]).start('taken', { n: 0 })).run, runId: 'fixed-id' })
       await expect(e.begin('taken', { n: 0 })).rejects.toMatchObject({ code: 'RUN_ALREADY_EXISTS' })
       await e.shutdown()
       expect(calls).toEqual([])
-      expect(await store.listStepExecutions('fixed-id')).toEqual([])
+      expect(await store().listStepExecutions('fixed-id')).toEqual([])
     })
 
     it('resumes a begun run whose process died mid-attempt: the stored start counts the attempt, the next one runs', async () => {
       const calls: string[] = []
       const wf = workflow({ id: 'died', input: num, config: { maxRetries: 1, retryDelayMs: 1 } }).then(inc('a', calls)).build()
       // The creating call stores the attempt's start; the process "dies" before the commit that would end it.
-      const dying = engine([wf], { store: crashOnCommit(store, 1) })
+      const dying = engine([wf], { store: crashOnCommit(store(), 1) })
       const { run, done } = await dying.begin('died', { n: 0 })
       await done
-      clock.advance(60_000)
+      clock().advance(60_000)
       await engine([wf]).resumeDue()
-      const final = await store.getRun(run.runId)
+      const final = await store().getRun(run.runId)
       expect(final).toMatchObject({ status: 'COMPLETED', output: { n: 1 } })
-      const [step] = await store.listStepExecutions(run.runId)
+      const [step] = await store().listStepExecutions(run.runId)
       expect(step).toMatchObject({ status: 'COMPLETED', attempt: 1 })
       expect(calls).toEqual(['a', 'a'])
     })
@@ -490,7 +464,7 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       const run = await engine([wf], { clock: systemClock }).run('conc', null)
       expect(run.status).toBe('COMPLETED')
       expect(peak).toBe(2)
-      const steps = await store.listStepExecutions(run.runId)
+      const steps = await store().listStepExecutions(run.runId)
       expect(steps.map((s) => s.stepId)).toEqual(['a', 'b', 'c', 'd', 'e'])
       expect(steps.map((s) => s.executionIndex)).toEqual([0, 1, 2, 3, 4])
     })
@@ -510,14 +484,14 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       const wf = workflow({ id: 'wake' }).then(later).build()
       const e = engine([wf], { inlineDelayLimitMs: 1000 })
       const yielded = await e.run('wake', null)
-      expect(yielded).toMatchObject({ status: 'RUNNING', leaseOwner: null, wakeAt: clock.now() + 60_000 })
-      expect(await store.getRun(yielded.runId)).toMatchObject({ status: 'RUNNING', leaseOwner: null, wakeAt: clock.now() + 60_000 })
-      expect(await store.getStepExecution(yielded.runId, 'later')).toMatchObject({ status: 'RETRYING', attempt: 0 })
+      expect(yielded).toMatchObject({ status: 'RUNNING', leaseOwner: null, wakeAt: clock().now() + 60_000 })
+      expect(await store().getRun(yielded.runId)).toMatchObject({ status: 'RUNNING', leaseOwner: null, wakeAt: clock().now() + 60_000 })
+      expect(await store().getStepExecution(yielded.runId, 'later')).toMatchObject({ status: 'RETRYING', attempt: 0 })
       expect(await e.resumeDue()).toEqual({ claimed: 0, completed: 0, deleted: 0 })
-      clock.advance(60_000)
+      clock().advance(60_000)
       expect(await e.resumeDue()).toEqual({ claimed: 1, completed: 1, deleted: 0 })
       expect(attempts).toEqual([0, 1])
-      expect(await store.getRun(yielded.runId)).toMatchObject({ status: 'COMPLETED', output: 'done', wakeAt: null })
+      expect(await store().getRun(yielded.runId)).toMatchObject({ status: 'COMPLETED', output: 'done', wakeAt: null })
     })
 
     it('merges config field by field: engine defaults < workflow config < step options', async () => {
@@ -529,11 +503,11 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       const e = engine([wf, wf2], { defaults: { maxRetries: 2, backoff: 'EXPONENTIAL' } })
       await e.run('merge', null)
       expect(calls).toBe(2)
-      expect(clock.sleeps).toEqual([7])
+      expect(clock().sleeps).toEqual([7])
       calls = 0
       await e.run('merge2', null)
       expect(calls).toBe(3)
-      expect(clock.sleeps).toEqual([7, 7, 14])
+      expect(clock().sleeps).toEqual([7, 7, 14])
       expect(step.config).toEqual({ maxRetries: 1 })
     })
 
@@ -559,7 +533,7 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       const wf = workflow<{ v: number }>({ id: 'state' }).then(setup).then(read).build()
       const run = await engine([wf]).run('state', { v: 4 })
       expect(run.output).toEqual({ prev: 40, flag: { on: true }, has: true, setupOut: 40, setupIn: { v: 4 } })
-      expect(await store.getAllState(run.runId)).toEqual({ flag: { on: true } })
+      expect(await store().getAllState(run.runId)).toEqual({ flag: { on: true } })
     })
 
     it('returns the existing run for a repeated idempotency key and validates start input', async () => {
@@ -571,7 +545,7 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       expect(again).toMatchObject({ created: false, run: { runId: first.run.runId } })
       await expect(e.start('idem', { n: 'x' })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' })
       await expect(e.start('nope', {})).rejects.toMatchObject({ code: 'WORKFLOW_NOT_FOUND' })
-      expect((await store.listRuns({ workflowId: 'idem' })).runs).toHaveLength(1)
+      expect((await store().listRuns({ workflowId: 'idem' })).runs).toHaveLength(1)
     })
 
     it('does not re-execute a completed run', async () => {

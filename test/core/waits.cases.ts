@@ -3,16 +3,14 @@
  * Durable sleep, wait-for-event, pause/resume, retry-from-failure and per-resource concurrency, on any store.
  * Long waits run on a virtual clock; pause and concurrency use real time with short steps.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { systemClock } from '../../src/core/clock'
-import { Engine, type EngineOptions } from '../../src/core/engine'
+import type { Engine } from '../../src/core/engine'
 import { defineStep } from '../../src/core/step'
-import { workflow, type AnyWorkflow } from '../../src/core/workflow'
-import type { WorkflowStore } from '../../src/store/store'
+import { workflow } from '../../src/core/workflow'
 import { countingStore } from '../support/counting-store'
-import { VirtualClock } from '../support/virtual-clock'
-import type { EngineHarness } from './engine.cases'
+import { useEngineHarness, type EngineHarness } from '../support/engine-harness'
 
 const DAY = 24 * 60 * 60 * 1000
 const amount = z.object({ amount: z.number() })
@@ -20,26 +18,7 @@ const decision = z.object({ approved: z.boolean(), by: z.string() })
 
 export function runWaitCases(name: string, setup: () => Promise<EngineHarness>): void {
   describe(`Waits, pause, retry and concurrency on ${name}`, () => {
-    let store: WorkflowStore
-    let cleanup: (() => Promise<void>) | undefined
-    let clock: VirtualClock
-    const engines: Engine[] = []
-    const engine = (workflows: AnyWorkflow[], options: Partial<EngineOptions> = {}) => {
-      const e = new Engine({ store, workflows, clock, ...options })
-      engines.push(e)
-      return e
-    }
-
-    beforeEach(async () => {
-      const harness = await setup()
-      store = harness.store
-      cleanup = harness.cleanup
-      clock = new VirtualClock()
-    })
-    afterEach(async () => {
-      await Promise.all(engines.splice(0).map((e) => e.shutdown()))
-      await cleanup?.()
-    })
+    const { store, clock, engine } = useEngineHarness(setup)
 
     const finalize = defineStep({
       id: 'finalize',
@@ -56,19 +35,19 @@ export function runWaitCases(name: string, setup: () => Promise<EngineHarness>):
       const wf = workflow<{ n: number }>({ id: 'nap' }).sleep(DAY).then(after).build()
       const first = engine([wf])
       const yielded = await first.run('nap', { n: 7 })
-      const until = clock.now() + DAY
+      const until = clock().now() + DAY
       expect(yielded).toMatchObject({ status: 'RUNNING', leaseOwner: null, wakeAt: until, waitingFor: { kind: 'sleep', stepId: 'sleep-1', until } })
-      expect(await store.getRun(yielded.runId)).toMatchObject({ status: 'RUNNING', leaseOwner: null, waitingFor: { kind: 'sleep', until } })
-      expect(await store.getStepExecution(yielded.runId, 'sleep-1')).toMatchObject({ status: 'RUNNING', wakeAt: until })
+      expect(await store().getRun(yielded.runId)).toMatchObject({ status: 'RUNNING', leaseOwner: null, waitingFor: { kind: 'sleep', until } })
+      expect(await store().getStepExecution(yielded.runId, 'sleep-1')).toMatchObject({ status: 'RUNNING', wakeAt: until })
       await first.shutdown()
 
       const second = engine([wf])
-      clock.advance(DAY - 1)
+      clock().advance(DAY - 1)
       expect((await second.resumeDue()).claimed).toBe(0)
-      clock.advance(1)
+      clock().advance(1)
       expect(await second.resumeDue()).toMatchObject({ claimed: 1, completed: 1 })
-      expect(await store.getRun(yielded.runId)).toMatchObject({ status: 'COMPLETED', output: { slept: true, n: 7 }, waitingFor: null })
-      expect(await store.getStepExecution(yielded.runId, 'sleep-1')).toMatchObject({ status: 'COMPLETED', output: { n: 7 } })
+      expect(await store().getRun(yielded.runId)).toMatchObject({ status: 'COMPLETED', output: { slept: true, n: 7 }, waitingFor: null })
+      expect(await store().getStepExecution(yielded.runId, 'sleep-1')).toMatchObject({ status: 'COMPLETED', output: { n: 7 } })
     })
 
     it('sleeps inline when short, and until a computed instant with sleepUntil', async () => {
@@ -77,30 +56,30 @@ export function runWaitCases(name: string, setup: () => Promise<EngineHarness>):
         .sleepUntil((_ctx, input) => input.at)
         .build()
       const e = engine([wf])
-      const at = clock.now() + 2 * DAY
+      const at = clock().now() + 2 * DAY
       const yielded = await e.run('until', { at })
       expect(yielded.waitingFor).toEqual({ kind: 'sleep', stepId: 'sleep-2', until: at })
-      expect((await store.getStepExecution(yielded.runId, 'sleep-1')).status).toBe('COMPLETED')
-      clock.advance(2 * DAY)
+      expect((await store().getStepExecution(yielded.runId, 'sleep-1')).status).toBe('COMPLETED')
+      clock().advance(2 * DAY)
       await e.resumeDue()
-      expect(await store.getRun(yielded.runId)).toMatchObject({ status: 'COMPLETED', output: { at } })
+      expect(await store().getRun(yielded.runId)).toMatchObject({ status: 'COMPLETED', output: { at } })
     })
 
     it('waits for an event, wakes when it is delivered, and outputs the validated payload', async () => {
-      const counting = countingStore(store)
+      const counting = countingStore(store())
       const e = engine([approval], { store: counting.store })
       const waiting = await e.run('approval', { amount: 120 })
-      expect(waiting.waitingFor).toEqual({ kind: 'event', stepId: 'decision', name: 'decision', until: clock.now() + 3_600_000 })
-      expect(await store.listDueRuns(clock.now(), 10)).toEqual([])
+      expect(waiting.waitingFor).toEqual({ kind: 'event', stepId: 'decision', name: 'decision', until: clock().now() + 3_600_000 })
+      expect(await store().listDueRuns(clock().now(), 10)).toEqual([])
 
       await expect(e.sendEvent(waiting.runId, 'decision', { approved: 'yes' })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' })
-      await expect(store.loadEvent(waiting.runId, 'decision')).rejects.toMatchObject({ code: 'EVENT_NOT_FOUND' })
+      await expect(store().loadEvent(waiting.runId, 'decision')).rejects.toMatchObject({ code: 'EVENT_NOT_FOUND' })
       await expect(e.sendEvent(waiting.runId, 'other', {})).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
       await expect(e.sendEvent('no-such-run', 'decision', {})).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' })
 
       counting.reset()
       const woken = await e.sendEvent(waiting.runId, 'decision', { approved: true, by: 'ada' })
-      expect(woken.wakeAt).toBe(clock.now())
+      expect(woken.wakeAt).toBe(clock().now())
       expect(counting.calls).toEqual({ getRun: 1, deliverEvent: 1 })
       await expect(e.sendEvent(waiting.runId, 'decision', { approved: false, by: 'bob' })).rejects.toMatchObject({
         code: 'EVENT_ALREADY_DELIVERED',
@@ -115,9 +94,9 @@ export function runWaitCases(name: string, setup: () => Promise<EngineHarness>):
       const e = engine([wf])
       const sleeping = await e.run('early', { amount: 1 })
       await e.sendEvent(sleeping.runId, 'decision', { approved: false, by: 'early-bird' })
-      clock.advance(DAY)
+      clock().advance(DAY)
       await e.resumeDue()
-      expect(await store.getRun(sleeping.runId)).toMatchObject({ status: 'COMPLETED', output: { approved: false, by: 'early-bird' } })
+      expect(await store().getRun(sleeping.runId)).toMatchObject({ status: 'COMPLETED', output: { approved: false, by: 'early-bird' } })
     })
 
     it('fails an event wait with TIMEOUT, or hands null on under continueOnError', async () => {
@@ -130,10 +109,10 @@ export function runWaitCases(name: string, setup: () => Promise<EngineHarness>):
       const e = engine([strict, lenient])
       const a = await e.run('strict', null)
       const b = await e.run('lenient', null)
-      clock.advance(60_000)
+      clock().advance(60_000)
       await e.resumeDue()
-      expect(await store.getRun(a.runId)).toMatchObject({ status: 'FAILED', error: { code: 'TIMEOUT', step: 'go' } })
-      expect(await store.getRun(b.runId)).toMatchObject({ status: 'COMPLETED', output: { got: null } })
+      expect(await store().getRun(a.runId)).toMatchObject({ status: 'FAILED', error: { code: 'TIMEOUT', step: 'go' } })
+      expect(await store().getRun(b.runId)).toMatchObject({ status: 'COMPLETED', output: { got: null } })
     })
 
     it('pauses at the next step boundary, is never swept while PAUSED, and resumes to completion', async () => {
@@ -155,8 +134,8 @@ export function runWaitCases(name: string, setup: () => Promise<EngineHarness>):
       const paused = await execution
       expect(paused).toMatchObject({ status: 'PAUSED', leaseOwner: null })
       expect(calls).toEqual(['a', 'b'])
-      expect((await store.getStepExecution(run.runId, 'b')).status).toBe('COMPLETED')
-      expect(await store.listDueRuns(Date.now() + 60_000, 10)).toEqual([])
+      expect((await store().getStepExecution(run.runId, 'b')).status).toBe('COMPLETED')
+      expect(await store().listDueRuns(Date.now() + 60_000, 10)).toEqual([])
       await expect(e.pause(run.runId)).rejects.toMatchObject({ code: 'RUN_STATE_CONFLICT' })
       expect((await e.resumeDue()).claimed).toBe(0)
 
@@ -172,11 +151,11 @@ export function runWaitCases(name: string, setup: () => Promise<EngineHarness>):
       const e = engine([wf])
       const sleeping = await e.run('paused-nap', 5)
       await e.pause(sleeping.runId)
-      clock.advance(2 * DAY)
+      clock().advance(2 * DAY)
       expect((await e.resumeDue()).claimed).toBe(0)
       await e.resume(sleeping.runId)
       expect(await e.resumeDue()).toMatchObject({ claimed: 1, completed: 1 })
-      expect(await store.getRun(sleeping.runId)).toMatchObject({ status: 'COMPLETED', output: 5 })
+      expect(await store().getRun(sleeping.runId)).toMatchObject({ status: 'COMPLETED', output: 5 })
     })
 
     it('retries a FAILED run from the failed step, reusing completed outputs and linking both runs', async () => {
@@ -204,8 +183,8 @@ export function runWaitCases(name: string, setup: () => Promise<EngineHarness>):
       const done = await e.execute(retry.runId)
       expect(done).toMatchObject({ status: 'COMPLETED', output: 21 })
       expect(calls).toEqual(['a', 'b', 'b', 'c'])
-      expect((await store.getRun(failed.runId)).retriedBy).toBe(retry.runId)
-      expect((await store.getStepExecution(retry.runId, 'a')).output).toBe(2)
+      expect((await store().getRun(failed.runId)).retriedBy).toBe(retry.runId)
+      expect((await store().getStepExecution(retry.runId, 'a')).output).toBe(2)
       await expect(e.retry(failed.runId)).rejects.toMatchObject({ code: 'RUN_STATE_CONFLICT' })
       await expect(e.retry(retry.runId)).rejects.toMatchObject({ code: 'RUN_STATE_CONFLICT' })
 
@@ -249,12 +228,12 @@ export function runWaitCases(name: string, setup: () => Promise<EngineHarness>):
         engines3.map(async (e) => {
           for (let round = 0; round < 400; round++) {
             await e.resumeDue({ limit: 5 })
-            const runs = await Promise.all([...ids, other.run.runId].map((id) => store.getRun(id)))
+            const runs = await Promise.all([...ids, other.run.runId].map((id) => store().getRun(id)))
             if (runs.every((r) => r.status === 'COMPLETED')) return
           }
         }),
       )
-      const runs = await Promise.all(ids.map((id) => store.getRun(id)))
+      const runs = await Promise.all(ids.map((id) => store().getRun(id)))
       expect(runs.every((r) => r.status === 'COMPLETED')).toBe(true)
       expect(peak).toBeLessThanOrEqual(2)
       expect(peak).toBe(2)
