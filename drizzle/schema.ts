@@ -89,7 +89,7 @@ export const stepExecutions = sqliteTable(
     attempt: integer('attempt').notNull(),
     /** JSON text of the step input. */
     input: text('input').notNull(),
-    /** JSON text of the step output; the text `null` unless COMPLETED or SKIPPED. */
+    /** JSON text of the step output; the text `null` unless COMPLETED or SKIPPED (only then is it read). */
     output: text('output').notNull(),
     /** JSON text of the StepError, or NULL. */
     error: text('error'),
@@ -105,20 +105,6 @@ export const stepExecutions = sqliteTable(
     primaryKey({ columns: [t.runId, t.stepId] }),
     index('step_executions_run_index_idx').on(t.runId, t.executionIndex, t.stepId),
   ],
-)
-
-/** Outputs of COMPLETED and SKIPPED steps, written in the same batch as the step's commit. */
-export const stepOutputs = sqliteTable(
-  'step_outputs',
-  {
-    runId: text('run_id')
-      .notNull()
-      .references(() => workflowRuns.runId, { onDelete: 'cascade' }),
-    stepId: text('step_id').notNull(),
-    /** JSON text of the output (the text `null` for a null output). */
-    output: text('output').notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.runId, t.stepId] })],
 )
 
 /** Per-run key/value state written by step handlers (`ctx.state`). */

@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LibsqlBatchError, LibsqlError } from '@libsql/client'
@@ -148,6 +150,33 @@ describe('FileClient', () => {
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
     expect(statSync(file).size).toBeGreaterThan(before + 200 * 3_000)
+  })
+})
+
+describe('a process with a file store', () => {
+  it('exits cleanly right after closing it, however busy the checkpointer thread was', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gorkflow-exit-'))
+    dirs.push(dir)
+    const store = new URL('../../src/store/libsql/create-libsql-store.ts', import.meta.url).href
+    // Exiting while the thread was inside the native engine aborted the process (a panic in its bindings).
+    const script = `
+      const { createLibSQLStore } = await import(${JSON.stringify(store)})
+      const store = await createLibSQLStore({ url: 'file:' + process.argv[1], checkpointIntervalMs: 1 })
+      const client = store.db.$client
+      await client.execute('CREATE TABLE filler (v TEXT)')
+      const blob = 'x'.repeat(2000)
+      for (let i = 0; i < 300; i++) await client.execute({ sql: 'INSERT INTO filler (v) VALUES (?)', args: [blob] })
+      await store.close()
+      process.exit(0)`
+    const tsx = createRequire(import.meta.url).resolve('tsx')
+    for (let i = 0; i < 3; i++) {
+      const child = spawnSync(process.execPath, ['--import', tsx, '--input-type=module', '-e', script, join(dir, `exit-${i}.db`)], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      })
+      expect(child.stderr).not.toContain('panicked')
+      expect(child.status).toBe(0)
+    }
   })
 })
 

@@ -11,8 +11,11 @@ import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 
 export interface Checkpointer {
-  /** Stops checkpointing; the thread closes its connection and ends. */
-  stop(): void
+  /**
+   * Stops checkpointing: the thread closes its connection and ends; settles when it has. A process that exits
+   * before then may abort in the native engine's finalizers, so close (and await) before `process.exit()`.
+   */
+  stop(): Promise<void>
 }
 
 export interface CheckpointerOptions {
@@ -47,6 +50,7 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
   // The thread never keeps the process alive: a process that is done exits without stopping it.
   worker.unref()
   let stopped = false
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
   const fail = (error: Error) => {
     if (stopped) return
     stopped = true
@@ -56,9 +60,13 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
   worker.on('exit', (code) => fail(new Error(`checkpointer thread exited with code ${code}`)))
   return {
     stop() {
-      if (stopped) return
-      stopped = true
-      worker.postMessage('stop')
+      if (!stopped) {
+        stopped = true
+        // Held open until the thread has ended: exiting under it while it is inside the native engine aborts.
+        worker.ref()
+        worker.postMessage('stop')
+      }
+      return exited
     },
   }
 }

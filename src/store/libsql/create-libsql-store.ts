@@ -92,7 +92,7 @@ export async function createLibSQLStore(options: LibSQLStoreOptions): Promise<Li
       cause: err,
     })
   }
-  return new LibSQLStore(client)
+  return new LibSQLStore(client, () => client.whenClosed())
 }
 
 /**

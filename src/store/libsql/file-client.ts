@@ -84,6 +84,8 @@ export class FileClient implements Client {
   #db: Connection
   readonly #cache = new Map<string, Prepared>()
   #checkpointer: Checkpointer | null = null
+  /** Settles when the checkpointer thread of the last close has ended. */
+  #threadEnded: Promise<void> = Promise.resolve()
   #queue: QueuedBatch[] = []
   #flushScheduled = false
   /**
@@ -167,10 +169,15 @@ export class FileClient implements Client {
     if (this.closed) return
     this.#flush()
     this.closed = true
-    this.#checkpointer?.stop()
+    if (this.#checkpointer) this.#threadEnded = this.#checkpointer.stop()
     this.#checkpointer = null
     this.#cache.clear()
     if (this.#db.open) this.#db.close()
+  }
+
+  /** Settles once everything {@link close} stopped has ended (the checkpointer thread). */
+  whenClosed(): Promise<void> {
+    return this.#threadEnded
   }
 
   /** Opens a new connection, with SQLite's own checkpoints (call {@link checkpointInBackground} again if wanted). */

@@ -46,7 +46,7 @@ import type { LibSQLDatabase } from 'drizzle-orm/libsql/driver-core'
 import { drizzle } from 'drizzle-orm/libsql/web'
 import { alias } from 'drizzle-orm/sqlite-core'
 import type { SQLiteColumn, SQLiteTable, SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core'
-import { stepExecutions, stepOutputs, workflowEvents, workflowRuns, workflowState } from '../../../drizzle/schema'
+import { stepExecutions, workflowEvents, workflowRuns, workflowState } from '../../../drizzle/schema'
 import {
   EventAlreadyDeliveredError,
   EventNotFoundError,
@@ -86,7 +86,6 @@ import {
   fromDriverRow,
   fromRunRow,
   fromStepRow,
-  hasOutput,
   toRunRow,
   toStepRow,
 } from './mappers'
@@ -102,18 +101,21 @@ export class LibSQLStore implements WorkflowStore {
 
   readonly #client: Client
   readonly #db: LibSQLDatabase
+  readonly #afterClose: () => Promise<void>
   /** Commit statements by {@link commitShape}. */
   readonly #commitTemplates = new Map<string, StatementTemplate[]>()
   /** createRun statements by shape: 2 × steps, + 1 with an idempotency key. */
   readonly #createTemplates: StatementTemplate[][] = []
 
   /**
-   * Takes a ready client; the entry chooses its build (`@libsql/client/web` on Workers, the Node build for
-   * `file:` URLs). The store owns the client from then on and closes it in {@link close}.
+   * Takes a ready client; the entry chooses its build (`@libsql/client/web` on Workers, the store's `FileClient`
+   * for `file:` URLs). The store owns the client from then on and closes it in {@link close}, which also awaits
+   * `afterClose` (what the client's close started, such as a thread ending).
    */
-  constructor(client: Client) {
+  constructor(client: Client, afterClose: () => Promise<void> = async () => {}) {
     this.#client = client
     this.#db = drizzle(client)
+    this.#afterClose = afterClose
   }
 
   /** The Drizzle database over the same client, for callers that run their own queries on these tables. */
@@ -311,27 +313,6 @@ export class LibSQLStore implements WorkflowStore {
       const key = [stepExecutions.runId, stepExecutions.stepId]
       queries.push(this.#fencedUpsert(stepExecutions, placeholderRow(stepExecutions, `s${i}.`), fenced, key))
     })
-    commit.steps.filter(hasOutput).forEach((_, i) => {
-      const row = placeholderRow(stepOutputs, `o${i}.`)
-      queries.push(this.#fencedUpsert(stepOutputs, row, fenced, [stepOutputs.runId, stepOutputs.stepId]))
-    })
-    const withoutOutput = commit.steps.filter((step) => !hasOutput(step))
-    if (withoutOutput.length > 0) {
-      // A step record replaced by one without an output (not expected from the engine) must not leave a
-      // stale output readable.
-      const ids = withoutOutput.map((_, i) => sql.placeholder(`d${i}`))
-      queries.push(
-        this.#db
-          .delete(stepOutputs)
-          .where(
-            and(
-              eq(stepOutputs.runId, sql.placeholder('runId')),
-              inArray(stepOutputs.stepId, ids),
-              sql`EXISTS (SELECT 1 FROM ${fenced})`,
-            ),
-          ),
-      )
-    }
 
     const patch = commit.run
     const value = (name: keyof RunPatch) => sql.placeholder(`run.${name}`)
@@ -536,10 +517,17 @@ export class LibSQLStore implements WorkflowStore {
 
   async loadStepOutput(runId: string, stepId: string): Promise<Json> {
     return this.#guard('loadStepOutput', async () => {
+      // The output lives in the step's row (written with it, so never stale); only finished steps have one.
       const rows = await this.#db
-        .select({ output: stepOutputs.output })
-        .from(stepOutputs)
-        .where(and(eq(stepOutputs.runId, runId), eq(stepOutputs.stepId, stepId)))
+        .select({ output: stepExecutions.output })
+        .from(stepExecutions)
+        .where(
+          and(
+            eq(stepExecutions.runId, runId),
+            eq(stepExecutions.stepId, stepId),
+            inArray(stepExecutions.status, ['COMPLETED', 'SKIPPED']),
+          ),
+        )
       const row = rows[0]
       if (row === undefined) throw new StepOutputNotFoundError(runId, stepId)
       return decodeJson(row.output)
@@ -597,7 +585,6 @@ export class LibSQLStore implements WorkflowStore {
       const [deleted] = await this.#db.batch([
         this.#db.delete(workflowRuns).where(eq(workflowRuns.runId, runId)).returning({ runId: workflowRuns.runId }),
         this.#db.delete(stepExecutions).where(eq(stepExecutions.runId, runId)),
-        this.#db.delete(stepOutputs).where(eq(stepOutputs.runId, runId)),
         this.#db.delete(workflowState).where(eq(workflowState.runId, runId)),
         this.#db.delete(workflowEvents).where(eq(workflowEvents.runId, runId)),
       ])
@@ -616,9 +603,8 @@ export class LibSQLStore implements WorkflowStore {
       const doomed = sql`(SELECT ${workflowRuns.runId} FROM ${workflowRuns} INDEXED BY workflow_runs_retention_idx
         WHERE ${workflowRuns.status} IN ('COMPLETED', 'FAILED', 'CANCELLED') AND ${workflowRuns.completedAt} < ${before}
         ORDER BY ${workflowRuns.completedAt}, ${workflowRuns.runId} LIMIT ${limit})`
-      const [, , , , deleted] = await this.#db.batch([
+      const [, , , deleted] = await this.#db.batch([
         this.#db.delete(stepExecutions).where(inArray(stepExecutions.runId, doomed)),
-        this.#db.delete(stepOutputs).where(inArray(stepOutputs.runId, doomed)),
         this.#db.delete(workflowState).where(inArray(workflowState.runId, doomed)),
         this.#db.delete(workflowEvents).where(inArray(workflowEvents.runId, doomed)),
         this.#db
@@ -632,6 +618,7 @@ export class LibSQLStore implements WorkflowStore {
 
   async close(): Promise<void> {
     this.#client.close()
+    await this.#afterClose()
   }
 
   /**
@@ -697,11 +684,10 @@ type TemplateArg =
 
 /** Everything that changes the SQL of a commit, as a cache key. */
 function commitShape(commit: RunCommit): string {
-  const outputs = commit.steps.filter(hasOutput).length
   const status = commit.run.status === undefined ? '-' : commit.run.status === 'RUNNING' ? 'R' : 's'
   let fields = ''
   for (const field of PATCH_VALUE_FIELDS) fields += commit.run[field] === undefined ? '0' : '1'
-  return `${commit.steps.length}/${outputs}/${status}/${fields}`
+  return `${commit.steps.length}/${status}/${fields}`
 }
 
 /** The value of every placeholder in the template of this commit's shape. */
@@ -713,20 +699,9 @@ function commitValues(lease: Lease, commit: RunCommit): Record<string, unknown> 
     leaseOwner: commit.leaseExpiresAt === null ? null : lease.owner,
     leaseExpiresAt: commit.leaseExpiresAt,
   }
-  let outputs = 0
-  let without = 0
   commit.steps.forEach((step, i) => {
     const row = toStepRow(step) as Record<string, unknown>
     for (const key of STEP_COLUMN_KEYS) values[`s${i}.${key}`] = row[key] ?? null
-    if (hasOutput(step)) {
-      values[`o${outputs}.runId`] = lease.runId
-      values[`o${outputs}.stepId`] = step.stepId
-      values[`o${outputs}.output`] = encodeJson(step.output)
-      outputs++
-    } else {
-      values[`d${without}`] = step.stepId
-      without++
-    }
   })
   const patch = commit.run
   if (patch.status !== undefined && patch.status !== 'RUNNING') values['run.status'] = patch.status

@@ -135,11 +135,6 @@ export function fromStepRow(row: StepExecutionRow): StepExecution {
   }
 }
 
-/** Whether a step in this state has an output that `loadStepOutput` must return. */
-export function hasOutput(step: StepExecution): boolean {
-  return step.status === 'COMPLETED' || step.status === 'SKIPPED'
-}
-
 /**
  * A row of `table` as the client returned it (keyed by SQL column name, driver values) in the shape Drizzle's
  * queries return (keyed by property, mapped values): for statements the store sends without Drizzle's session.
