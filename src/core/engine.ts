@@ -165,8 +165,7 @@ export class Engine {
    */
   async start(workflowId: string, input: unknown, options: StartOptions = {}): Promise<StartResult> {
     const wf = this.getWorkflow(workflowId)
-    const value = wf.inputSchema ? await validate(wf.inputSchema, input, `input of workflow ${wf.id}`) : input
-    return this.#create(wf, toJson(value), options, null, [])
+    return this.#create(wf, await validInput(wf, input), options, null, [])
   }
 
   /**
@@ -181,8 +180,7 @@ export class Engine {
    */
   async begin(workflowId: string, input: unknown, options: StartOptions & ExecutionOptions = {}): Promise<BegunRun> {
     const wf = this.getWorkflow(workflowId)
-    const value = wf.inputSchema ? await validate(wf.inputSchema, input, `input of workflow ${wf.id}`) : input
-    const record = this.#newRecord(wf, toJson(value), options, null, this.#generateId())
+    const record = this.#newRecord(wf, await validInput(wf, input), options, null, this.#generateId())
     if (record.leaseOwner === null || record.leaseExpiresAt === null) {
       const result = await this.#insert(record, [])
       const done = result.created ? this.execute(record.runId, options) : Promise.resolve(result.run)
@@ -495,6 +493,11 @@ export class Engine {
   #log(level: 'info' | 'warn' | 'error', event: string, fields: Record<string, string | number | null>): void {
     if (isLevelEnabled(this.#logger, level)) this.#logger.log(level, event, fields)
   }
+}
+
+/** The run input after the workflow's schema, as the store will hold it. @throws ValidationError */
+async function validInput(wf: AnyWorkflow, input: unknown): Promise<Json> {
+  return toJson(wf.inputSchema ? await validate(wf.inputSchema, input, `input of workflow ${wf.id}`) : input)
 }
 
 function toJson(value: unknown): Json {
