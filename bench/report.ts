@@ -98,7 +98,9 @@ export const GOALS: readonly Goal[] = [
   latencyGoal('W1 LibSQL file', 'libsql-file', 'W1', 0.7),
   latencyGoal('W2 LibSQL file', 'libsql-file', 'W2', 1.5),
   latencyGoal('W3 LibSQL file (≥ 1000 runs/s)', 'libsql-file', 'W3', 100),
-  latencyGoal('W1 through `wrangler dev`', 'wrangler-dev', 'W1', 8),
+  latencyGoal('W1 through `wrangler dev`, LibSQL over HTTP', 'wrangler-dev', 'W1', 8),
+  latencyGoal('the same, inspector off (wrangler API)', 'wrangler-dev-no-inspector', 'W1', 8),
+  latencyGoal('W1 through `wrangler dev`, memory store', 'wrangler-dev-memory', 'W1', 8),
 ]
 
 /** Reference medians measured on this machine class (issue 7), same workloads. */

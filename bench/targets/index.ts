@@ -5,7 +5,7 @@ import { libsqlHttp0Target, libsqlHttp20Target } from './libsql-http'
 import { memoryTarget } from './memory'
 import { nodeServerTarget } from './node-server'
 import type { Target } from './target'
-import { wranglerDevLibsqlTarget, wranglerDevMemoryTarget } from './wrangler-dev'
+import { wranglerApiLibsqlTarget, wranglerDevLibsqlTarget, wranglerDevMemoryTarget } from './wrangler-dev'
 
 export const TARGETS: readonly Target[] = [
   memoryTarget,
@@ -16,6 +16,7 @@ export const TARGETS: readonly Target[] = [
   nodeServerTarget,
   wranglerDevLibsqlTarget,
   wranglerDevMemoryTarget,
+  wranglerApiLibsqlTarget,
 ]
 
 /** @throws Error naming the known ids when `id` is not one of them */

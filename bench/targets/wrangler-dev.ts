@@ -17,34 +17,51 @@ import { tempDir } from './temp-dir'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const WRANGLER = fileURLToPath(new URL('../../node_modules/wrangler/bin/wrangler.js', import.meta.url))
+const TSX = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url))
 /** Bundling and starting workerd; ~1.5 s warm (STACK.md), much more on a busy machine. */
 const READY_TIMEOUT_MS = 90_000
 
-function wranglerDevTarget(store: 'libsql' | 'memory'): Target {
+/**
+ * `cli`: `wrangler dev`, as `npm run dev` runs it. `api`: wrangler's `unstable_startWorker` with the devtools
+ * inspector off (`bench/start-worker.ts`), to show what the inspector costs each outbound fetch.
+ */
+type Launcher = 'cli' | 'api'
+
+function wranglerDevTarget(store: 'libsql' | 'memory', launcher: Launcher = 'cli'): Target {
+  const inspectorOff = launcher === 'api'
   return {
-    id: store === 'libsql' ? 'wrangler-dev' : 'wrangler-dev-memory',
-    title: store === 'libsql' ? '`wrangler dev`, LibSQL HTTP 0 ms' : '`wrangler dev`, memory store',
+    id: `wrangler-dev${store === 'memory' ? '-memory' : ''}${inspectorOff ? '-no-inspector' : ''}`,
+    title:
+      `\`wrangler dev\`${inspectorOff ? ' (API, inspector off)' : ''}, ` +
+      (store === 'libsql' ? 'LibSQL HTTP 0 ms' : 'memory store'),
     // The memory store lives in the isolate: W1 through it is the Worker's own cost, without store round trips.
-    workloads: store === 'libsql' ? ['W1', 'W2', 'W3'] : ['W1'],
+    workloads: store === 'libsql' && !inspectorOff ? ['W1', 'W2', 'W3'] : ['W1'],
     budget: { ...DEFAULT_BUDGET, warmupMs: 1_500, batches: 3 },
-    open: () => openWrangler(store),
+    open: () => openWrangler(store, launcher),
   }
 }
 
-async function openWrangler(store: 'libsql' | 'memory'): Promise<Session> {
+async function openWrangler(store: 'libsql' | 'memory', launcher: Launcher): Promise<Session> {
   const endpoint = store === 'libsql' ? await startEndpoint(0) : null
-  const vars = endpoint
-    ? ['--var', 'STORE:libsql', '--var', `TURSO_DATABASE_URL:${endpoint.url}`]
-    : ['--var', 'STORE:memory']
   const state = tempDir('gorkflow-bench-wrangler-')
   const port = await freePort()
   const token = randomBytes(24).toString('base64url')
+  const vars: Record<string, string> = {
+    STORE: store,
+    ...(endpoint ? { TURSO_DATABASE_URL: endpoint.url } : {}),
+    API_TOKEN: token,
+    LOG_LEVEL: 'warn',
+  }
+  const argv =
+    launcher === 'cli'
+      ? [
+          WRANGLER, 'dev', 'bench/worker.ts', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn',
+          '--persist-to', state.path, ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
+        ]
+      : [TSX, 'bench/start-worker.ts', JSON.stringify({ port, persistTo: state.path, vars })]
   const child = spawn(
     process.execPath,
-    [
-      WRANGLER, 'dev', 'bench/worker.ts', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn',
-      '--persist-to', state.path, ...vars, '--var', `API_TOKEN:${token}`, '--var', 'LOG_LEVEL:warn',
-    ],
+    argv,
     // Own process group, so close() ends wrangler and the workerd it started, and nothing else.
     { cwd: ROOT, env: wranglerEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   )
@@ -95,6 +112,7 @@ async function openWrangler(store: 'libsql' | 'memory'): Promise<Session> {
 
 export const wranglerDevLibsqlTarget = wranglerDevTarget('libsql')
 export const wranglerDevMemoryTarget = wranglerDevTarget('memory')
+export const wranglerApiLibsqlTarget = wranglerDevTarget('libsql', 'api')
 
 async function waitForHealth(url: string, exited: () => boolean, output: () => string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS
