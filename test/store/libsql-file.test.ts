@@ -4,7 +4,8 @@
  * the sweeper's due_at column, query plans and one call per store method.
  */
 import { spawn } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createClient } from '@libsql/client/node'
 import Database from 'libsql'
@@ -187,6 +188,32 @@ describe('LibSQLStore on a file', () => {
     client.close()
     expect(schemaOf()).toEqual(schema)
     expect(ledger()).toEqual(applied)
+  })
+
+  it('upgrades a file written before migration 0003: its steps survive the rebuild of step_executions', async () => {
+    // The migrations as released before 0003: the same folder with the journal cut there.
+    const before = dir.file('migrations-0002')
+    cpSync(join(REPO, 'migrations'), before, { recursive: true })
+    const journalPath = join(before, 'meta', '_journal.json')
+    const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { tag: string }[] }
+    const cut = journal.entries.findIndex((entry) => entry.tag.startsWith('0003_'))
+    expect(cut).toBe(3)
+    writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.slice(0, cut) }))
+
+    const file = dir.file('upgraded.db')
+    const old = await createLibSQLStore({ url: `file:${file}`, migrationsFolder: before })
+    const { run, steps } = await busyRun(old)
+    await old.close()
+    const tableSql = () =>
+      String(plain(rawConnection(file).prepare("SELECT sql FROM sqlite_master WHERE name = 'step_executions'").get()).sql)
+    expect(tableSql()).not.toContain('WITHOUT ROWID')
+
+    const store = await open(file)
+    expect(tableSql()).toContain('WITHOUT ROWID')
+    expect(await store.listStepExecutions(run.runId)).toEqual(steps)
+    expect(await store.loadStepOutput(run.runId, 'fetch')).toEqual({ rows: [1, 2] })
+    const indexes = rawConnection(file).prepare("SELECT name FROM sqlite_master WHERE tbl_name = 'step_executions'")
+    expect(indexes.all().map((row) => plain(row).name)).toEqual(['step_executions'])
   })
 
   it('opens one fresh file from several stores at once', async () => {

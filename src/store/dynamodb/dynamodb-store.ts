@@ -80,6 +80,7 @@ import { decodeCursor, encodeCursor } from '../cursor'
 import {
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
+  byExecutionIndex,
   checkNewRunSteps,
   type Claim,
   type CommitResult,
@@ -125,7 +126,6 @@ import {
   type ItemKey,
 } from './keys'
 import {
-  byExecutionIndex,
   dueAt,
   dueAttributeOf,
   fixedRunBytes,

@@ -297,10 +297,6 @@ export function stepStatusOf(item: Item): StepStatus {
   return readEnum(item, STEP.status, STEP_STATUSES)
 }
 
-/** Orders step executions by executionIndex, then stepId, so ties never depend on storage order. */
-export function byExecutionIndex(a: StepExecution, b: StepExecution): number {
-  return a.executionIndex - b.executionIndex || (a.stepId < b.stepId ? -1 : a.stepId > b.stepId ? 1 : 0)
-}
 
 export function toStateItem(runId: string, key: string, value: Json, now: number): Item {
   return {

@@ -65,7 +65,7 @@ import {
 import { TERMINAL_RUN_STATUSES, isTerminalRunStatus } from '../../core/model'
 import type { DeliveredEvent, Json, RunRecord, StepExecution } from '../../core/model'
 import { decodeCursor, encodeCursor } from '../cursor'
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, checkNewRunSteps } from '../store'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, byExecutionIndex, checkNewRunSteps } from '../store'
 import type {
   Claim,
   CommitResult,
@@ -204,11 +204,7 @@ export class LibSQLStore implements WorkflowStore {
             ),
           )
           .returning(),
-        this.#db
-          .select()
-          .from(stepExecutions)
-          .where(eq(stepExecutions.runId, runId))
-          .orderBy(asc(stepExecutions.executionIndex), asc(stepExecutions.stepId)),
+        this.#db.select().from(stepExecutions).where(eq(stepExecutions.runId, runId)),
         this.#db.select({ runId: workflowRuns.runId }).from(workflowRuns).where(eq(workflowRuns.runId, runId)),
       ])
       const row = claimed[0]
@@ -216,7 +212,11 @@ export class LibSQLStore implements WorkflowStore {
         if (existing.length === 0) throw new RunNotFoundError(runId)
         return null
       }
-      return { lease: { runId, owner, expiresAt }, run: fromRunRow(row), steps: steps.map(fromStepRow) }
+      return {
+        lease: { runId, owner, expiresAt },
+        run: fromRunRow(row),
+        steps: steps.map(fromStepRow).sort(byExecutionIndex),
+      }
     })
   }
 
@@ -510,8 +510,7 @@ export class LibSQLStore implements WorkflowStore {
         .select()
         .from(stepExecutions)
         .where(eq(stepExecutions.runId, runId))
-        .orderBy(asc(stepExecutions.executionIndex), asc(stepExecutions.stepId))
-      return rows.map(fromStepRow)
+      return rows.map(fromStepRow).sort(byExecutionIndex)
     })
   }
 

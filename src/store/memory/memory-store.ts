@@ -21,7 +21,7 @@ import {
 import { isTerminalRunStatus } from '../../core/model'
 import type { DeliveredEvent, Json, RunRecord, StepExecution } from '../../core/model'
 import { decodeCursor, encodeCursor } from '../cursor'
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, checkNewRunSteps } from '../store'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, byExecutionIndex, checkNewRunSteps } from '../store'
 import type {
   Claim,
   CommitResult,
@@ -342,10 +342,7 @@ export class MemoryStore implements WorkflowStore {
   }
 
   #sortedSteps(runId: string): StepExecution[] {
-    // executionIndex is unique within a run; stepId breaks ties anyway so the order never depends on the map.
-    return [...(this.#steps.get(runId)?.values() ?? [])]
-      .sort((a, b) => a.executionIndex - b.executionIndex || (a.stepId < b.stepId ? -1 : a.stepId > b.stepId ? 1 : 0))
-      .map((step) => copy(step))
+    return [...(this.#steps.get(runId)?.values() ?? [])].sort(byExecutionIndex).map((step) => copy(step))
   }
 
   #remove(run: RunRecord): void {
