@@ -225,7 +225,6 @@ export interface WorkflowStore {
   close(): Promise<void>
 }
 
-/** Default and bounds of {@link RunFilter.limit}, shared so every store pages identically. */
 /**
  * The order every store lists a run's steps in: executionIndex, then stepId, so ties never depend on storage
  * order. Stores sort in memory: a run has as many steps as its workflow, and none needs an index for this.
@@ -234,6 +233,7 @@ export function byExecutionIndex(a: StepExecution, b: StepExecution): number {
   return a.executionIndex - b.executionIndex || (a.stepId < b.stepId ? -1 : a.stepId > b.stepId ? 1 : 0)
 }
 
+/** Default and bounds of {@link RunFilter.limit}, shared so every store pages identically. */
 export const DEFAULT_PAGE_SIZE = 20
 export const MAX_PAGE_SIZE = 1000
 

@@ -297,7 +297,6 @@ export function stepStatusOf(item: Item): StepStatus {
   return readEnum(item, STEP.status, STEP_STATUSES)
 }
 
-
 export function toStateItem(runId: string, key: string, value: Json, now: number): Item {
   return {
     ...keyItem(stateKey(runId, key)),
