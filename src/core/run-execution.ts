@@ -126,7 +126,8 @@ export class RunExecution {
   #run: RunRecord
   #nextIndex = 0
   #running = 0
-  #lastCommitAt: number
+  /** When the lease's current expiry was set (claim, creation or renewal); a commit past half the lease renews it. */
+  #renewedAt: number
   #failure: WorkflowError | null = null
   #shuttingDown = false
   #paused = false
@@ -154,7 +155,7 @@ export class RunExecution {
     this.#lease = claim.lease
     this.#run = claim.run
     const now = env.clock.now()
-    this.#lastCommitAt = now
+    this.#renewedAt = now
     this.#deadline = options.budgetMs === undefined ? Number.POSITIVE_INFINITY : now + options.budgetMs
     this.#maxConcurrency = workflow.config.maxConcurrency ?? Number.POSITIVE_INFINITY
     const slots = this.#slots
@@ -257,7 +258,7 @@ export class RunExecution {
       for (const slot of starts) this.#markStarted(slot, now)
       const finished = this.#failure !== null || this.#order.every((s) => s.phase === 'done')
       const mustYield = !finished && this.#running === 0 && checks.length === 0 && stopping
-      const renew = now - this.#lastCommitAt >= this.#env.leaseMs / 2
+      const renew = this.#renewDue(now)
 
       if (starts.length > 0 || this.#dirty.size > 0 || finished || mustYield || renew || this.#run.startedAt === null) {
         if (finished) return this.#finish(now)
@@ -652,12 +653,19 @@ export class RunExecution {
     return this.#stopped ? this.#afterStop() : this.#run
   }
 
+  /** Whether half the lease has passed since it was last set: the next commit extends it. */
+  #renewDue(now: number): boolean {
+    return now - this.#renewedAt >= this.#env.leaseMs / 2
+  }
+
   async #commit(now: number, patch: RunPatch, release: boolean): Promise<void> {
+    // Commits in between keep the expiry, so a store writes no lease (and no due-index) change on every step.
+    const extend = this.#creating !== null || this.#renewDue(now)
     const commit: RunCommit = {
       now,
       steps: [...this.#dirty.values()],
       run: patch,
-      leaseExpiresAt: release ? null : now + this.#env.leaseMs,
+      leaseExpiresAt: release ? null : extend ? now + this.#env.leaseMs : this.#lease.expiresAt,
     }
     this.#dirty.clear()
     if (this.#creating) return this.#create(commit)
@@ -680,7 +688,8 @@ export class RunExecution {
           const current = await store.getRun(this.runId)
           if (current.updatedAt === now && (current.leaseOwner === null || current.leaseOwner === this.#lease.owner)) {
             this.#run = current
-            this.#lastCommitAt = now
+            if (current.leaseExpiresAt !== null) this.#lease = { ...this.#lease, expiresAt: current.leaseExpiresAt }
+            if (extend) this.#renewedAt = now
             this.#paused = current.status === 'PAUSED'
             return
           }
@@ -692,7 +701,7 @@ export class RunExecution {
         throw err
       }
     }
-    this.#lastCommitAt = now
+    if (extend) this.#renewedAt = now
     // PAUSED (and RUNNING again after a resume) is the operator's word; the store reports it with every commit.
     this.#paused = status === 'PAUSED'
     const released = commit.leaseExpiresAt === null
@@ -737,7 +746,7 @@ export class RunExecution {
       return
     }
     this.#run = run
-    this.#lastCommitAt = commit.now
+    this.#renewedAt = commit.now
     if (commit.leaseExpiresAt !== null) this.#lease = { ...this.#lease, expiresAt: commit.leaseExpiresAt }
   }
 
@@ -796,7 +805,7 @@ export class RunExecution {
   #nextEvent(): Promise<void> {
     if (this.#settled.length > 0 || this.#stopped) return Promise.resolve()
     const now = this.#env.clock.now()
-    const renewIn = this.#lastCommitAt + this.#env.leaseMs / 2 - now
+    const renewIn = this.#renewedAt + this.#env.leaseMs / 2 - now
     const wakeIn = (this.#earliestWait() ?? Number.POSITIVE_INFINITY) - now
     const timeoutMs = Math.max(0, Math.min(renewIn, this.#deadline - now, wakeIn, LOCAL_POLL_MS))
     return new Promise<void>((resolve) => {

@@ -67,7 +67,11 @@ export interface RunCommit {
   /** Whole step records to insert or replace, keyed by (runId, stepId). */
   readonly steps: readonly StepExecution[]
   readonly run: RunPatch
-  /** New lease expiry (renewal), or null to release the lease (terminal state, yield, shutdown). */
+  /**
+   * New lease expiry (renewal), the lease's own `expiresAt` to keep it (the engine renews once half the lease has
+   * passed, so most commits keep it and a store may leave the lease columns untouched), or null to release the
+   * lease (terminal state, yield, shutdown).
+   */
   readonly leaseExpiresAt: number | null
 }
 

@@ -10,7 +10,7 @@ import { NonRetryableError } from '../../src/core/errors'
 import type { RunRecord } from '../../src/core/model'
 import { defineStep, type AnyStep } from '../../src/core/step'
 import { workflow } from '../../src/core/workflow'
-import type { RunCommit, WorkflowStore } from '../../src/store/store'
+import type { Lease, RunCommit, WorkflowStore } from '../../src/store/store'
 import { countingStore } from '../support/counting-store'
 import { useEngineHarness, type EngineHarness } from '../support/engine-harness'
 
@@ -286,6 +286,53 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       await expect(e.cancel(run.runId)).rejects.toMatchObject({ code: 'RUN_ALREADY_FINISHED' })
       expect((await e.execute(run.runId)).status).toBe('CANCELLED')
       await expect(store().getStepExecution(run.runId, 'never')).rejects.toMatchObject({ code: 'STEP_EXECUTION_NOT_FOUND' })
+    })
+
+    it('keeps the lease expiry between step commits and extends it once half the lease has passed', async () => {
+      const leaseMs = 1_000
+      const commits: { kept: number; sent: number | null; now: number }[] = []
+      const recording = new Proxy(store(), {
+        get(target, prop) {
+          const value: unknown = Reflect.get(target, prop)
+          if (typeof value !== 'function') return value
+          if (prop === 'commit') {
+            return (lease: Lease, commit: RunCommit) => {
+              commits.push({ kept: lease.expiresAt, sent: commit.leaseExpiresAt, now: commit.now })
+              return target.commit(lease, commit)
+            }
+          }
+          return (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args)
+        },
+      })
+      // Each step takes its share of the lease on the virtual clock: 0.2 + 0.2 keeps it, + 0.3 passes half.
+      const takes = (id: string, share: number) =>
+        defineStep({
+          id,
+          input: num,
+          output: num,
+          handler: (_ctx, { n }) => {
+            clock().advance(leaseMs * share)
+            return { n: n + 1 }
+          },
+        })
+      const wf = workflow({ id: 'lease-keep', input: num })
+        .then(takes('a', 0.2))
+        .then(takes('b', 0.2))
+        .then(takes('c', 0.3))
+        .then(takes('d', 0.2))
+        .build()
+      const t0 = clock().now()
+      const run = await engine([wf], { store: recording, leaseMs }).run('lease-keep', { n: 0 })
+      expect(run).toMatchObject({ status: 'COMPLETED', output: { n: 4 } })
+      const created = t0 + leaseMs
+      const renewed = t0 + 0.7 * leaseMs
+      expect(commits).toEqual([
+        { kept: created, sent: created, now: t0 + 0.2 * leaseMs },
+        { kept: created, sent: created, now: t0 + 0.4 * leaseMs },
+        { kept: created, sent: renewed + leaseMs, now: renewed },
+        { kept: renewed + leaseMs, sent: null, now: t0 + 0.9 * leaseMs },
+      ])
+      expect(await store().getRun(run.runId)).toMatchObject({ leaseOwner: null, leaseExpiresAt: null })
     })
 
     it('stops an executor in another engine at its next lease renewal after a cancel', async () => {

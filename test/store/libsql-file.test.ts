@@ -345,6 +345,38 @@ describe('LibSQLStore on a file', () => {
     expect(dueAt(leased.runId)).toBeNull()
   })
 
+  it('writes neither the lease columns nor due_at in a commit that keeps the lease', async () => {
+    const file = await migratedFile(dir)
+    const { client, statements } = recordingClient(createClient({ url: `file:${file}` }))
+    const store = new LibSQLStore(client)
+    opened.push(store)
+    const run = (await store.createRun(makeRun())).run
+    const claim = await store.claimRun(run.runId, 'owner-a', T0, 1_000)
+    const lease = claim?.lease as Lease
+    const lastRunUpdate = () => {
+      const update = statements.filter((s) => /^update "workflow_runs"/i.test(s.sql)).at(-1)?.sql ?? ''
+      return update.slice(0, update.search(/ where /i))
+    }
+
+    const step = makeStep({ runId: run.runId, stepId: 'fetch', status: 'RUNNING', startedAt: T0 + 1 })
+    await store.commit(lease, { now: T0 + 1, steps: [step], run: { progress: 0.5 }, leaseExpiresAt: lease.expiresAt })
+    expect(lastRunUpdate()).not.toMatch(/due_at|lease_owner|lease_expires_at/)
+    expect(await store.getRun(run.runId)).toMatchObject({
+      leaseOwner: 'owner-a',
+      leaseExpiresAt: T0 + 1_000,
+      progress: 0.5,
+      updatedAt: T0 + 1,
+    })
+    expect(await store.listDueRuns(T0 + 1_000, 10)).toEqual([run.runId])
+    expect(await store.getStepExecution(run.runId, 'fetch')).toEqual(step)
+
+    // A wake time is an input of due_at: the same kept lease then writes it.
+    await store.commit(lease, { now: T0 + 2, steps: [], run: { wakeAt: T0 + 9_000 }, leaseExpiresAt: lease.expiresAt })
+    expect(lastRunUpdate()).toMatch(/due_at/)
+    expect(await store.listDueRuns(T0 + 8_999, 10)).toEqual([])
+    expect(await store.listDueRuns(T0 + 9_000, 10)).toEqual([run.runId])
+  })
+
   it('serves every query from an index: no table scan, no sort', async () => {
     const file = await migratedFile(dir)
     const raw = createClient({ url: `file:${file}` })

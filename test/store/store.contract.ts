@@ -948,6 +948,27 @@ export function runStoreContract(name: string, setup: () => Promise<StoreHarness
         expect((await store.getRun(run.runId)).waitingFor).toBeNull()
       })
 
+      it('keeps the lease when a commit carries its own expiry: still owned, due when it ends, never due while PAUSED', async () => {
+        const { run, lease } = await running()
+        const s = step(run.runId, 'a', 0, { status: 'RUNNING', startedAt: T0 + 5 })
+        const kept = await store.commit(lease, { now: T0 + 5, steps: [s], run: { progress: 0.25 }, leaseExpiresAt: lease.expiresAt })
+        expect(kept.lease).toEqual(lease)
+        expect(await store.getRun(run.runId)).toMatchObject({
+          leaseOwner: lease.owner,
+          leaseExpiresAt: lease.expiresAt,
+          progress: 0.25,
+          updatedAt: T0 + 5,
+        })
+        expect(await store.getStepExecution(run.runId, 'a')).toEqual(s)
+        expect(await store.listDueRuns(lease.expiresAt - 1, 10)).toEqual([])
+        expect(await store.listDueRuns(lease.expiresAt, 10)).toEqual([run.runId])
+        expect(await store.claimRun(run.runId, 'owner-b', lease.expiresAt - 1, LEASE_MS)).toBeNull()
+
+        await store.transitionRun(run.runId, { from: ['RUNNING'], to: 'PAUSED', now: T0 + 6 })
+        await store.commit(lease, { now: T0 + 7, steps: [], run: { progress: 0.5 }, leaseExpiresAt: lease.expiresAt })
+        expect(await store.listDueRuns(lease.expiresAt + LEASE_MS, 10)).toEqual([])
+      })
+
       it('reports the status after a commit, and never turns a PAUSED run RUNNING', async () => {
         const run = await create()
         const { lease } = await claim(run.runId)

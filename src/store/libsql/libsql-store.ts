@@ -232,10 +232,11 @@ export class LibSQLStore implements WorkflowStore {
       // this store's own CPU (drizzle's `is()` alone 34 %). The SQL of a shape is built once and only its
       // arguments are bound per call: engine + store over a no-op client went from 6.4–7.2 to 0.6–0.7 ms of
       // CPU per W1 run, W1 on a file from 26–42 to 17–22 ms CPU (both on a busy 2-core machine; npm run bench).
-      const shape = commitShape(commit)
+      const keep = keepsLease(lease, commit)
+      const shape = commitShape(commit, keep)
       let template = this.#commitTemplates.get(shape)
       if (template === undefined) {
-        template = this.#commitTemplate(commit)
+        template = this.#commitTemplate(commit, keep)
         if (this.#commitTemplates.size < MAX_COMMIT_TEMPLATES) this.#commitTemplates.set(shape, template)
       }
       const values = commitValues(lease, commit)
@@ -301,7 +302,7 @@ export class LibSQLStore implements WorkflowStore {
    * Writes to child tables come first and never change the columns the fence reads, so all of them see the same
    * fence outcome; the run update goes last.
    */
-  #commitTemplate(commit: RunCommit): StatementTemplate[] {
+  #commitTemplate(commit: RunCommit, keepLease: boolean): StatementTemplate[] {
     const fence = and(
       eq(workflowRuns.runId, sql.placeholder('runId')),
       eq(workflowRuns.leaseOwner, sql.placeholder('owner')),
@@ -326,12 +327,19 @@ export class LibSQLStore implements WorkflowStore {
     const status = newStatus ?? sql`${workflowRuns.status}`
     const wakeAt = patch.wakeAt === undefined ? sql`${workflowRuns.wakeAt}` : sql`${value('wakeAt')}`
     const leaseExpiresAt = sql.placeholder('leaseExpiresAt')
+    // Kept lease: the owner, expiry and due_at (whose other inputs, status and wake_at, this shape leaves alone)
+    // stay as they are; not naming them spares the due index a write.
+    const lease = keepLease
+      ? {}
+      : {
+          leaseOwner: sql.placeholder('leaseOwner'),
+          leaseExpiresAt,
+          dueAt: dueAtSql(status, sql`${leaseExpiresAt}`, wakeAt),
+        }
     const set: Record<string, unknown> = {
       ...(newStatus === undefined ? {} : { status: newStatus }),
       updatedAt: sql.placeholder('now'),
-      leaseOwner: sql.placeholder('leaseOwner'),
-      leaseExpiresAt,
-      dueAt: dueAtSql(status, sql`${leaseExpiresAt}`, wakeAt),
+      ...lease,
     }
     for (const field of PATCH_VALUE_FIELDS) if (patch[field] !== undefined) set[field] = value(field)
     queries.push(
@@ -681,12 +689,25 @@ type TemplateArg =
   | { readonly name: string; readonly encode: (value: unknown) => unknown }
   | { readonly constant: unknown }
 
+/**
+ * Whether the commit leaves the run's lease columns and due_at as they are: it keeps the lease's expiry (see
+ * {@link RunCommit.leaseExpiresAt}) and changes neither status nor wake time, the other inputs of due_at.
+ */
+function keepsLease(lease: Lease, commit: RunCommit): boolean {
+  return (
+    commit.leaseExpiresAt !== null &&
+    commit.leaseExpiresAt === lease.expiresAt &&
+    commit.run.status === undefined &&
+    commit.run.wakeAt === undefined
+  )
+}
+
 /** Everything that changes the SQL of a commit, as a cache key. */
-function commitShape(commit: RunCommit): string {
+function commitShape(commit: RunCommit, keepLease: boolean): string {
   const status = commit.run.status === undefined ? '-' : commit.run.status === 'RUNNING' ? 'R' : 's'
   let fields = ''
   for (const field of PATCH_VALUE_FIELDS) fields += commit.run[field] === undefined ? '0' : '1'
-  return `${commit.steps.length}/${status}/${fields}`
+  return `${commit.steps.length}/${status}/${fields}/${keepLease ? 'k' : 'l'}`
 }
 
 /** The value of every placeholder in the template of this commit's shape. */
