@@ -155,7 +155,8 @@ export class RunExecution {
     this.#lease = claim.lease
     this.#run = claim.run
     const now = env.clock.now()
-    this.#renewedAt = now
+    // The claim set the expiry a moment ago, with this engine's leaseMs: count half the lease from then.
+    this.#renewedAt = Math.min(now, claim.lease.expiresAt - env.leaseMs)
     this.#deadline = options.budgetMs === undefined ? Number.POSITIVE_INFINITY : now + options.budgetMs
     this.#maxConcurrency = workflow.config.maxConcurrency ?? Number.POSITIVE_INFINITY
     const slots = this.#slots

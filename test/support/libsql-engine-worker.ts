@@ -27,7 +27,8 @@ async function main(): Promise<void> {
       output: z.object({ n: z.number() }),
       handler: async (ctx, { n }) => {
         invocations.push(`${ctx.runId}/${ctx.stepId}/${ctx.attempt}`)
-        await new Promise((r) => setTimeout(r, 1 + (n % 3)))
+        // Long enough that one process cannot finish every run before the others have started sweeping.
+        await new Promise((r) => setTimeout(r, 5 + (n % 3)))
         return { n: n + 1 }
       },
     })
