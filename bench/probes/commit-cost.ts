@@ -2,7 +2,7 @@
  * @module
  * What one durable SQLite commit costs on this machine, with the `libsql` engine the store uses and its settings
  * (WAL, `synchronous = NORMAL`): an empty transaction, and transactions that dirty 1, 3, 5 and 10 pages. The floor
- * under the LibSQL file numbers (docs/performance.md): a W1 run makes 11 commits of 3 pages each.
+ * under the LibSQL file numbers (docs/performance.md): a W1 run makes 11 commits of 2 pages each.
  *
  * Run: `npx tsx bench/probes/commit-cost.ts`. Prints the median µs per transaction of 5 repetitions.
  */

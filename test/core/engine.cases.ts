@@ -10,7 +10,7 @@ import { NonRetryableError } from '../../src/core/errors'
 import type { RunRecord } from '../../src/core/model'
 import { defineStep, type AnyStep } from '../../src/core/step'
 import { workflow } from '../../src/core/workflow'
-import type { Lease, RunCommit, WorkflowStore } from '../../src/store/store'
+import type { CommitResult, Lease, RunCommit, WorkflowStore } from '../../src/store/store'
 import { countingStore } from '../support/counting-store'
 import { useEngineHarness, type EngineHarness } from '../support/engine-harness'
 
@@ -26,22 +26,31 @@ const inc = <Id extends string>(id: Id, calls?: string[]) =>
     },
   })
 
-/** A wrapper whose `commit` number `failAt` (1-based) throws as if the process died at that moment. */
-function crashOnCommit(inner: WorkflowStore, failAt: number): WorkflowStore {
-  let commits = 0
+type Commit = (lease: Lease, commit: RunCommit) => Promise<CommitResult>
+
+/** `inner` with its `commit` passed through `hook` (given the real one as `next`); every other call forwarded. */
+function onCommit(
+  inner: WorkflowStore,
+  hook: (lease: Lease, commit: RunCommit, next: Commit) => Promise<CommitResult>,
+): WorkflowStore {
+  const next: Commit = (lease, commit) => inner.commit(lease, commit)
   return new Proxy(inner, {
     get(target, prop) {
       const value: unknown = Reflect.get(target, prop)
       if (typeof value !== 'function') return value
-      if (prop === 'commit') {
-        return (lease: unknown, commit: RunCommit) => {
-          commits++
-          if (commits >= failAt) return Promise.reject(new Error('simulated crash'))
-          return (value as (...a: unknown[]) => unknown).call(target, lease, commit)
-        }
-      }
+      if (prop === 'commit') return (lease: Lease, commit: RunCommit) => hook(lease, commit, next)
+      // Call on the real store, not the proxy: stores keep their state in #private fields.
       return (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args)
     },
+  })
+}
+
+/** A wrapper whose `commit` number `failAt` (1-based) throws as if the process died at that moment. */
+function crashOnCommit(inner: WorkflowStore, failAt: number): WorkflowStore {
+  let commits = 0
+  return onCommit(inner, (lease, commit, next) => {
+    commits++
+    return commits >= failAt ? Promise.reject(new Error('simulated crash')) : next(lease, commit)
   })
 }
 
@@ -291,18 +300,9 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
     it('keeps the lease expiry between step commits and extends it once half the lease has passed', async () => {
       const leaseMs = 1_000
       const commits: { kept: number; sent: number | null; now: number }[] = []
-      const recording = new Proxy(store(), {
-        get(target, prop) {
-          const value: unknown = Reflect.get(target, prop)
-          if (typeof value !== 'function') return value
-          if (prop === 'commit') {
-            return (lease: Lease, commit: RunCommit) => {
-              commits.push({ kept: lease.expiresAt, sent: commit.leaseExpiresAt, now: commit.now })
-              return target.commit(lease, commit)
-            }
-          }
-          return (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args)
-        },
+      const recording = onCommit(store(), (lease, commit, next) => {
+        commits.push({ kept: lease.expiresAt, sent: commit.leaseExpiresAt, now: commit.now })
+        return next(lease, commit)
       })
       // Each step takes its share of the lease on the virtual clock: 0.2 + 0.2 keeps it, + 0.3 passes half.
       const takes = (id: string, share: number) =>
@@ -398,16 +398,9 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
     it('persists progress as it changes: 0.5 after one of two steps, 1 at completion', async () => {
       const counting = countingStore(store())
       const progress: number[] = []
-      const spy = new Proxy(counting.store, {
-        get(target, prop) {
-          if (prop === 'commit') {
-            return (lease: never, commit: RunCommit) => {
-              if (commit.run.progress !== undefined) progress.push(commit.run.progress)
-              return target.commit(lease, commit)
-            }
-          }
-          return Reflect.get(target, prop)
-        },
+      const spy = onCommit(counting.store, (lease, commit, next) => {
+        if (commit.run.progress !== undefined) progress.push(commit.run.progress)
+        return next(lease, commit)
       })
       const wf = workflow({ id: 'prog', input: num }).then(inc('a')).then(inc('b')).build()
       await engine([wf], { store: spy }).run('prog', { n: 0 })
