@@ -3,6 +3,7 @@
  * The engine: registry of workflows, `start`, `execute` (fresh or resumed — the same path), queries,
  * cancellation and the sweeper. It talks only to the {@link WorkflowStore} and a {@link Clock}.
  */
+import { v7 as uuidv7 } from 'uuid'
 import { systemClock, type Clock } from './clock'
 import {
   InvalidArgumentError,
@@ -27,7 +28,10 @@ export interface EngineOptions {
   readonly deps?: StepDeps
   /** @default systemClock */
   readonly clock?: Clock
-  /** Run ids and the default owner id. @default crypto.randomUUID */
+  /**
+   * Run ids and the default owner id. The default is a UUIDv7 (RFC 9562): time-ordered and monotonic within
+   * the process, so runs created in one millisecond still list newest first by their id. @default uuid v7
+   */
   readonly generateId?: () => string
   /** Source of retry jitter, in [0, 1). @default Math.random */
   readonly random?: () => number
@@ -124,7 +128,7 @@ export class Engine {
     }
     this.store = options.store
     this.#clock = options.clock ?? systemClock
-    this.#generateId = options.generateId ?? (() => crypto.randomUUID())
+    this.#generateId = options.generateId ?? (() => uuidv7())
     this.ownerId = options.ownerId ?? `engine-${this.#generateId()}`
     this.#logger = options.logger ?? silentLogger
     const configs = new WeakMap<WorkflowNode, ResolvedStepConfig>()

@@ -93,6 +93,30 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       expect(await store().getRun(run.runId)).toMatchObject({ status: 'COMPLETED', output: { n: 4 }, startedAt: expect.any(Number) })
     })
 
+    it('gives runs time-ordered UUIDv7 ids, so runs created in one millisecond list newest first exactly', async () => {
+      const wf = workflow({ id: 'seq', input: num }).then(inc('a')).build()
+      const e = engine([wf])
+      // The virtual clock stands still: every run below has the same createdAt.
+      const started: string[] = []
+      for (let i = 0; i < 40; i++) started.push((await e.start('seq', { n: i })).run.runId)
+      for (const id of started) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      const listed = (await e.listRuns({ workflowId: 'seq', limit: 100 })).runs.map((r) => r.runId)
+      expect(listed).toEqual([...started].reverse())
+    })
+
+    it('keeps running and listing a run stored with an old random (v4) id', async () => {
+      const wf = workflow({ id: 'seq', input: num }).then(inc('a')).build()
+      // An engine of an earlier release made v4 ids (start leases the run to the engine that made it).
+      const legacy = engine([wf], { generateId: () => crypto.randomUUID() })
+      const legacyId = (await legacy.start('seq', { n: 1 })).run.runId
+      const e = engine([wf])
+      const fresh = (await e.start('seq', { n: 1 })).run.runId
+      expect((await legacy.execute(legacyId)).status).toBe('COMPLETED')
+      expect((await e.execute(fresh)).status).toBe('COMPLETED')
+      const listed = (await e.listRuns({ workflowId: 'seq' })).runs.map((r) => r.runId)
+      expect(listed.sort()).toEqual([fresh, legacyId].sort())
+    })
+
     it('fans out in parallel and joins the outputs keyed by step id', async () => {
       const add = defineStep({ id: 'add', handler: (_c, i: { x: number; y: number }) => ({ sum: i.x + i.y }) })
       const mul = defineStep({ id: 'mul', handler: (_c, i: { x: number; y: number }) => ({ product: i.x * i.y }) })
