@@ -77,7 +77,7 @@ export { systemClock, type Clock } from './core/clock'
 export { jsonLogger, parseLogLevel, silentLogger, type LogFields, type Logger, type LogLevel } from './core/logger'
 
 // Stores
-export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './store/store'
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './core/store'
 export type {
   Claim,
   CreateRunResult,
@@ -88,7 +88,7 @@ export type {
   RunPatch,
   StoreKind,
   WorkflowStore,
-} from './store/store'
+} from './core/store'
 export { MemoryStore } from './store/memory/memory-store'
 export { LibSQLStore } from './store/libsql/libsql-store'
 export { createRemoteLibSQLStore, type RemoteLibSQLStoreOptions } from './store/libsql/remote-libsql-store'

@@ -6,7 +6,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBStore } from './store/dynamodb/dynamodb-store'
-import type { WorkflowStore } from './store/store'
+import type { WorkflowStore } from './core/store'
 import { ConfigurationError, readInteger } from './env-config'
 import { createWorker, type WorkerEnv } from './worker'
 import { exampleWorkflows } from './workflows'

@@ -24,7 +24,7 @@ import { parseApiTokens } from './http/auth'
 import { createUiApp } from './http/ui/ui-app'
 import { createRemoteLibSQLStore } from './store/libsql/remote-libsql-store'
 import { MemoryStore } from './store/memory/memory-store'
-import type { WorkflowStore } from './store/store'
+import type { WorkflowStore } from './core/store'
 import { exampleWorkflows } from './workflows'
 
 /** Bindings and secrets the Worker reads. Every other binding reaches steps through `deps`. */

@@ -4,7 +4,7 @@
  * (test/support/counting-store.ts), so calls per run are measured, never assumed.
  */
 import { Engine } from '../../src/core/engine'
-import type { WorkflowStore } from '../../src/store/store'
+import type { WorkflowStore } from '../../src/core/store'
 import { countingStore, type CountingStore } from '../../test/support/counting-store'
 import { benchWorkflows, runBatch, runOnce } from '../workloads'
 import type { Session } from './target'

@@ -19,7 +19,7 @@ import { validate } from './schema'
 import type { StepDeps } from './step'
 import { resolveStepConfig, type ResolvedStepConfig, type StepConfig } from './step-config'
 import type { AnyWorkflow, WorkflowNode } from './workflow'
-import type { Claim, CreateRunResult, RunFilter, RunPage, WorkflowStore } from '../store/store'
+import type { Claim, CreateRunResult, RunFilter, RunPage, WorkflowStore } from './store'
 
 export interface EngineOptions {
   readonly store: WorkflowStore

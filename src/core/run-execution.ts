@@ -22,7 +22,7 @@ import type { StepContext, StepDeps } from './step'
 import { retryDelay, type ResolvedStepConfig } from './step-config'
 import { AttemptContext, LazyAbort, RunStateAccessor, type RunScope } from './step-context'
 import { NEVER, type AnyWorkflow, type WorkflowNode } from './workflow'
-import type { Claim, CreateRunResult, Lease, RunCommit, RunPatch, WorkflowStore } from '../store/store'
+import type { Claim, CreateRunResult, Lease, RunCommit, RunPatch, WorkflowStore } from './store'
 
 /** What the engine lends each execution. */
 export interface ExecutionEnv {

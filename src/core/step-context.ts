@@ -6,7 +6,7 @@ import { isGorkflowError } from './errors'
 import { isLevelEnabled, type LogFields, type Logger } from './logger'
 import type { Json } from './model'
 import type { RunState, StepContext, StepDeps, StepLogger } from './step'
-import type { WorkflowStore } from '../store/store'
+import type { WorkflowStore } from './store'
 
 /** What all attempts of one run share; built once per execution. */
 export interface RunScope {

@@ -10,7 +10,7 @@ import { StoreUnavailableError } from '../../src/core/errors'
 import { isTerminalRunStatus, type RunStatus } from '../../src/core/model'
 import { defineStep } from '../../src/core/step'
 import { workflow } from '../../src/core/workflow'
-import type { RunCommit, WorkflowStore } from '../../src/store/store'
+import type { RunCommit, WorkflowStore } from '../../src/core/store'
 import { useEngineHarness, type EngineHarness } from '../support/engine-harness'
 
 interface Invocation {

@@ -10,7 +10,7 @@ import { NonRetryableError } from '../../src/core/errors'
 import type { RunRecord } from '../../src/core/model'
 import { defineStep, type AnyStep } from '../../src/core/step'
 import { workflow } from '../../src/core/workflow'
-import type { CommitResult, Lease, RunCommit, WorkflowStore } from '../../src/store/store'
+import type { CommitResult, Lease, RunCommit, WorkflowStore } from '../../src/core/store'
 import { countingStore } from '../support/counting-store'
 import { useEngineHarness, type EngineHarness } from '../support/engine-harness'
 

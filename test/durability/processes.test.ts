@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Engine } from '../../src/core/engine'
 import { createLibSQLStore } from '../../src/store/libsql/create-libsql-store'
-import type { WorkflowStore } from '../../src/store/store'
+import type { WorkflowStore } from '../../src/core/store'
 import { overlappingInvocations, ProbeLog, probeWorkflow } from '../support/probe-workflow'
 
 interface Server {

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { AnyWorkflow } from '../../src/core/workflow'
-import type { WorkflowStore } from '../../src/store/store'
+import type { WorkflowStore } from '../../src/core/store'
 import { exampleWorkflows } from '../../src/workflows'
 import { fixableWorkflow, gatedWorkflow } from './control-workflows'
 import { type ApiHarness, createHarness, json } from './harness'

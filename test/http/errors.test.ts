@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { ERROR_CODES, GorkflowError, StoreUnavailableError } from '../../src/core/errors'
 import { STATUS_BY_CODE, type UnhandledErrorReport } from '../../src/http/errors'
 import { MemoryStore } from '../../src/store/memory/memory-store'
-import type { WorkflowStore } from '../../src/store/store'
+import type { WorkflowStore } from '../../src/core/store'
 import { createHarness } from './harness'
 
 /** A memory store whose `getRun` throws `error`. */

@@ -6,7 +6,7 @@
 import { Engine, type EngineOptions } from '../../src/core/engine'
 import { createApp } from '../../src/http/app'
 import type { AppOptions } from '../../src/http/options'
-import type { WorkflowStore } from '../../src/store/store'
+import type { WorkflowStore } from '../../src/core/store'
 import { exampleWorkflows } from '../../src/workflows'
 
 export const TOKEN = 'test-token-0123456789'

@@ -8,7 +8,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Json, RunRecord, StepExecution, StepStatus, WorkflowError } from '../../src/core/model'
-import type { Claim, Lease, WorkflowStore } from '../../src/store/store'
+import type { Claim, Lease, WorkflowStore } from '../../src/core/store'
 import { makeRun, makeStep, T0 } from '../support/fixtures'
 
 /** What a store's setup hands the suite: an empty store, and how to dispose of it. */

@@ -3,7 +3,7 @@
  * A store wrapper that counts calls per method, so tests and benchmarks measure the round-trip budget
  * (DESIGN "Round trips are the edge's main cost") instead of assuming it.
  */
-import type { WorkflowStore } from '../../src/store/store'
+import type { WorkflowStore } from '../../src/core/store'
 
 export interface CountingStore {
   /** Behaves exactly like the wrapped store; every method call is counted before it is forwarded. */

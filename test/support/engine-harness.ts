@@ -6,7 +6,7 @@
 import { afterEach, beforeEach } from 'vitest'
 import { Engine, type EngineOptions } from '../../src/core/engine'
 import type { AnyWorkflow } from '../../src/core/workflow'
-import type { WorkflowStore } from '../../src/store/store'
+import type { WorkflowStore } from '../../src/core/store'
 import { VirtualClock } from './virtual-clock'
 
 /** What a store's setup hands the cases: a fresh store, and how to dispose of it. */

@@ -91,7 +91,7 @@ import {
   type RunPage,
   type RunTransition,
   type WorkflowStore,
-} from '../store'
+} from '../../core/store'
 import { conditionFailures, isTransactionConflict, toStoreError } from './driver-errors'
 import { Expression, UpdateClauses } from './expression'
 import {

@@ -65,7 +65,7 @@ import {
 import { TERMINAL_RUN_STATUSES, isTerminalRunStatus } from '../../core/model'
 import type { DeliveredEvent, Json, RunRecord, StepExecution } from '../../core/model'
 import { decodeCursor, encodeCursor } from '../cursor'
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, byExecutionIndex, checkNewRunSteps } from '../store'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, byExecutionIndex, checkNewRunSteps } from '../../core/store'
 import type {
   Claim,
   CommitResult,
@@ -78,7 +78,7 @@ import type {
   RunTransition,
   StoreKind,
   WorkflowStore,
-} from '../store'
+} from '../../core/store'
 import {
   decodeJson,
   encodeJson,

@@ -21,7 +21,7 @@ import {
 import { isTerminalRunStatus } from '../../core/model'
 import type { DeliveredEvent, Json, RunRecord, StepExecution } from '../../core/model'
 import { decodeCursor, encodeCursor } from '../cursor'
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, byExecutionIndex, checkNewRunSteps } from '../store'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, byExecutionIndex, checkNewRunSteps } from '../../core/store'
 import type {
   Claim,
   CommitResult,
@@ -33,7 +33,7 @@ import type {
   RunTransition,
   StoreKind,
   WorkflowStore,
-} from '../store'
+} from '../../core/store'
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 

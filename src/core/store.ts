@@ -12,8 +12,8 @@
  * - Driver failures surface as `StoreUnavailableError` (code STORE_UNAVAILABLE); raw driver errors never escape.
  * - Every method is one round trip to the backend unless its documentation says otherwise.
  */
-import { InvalidArgumentError } from '../core/errors'
-import type { DeliveredEvent, Json, RunRecord, RunStatus, StepExecution, WaitingFor, WorkflowError } from '../core/model'
+import { InvalidArgumentError } from './errors'
+import type { DeliveredEvent, Json, RunRecord, RunStatus, StepExecution, WaitingFor, WorkflowError } from './model'
 
 /** The right to write one run until `expiresAt`. Held by exactly one engine at a time. */
 export interface Lease {
