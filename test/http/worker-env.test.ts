@@ -39,7 +39,7 @@ describe('the Worker entry and RETENTION_DAYS', () => {
 
   it.each(['a week', '-3', '2.5'])('answers 503 MISCONFIGURED naming RETENTION_DAYS=%s, on the API and the sweeper', async (raw) => {
     const worker = createWorker<WorkerEnv>({ workflows: exampleWorkflows })
-    const env = { STORE: 'memory', API_TOKEN: TOKEN, RETENTION_DAYS: raw, LOG_LEVEL: 'silent' }
+    const env = { STORE: 'memory', API_TOKEN: TOKEN, RETENTION_DAYS: raw, LOG_LEVEL: 'error' }
     const { ctx, settle } = executionContext()
     const errors: string[] = []
     const original = console.error
