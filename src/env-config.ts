@@ -93,6 +93,17 @@ export function readRetentionMs(env: Env): number | undefined {
 }
 
 /**
+ * TURSO_DATABASE_URL and TURSO_AUTH_TOKEN (on Node also their older names, and `file:./.data/gorkflow.db` when
+ * unset); undefined on the Worker when no URL is set.
+ * @throws ConfigurationError when an older name contradicts the current one
+ */
+export function readDatabase(env: Env, entry: EntryKind): DatabaseSettings | undefined {
+  const url = readString(env, 'TURSO_DATABASE_URL', entry) ?? (entry === 'node' ? DEFAULT_DATABASE_URL : undefined)
+  const authToken = readString(env, 'TURSO_AUTH_TOKEN', entry)
+  return url === undefined ? undefined : { url, ...(authToken === undefined ? {} : { authToken }) }
+}
+
+/**
  * Everything both entries read, checked before anything is opened, so a bad value is reported without a
  * database round trip.
  * @throws ConfigurationError naming the variable
@@ -108,14 +119,13 @@ export function readSettings(env: Env, entry: EntryKind): EntrySettings {
   if (!(STORE_KINDS as readonly string[]).includes(store)) {
     throw new ConfigurationError(`STORE must be libsql, dynamodb or memory, got ${JSON.stringify(rawString(env, 'STORE'))}`)
   }
-  const url = readString(env, 'TURSO_DATABASE_URL', entry) ?? (entry === 'node' ? DEFAULT_DATABASE_URL : undefined)
-  const authToken = readString(env, 'TURSO_AUTH_TOKEN', entry)
+  const database = readDatabase(env, entry)
   const uiSessionSecret = readString(env, 'UI_SESSION_SECRET')
   return {
     store: store as StoreKindSetting,
     apiTokens: parseApiTokens(readString(env, 'API_TOKEN')),
     logLevel: parseLogLevel(readString(env, 'LOG_LEVEL'), 'info'),
-    ...(url === undefined ? {} : { database: { url, ...(authToken === undefined ? {} : { authToken }) } }),
+    ...(database === undefined ? {} : { database }),
     ...(uiSessionSecret === undefined ? {} : { uiSessionSecret }),
     ...Object.fromEntries(Object.entries(knobs).filter(([, value]) => value !== undefined)),
   }
