@@ -1,14 +1,16 @@
 /**
  * drizzle-kit configuration: `npm run db:generate` writes SQL migrations from `drizzle/schema.ts` into
  * `migrations/`; `npm run db:migrate` applies them to `TURSO_DATABASE_URL` (with `TURSO_AUTH_TOKEN`), or to the
- * local file `./.data/gorkflow.db` when no URL is set. See docs/libsql.md.
+ * local file `./.data/gorkflow.db` when no URL is set: the database `npm start` opens, read by the same code
+ * (so the older `DATABASE_URL` works here too). See docs/libsql.md.
  */
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { defineConfig } from 'drizzle-kit'
+import { readDatabase } from './src/env-config'
+import { DEFAULT_DATABASE_URL } from './src/env-keys'
 
-const url = process.env.TURSO_DATABASE_URL || 'file:./.data/gorkflow.db'
-const authToken = process.env.TURSO_AUTH_TOKEN || undefined
+const { url, authToken } = readDatabase(process.env, 'node') ?? { url: DEFAULT_DATABASE_URL }
 
 // drizzle-kit cannot create a database file in a folder that does not exist yet (e.g. .data/ on a fresh clone).
 const filePath = /^file:/i.test(url)

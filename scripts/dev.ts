@@ -19,6 +19,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import type { WorkerKeyName } from '../src/env-keys'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const DEV_VARS = join(ROOT, '.dev.vars')
@@ -128,11 +129,13 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
   if (options.wranglerLogLevel) args.push('--log-level', options.wranglerLogLevel)
   if (options.persistTo) args.push('--persist-to', options.persistTo)
   // Passed as --var so the local endpoint's port (free, so different each time) never lands in .dev.vars.
-  if (database) args.push('--var', `TURSO_DATABASE_URL:${database.url}`, '--var', 'STORE:libsql')
+  const vars: Partial<Record<WorkerKeyName, string>> = {}
+  if (database) Object.assign(vars, { TURSO_DATABASE_URL: database.url, STORE: 'libsql' })
   const apiToken = options.apiToken ?? process.env.API_TOKEN
-  if (apiToken) args.push('--var', `API_TOKEN:${apiToken}`)
+  if (apiToken) vars.API_TOKEN = apiToken
   const logLevel = options.logLevel ?? process.env.LOG_LEVEL
-  if (logLevel) args.push('--var', `LOG_LEVEL:${logLevel}`)
+  if (logLevel) vars.LOG_LEVEL = logLevel
+  for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`)
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: wranglerEnv(),

@@ -1,34 +1,29 @@
 /**
  * @module
- * Node entry (`npm start`): the same Hono app on `@hono/node-server`, the embedded LibSQL file by default, the
- * sweeper on a timer, and a graceful shutdown that lets running steps reach a commit and releases leases.
+ * Node entry (`npm start`): the same runtime as the Worker (`runtime.ts`) on `@hono/node-server`, the embedded
+ * LibSQL file by default, the sweeper on a timer, and a graceful shutdown that lets running steps reach a
+ * commit and releases leases.
  *
- * Environment: PORT (3000), HOST (127.0.0.1), API_TOKEN, STORE (libsql | memory | dynamodb), DATABASE_URL
- * (file:./.data/gorkflow.db; `libsql://`/`https://`/`http://` for a remote database), DATABASE_AUTH_TOKEN,
- * SWEEP_INTERVAL_MS (5000), LEASE_MS, RETENTION_DAYS (unset: keep finished runs forever), LOG_LEVEL, MAX_BODY_BYTES,
- * WAIT_BUDGET_MS, UI_SESSION_SECRET, and for STORE=dynamodb the Worker's DYNAMODB_* and AWS_* variables. Use
- * {@link startNodeServer} to embed it.
+ * Environment: the settings of `env-keys.ts` (the README's Configuration lists them), read by the same code as
+ * the Worker's bindings; `DATABASE_URL` and `DATABASE_AUTH_TOKEN` are accepted as the older names of
+ * `TURSO_DATABASE_URL` and `TURSO_AUTH_TOKEN`. Use {@link startNodeServer} to embed it.
  */
 import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { serve, type ServerType } from '@hono/node-server'
-import { Engine } from './core/engine'
-import { jsonLogger, parseLogLevel, type Logger } from './core/logger'
+import type { Engine } from './core/engine'
+import { jsonLogger, type Logger } from './core/logger'
 import type { StepDeps } from './core/step'
-import type { AnyWorkflow } from './core/workflow'
-import { createApp } from './http/app'
-import { parseApiTokens } from './http/auth'
-import { createUiApp } from './http/ui/ui-app'
-import { createLibSQLStore } from './store/libsql/create-libsql-store'
-import { MemoryStore } from './store/memory/memory-store'
 import type { WorkflowStore } from './core/store'
-import { readInteger, readRetentionMs } from './env-config'
-import type { WorkerEnv } from './worker'
+import type { AnyWorkflow } from './core/workflow'
+import { readInteger, readRetentionMs, readSettings, readString } from './env-config'
+import { DEFAULT_DATABASE_URL, DEFAULT_SWEEP_INTERVAL_MS, type NodeEnv } from './env-keys'
+import { composeRuntime, errorFields, openStore, sweep } from './runtime'
+import { createLibSQLStore } from './store/libsql/create-libsql-store'
 import { exampleWorkflows } from './workflows'
 
-export const DEFAULT_DATABASE_URL = 'file:./.data/gorkflow.db'
-export const DEFAULT_SWEEP_INTERVAL_MS = 5_000
+export { DEFAULT_DATABASE_URL, DEFAULT_SWEEP_INTERVAL_MS } from './env-keys'
 
 export interface NodeServerOptions {
   /** 0 picks a free port. @default 3000 */
@@ -84,42 +79,23 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
       url: options.databaseUrl ?? DEFAULT_DATABASE_URL,
       ...(options.databaseAuthToken ? { authToken: options.databaseAuthToken } : {}),
     }))
-  const engine = new Engine({
+  const runtime = composeRuntime({
     store,
     workflows: options.workflows ?? exampleWorkflows,
     logger,
     ...(options.deps === undefined ? {} : { deps: options.deps }),
-    ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
-    ...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
-  })
-  const app = createApp({
-    engine,
+    engine: {
+      ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
+      ...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
+    },
     apiTokens: options.apiTokens,
-    // Node keeps running after the response; the engine tracks the execution and shutdown waits for it.
-    executeInBackground: () => {},
+    uiSessionSecret: options.uiSessionSecret,
     ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
     ...(options.waitBudgetMs === undefined ? {} : { waitBudgetMs: options.waitBudgetMs }),
-    logError: ({ event, method, route, error }) =>
-      logger.log('error', event, {
-        method,
-        route,
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-        stack: error instanceof Error ? (error.stack ?? null) : null,
-      }),
+    // Node keeps running after the response; the engine tracks the execution and shutdown waits for it.
+    executeInBackground: () => {},
   })
-
-  // The dashboard (docs/ui.md): signs in with the same tokens, its own cookie session, HTML errors.
-  app.route(
-    '/ui',
-    createUiApp({
-      engine,
-      apiTokens: options.apiTokens,
-      sessionSecret: options.uiSessionSecret,
-      executeInBackground: () => {},
-      logError: (error) =>
-        logger.log('error', 'ui_error', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }),
-    }),
-  )
+  const { engine, app } = runtime
 
   const server = await new Promise<ServerType>((resolveServer, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 3000, hostname: options.host ?? '127.0.0.1' }, () =>
@@ -132,21 +108,15 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
 
   const sweepIntervalMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS
   let sweeping: Promise<void> | null = null
-  const sweep = (): void => {
+  const sweepNow = (): void => {
     if (sweeping) return // the previous sweep is still working through its runs
-    sweeping = engine
-      .resumeDue({ budgetMs: Math.max(sweepIntervalMs * 4, 10_000) })
-      .then((result) => {
-        if (result.claimed > 0) logger.log('info', 'sweep_finished', { ...result })
-      })
-      .catch((err: unknown) => logger.log('error', 'sweep_failed', { error: err instanceof Error ? err.message : String(err) }))
-      .finally(() => {
-        sweeping = null
-      })
+    sweeping = sweep(runtime, { budgetMs: Math.max(sweepIntervalMs * 4, 10_000) }).finally(() => {
+      sweeping = null
+    })
   }
-  const timer = sweepIntervalMs > 0 ? setInterval(sweep, sweepIntervalMs) : undefined
+  const timer = sweepIntervalMs > 0 ? setInterval(sweepNow, sweepIntervalMs) : undefined
   timer?.unref()
-  if (timer) sweep() // runs left over by a previous process resume at once
+  if (timer) sweepNow() // runs left over by a previous process resume at once
 
   let closing: Promise<void> | undefined
   return {
@@ -184,7 +154,7 @@ export type NodeEnvOptions = Pick<
  * left out (their defaults apply).
  * @throws Error naming the variable when one is not a non-negative integer
  */
-export function nodeOptionsFromEnv(env: Readonly<Record<string, string | undefined>>): NodeEnvOptions {
+export function nodeOptionsFromEnv(env: NodeEnv): NodeEnvOptions {
   const options: Record<string, number | undefined> = {
     port: readInteger(env, 'PORT'),
     sweepIntervalMs: readInteger(env, 'SWEEP_INTERVAL_MS'),
@@ -198,61 +168,61 @@ export function nodeOptionsFromEnv(env: Readonly<Record<string, string | undefin
 
 async function main(): Promise<void> {
   const env = process.env
-  // Every knob is checked before anything is opened: a typo stops the start with the variable's name.
+  // Every setting is checked before anything is opened: a typo stops the start with the variable's name.
+  const settings = readSettings(env, 'node')
   const knobs = nodeOptionsFromEnv(env)
-  const logger = jsonLogger(parseLogLevel(env.LOG_LEVEL, 'info'))
-  const apiTokens = parseApiTokens(env.API_TOKEN)
-  const storeKind = (env.STORE ?? 'libsql').trim().toLowerCase()
-  let store: WorkflowStore | undefined
-  if (storeKind === 'memory') store = new MemoryStore()
-  else if (storeKind === 'dynamodb') {
-    // The SDK warns on every start that Node 20 is past its end of life; the engines field says so already.
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
-    const { dynamoDBStoreFromEnv } = await import('./worker-dynamodb')
-    store = await dynamoDBStoreFromEnv(env as WorkerEnv, { defaultCredentials: true })
-  } else if (storeKind !== 'libsql') throw new Error(`STORE must be libsql, memory or dynamodb, got ${JSON.stringify(env.STORE)}`)
+  const logger = jsonLogger(settings.logLevel)
+  // The SDK warns on every start that Node 20 is past its end of life; the engines field says so already.
+  if (settings.store === 'dynamodb') process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+  const store = await openStore(settings.store, settings.database, {
+    libsql: (database) => createLibSQLStore(database ?? { url: DEFAULT_DATABASE_URL }),
+    dynamodb: async () => (await import('./dynamodb-store-from-env')).dynamoDBStoreFromEnv(env, { defaultCredentials: true }),
+  })
 
   const server = await startNodeServer({
     port: 3000,
     ...knobs,
-    host: env.HOST || '127.0.0.1',
-    apiTokens,
+    host: readString(env, 'HOST') ?? '127.0.0.1',
+    apiTokens: settings.apiTokens,
     logger,
-    ...(store ? { store } : {}),
-    databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,
-    ...(env.UI_SESSION_SECRET ? { uiSessionSecret: env.UI_SESSION_SECRET } : {}),
-    ...(env.DATABASE_AUTH_TOKEN ? { databaseAuthToken: env.DATABASE_AUTH_TOKEN } : {}),
+    store,
+    ...(settings.uiSessionSecret === undefined ? {} : { uiSessionSecret: settings.uiSessionSecret }),
   })
-  const where = store ? storeKind : resolveDatabase(env.DATABASE_URL || DEFAULT_DATABASE_URL)
+  const where = settings.store === 'libsql' ? displayDatabase(settings.database?.url ?? DEFAULT_DATABASE_URL) : settings.store
   console.log(`Gorkflow listening on ${server.url} (store: ${where}); dashboard at ${server.url}/ui`)
-  if (apiTokens.length === 0) {
-    console.warn('API_TOKEN is not set: every /v1 request is refused. Start with API_TOKEN=<a long random string>.')
+  if (settings.apiTokens.length === 0) {
+    logger.log('warn', 'api_closed', { reason: 'API_TOKEN is not set: every /v1 request is refused; start with API_TOKEN=<a long random string>' })
   }
 
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
     stopping = true
-    console.log(`${signal}: shutting down`)
+    logger.log('info', 'shutdown_started', { signal })
     const forced = setTimeout(() => {
-      console.error(`shutdown took over ${SHUTDOWN_TIMEOUT_MS} ms; exiting (leases expire on their own)`)
+      logger.log('error', 'shutdown_timed_out', { timeout_ms: SHUTDOWN_TIMEOUT_MS, reason: 'exiting; leases expire on their own' })
       process.exit(1)
     }, SHUTDOWN_TIMEOUT_MS)
     forced.unref()
-    server.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error(err)
-        process.exit(1)
-      },
-    )
+    server
+      .close()
+      .then(() => store.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.log('error', 'shutdown_failed', errorFields(err))
+          process.exit(1)
+        },
+      )
   }
   process.once('SIGINT', () => stop('SIGINT'))
   process.once('SIGTERM', () => stop('SIGTERM'))
 }
 
-function resolveDatabase(url: string): string {
-  return url.startsWith('file:') ? `file:${resolve(url.slice('file:'.length))}` : url.replace(/\/\/[^/@]*@/, '//')
+/** A database URL fit for the console: a file's absolute path, or a remote URL without credentials or query. */
+function displayDatabase(url: string): string {
+  if (url.startsWith('file:')) return `file:${resolve(url.slice('file:'.length))}`
+  return url.replace(/\/\/[^/@]*@/, '//').replace(/[?#].*$/, '')
 }
 
 const invoked = process.argv[1]

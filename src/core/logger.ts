@@ -26,17 +26,27 @@ export function isLevelEnabled(logger: Logger, level: Exclude<LogLevel, 'silent'
 export const silentLogger: Logger = { level: 'silent', log: () => {} }
 
 /**
- * One JSON object per line on the console: `{ "level", "event", "time", ...fields }`.
+ * One JSON object per line on the console: `{ "level", "event", "time", ...fields }`. Errors and warnings go to
+ * `console.error` and `console.warn` (stderr on Node; the entry's level in Workers Logs), the rest to `console.log`.
  * @example new Engine({ store, workflows, logger: jsonLogger('info') })
  */
-export function jsonLogger(level: LogLevel = 'info', write: (line: string) => void = console.log): Logger {
+export function jsonLogger(
+  level: LogLevel = 'info',
+  write: (line: string, level: Exclude<LogLevel, 'silent'>) => void = writeToConsole,
+): Logger {
   return {
     level,
     log(eventLevel, event, fields) {
       if (RANK[eventLevel] < RANK[level]) return
-      write(JSON.stringify({ level: eventLevel, event, time: new Date().toISOString(), ...fields }))
+      write(JSON.stringify({ level: eventLevel, event, time: new Date().toISOString(), ...fields }), eventLevel)
     },
   }
+}
+
+function writeToConsole(line: string, level: Exclude<LogLevel, 'silent'>): void {
+  if (level === 'error') console.error(line)
+  else if (level === 'warn') console.warn(line)
+  else console.log(line)
 }
 
 /** Reads a level name from configuration; anything unknown falls back to `fallback`. */

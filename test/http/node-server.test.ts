@@ -127,6 +127,39 @@ describe("the Node entry's environment", () => {
     expect(stderr.trim()).toBe('RETENTION_DAYS must be a non-negative integer, got "forever"')
   })
 
+  it('opens the database named by DATABASE_URL (the older name of TURSO_DATABASE_URL) and shuts down through its logger', async () => {
+    dir ??= tempDir('gorkflow-node-')
+    const file = dir.file('alias.db')
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/node.ts'], {
+      env: { ...process.env, DATABASE_URL: `file:${file}`, TURSO_DATABASE_URL: '', PORT: '0', API_TOKEN: TOKEN, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+    let stdout = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    await expect.poll(() => /listening on (\S+) /.exec(stdout)?.[1], { timeout: 25_000, interval: 50 }).toBeDefined()
+    const url = /listening on (\S+) /.exec(stdout)![1]!
+    expect(stdout).toContain(`(store: file:${file})`)
+    const started = await fetch(`${url}/v1/workflows/sequential/runs?wait=true`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ input: { val1: 1, val2: 1, mult: 1 } }),
+    })
+    const { run } = (await started.json()) as any
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    clearTimeout(killer)
+    const events = stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { event: string; signal?: string })
+    expect(events).toContainEqual(expect.objectContaining({ event: 'shutdown_started', signal: 'SIGTERM' }))
+    const reopened = await createLibSQLStore({ url: `file:${file}` })
+    expect(await reopened.getRun(run.runId)).toMatchObject({ status: 'COMPLETED' })
+    await reopened.close()
+  })
+
   it('deletes finished runs older than retentionMs from the sweeper timer', async () => {
     const s = await start({ sweepIntervalMs: 50, retentionMs: 0 })
     const res = await call(s, 'POST', '/v1/workflows/sequential/runs?wait=true', { input: { val1: 1, val2: 2, mult: 3 } })

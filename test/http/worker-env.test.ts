@@ -39,7 +39,7 @@ describe('the Worker entry and RETENTION_DAYS', () => {
 
   it.each(['a week', '-3', '2.5'])('answers 503 MISCONFIGURED naming RETENTION_DAYS=%s, on the API and the sweeper', async (raw) => {
     const worker = createWorker<WorkerEnv>({ workflows: exampleWorkflows })
-    const env = { STORE: 'memory', API_TOKEN: TOKEN, RETENTION_DAYS: raw, LOG_LEVEL: 'silent' }
+    const env = { STORE: 'memory', API_TOKEN: TOKEN, RETENTION_DAYS: raw, LOG_LEVEL: 'error' }
     const { ctx, settle } = executionContext()
     const errors: string[] = []
     const original = console.error
@@ -71,5 +71,57 @@ describe('the Worker entry and RETENTION_DAYS', () => {
       const read = await worker.fetch(request('GET', `/v1/runs/${run.runId}`), env, ctx as never)
       expect(read.status, `RETENTION_DAYS=${retention}`).toBe(kept ? 200 : 404)
     }
+  })
+})
+
+describe('the Worker entry and its settings (src/env-keys.ts)', () => {
+  it('rebuilds its runtime when a setting changes: a rotated API_TOKEN takes effect at the next request', async () => {
+    const worker = createWorker<WorkerEnv>({ workflows: exampleWorkflows })
+    const { ctx } = executionContext()
+    const list = (token: string, env: WorkerEnv) =>
+      worker.fetch(new Request('http://worker.test/v1/workflows', { headers: { Authorization: `Bearer ${token}` } }), env, ctx as never)
+    const before: WorkerEnv = { STORE: 'memory', API_TOKEN: 'old-token', LOG_LEVEL: 'silent' }
+    expect((await list('old-token', before)).status).toBe(200)
+    const after: WorkerEnv = { ...before, API_TOKEN: 'new-token' }
+    expect((await list('old-token', after)).status).toBe(401)
+    expect((await list('new-token', after)).status).toBe(200)
+    // Bindings outside the list (those reach steps through deps) do not rebuild it.
+    expect((await list('new-token', { ...after, PAYMENTS_KEY: 'x' } as WorkerEnv)).status).toBe(200)
+  })
+
+  it('reads the database only as TURSO_DATABASE_URL: DATABASE_URL (an older Node name) answers 503 naming it', async () => {
+    const worker = createWorker<WorkerEnv>({ workflows: exampleWorkflows })
+    const { ctx } = executionContext()
+    const env = { STORE: 'libsql', API_TOKEN: TOKEN, LOG_LEVEL: 'silent', DATABASE_URL: 'http://127.0.0.1:1' }
+    const res = await worker.fetch(request('GET', '/v1/workflows'), env, ctx as never)
+    expect(res.status).toBe(503)
+    const { error } = (await res.json()) as any
+    expect(error.code).toBe('MISCONFIGURED')
+    expect(error.message).toMatch(/^TURSO_DATABASE_URL is not set/)
+  })
+
+  it('logs a failed start through its logger: one startup_failed line at LOG_LEVEL=error, none at silent', async () => {
+    const errors: string[] = []
+    const original = console.error
+    console.error = (line: string) => void errors.push(line)
+    try {
+      for (const level of ['silent', 'error']) {
+        const worker = createWorker<WorkerEnv>({ workflows: exampleWorkflows })
+        const { ctx } = executionContext()
+        const res = await worker.fetch(request('GET', '/v1/workflows'), { STORE: 'memory', LEASE_MS: 'soon', LOG_LEVEL: level }, ctx as never)
+        expect(res.status).toBe(503)
+      }
+    } finally {
+      console.error = original
+    }
+    expect(errors.map((line) => JSON.parse(line))).toEqual([
+      {
+        level: 'error',
+        event: 'startup_failed',
+        time: expect.any(String),
+        error: 'ConfigurationError: LEASE_MS must be a non-negative integer, got "soon"',
+        stack: null,
+      },
+    ])
   })
 })

@@ -1,0 +1,122 @@
+/**
+ * @module
+ * The composition both entries share: store choice, engine, API and dashboard, error logging and the sweep.
+ * `worker.ts` and `node.ts` differ only in what is truly theirs: how settings arrive (bindings per event,
+ * `process.env` once), which store builds they carry (the Worker bundle has no file store and, by default, no
+ * AWS SDK, so stores come as factories), and how work outlives a response (`waitUntil` or just running on).
+ */
+import type { Context } from 'hono'
+import { Engine, type EngineOptions, type SweepOptions } from './core/engine'
+import type { LogFields, Logger } from './core/logger'
+import type { StepDeps } from './core/step'
+import type { WorkflowStore } from './core/store'
+import type { AnyWorkflow } from './core/workflow'
+import { ConfigurationError, type DatabaseSettings, type StoreKindSetting } from './env-config'
+import { createApp } from './http/app'
+import { createUiApp } from './http/ui/ui-app'
+import { MemoryStore } from './store/memory/memory-store'
+
+/** The store builds an entry carries; memory is always there. */
+export interface StoreBuilds {
+  readonly libsql: (database: DatabaseSettings | undefined) => Promise<WorkflowStore>
+  /** Absent from a bundle that leaves the AWS SDK out; `missingDynamoDB` then says what to deploy instead. */
+  readonly dynamodb?: () => Promise<WorkflowStore>
+  readonly missingDynamoDB?: string
+}
+
+/** Opens the store `kind` names. @throws ConfigurationError when this build has no such store */
+export async function openStore(
+  kind: StoreKindSetting,
+  database: DatabaseSettings | undefined,
+  builds: StoreBuilds,
+): Promise<WorkflowStore> {
+  if (kind === 'memory') return new MemoryStore()
+  if (kind === 'libsql') return builds.libsql(database)
+  if (builds.dynamodb) return builds.dynamodb()
+  throw new ConfigurationError(builds.missingDynamoDB ?? 'STORE=dynamodb is not available in this build')
+}
+
+export interface RuntimeOptions {
+  readonly store: WorkflowStore
+  readonly workflows: readonly AnyWorkflow[]
+  readonly deps?: StepDeps
+  readonly logger: Logger
+  /** Engine knobs beyond store, workflows, deps and logger. */
+  readonly engine?: Omit<EngineOptions, 'store' | 'workflows' | 'deps' | 'logger'>
+  readonly apiTokens: readonly string[]
+  /** Key of the dashboard's session cookies. @default derived from the API tokens */
+  readonly uiSessionSecret?: string | undefined
+  readonly maxBodyBytes?: number
+  readonly waitBudgetMs?: number
+  /** Keeps a run executing after the response: `waitUntil` on Workers; nothing to do on Node. */
+  readonly executeInBackground: (task: Promise<unknown>, c: Context) => void
+  /** Execution budget of runs that continue after the response, in ms. @default the engine's (unbounded) */
+  readonly backgroundBudgetMs?: number
+}
+
+export interface Runtime {
+  readonly engine: Engine
+  /** The API with the dashboard under `/ui`. */
+  readonly app: ReturnType<typeof createApp>
+  readonly store: WorkflowStore
+  readonly logger: Logger
+}
+
+/** Builds the engine and the app (API and dashboard) over a ready store; unexpected errors go to `logger`. */
+export function composeRuntime(options: RuntimeOptions): Runtime {
+  const { store, logger } = options
+  const engine = new Engine({
+    ...options.engine,
+    store,
+    workflows: options.workflows,
+    logger,
+    ...(options.deps === undefined ? {} : { deps: options.deps }),
+  })
+  const background = {
+    executeInBackground: options.executeInBackground,
+    ...(options.backgroundBudgetMs === undefined ? {} : { backgroundBudgetMs: options.backgroundBudgetMs }),
+  }
+  const app = createApp({
+    engine,
+    apiTokens: options.apiTokens,
+    ...background,
+    ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
+    ...(options.waitBudgetMs === undefined ? {} : { waitBudgetMs: options.waitBudgetMs }),
+    logError: ({ event, method, route, error }) => logger.log('error', event, { method, route, ...errorFields(error) }),
+  })
+  // The dashboard (docs/ui.md): signs in with the same tokens, its own cookie session, HTML errors.
+  app.route(
+    '/ui',
+    createUiApp({
+      engine,
+      apiTokens: options.apiTokens,
+      sessionSecret: options.uiSessionSecret || undefined,
+      ...background,
+      logError: (error) => logger.log('error', 'ui_error', errorFields(error)),
+    }),
+  )
+  return { engine, app, store, logger }
+}
+
+/**
+ * One sweep (`engine.resumeDue`), logged the same way on both entries: `sweep_finished` (info when it claimed or
+ * deleted runs, debug otherwise) or `sweep_failed`. Never rejects.
+ */
+export async function sweep(runtime: Pick<Runtime, 'engine' | 'logger'>, options: SweepOptions): Promise<void> {
+  const started = Date.now()
+  try {
+    const result = await runtime.engine.resumeDue(options)
+    runtime.logger.log(result.claimed + result.deleted > 0 ? 'info' : 'debug', 'sweep_finished', { ...result, duration_ms: Date.now() - started })
+  } catch (err) {
+    runtime.logger.log('error', 'sweep_failed', errorFields(err))
+  }
+}
+
+/**
+ * How an error is logged: `error` is `Name: message`, `stack` the stack. A {@link ConfigurationError} gets no
+ * stack: it is expected until fixed, and its message says it all.
+ */
+export function errorFields(err: unknown): LogFields {
+  if (!(err instanceof Error)) return { error: String(err) }
+  return { error: `${err.name}: ${err.message}`, stack: err instanceof ConfigurationError ? null : (err.stack ?? null) }
+}
