@@ -102,7 +102,11 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
     render(c, <MessagePage ctx={c.get('csrf') ? ctxOf(c) : signedOutCtx()} title={title} message={text} />, status)
   const limitForm = bodyLimit({
     maxSize: MAX_FORM_BYTES,
-    onError: (c) => message(c, 413, 'Too large', `The form is over the limit of ${MAX_FORM_BYTES / 1024} KiB.`),
+    onError: (c) => {
+      // As the API's 413: the unread rest of the form is still on the connection, so it closes.
+      c.header('Connection', 'close')
+      return message(c, 413, 'Too large', `The form is over the limit of ${MAX_FORM_BYTES / 1024} KiB.`)
+    },
   })
 
   /** Continues a run after the response; losing it to a concurrent writer (a cancel) is not a failure. */
