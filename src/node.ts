@@ -78,6 +78,8 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     (await createLibSQLStore({
       url: options.databaseUrl ?? DEFAULT_DATABASE_URL,
       ...(options.databaseAuthToken ? { authToken: options.databaseAuthToken } : {}),
+      // A `file:` database's files deleted, replaced or truncated under the server: /health answers 503 too.
+      onFileFault: ({ reason, path }) => logger.log('error', 'store_file_fault', { reason, path }),
     }))
   const runtime = composeRuntime({
     store,
