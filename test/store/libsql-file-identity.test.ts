@@ -2,7 +2,8 @@
  * The watch of a `file:` database's files (src/store/libsql/file-identity.ts): on plain files, where a -shm can be
  * truncated without a SQLite mapping to crash the test, and on a real store whose database file is deleted.
  */
-import { renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { chmodSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLibSQLStore } from '../../src/store/libsql/create-libsql-store'
 import { watchFileIdentity, type FileFault, type FileIdentityWatch } from '../../src/store/libsql/file-identity'
@@ -87,6 +88,26 @@ describe('watchFileIdentity', () => {
       path: `${db}-shm`,
     })
     expect(faults).toHaveLength(1)
+  })
+
+  it('reports a -shm this process cannot write, as an unprivileged user (root passes every access check)', () => {
+    const db = plainFiles()
+    chmodSync(dir!.path, 0o755)
+    for (const f of [db, `${db}-wal`]) chmodSync(f, 0o666)
+    chmodSync(`${db}-shm`, 0o444)
+    const script = `import('./src/store/libsql/file-identity.ts').then((m) => {
+      const watch = m.watchFileIdentity(${JSON.stringify(db)}, { intervalMs: 0 })
+      console.log(JSON.stringify(watch.check()))
+      watch.stop()
+    })`
+    // As root, run the check in a child process that has dropped to `nobody`.
+    const [file, ...args] =
+      process.getuid?.() === 0
+        ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath]
+        : [process.execPath]
+    const child = spawnSync(file as string, [...args, '--import', 'tsx', '-e', script], { encoding: 'utf8' })
+    expect(child.status, child.stderr).toBe(0)
+    expect(JSON.parse(child.stdout)).toEqual({ reason: '-shm file not writable (EACCES)', path: `${db}-shm` })
   })
 
   it('picks up a -shm created after the watch began and watches it from then on', () => {
