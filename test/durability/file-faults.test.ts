@@ -1,10 +1,11 @@
 /**
  * @module
  * `npm start` as a real process on a LibSQL file whose database file is deleted under it: SQLite carries on
- * writing to the unlinked file, so `/health` must say so (503 with the reason) and the log must say why.
+ * writing to the unlinked file, so `/health` must say so (503 with the reason) and the log must say why. And a
+ * store opened over a -shm its process cannot write, which is refused at open instead of failing every write.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { rmSync } from 'node:fs'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { chmodSync, rmSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { afterEach, describe, expect, it } from 'vitest'
 import { tempDir, type TempDir } from '../support/libsql-harness'
@@ -99,5 +100,41 @@ describe('the Node server on a LibSQL file', () => {
     const exited = new Promise<number | null>((resolve) => server?.proc.once('exit', (code) => resolve(code)))
     server.proc.kill('SIGTERM')
     expect(await exited).toBe(0)
+  }, 60_000)
+
+  it('refuses to open a database whose -shm this user cannot write, naming the file', async () => {
+    dir = tempDir('gorkflow-faults-')
+    chmodSync(dir.path, 0o777)
+    const file = dir.file('g.db')
+    // Root passes every access check: as root, the store is opened by a child that has dropped to `nobody`.
+    const asUser = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : []
+    const open = (mode: 'hold' | 'once') => {
+      const script = `import('./src/store/libsql/create-libsql-store.ts').then(async (m) => {
+        try {
+          const store = await m.createLibSQLStore({ url: ${JSON.stringify(`file:${file}`)} })
+          console.log('opened')
+          if (${JSON.stringify(mode)} === 'hold') setInterval(() => {}, 1000)
+          else await store.close()
+        } catch (err) { console.log(err.message) }
+      })`
+      const argv = [...asUser, process.execPath, '--import', 'tsx', '-e', script]
+      return { command: argv[0] as string, args: argv.slice(1) }
+    }
+    // A process killed while it holds the database leaves its -wal and -shm behind.
+    const holder = open('hold')
+    const proc = spawn(holder.command, holder.args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: proc.stdout as NodeJS.ReadableStream }).once('line', (line) =>
+        line === 'opened' ? resolve() : reject(new Error(line)),
+      )
+    })
+    const exited = new Promise((resolve) => proc.once('exit', resolve))
+    proc.kill('SIGKILL')
+    await exited
+    chmodSync(`${file}-shm`, 0o444)
+
+    const second = open('once')
+    const child = spawnSync(second.command, second.args, { encoding: 'utf8' })
+    expect(child.stdout.trim()).toBe(`libsql store: cannot open file:${file}: -shm file not writable (EACCES)`)
   }, 60_000)
 })
