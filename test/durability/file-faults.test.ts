@@ -15,7 +15,7 @@ const TOKEN = 'file-faults-token'
 interface Server {
   readonly proc: ChildProcess
   readonly url: string
-  /** Resolves with the first stdout line that satisfies `match`. */
+  /** Resolves with the first output line (stdout or stderr) that satisfies `match`. */
   line(match: (line: string) => boolean): Promise<string>
 }
 
@@ -45,21 +45,22 @@ async function startServer(dbFile: string): Promise<Server> {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  let stderr = ''
-  proc.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   const seen: string[] = []
   const waiting: { match: (line: string) => boolean; resolve: (line: string) => void }[] = []
-  createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-    seen.push(line)
-    for (const w of waiting.splice(0)) if (w.match(line)) w.resolve(line)
-    else waiting.push(w)
-  })
+  // Error events go to stderr, the rest to stdout: both are read line by line.
+  for (const stream of [proc.stdout, proc.stderr]) {
+    createInterface({ input: stream as NodeJS.ReadableStream }).on('line', (line) => {
+      seen.push(line)
+      for (const w of waiting.splice(0)) if (w.match(line)) w.resolve(line)
+      else waiting.push(w)
+    })
+  }
   const line = (match: (line: string) => boolean) =>
     new Promise<string>((resolve, reject) => {
       const earlier = seen.find(match)
       if (earlier !== undefined) return resolve(earlier)
       waiting.push({ match, resolve })
-      proc.once('exit', (code, signal) => reject(new Error(`server exited (${code ?? signal}): ${stderr}`)))
+      proc.once('exit', (code, signal) => reject(new Error(`server exited (${code ?? signal}): ${seen.join('\n')}`)))
     })
   const listening = await line((l) => l.startsWith('Gorkflow listening on '))
   const url = /listening on (http:\/\/\S+)/.exec(listening)?.[1] as string
