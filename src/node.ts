@@ -21,6 +21,7 @@ import { readInteger, readRetentionMs, readSettings, readString } from './env-co
 import { DEFAULT_DATABASE_URL, DEFAULT_SWEEP_INTERVAL_MS, type NodeEnv } from './env-keys'
 import { composeRuntime, errorFields, openStore, sweep } from './runtime'
 import { createLibSQLStore } from './store/libsql/create-libsql-store'
+import type { FileFault } from './store/libsql/file-identity'
 import { exampleWorkflows } from './workflows'
 
 export { DEFAULT_DATABASE_URL, DEFAULT_SWEEP_INTERVAL_MS } from './env-keys'
@@ -78,6 +79,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     (await createLibSQLStore({
       url: options.databaseUrl ?? DEFAULT_DATABASE_URL,
       ...(options.databaseAuthToken ? { authToken: options.databaseAuthToken } : {}),
+      onFileFault: logFileFault(logger),
     }))
   const runtime = composeRuntime({
     store,
@@ -166,6 +168,11 @@ export function nodeOptionsFromEnv(env: NodeEnv): NodeEnvOptions {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as NodeEnvOptions
 }
 
+/** A `file:` database's files deleted, replaced or truncated under the server (file-identity.ts): /health answers 503 too. */
+function logFileFault(logger: Logger): (fault: FileFault) => void {
+  return ({ reason, path }) => logger.log('error', 'store_file_fault', { reason, path })
+}
+
 async function main(): Promise<void> {
   const env = process.env
   // Every setting is checked before anything is opened: a typo stops the start with the variable's name.
@@ -175,7 +182,7 @@ async function main(): Promise<void> {
   // The SDK warns on every start that Node 20 is past its end of life; the engines field says so already.
   if (settings.store === 'dynamodb') process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
   const store = await openStore(settings.store, settings.database, {
-    libsql: (database) => createLibSQLStore(database ?? { url: DEFAULT_DATABASE_URL }),
+    libsql: (database) => createLibSQLStore({ ...(database ?? { url: DEFAULT_DATABASE_URL }), onFileFault: logFileFault(logger) }),
     dynamodb: async () => (await import('./dynamodb-store-from-env')).dynamoDBStoreFromEnv(env, { defaultCredentials: true }),
   })
 

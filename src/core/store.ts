@@ -227,6 +227,12 @@ export interface WorkflowStore {
 
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>
+
+  /**
+   * Optional, cheap (no query) self-check for `GET /health`: why the store cannot be trusted any more (a `file:`
+   * LibSQL store whose database file was deleted under it), or null. Stores without it are taken as healthy.
+   */
+  healthProblem?(): string | null
 }
 
 /**

@@ -45,7 +45,11 @@ export function createApp(options: AppOptions) {
         bodyLimit({
           maxSize: maxBodyBytes,
           onError: () => {
-            throw new HttpError('PAYLOAD_TOO_LARGE', `the request body is over the limit of ${maxBodyBytes} bytes`)
+            // The unread rest of the body is still on the connection: say it closes, so a pooling client does
+            // not send its next request down a socket the server is about to drop (README, "Hostile input").
+            throw new HttpError('PAYLOAD_TOO_LARGE', `the request body is over the limit of ${maxBodyBytes} bytes`, {
+              Connection: 'close',
+            })
           },
         }),
       ),

@@ -8,6 +8,7 @@ import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { type ErrorCode, isGorkflowError } from '../core/errors'
 import type { Json } from '../core/model'
+import { MAX_ERROR_DETAILS_JSON, MAX_ERROR_ISSUE_TEXT, MAX_ERROR_ISSUES, MAX_ERROR_MESSAGE } from './limits'
 
 /** HTTP status of every library error code. `satisfies` turns a new code without a status into a compile error. */
 export const STATUS_BY_CODE = {
@@ -82,7 +83,10 @@ export class HttpError extends Error {
   }
 }
 
-/** The JSON error response for `code`; use it for refusals decided outside a thrown error. */
+/**
+ * The JSON error response for `code`; use it for refusals decided outside a thrown error. The message and the
+ * details are cut to the limits in `limits.ts`, so an answer never grows with the request that caused it.
+ */
 export function errorResponse(
   c: Context,
   status: ContentfulStatusCode,
@@ -90,9 +94,42 @@ export function errorResponse(
   message: string,
   options: { details?: Json; headers?: Record<string, string> } = {},
 ): Response {
-  const body: ErrorBody = { error: { code, message } }
-  if (options.details !== undefined) body.error.details = options.details
+  const body: ErrorBody = { error: { code, message: cut(message, MAX_ERROR_MESSAGE) } }
+  if (options.details !== undefined) body.error.details = boundDetails(options.details)
   return c.json(body, status, options.headers)
+}
+
+/**
+ * At most {@link MAX_ERROR_ISSUES} issues, each path and message cut, the rest counted in `omittedIssues`; then
+ * any details still over {@link MAX_ERROR_DETAILS_JSON} characters are replaced by a note.
+ */
+function boundDetails(details: Json): Json {
+  let bounded = details
+  if (isRecord(details) && Array.isArray(details.issues)) {
+    const { issues } = details
+    bounded = {
+      ...details,
+      issues: issues.slice(0, MAX_ERROR_ISSUES).map((issue) =>
+        isRecord(issue)
+          ? Object.fromEntries(Object.entries(issue).map(([k, v]) => [k, typeof v === 'string' ? cut(v, MAX_ERROR_ISSUE_TEXT) : v]))
+          : issue,
+      ),
+      ...(issues.length > MAX_ERROR_ISSUES ? { omittedIssues: issues.length - MAX_ERROR_ISSUES } : {}),
+    }
+  }
+  const size = JSON.stringify(bounded).length
+  return size <= MAX_ERROR_DETAILS_JSON ? bounded : { omitted: `${size} characters of details left out` }
+}
+
+function isRecord(value: Json): value is { [key: string]: Json } {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+/** `text` cut to `max` characters with a note of what was left out; never splits a surrogate pair. */
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max
+  return `${text.slice(0, end)}… (${text.length - end} more characters)`
 }
 
 const CODE_BY_HTTP_STATUS: Partial<Record<number, HttpErrorCode>> = {

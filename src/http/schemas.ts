@@ -6,6 +6,13 @@
  */
 import { z } from '@hono/zod-openapi'
 import { RUN_STATUSES, STEP_STATUSES } from '../core/model'
+import {
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+  MAX_RESOURCE_ID_LENGTH,
+  MAX_TAG_KEY_LENGTH,
+  MAX_TAG_VALUE_LENGTH,
+  MAX_TAGS,
+} from './limits'
 
 /** Largest page of `GET /v1/runs`. The store allows more; the API keeps responses small. */
 export const MAX_API_PAGE_SIZE = 100
@@ -150,15 +157,15 @@ export const StartRunQuery = z.object({
 export const StartRunBody = z
   .strictObject({
     input: AnyJson.openapi({ description: "The run input, validated against the workflow's input schema" }),
-    resourceId: z.string().min(1).max(255).optional(),
+    resourceId: z.string().min(1).max(MAX_RESOURCE_ID_LENGTH).optional(),
     tags: z
-      .record(z.string().min(1).max(100), z.string().max(500))
-      .refine((tags) => Object.keys(tags).length <= 50, 'at most 50 tags')
+      .record(z.string().min(1).max(MAX_TAG_KEY_LENGTH), z.string().max(MAX_TAG_VALUE_LENGTH))
+      .refine((tags) => Object.keys(tags).length <= MAX_TAGS, `at most ${MAX_TAGS} tags`)
       .optional(),
     idempotencyKey: z
       .string()
       .min(1)
-      .max(255)
+      .max(MAX_IDEMPOTENCY_KEY_LENGTH)
       .optional()
       .openapi({ description: 'A repeated start with the same key returns the existing run (200)' }),
   })
@@ -167,7 +174,7 @@ export const StartRunBody = z
 export const ListRunsQuery = z.object({
   workflowId: IdString.optional().openapi({ param: { name: 'workflowId', in: 'query' } }),
   status: z.enum(RUN_STATUSES).optional().openapi({ param: { name: 'status', in: 'query' } }),
-  resourceId: z.string().min(1).max(255).optional().openapi({ param: { name: 'resourceId', in: 'query' } }),
+  resourceId: z.string().min(1).max(MAX_RESOURCE_ID_LENGTH).optional().openapi({ param: { name: 'resourceId', in: 'query' } }),
   limit: z.coerce
     .number()
     .int()

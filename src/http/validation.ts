@@ -4,8 +4,9 @@
  */
 import type { Hook } from '@hono/zod-openapi'
 import type { Context, MiddlewareHandler } from 'hono'
-import type { ValidationIssue } from '../core/errors'
+import { ValidationError, type ValidationIssue } from '../core/errors'
 import { errorResponse, HttpError } from './errors'
+import { findIllFormedString } from './well-formed'
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i
 
@@ -38,7 +39,8 @@ function describeTarget(target: string): string {
 
 /**
  * Requires a JSON request body and parses it once (Hono caches the text, so the route's validator reads
- * the same value): a wrong media type is 415 UNSUPPORTED_MEDIA_TYPE, unparsable text 400 INVALID_JSON.
+ * the same value): a wrong media type is 415 UNSUPPORTED_MEDIA_TYPE, unparsable text 400 INVALID_JSON, a string
+ * with a lone surrogate 400 VALIDATION_ERROR.
  * Runs after the body limit, so it never reads more than the limit allows.
  */
 export const requireJsonBody: MiddlewareHandler = async function requireJsonBody(c, next) {
@@ -46,10 +48,20 @@ export const requireJsonBody: MiddlewareHandler = async function requireJsonBody
   if (!JSON_MEDIA_TYPE.test(mediaType)) {
     throw new HttpError('UNSUPPORTED_MEDIA_TYPE', 'send the request body as JSON with `Content-Type: application/json`')
   }
+  let body: unknown
   try {
-    await c.req.json()
+    body = await c.req.json()
   } catch {
     throw new HttpError('INVALID_JSON', 'the request body is not valid JSON')
+  }
+  // The one place every JSON body passes: a lone surrogate anywhere in it (key or value) is refused before any
+  // route reads it, so no store ever sees one (see well-formed.ts).
+  const illFormed = findIllFormedString(body)
+  if (illFormed !== null) {
+    const message = 'ill-formed Unicode: a lone UTF-16 surrogate (a \\ud800-\\udfff escape without its pair)'
+    throw new ValidationError(`invalid request body${illFormed === '' ? '' : ` at ${illFormed}`}: ${message}`, [
+      { path: illFormed, message },
+    ])
   }
   await next()
 }

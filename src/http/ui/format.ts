@@ -43,7 +43,10 @@ export function formatDuration(ms: number): string {
 /** Most characters of one JSON value a page shows; the rest is cut with a note, so one huge output cannot bloat a page. */
 export const JSON_DISPLAY_LIMIT = 20_000
 
-/** Indented JSON, cut at {@link JSON_DISPLAY_LIMIT} characters. Text, never markup: the renderer escapes it. */
+/**
+ * Indented JSON, cut at {@link JSON_DISPLAY_LIMIT} characters, invisible characters escaped (see user-text.tsx).
+ * Text, never markup: the renderer escapes it.
+ */
 export function formatJson(value: unknown, limit = JSON_DISPLAY_LIMIT): string {
   let text: string
   try {
@@ -51,8 +54,20 @@ export function formatJson(value: unknown, limit = JSON_DISPLAY_LIMIT): string {
   } catch {
     text = String(value)
   }
+  text = escapeInvisible(text)
   if (text.length <= limit) return text
   return `${text.slice(0, limit)}\n… ${text.length - limit} more characters not shown (use the API for the full value)`
+}
+
+// C1 controls and format characters (bidi overrides and isolates, zero-width ones), which JSON.stringify leaves
+// as they are. In its output they can only stand inside strings, where a `\uXXXX` escape is the same JSON.
+const INVISIBLE_IN_JSON = /[\u007f-\u009f\p{Cf}]/gu
+
+/** JSON text with every invisible character written as its `\uXXXX` escape, so none can reorder the page. */
+function escapeInvisible(json: string): string {
+  return json.replace(INVISIBLE_IN_JSON, (ch) =>
+    Array.from({ length: ch.length }, (_, i) => `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''),
+  )
 }
 
 /** A run id shortened for tables: its first 8 characters. */

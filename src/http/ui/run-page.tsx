@@ -20,6 +20,7 @@ import { runFingerprint } from './refresh'
 import { runDuration } from './runs-page'
 import { StatusBadge } from './status'
 import { Timeline } from './timeline'
+import { UserText } from './user-text'
 
 /** Messages the page can show after a redirect, chosen by a fixed key (never echoed from the URL). */
 export const RUN_NOTICES = {
@@ -170,7 +171,7 @@ export function RunPage(props: RunPageProps) {
         {run.wakeAt === null ? null : <TimeFact label="Resumes" at={run.wakeAt} now={ctx.now} />}
         <dt>Resource</dt>
         <dd>
-          {run.resourceId ?? '—'}
+          {run.resourceId === null ? '—' : <UserText value={run.resourceId} />}
           {run.concurrencyLimit === null ? null : (
             <span class="muted"> (at most {run.concurrencyLimit} running at once per resource)</span>
           )}
@@ -196,7 +197,11 @@ export function RunPage(props: RunPageProps) {
             <dt>Tags</dt>
             <dd>
               {Object.entries(run.tags).map(([k, v]) => (
-                <code>{`${k}=${v} `}</code>
+                <>
+                  <code>
+                    <UserText value={k} />=<UserText value={v} />
+                  </code>{' '}
+                </>
               ))}
             </dd>
           </>
@@ -204,7 +209,9 @@ export function RunPage(props: RunPageProps) {
         {run.idempotencyKey === null ? null : (
           <>
             <dt>Idempotency key</dt>
-            <dd class="mono">{run.idempotencyKey}</dd>
+            <dd class="mono">
+              <UserText value={run.idempotencyKey} />
+            </dd>
           </>
         )}
       </dl>
@@ -213,7 +220,7 @@ export function RunPage(props: RunPageProps) {
         <section class="error-box" aria-labelledby="run-error">
           <h2 id="run-error">Run error</h2>
           <p>
-            <code>{run.error.code}</code>: {run.error.message}
+            <code>{run.error.code}</code>: <UserText value={run.error.message} />
           </p>
           <p>
             {run.error.step === null ? (
@@ -298,13 +305,20 @@ function SendEventForm(props: {
         {form === undefined ? null : (
           <div class="error-box" id="event-error" role="alert">
             <p>
-              <strong>The event was not delivered.</strong> {form.error.message}
+              <strong>The event was not delivered.</strong> <UserText value={form.error.message} />
             </p>
             {form.error.issues.length === 0 ? null : (
               <ul>
                 {form.error.issues.map((issue) => (
                   <li>
-                    {issue.path ? <code>{issue.path}</code> : 'payload'}: {issue.message}
+                    {issue.path ? (
+                      <code>
+                        <UserText value={issue.path} />
+                      </code>
+                    ) : (
+                      'payload'
+                    )}
+                    : <UserText value={issue.message} />
                   </li>
                 ))}
               </ul>
@@ -423,7 +437,7 @@ function StepDetails(props: { id: string; step: StepExecution | undefined; now: 
         <div class="error-box">
           <h3>Error of attempt {step.error.attempt + 1}</h3>
           <p>
-            <code>{step.error.code}</code>: {step.error.message}
+            <code>{step.error.code}</code>: <UserText value={step.error.message} />
           </p>
           <p class="muted">{formatAbsolute(step.error.timestamp)}</p>
           {step.error.details === undefined ? null : <pre>{formatJson(step.error.details)}</pre>}

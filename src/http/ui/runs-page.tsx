@@ -9,6 +9,7 @@ import { Layout } from './layout'
 import type { PageContext } from './page-context'
 import { runsFingerprint } from './refresh'
 import { StatusBadge } from './status'
+import { UserText } from './user-text'
 
 /** The list's query parameters, as the filter form sends them. */
 export interface RunsQuery {
@@ -182,7 +183,9 @@ function RunRow(props: { run: RunRecord; ctx: PageContext }) {
           {duration !== null && !isTerminalRunStatus(run.status) ? <span class="muted"> so far</span> : null}
         </span>
       </td>
-      <td data-label="Resource">{run.resourceId ?? <span class="muted">—</span>}</td>
+      <td data-label="Resource">
+        {run.resourceId === null ? <span class="muted">—</span> : <UserText value={run.resourceId} />}
+      </td>
     </tr>
   )
 }

@@ -19,6 +19,7 @@ import { isGorkflowError, ValidationError, type ErrorCode } from '../../core/err
 import { RUN_STATUSES, type RunStatus } from '../../core/model'
 import type { AnyWorkflow } from '../../core/workflow'
 import type { RunPage } from '../../core/store'
+import { MAX_RESOURCE_ID_LENGTH } from '../limits'
 import { CSRF_FIELD, csrfToken, verifyCsrfToken } from './csrf'
 import { MessagePage } from './message-page'
 import type { PageContext } from './page-context'
@@ -67,7 +68,6 @@ export const SESSION_COOKIE = 'gorkflow_session'
 /** Largest form body accepted (the start form carries the run's JSON input). */
 const MAX_FORM_BYTES = 256 * 1024
 const PAGE_SIZE = 20
-const MAX_RESOURCE_ID_LENGTH = 256
 /** Event names as the builder's `waitForEvent` accepts them (and the API's route checks them). */
 const EVENT_NAME = /^[A-Za-z0-9_.:-]{1,100}$/
 
@@ -102,7 +102,11 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
     render(c, <MessagePage ctx={c.get('csrf') ? ctxOf(c) : signedOutCtx()} title={title} message={text} />, status)
   const limitForm = bodyLimit({
     maxSize: MAX_FORM_BYTES,
-    onError: (c) => message(c, 413, 'Too large', `The form is over the limit of ${MAX_FORM_BYTES / 1024} KiB.`),
+    onError: (c) => {
+      // As the API's 413: the unread rest of the form is still on the connection, so it closes.
+      c.header('Connection', 'close')
+      return message(c, 413, 'Too large', `The form is over the limit of ${MAX_FORM_BYTES / 1024} KiB.`)
+    },
   })
 
   /** Continues a run after the response; losing it to a concurrent writer (a cancel) is not a failure. */
@@ -193,14 +197,13 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
   app.get('/sign-in', async (c) => {
     // Already signed in: nothing to do here.
     if (await keys.verify(getCookie(c, SESSION_COOKIE), now())) return c.redirect(safeNext(base, c.req.query('next')), 303)
-    const notice = c.req.query('notice')
     return render(
       c,
       <SignInPage
         ctx={signedOutCtx()}
         configured={keys.configured}
         next={safeNext(base, c.req.query('next'))}
-        notice={notice !== undefined && notice in SIGN_IN_NOTICES ? (notice as SignInNotice) : undefined}
+        notice={noticeOf(SIGN_IN_NOTICES, c.req.query('notice'))}
         insecure={isInsecure(c)}
       />,
       keys.configured ? 200 : 503,
@@ -279,8 +282,7 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
   app.get('/runs/:runId', async (c) => {
     const runId = c.req.param('runId')
     if (c.req.header(FINGERPRINT_HEADER) === '1') return c.text(runFingerprint(await engine.getRun(runId)))
-    const notice = c.req.query('notice')
-    return renderRun(c, runId, { notice: notice !== undefined && notice in RUN_NOTICES ? (notice as RunNotice) : undefined })
+    return renderRun(c, runId, { notice: noticeOf(RUN_NOTICES, c.req.query('notice')) })
   })
 
   app.post('/runs/:runId/cancel', async (c) => {
@@ -435,6 +437,14 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
   })
 
   return app
+}
+
+/**
+ * The notice a `?notice=` names, if `notices` has it as its own key: an `in` check would also accept inherited
+ * names such as `constructor` or `__proto__`.
+ */
+function noticeOf<K extends string>(notices: Readonly<Record<K, string>>, name: string | undefined): K | undefined {
+  return name !== undefined && Object.hasOwn(notices, name) ? (name as K) : undefined
 }
 
 /** The notice for an action's outcome: `done` when it succeeded, else the one mapped from its error's code. */

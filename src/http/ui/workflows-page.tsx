@@ -7,12 +7,14 @@
 import type { ValidationIssue } from '../../core/errors'
 import { inputJsonSchema } from '../../core/schema'
 import type { AnyWorkflow } from '../../core/workflow'
+import { MAX_RESOURCE_ID_LENGTH } from '../limits'
 import { CSRF_FIELD } from './csrf'
 import { DagSvg, workflowNodeLabel } from './dag-svg'
 import { anchorId, formatJson } from './format'
 import { exampleFromJsonSchema } from './json-example'
 import { Layout } from './layout'
 import type { PageContext } from './page-context'
+import { UserText } from './user-text'
 
 /** What the user submitted and why it was refused. */
 export interface StartFormState {
@@ -121,13 +123,20 @@ function WorkflowSection(props: { ctx: PageContext; workflow: AnyWorkflow; form:
         {form === undefined ? null : (
           <div class="error-box" id={errorId} role="alert">
             <p>
-              <strong>The run was not started.</strong> {form.error.message}
+              <strong>The run was not started.</strong> <UserText value={form.error.message} />
             </p>
             {form.error.issues.length === 0 ? null : (
               <ul>
                 {form.error.issues.map((issue) => (
                   <li>
-                    {issue.path ? <code>{issue.path}</code> : 'input'}: {issue.message}
+                    {issue.path ? (
+                      <code>
+                        <UserText value={issue.path} />
+                      </code>
+                    ) : (
+                      'input'
+                    )}
+                    : <UserText value={issue.message} />
                   </li>
                 ))}
               </ul>
@@ -152,7 +161,7 @@ function WorkflowSection(props: { ctx: PageContext; workflow: AnyWorkflow; form:
         <label for={`${id}-resource`}>
           Resource id <span class="muted">(optional)</span>
         </label>
-        <input id={`${id}-resource`} name="resourceId" value={form?.resourceId ?? ''} autocomplete="off" maxlength={256} />
+        <input id={`${id}-resource`} name="resourceId" value={form?.resourceId ?? ''} autocomplete="off" maxlength={MAX_RESOURCE_ID_LENGTH} />
         <div class="actions">
           <button type="submit">Start run</button>
         </div>

@@ -13,6 +13,7 @@ import { drizzle } from 'drizzle-orm/libsql/node'
 import { migrate } from 'drizzle-orm/libsql/migrator'
 import { GorkflowError, StoreUnavailableError } from '../../core/errors'
 import { FileClient } from './file-client'
+import { watchFileIdentity, type FileFault, type FileIdentityWatch } from './file-identity'
 import { LibSQLStore, describeDriverError } from './libsql-store'
 import { createRemoteLibSQLStore } from './remote-libsql-store'
 
@@ -51,6 +52,11 @@ export interface LibSQLStoreOptions {
   readonly migrationsFolder?: string
   /** Apply pending migrations to a `file:` database on open. @default true */
   readonly migrate?: boolean
+  /**
+   * Told once per fault the watch of a `file:` database's files finds (the file deleted or replaced, its -wal or
+   * -shm gone, truncated or read-only; see `file-identity.ts`): log it. The store's `healthProblem()` reports it too.
+   */
+  readonly onFileFault?: (fault: FileFault) => void
 }
 
 /** The `migrations/` folder of this package. */
@@ -73,6 +79,8 @@ export async function createLibSQLStore(options: LibSQLStoreOptions): Promise<Li
     })
   }
   const client = openFileClient(options.url, options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS, options.groupCommit ?? true)
+  const path = filePath(options.url)
+  let files: FileIdentityWatch | null = null
   try {
     // WAL is a property of the file (set once, kept): readers never block the writer, and autocommit
     // writes are ~40x faster than in the default DELETE journal (STACK.md). In-memory databases answer
@@ -85,14 +93,28 @@ export async function createLibSQLStore(options: LibSQLStoreOptions): Promise<Li
     const { rows } = await client.execute('PRAGMA journal_mode')
     const checkpointMs = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS
     if (rows[0]?.[0] === 'wal' && checkpointMs !== null) await client.checkpointInBackground(checkpointMs)
+    if (path !== null) {
+      files = watchFileIdentity(resolve(path), options.onFileFault ? { onFault: options.onFileFault } : {})
+      const fault = files.check()
+      if (fault !== null) throw new StoreUnavailableError(`libsql store: cannot open ${options.url}: ${fault.reason}`)
+    }
   } catch (err) {
+    files?.stop()
     client.close()
     if (err instanceof GorkflowError) throw err
     throw new StoreUnavailableError(`libsql store: cannot open ${options.url}: ${describeDriverError(err)}`, {
       cause: err,
     })
   }
-  return new LibSQLStore(client, () => client.whenClosed())
+  const watch = files
+  return new LibSQLStore(
+    client,
+    () => {
+      watch?.stop()
+      return client.whenClosed()
+    },
+    () => watch?.check()?.reason ?? null,
+  )
 }
 
 /**

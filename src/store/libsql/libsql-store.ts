@@ -102,6 +102,7 @@ export class LibSQLStore implements WorkflowStore {
   readonly #client: Client
   readonly #db: LibSQLDatabase
   readonly #afterClose: () => Promise<void>
+  readonly #healthProblem: () => string | null
   /** Commit statements by {@link commitShape}. */
   readonly #commitTemplates = new Map<string, StatementTemplate[]>()
   /** createRun statements by shape: 2 × steps, + 1 with an idempotency key. */
@@ -110,12 +111,18 @@ export class LibSQLStore implements WorkflowStore {
   /**
    * Takes a ready client; the entry chooses its build (`@libsql/client/web` on Workers, the store's `FileClient`
    * for `file:` URLs). The store owns the client from then on and closes it in {@link close}, which also awaits
-   * `afterClose` (what the client's close started, such as a thread ending).
+   * `afterClose` (what the client's close started, such as a thread ending). `healthProblem` answers
+   * {@link healthProblem}.
    */
-  constructor(client: Client, afterClose: () => Promise<void> = async () => {}) {
+  constructor(
+    client: Client,
+    afterClose: () => Promise<void> = async () => {},
+    healthProblem: () => string | null = () => null,
+  ) {
     this.#client = client
     this.#db = drizzle(client)
     this.#afterClose = afterClose
+    this.#healthProblem = healthProblem
   }
 
   /** The Drizzle database over the same client, for callers that run their own queries on these tables. */
@@ -626,6 +633,11 @@ export class LibSQLStore implements WorkflowStore {
   async close(): Promise<void> {
     this.#client.close()
     await this.#afterClose()
+  }
+
+  /** What the `file:` database's watch (file-identity.ts) found wrong, or null; always null for remote ones. */
+  healthProblem(): string | null {
+    return this.#healthProblem()
   }
 
   /**

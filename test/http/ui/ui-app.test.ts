@@ -227,8 +227,8 @@ describe('starting a run from the workflows page', () => {
     expect(res.status).toBe(422)
     const page = await res.text()
     expect(page).toContain('does not match the workflow')
-    expect(page).toContain('<code>val1</code>')
-    expect(page).toContain('<code>val2</code>')
+    expect(page).toContain('<code><bdi>val1</bdi></code>')
+    expect(page).toContain('<code><bdi>val2</bdi></code>')
     expect((await h.engine.listRuns()).runs).toEqual([])
   })
 
@@ -639,8 +639,8 @@ describe('run controls: pause, resume, retry, send an event', () => {
     const invalidPage = await invalid.text()
     expect(invalidPage).toContain('role="alert"')
     expect(invalidPage).toContain('does not match the schema of event “decision”')
-    expect(invalidPage).toContain('<code>approved</code>')
-    expect(invalidPage).toContain('<code>by</code>')
+    expect(invalidPage).toContain('<code><bdi>approved</bdi></code>')
+    expect(invalidPage).toContain('<code><bdi>by</bdi></code>')
     // Shown at the form's POST address: the page must not reload itself there (nor drop the typed payload).
     expect(invalidPage).not.toContain('data-refresh-ms=')
     expect(page).toContain('data-refresh-ms=')
