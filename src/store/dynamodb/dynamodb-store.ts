@@ -74,14 +74,11 @@ import {
   type RunRecord,
   type RunStatus,
   type StepExecution,
-  type StepStatus,
 } from '../../core/model'
 import { decodeCursor, encodeCursor } from '../cursor'
 import {
   DEFAULT_PAGE_SIZE,
-  MAX_PAGE_SIZE,
   byExecutionIndex,
-  checkNewRunSteps,
   type Claim,
   type CommitResult,
   type CreateRunResult,
@@ -92,6 +89,16 @@ import {
   type RunTransition,
   type WorkflowStore,
 } from '../../core/store'
+import {
+  CLAIMABLE_RUN_STATUSES,
+  OPEN_STEP_STATUSES,
+  checkCommitSteps,
+  checkNewRunSteps,
+  checkPageLimit,
+  dueTime,
+  isClaimable,
+  isClaimableStatus,
+} from '../rules'
 import { conditionFailures, isTransactionConflict, toStoreError } from './driver-errors'
 import { Expression, UpdateClauses } from './expression'
 import {
@@ -126,14 +133,12 @@ import {
   type ItemKey,
 } from './keys'
 import {
-  dueAt,
   dueAttributeOf,
   fixedRunBytes,
   fromEventItem,
   fromRunItem,
   fromStateItem,
   fromStepItem,
-  isSweepable,
   json,
   keyItem,
   MUTABLE_SCALARS_RESERVE,
@@ -189,8 +194,6 @@ export interface DynamoDBStoreOptions {
 export const DEFAULT_MAX_ITEM_BYTES = 350_000
 
 const OPEN_RUN_STATUSES: readonly RunStatus[] = ['PENDING', 'RUNNING', 'PAUSED']
-const CLAIMABLE_RUN_STATUSES: readonly RunStatus[] = ['PENDING', 'RUNNING']
-const OPEN_STEP_STATUSES: readonly StepStatus[] = ['PENDING', 'RUNNING', 'RETRYING']
 const TRANSACTION_ATTEMPTS = 5
 /**
  * Transactions on a concurrency slot item (claims with a slot, releases) meet each other there under load and are
@@ -394,7 +397,7 @@ export class DynamoDBStore implements WorkflowStore {
   }
 
   async listRuns(filter: RunFilter = {}): Promise<RunPage> {
-    const limit = checkLimit(filter.limit ?? DEFAULT_PAGE_SIZE)
+    const limit = checkPageLimit(filter.limit ?? DEFAULT_PAGE_SIZE)
     const position = filter.cursor === undefined || filter.cursor === null ? null : decodeCursor(filter.cursor)
     const below = position === null ? null : createdSortValue(position.createdAt, position.runId)
     const { workflowId, status, resourceId } = filter
@@ -519,7 +522,8 @@ export class DynamoDBStore implements WorkflowStore {
       // Claimable implies wakeAt <= now < expiresAt, so the run is next due when this lease expires.
       .set(ATTR.dueAt, n(expiresAt))
     const condition = [
-      ...claimConditions(expr, owner, now),
+      `attribute_exists(${expr.name(PK)})`,
+      claimableCondition(expr, owner, now),
       `(attribute_not_exists(${expr.name(RUN.concurrencyLimit)}) OR attribute_not_exists(${expr.name(RUN.resourceId)}) OR attribute_exists(${expr.name(RUN.holdsSlot)}))`,
     ].join(' AND ')
     const result = await this.#updateRunItem('claimRun', runId, update, condition, (old) => refusedClaim(old, owner, now))
@@ -554,7 +558,11 @@ export class DynamoDBStore implements WorkflowStore {
     }
     const runUpdate = new UpdateClauses(runExpr)
     for (const [name, value] of Object.entries(changes)) runUpdate.set(name, value)
-    const conditions = [...claimConditions(runExpr, owner, now), `attribute_not_exists(${runExpr.name(RUN.holdsSlot)})`]
+    const conditions = [
+      `attribute_exists(${runExpr.name(PK)})`,
+      claimableCondition(runExpr, owner, now),
+      `attribute_not_exists(${runExpr.name(RUN.holdsSlot)})`,
+    ]
     if (known !== undefined) {
       for (const name of [ATTR.runStatus, RUN.updatedAt, RUN.leaseOwner, RUN.leaseExpiresAt, RUN.wakeAt, RUN.stepsWritten]) {
         const value = known[name]
@@ -630,10 +638,8 @@ export class DynamoDBStore implements WorkflowStore {
     const terminal = patch.status !== undefined && isTerminalRunStatus(patch.status)
     const ttl = terminal && this.#retentionSeconds !== null ? this.#ttlAt(patch.completedAt ?? commit.now) : null
 
+    checkCommitSteps(runId, commit.steps)
     const stepItems = commit.steps.map((step) => {
-      if (step.runId !== runId) {
-        throw new InvalidArgumentError(`step ${step.stepId} belongs to run ${step.runId}, not to run ${runId}`)
-      }
       const item = toStepItem(step, ttl)
       this.#checkItem(`step ${step.stepId} of run ${runId}`, item)
       return item
@@ -705,7 +711,7 @@ export class DynamoDBStore implements WorkflowStore {
       else update.set(RUN.leaseExpiresAt, n(commit.leaseExpiresAt))
       // A wakeAt this patch does not set was due at claim time (claims require it), so the key is never later
       // than the run's true due time; listDueRuns filters on the real attributes.
-      setDueAttribute(update, plan.result, dueAt(commit.leaseExpiresAt, patch.wakeAt ?? null))
+      setDueAttribute(update, plan.result, dueTime(commit.leaseExpiresAt, patch.wakeAt ?? null))
       if (stepItems.length > 0) update.set(RUN.stepsWritten, { BOOL: true })
       if (withSlot) update.remove(RUN.holdsSlot)
 
@@ -786,7 +792,7 @@ export class DynamoDBStore implements WorkflowStore {
   }
 
   async listDueRuns(now: number, limit: number): Promise<string[]> {
-    checkLimit(limit)
+    checkPageLimit(limit)
     const entries = await this.#queryPartitions(
       ALL_SHARDS.map((shard) => ({
         index: INDEX.due,
@@ -796,16 +802,7 @@ export class DynamoDBStore implements WorkflowStore {
         forward: true,
         // The sort key is never later than the true due time; these conditions on the real attributes drop
         // runs that are not claimable after all (a wakeAt set earlier in the same lease, a PAUSED run).
-        filter: (expr) => {
-          const nowValue = expr.value(n(now))
-          const lease = expr.name(RUN.leaseExpiresAt)
-          const wake = expr.name(RUN.wakeAt)
-          return [
-            expr.in(ATTR.runStatus, CLAIMABLE_RUN_STATUSES),
-            `(attribute_not_exists(${expr.name(RUN.leaseOwner)}) OR attribute_not_exists(${lease}) OR ${lease} <= ${nowValue})`,
-            `(attribute_not_exists(${wake}) OR ${wake} <= ${nowValue})`,
-          ].join(' AND ')
-        },
+        filter: (expr) => claimableCondition(expr, null, now),
       })),
       limit,
     )
@@ -908,7 +905,7 @@ export class DynamoDBStore implements WorkflowStore {
     // The due key moves with the status (PENDING/RUNNING keep `dueAt`, PAUSED keeps `parkedDueAt`), so the write
     // depends on which kind of status the run leaves. `from` mixing both kinds is tried one kind at a time.
     const groups = [
-      from.filter((status) => isSweepable(status)),
+      from.filter((status) => isClaimableStatus(status)),
       from.filter((status) => status === 'PAUSED'),
     ].filter((group) => group.length > 0)
     let group: readonly RunStatus[] | undefined = groups[0]
@@ -916,8 +913,8 @@ export class DynamoDBStore implements WorkflowStore {
       const leaving = group
       const expr = new Expression()
       const update = new UpdateClauses(expr).set(ATTR.runStatus, s(to)).set(RUN.updatedAt, n(now))
-      const wasSweepable = isSweepable(leaving[0] as RunStatus)
-      if (wasSweepable !== isSweepable(to)) {
+      const wasSweepable = isClaimableStatus(leaving[0] as RunStatus)
+      if (wasSweepable !== isClaimableStatus(to)) {
         // SET parkedDueAt = dueAt REMOVE dueAt (or back): one UpdateItem moves the due time without reading it.
         const [source, target] = wasSweepable ? [ATTR.dueAt, RUN.parkedDueAt] : [RUN.parkedDueAt, ATTR.dueAt]
         update.setOperand(target, `if_not_exists(${expr.name(source)}, ${expr.value(n(0))})`).remove(source)
@@ -1111,7 +1108,7 @@ export class DynamoDBStore implements WorkflowStore {
   }
 
   async deleteFinishedRuns(before: number, limit: number): Promise<number> {
-    checkLimit(limit)
+    checkPageLimit(limit)
     // Every terminal status × shard partition of the status index, in parallel (12 Queries), each read oldest
     // created first with a filter on completedAt; the candidates are then deleted oldest completed first.
     const perStatus = await Promise.all(
@@ -1637,26 +1634,26 @@ function setDueAttribute(update: UpdateClauses, status: RunStatus, due: number):
   }
 }
 
-/** The claim conditions shared by both claim writes: open and claimable now by `owner`. */
-function claimConditions(expr: Expression, owner: string, now: number): string[] {
+/**
+ * isClaimable() of ../rules.ts as a condition on a run item: claimable now by `owner`, or by anybody (due) when
+ * `owner` is null. Both claim writes and the sweeper's filter use it.
+ */
+function claimableCondition(expr: Expression, owner: string | null, now: number): string {
   const nowValue = expr.value(n(now))
   const lease = expr.name(RUN.leaseExpiresAt)
+  const leaseOwner = expr.name(RUN.leaseOwner)
+  const wake = expr.name(RUN.wakeAt)
+  const ownLease = owner === null ? '' : ` OR ${leaseOwner} = ${expr.value(s(owner))}`
   return [
-    `attribute_exists(${expr.name(PK)})`,
     expr.in(ATTR.runStatus, CLAIMABLE_RUN_STATUSES),
-    `(attribute_not_exists(${expr.name(RUN.leaseOwner)}) OR attribute_not_exists(${lease}) OR ${lease} <= ${nowValue} OR ${expr.name(RUN.leaseOwner)} = ${expr.value(s(owner))})`,
-    `(attribute_not_exists(${expr.name(RUN.wakeAt)}) OR ${expr.name(RUN.wakeAt)} <= ${nowValue})`,
-  ]
+    `(attribute_not_exists(${leaseOwner}) OR attribute_not_exists(${lease}) OR ${lease} <= ${nowValue}${ownLease})`,
+    `(attribute_not_exists(${wake}) OR ${wake} <= ${nowValue})`,
+  ].join(' AND ')
 }
 
 /** Why a claim's condition failed, read from the run item as it was. */
 function refusedClaim(item: Item, owner: string, now: number): ClaimOutcome {
-  const run = fromRunItem(item)
-  const claimable =
-    (run.status === 'PENDING' || run.status === 'RUNNING') &&
-    (run.leaseOwner === null || run.leaseExpiresAt === null || run.leaseExpiresAt <= now || run.leaseOwner === owner) &&
-    (run.wakeAt === null || run.wakeAt <= now)
-  if (!claimable) return { kind: 'unclaimable' }
+  if (!isClaimable(fromRunItem(item), owner, now)) return { kind: 'unclaimable' }
   if (item[RUN.holdsSlot] !== undefined) return { kind: 'holdsSlot' }
   const ref = slotRefOf(item)
   return ref === null ? { kind: 'retry' } : { kind: 'needsSlot', ref, item }
@@ -1694,14 +1691,6 @@ const DUE_SORT = [
   [ATTR.dueAt, 'N'],
   [ATTR.createdSort, 'S'],
 ] as const
-
-/** Page sizes outside 1..MAX_PAGE_SIZE are refused rather than clamped, as every store does. */
-function checkLimit(limit: number): number {
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
-    throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${limit}`)
-  }
-  return limit
-}
 
 /** Orders index entries as the index does: by each sort attribute in turn. */
 function compareBySort(a: Item, b: Item, sort: PartitionQuery['sort']): number {
