@@ -30,7 +30,7 @@ import {
   type Item,
 } from './mappers'
 import type { StoreContext } from './store-context'
-import { REPLAN_ATTEMPTS, SLOT_TRANSACTION_ATTEMPTS, TRANSACTION_ATTEMPTS } from './table'
+import { REPLAN_ATTEMPTS, SLOT_TRANSACTION_ATTEMPTS, TRANSACTION_ATTEMPTS, type Sent } from './table'
 
 /** Statuses a run is open in: PAUSED as well as the claimable ones. */
 export const OPEN_RUN_STATUSES: readonly RunStatus[] = [...CLAIMABLE_RUN_STATUSES, 'PAUSED']
@@ -142,7 +142,7 @@ export async function commit(ctx: StoreContext, lease: Lease, commit: RunCommit)
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
     }
     const single = stepItems.length === 0 && !withSlot
-    let sent
+    let sent: Sent<unknown>
     if (single) {
       sent = await table.send('commit', () => table.client.send(new UpdateItemCommand(runUpdate)))
     } else {
