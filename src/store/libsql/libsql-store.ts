@@ -90,7 +90,6 @@ import {
   toStepRow,
 } from './mappers'
 
-
 /** A {@link WorkflowStore} over a Drizzle LibSQL database (any `@libsql/client` build). */
 export class LibSQLStore implements WorkflowStore {
   readonly kind: StoreKind = 'libsql'
@@ -758,8 +757,8 @@ function bindTemplate(template: StatementTemplate, values: Record<string, unknow
 
 /**
  * `due_at` for the values a statement writes: NULL unless PENDING or RUNNING, else the later of lease expiry and
- * wake time (NULL counting as 0). Mirrors dueAtOf() in mappers.ts (isClaimableStatus and dueTime of ../rules.ts). Each argument is the new value's SQL; absent
- * ones keep the column, which inside UPDATE … SET is the old value.
+ * wake time (NULL counting as 0). Mirrors dueAtOf() in mappers.ts (isClaimableStatus and dueTime of ../rules.ts).
+ * Each argument is the new value's SQL; absent ones keep the column, which inside UPDATE … SET is the old value.
  */
 function dueAtSql(status: SQL, leaseExpiresAt: SQL | undefined, wakeAt: SQL | undefined): SQL {
   const lease = leaseExpiresAt ?? sql`${workflowRuns.leaseExpiresAt}`
