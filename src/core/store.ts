@@ -11,8 +11,9 @@
  *   only while the caller still holds the run's lease; otherwise it throws and writes nothing.
  * - Driver failures surface as `StoreUnavailableError` (code STORE_UNAVAILABLE); raw driver errors never escape.
  * - Every method is one round trip to the backend unless its documentation says otherwise.
+ * The rules that stores apply alike (claimable, due, page limits, step checks) are written once in
+ * src/store/rules.ts.
  */
-import { InvalidArgumentError } from './errors'
 import type { DeliveredEvent, Json, RunRecord, RunStatus, StepExecution, WaitingFor, WorkflowError } from './model'
 
 /** The right to write one run until `expiresAt`. Held by exactly one engine at a time. */
@@ -247,19 +248,3 @@ export function byExecutionIndex(a: StepExecution, b: StepExecution): number {
 export const DEFAULT_PAGE_SIZE = 20
 export const MAX_PAGE_SIZE = 1000
 
-/**
- * The checks every store makes on `createRun`'s steps before writing anything: records of that run, once each,
- * none finished (a finished step has an output, which a new run cannot have yet).
- * @throws InvalidArgumentError
- */
-export function checkNewRunSteps(run: RunRecord, steps: readonly StepExecution[]): void {
-  const seen = new Set<string>()
-  for (const step of steps) {
-    if (step.runId !== run.runId) throw new InvalidArgumentError(`step ${step.stepId} belongs to run ${step.runId}, not ${run.runId}`)
-    if (seen.has(step.stepId)) throw new InvalidArgumentError(`run ${run.runId} is created with step ${step.stepId} twice`)
-    if (step.status === 'COMPLETED' || step.status === 'SKIPPED') {
-      throw new InvalidArgumentError(`step ${step.stepId} of a new run cannot be ${step.status}`)
-    }
-    seen.add(step.stepId)
-  }
-}

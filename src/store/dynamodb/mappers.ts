@@ -25,6 +25,7 @@ import {
   type WaitingFor,
   type WorkflowError,
 } from '../../core/model'
+import { dueTime, isClaimableStatus } from '../rules'
 import { itemSize } from './item-size'
 import {
   ATTR,
@@ -147,21 +148,14 @@ export const json = (
   S: JSON.stringify(value),
 })
 
-/** Whether a run in this status belongs in the sweeper's due index. */
-export const isSweepable = (status: RunStatus): boolean => status === 'PENDING' || status === 'RUNNING'
-
 /** The attribute that holds a run's due time in this status: `dueAt` (indexed), `parkedDueAt` (PAUSED), or none. */
 export function dueAttributeOf(status: RunStatus): string | null {
-  return isSweepable(status) ? ATTR.dueAt : status === 'PAUSED' ? RUN.parkedDueAt : null
+  return isClaimableStatus(status) ? ATTR.dueAt : status === 'PAUSED' ? RUN.parkedDueAt : null
 }
 
 /** The `waitEvent` attribute value for a `waitingFor`: the event name, or null when not waiting for an event. */
 export const waitEventOf = (waitingFor: WaitingFor | null): string | null =>
   waitingFor !== null && waitingFor.kind === 'event' ? waitingFor.name : null
-
-/** The instant a run may next be claimed: both its lease and its wake time must have passed. */
-export const dueAt = (leaseExpiresAt: number | null, wakeAt: number | null): number =>
-  Math.max(leaseExpiresAt ?? 0, wakeAt ?? 0)
 
 /** The full run item for a new run, with its index keys and `baseBytes`. */
 export function toRunItem(run: RunRecord, ttl: number | null): Item {
@@ -204,7 +198,7 @@ export function toRunItem(run: RunRecord, ttl: number | null): Item {
   if (waitEvent !== null) item[RUN.waitEvent] = s(waitEvent)
   if (run.retriedBy !== null) item[RUN.retriedBy] = s(run.retriedBy)
   const dueAttribute = dueAttributeOf(run.status)
-  if (dueAttribute !== null) item[dueAttribute] = n(dueAt(run.leaseExpiresAt, run.wakeAt))
+  if (dueAttribute !== null) item[dueAttribute] = n(dueTime(run.leaseExpiresAt, run.wakeAt))
   if (ttl !== null) item[ATTR.ttl] = n(ttl)
   return item
 }

@@ -51,7 +51,6 @@ import {
   EventAlreadyDeliveredError,
   EventNotFoundError,
   GorkflowError,
-  InvalidArgumentError,
   LeaseLostError,
   RunAlreadyExistsError,
   RunAlreadyFinishedError,
@@ -65,7 +64,8 @@ import {
 import { TERMINAL_RUN_STATUSES, isTerminalRunStatus } from '../../core/model'
 import type { DeliveredEvent, Json, RunRecord, StepExecution } from '../../core/model'
 import { decodeCursor, encodeCursor } from '../cursor'
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, byExecutionIndex, checkNewRunSteps } from '../../core/store'
+import { DEFAULT_PAGE_SIZE, byExecutionIndex } from '../../core/store'
+import { CLAIMABLE_RUN_STATUSES, OPEN_STEP_STATUSES, checkCommitSteps, checkNewRunSteps, checkPageLimit } from '../rules'
 import type {
   Claim,
   CommitResult,
@@ -89,11 +89,6 @@ import {
   toRunRow,
   toStepRow,
 } from './mappers'
-
-/** Run statuses a lease can be taken on and a sweeper looks at. */
-const CLAIMABLE_STATUSES = ['PENDING', 'RUNNING'] as const
-/** Step statuses that `cancelRun` turns into CANCELLED. */
-const CANCELLABLE_STEP_STATUSES = ['PENDING', 'RUNNING', 'RETRYING'] as const
 
 /** A {@link WorkflowStore} over a Drizzle LibSQL database (any `@libsql/client` build). */
 export class LibSQLStore implements WorkflowStore {
@@ -160,7 +155,7 @@ export class LibSQLStore implements WorkflowStore {
 
   async listRuns(filter: RunFilter = {}): Promise<RunPage> {
     return this.#guard('listRuns', async () => {
-      const limit = checkLimit(filter.limit ?? DEFAULT_PAGE_SIZE)
+      const limit = checkPageLimit(filter.limit ?? DEFAULT_PAGE_SIZE)
       const after = filter.cursor == null ? null : decodeCursor(filter.cursor)
       const conditions: SQL[] = []
       if (filter.workflowId !== undefined) conditions.push(eq(workflowRuns.workflowId, filter.workflowId))
@@ -199,14 +194,7 @@ export class LibSQLStore implements WorkflowStore {
           .where(
             and(
               eq(workflowRuns.runId, runId),
-              inArray(workflowRuns.status, [...CLAIMABLE_STATUSES]),
-              or(
-                isNull(workflowRuns.leaseOwner),
-                isNull(workflowRuns.leaseExpiresAt),
-                lte(workflowRuns.leaseExpiresAt, now),
-                eq(workflowRuns.leaseOwner, owner),
-              ),
-              or(isNull(workflowRuns.wakeAt), lte(workflowRuns.wakeAt, now)),
+              claimableBy(owner, now),
               concurrencySlotFree(now),
             ),
           )
@@ -230,11 +218,7 @@ export class LibSQLStore implements WorkflowStore {
   async commit(lease: Lease, commit: RunCommit): Promise<CommitResult> {
     return this.#guard('commit', async () => {
       const { runId, owner } = lease
-      for (const step of commit.steps) {
-        if (step.runId !== runId) {
-          throw new InvalidArgumentError(`step ${step.stepId} belongs to run ${step.runId}, not ${runId}`)
-        }
-      }
+      checkCommitSteps(runId, commit.steps)
       // Every step boundary of every run is a commit, and building its SQL with Drizzle each time was 80 % of
       // this store's own CPU (drizzle's `is()` alone 34 %). The SQL of a shape is built once and only its
       // arguments are bound per call: engine + store over a no-op client went from 6.4–7.2 to 0.6–0.7 ms of
@@ -361,8 +345,10 @@ export class LibSQLStore implements WorkflowStore {
 
   async listDueRuns(now: number, limit: number): Promise<string[]> {
     return this.#guard('listDueRuns', async () => {
-      checkLimit(limit)
+      checkPageLimit(limit)
       // Served by the partial index workflow_runs_due_idx (due_at, created_at, run_id) WHERE due_at IS NOT NULL.
+      // `due_at <= now` is isClaimable(run, null, now) of ../rules.ts: due_at is set only in a claimable status,
+      // to dueTime() (see dueAtSql).
       const rows = await this.#db
         .select({ runId: workflowRuns.runId })
         .from(workflowRuns)
@@ -384,7 +370,7 @@ export class LibSQLStore implements WorkflowStore {
           .where(
             and(
               eq(stepExecutions.runId, runId),
-              inArray(stepExecutions.status, [...CANCELLABLE_STEP_STATUSES]),
+              inArray(stepExecutions.status, [...OPEN_STEP_STATUSES]),
               sql`EXISTS (SELECT 1 FROM ${workflowRuns} WHERE ${open})`,
             ),
           ),
@@ -608,7 +594,7 @@ export class LibSQLStore implements WorkflowStore {
 
   async deleteFinishedRuns(before: number, limit: number): Promise<number> {
     return this.#guard('deleteFinishedRuns', async () => {
-      checkLimit(limit)
+      checkPageLimit(limit)
       // The same deterministic selection (ORDER BY completed_at, run_id) in every statement of one
       // transaction names the same runs; the runs themselves go last, so it cannot change in between.
       // INDEXED BY: with an IN on status the planner prefers workflow_runs_status_created_idx and then sorts
@@ -783,14 +769,28 @@ function bindTemplate(template: StatementTemplate, values: Record<string, unknow
 
 /**
  * `due_at` for the values a statement writes: NULL unless PENDING or RUNNING, else the later of lease expiry and
- * wake time (NULL counting as 0). Mirrors dueAtOf() in mappers.ts. Each argument is the new value's SQL; absent
- * ones keep the column, which inside UPDATE … SET is the old value.
+ * wake time (NULL counting as 0). Mirrors dueAtOf() in mappers.ts (isClaimableStatus and dueTime of ../rules.ts).
+ * Each argument is the new value's SQL; absent ones keep the column, which inside UPDATE … SET is the old value.
  */
 function dueAtSql(status: SQL, leaseExpiresAt: SQL | undefined, wakeAt: SQL | undefined): SQL {
   const lease = leaseExpiresAt ?? sql`${workflowRuns.leaseExpiresAt}`
   const wake = wakeAt ?? sql`${workflowRuns.wakeAt}`
   return sql`CASE WHEN ${status} IN ('PENDING', 'RUNNING')
     THEN max(coalesce(${lease}, 0), coalesce(${wake}, 0)) ELSE NULL END`
+}
+
+/** isClaimable() of ../rules.ts as a condition on `workflow_runs`: the claiming UPDATE's WHERE. */
+function claimableBy(owner: string, now: number): SQL | undefined {
+  return and(
+    inArray(workflowRuns.status, [...CLAIMABLE_RUN_STATUSES]),
+    or(
+      isNull(workflowRuns.leaseOwner),
+      isNull(workflowRuns.leaseExpiresAt),
+      lte(workflowRuns.leaseExpiresAt, now),
+      eq(workflowRuns.leaseOwner, owner),
+    ),
+    or(isNull(workflowRuns.wakeAt), lte(workflowRuns.wakeAt, now)),
+  )
 }
 
 /** The other runs of the same workflow and resource, inside a statement on `workflow_runs`. */
@@ -825,14 +825,6 @@ function fenceError(runId: string, status: RunRecord['status'] | undefined): Gor
   if (status === undefined) return new RunNotFoundError(runId)
   if (isTerminalRunStatus(status)) return new RunAlreadyFinishedError(runId, status)
   return new LeaseLostError(runId)
-}
-
-/** Page sizes outside 1..MAX_PAGE_SIZE are refused rather than clamped, as every store does. */
-function checkLimit(limit: number): number {
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
-    throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${limit}`)
-  }
-  return limit
 }
 
 function quoteIdentifier(name: string): string {

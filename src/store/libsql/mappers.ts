@@ -7,6 +7,7 @@ import type { Json, RunRecord, RunStatus, StepError, StepExecution, WaitingFor, 
 import { getTableColumns } from 'drizzle-orm'
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core'
 import type { StepExecutionRow, WorkflowRunRow, stepExecutions, workflowRuns } from '../../../drizzle/schema'
+import { dueTime, isClaimableStatus } from '../rules'
 
 export type RunInsert = typeof workflowRuns.$inferInsert
 export type StepInsert = typeof stepExecutions.$inferInsert
@@ -34,8 +35,7 @@ function decodeNullable<T>(text: string | null): T | null {
  * claim (terminal, PAUSED), else the later of lease expiry and wake time. Mirrors `dueAtSql` in the store.
  */
 export function dueAtOf(status: RunStatus, leaseExpiresAt: number | null, wakeAt: number | null): number | null {
-  if (status !== 'PENDING' && status !== 'RUNNING') return null
-  return Math.max(leaseExpiresAt ?? 0, wakeAt ?? 0)
+  return isClaimableStatus(status) ? dueTime(leaseExpiresAt, wakeAt) : null
 }
 
 export function toRunRow(run: RunRecord): RunInsert {

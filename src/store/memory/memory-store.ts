@@ -7,7 +7,6 @@
 import {
   EventAlreadyDeliveredError,
   EventNotFoundError,
-  InvalidArgumentError,
   LeaseLostError,
   RunAlreadyExistsError,
   RunAlreadyFinishedError,
@@ -21,7 +20,8 @@ import {
 import { isTerminalRunStatus } from '../../core/model'
 import type { DeliveredEvent, Json, RunRecord, StepExecution } from '../../core/model'
 import { decodeCursor, encodeCursor } from '../cursor'
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, byExecutionIndex, checkNewRunSteps } from '../../core/store'
+import { DEFAULT_PAGE_SIZE, byExecutionIndex } from '../../core/store'
+import { checkCommitSteps, checkNewRunSteps, checkPageLimit, dueTime, isClaimable } from '../rules'
 import type {
   Claim,
   CommitResult,
@@ -73,7 +73,7 @@ export class MemoryStore implements WorkflowStore {
 
   async listRuns(filter: RunFilter = {}): Promise<RunPage> {
     this.#open()
-    const limit = checkLimit(filter.limit ?? DEFAULT_PAGE_SIZE)
+    const limit = checkPageLimit(filter.limit ?? DEFAULT_PAGE_SIZE)
     const after = filter.cursor == null ? null : decodeCursor(filter.cursor)
     const matching = [...this.#runs.values()]
       .filter(
@@ -97,14 +97,7 @@ export class MemoryStore implements WorkflowStore {
   async claimRun(runId: string, owner: string, now: number, leaseMs: number): Promise<Claim | null> {
     this.#open()
     const run = this.#requireRun(runId)
-    const claimable =
-      (run.status === 'PENDING' || run.status === 'RUNNING') &&
-      (run.leaseOwner === null ||
-        run.leaseExpiresAt === null ||
-        run.leaseExpiresAt <= now ||
-        run.leaseOwner === owner) &&
-      (run.wakeAt === null || run.wakeAt <= now)
-    if (!claimable || !this.#slotAvailable(run, now)) return null
+    if (!isClaimable(run, owner, now) || !this.#slotAvailable(run, now)) return null
     const expiresAt = now + leaseMs
     const claimed: RunRecord = { ...run, leaseOwner: owner, leaseExpiresAt: expiresAt }
     this.#runs.set(runId, claimed)
@@ -118,11 +111,7 @@ export class MemoryStore implements WorkflowStore {
     // merely that it lost the lease.
     if (isTerminalRunStatus(run.status)) throw new RunAlreadyFinishedError(run.runId, run.status)
     if (run.leaseOwner === null || run.leaseOwner !== lease.owner) throw new LeaseLostError(run.runId)
-    for (const step of commit.steps) {
-      if (step.runId !== lease.runId) {
-        throw new InvalidArgumentError(`step ${step.stepId} belongs to run ${step.runId}, not ${lease.runId}`)
-      }
-    }
+    checkCommitSteps(lease.runId, commit.steps)
     // Every check is done: from here on nothing can throw, so the commit is all or nothing.
     const next: Mutable<RunRecord> = { ...run, updatedAt: commit.now }
     const patch = copy(commit.run)
@@ -152,17 +141,14 @@ export class MemoryStore implements WorkflowStore {
 
   async listDueRuns(now: number, limit: number): Promise<string[]> {
     this.#open()
-    checkLimit(limit)
+    checkPageLimit(limit)
     return [...this.#runs.values()]
-      .filter(
-        (run) =>
-          (run.status === 'PENDING' || run.status === 'RUNNING') &&
-          (run.leaseExpiresAt === null || run.leaseExpiresAt <= now) &&
-          (run.wakeAt === null || run.wakeAt <= now),
-      )
+      .filter((run) => isClaimable(run, null, now))
       .sort(
         (a, b) =>
-          dueTime(a) - dueTime(b) || a.createdAt - b.createdAt || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0),
+          dueTime(a.leaseExpiresAt, a.wakeAt) - dueTime(b.leaseExpiresAt, b.wakeAt) ||
+          a.createdAt - b.createdAt ||
+          (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0),
       )
       .slice(0, limit)
       .map((run) => run.runId)
@@ -296,7 +282,7 @@ export class MemoryStore implements WorkflowStore {
 
   async deleteFinishedRuns(before: number, limit: number): Promise<number> {
     this.#open()
-    checkLimit(limit)
+    checkPageLimit(limit)
     const doomed = [...this.#runs.values()]
       .filter((run) => isTerminalRunStatus(run.status) && run.completedAt !== null && run.completedAt < before)
       // Oldest first, so repeated sweeps with a small limit drain the backlog in completion order.
@@ -362,14 +348,6 @@ function idempotencyIndexKey(workflowId: string, idempotencyKey: string): string
   return `${workflowId}\u0000${idempotencyKey}`
 }
 
-/** Page sizes outside 1..MAX_PAGE_SIZE are refused rather than clamped, as every store does. */
-function checkLimit(limit: number): number {
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
-    throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${limit}`)
-  }
-  return limit
-}
-
 function newestFirst(a: RunRecord, b: RunRecord): number {
   if (a.createdAt !== b.createdAt) return b.createdAt - a.createdAt
   return a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0
@@ -382,11 +360,6 @@ function holdsSlot(run: RunRecord, now: number): boolean {
     run.status === 'PAUSED' ||
     (run.status === 'PENDING' && run.leaseOwner !== null && (run.leaseExpiresAt ?? 0) > now)
   )
-}
-
-/** When a run became claimable: its lease expired or its wake time came, whichever is later. */
-function dueTime(run: RunRecord): number {
-  return Math.max(run.leaseExpiresAt ?? 0, run.wakeAt ?? 0)
 }
 
 /**
