@@ -18,7 +18,8 @@
  * Node only (native engine).
  */
 import { Buffer } from 'node:buffer'
-import { LibsqlBatchError, LibsqlError } from '@libsql/client'
+// The web build: the same error classes and types, without the node build's import of the `libsql` binding.
+import { LibsqlBatchError, LibsqlError } from '@libsql/client/web'
 import type {
   Client,
   InArgs,
@@ -29,7 +30,7 @@ import type {
   Row,
   Transaction,
   TransactionMode,
-} from '@libsql/client'
+} from '@libsql/client/web'
 import { startCheckpointer, type Checkpointer } from './checkpointer'
 import { SqliteError, StatementCache, openConnection, type Connection } from './statement-cache'
 
