@@ -91,6 +91,7 @@ export async function startLibsqlServer(options: LibsqlServerOptions): Promise<L
   const dbPath = resolve(options.dbPath)
   const token = options.token ?? randomBytes(24).toString('base64url')
   if (!Number.isFinite(latencyMs) || latencyMs < 0) throw new Error(`latencyMs must be >= 0, got ${latencyMs}`)
+  if (token === '') throw new Error('token must not be empty')
 
   mkdirSync(dirname(dbPath), { recursive: true })
   const pool = new ConnectionPool(dbPath, busyTimeoutMs)
