@@ -3,7 +3,7 @@
  * Round trips are counted by the endpoint itself, schema checks refuse unmigrated databases, and
  * connection problems surface as STORE_UNAVAILABLE.
  */
-import Database from 'libsql'
+import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { Engine } from '../../src/core/engine'
