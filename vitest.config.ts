@@ -32,6 +32,7 @@ export default defineConfig({
               bindings: {
                 STORE: 'libsql',
                 TURSO_DATABASE_URL: inject('libsqlUrl'),
+                TURSO_AUTH_TOKEN: inject('libsqlToken'),
                 // A test binding, not a secret; the tests read it back from `env`.
                 API_TOKEN: 'workerd-test-token',
                 LOG_LEVEL: 'warn',

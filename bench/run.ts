@@ -12,6 +12,7 @@
  *                     to RESULTS.md
  *   --write / --no-write   write RESULTS.md even for a subset / never (default: only for a full run)
  * Example: `npm run bench -- --only memory,libsql-file --workloads W1`
+ * Memory over time (RSS across 100,000 runs) is `npm run bench:soak` (bench/soak.ts).
  */
 import { spawn } from 'node:child_process'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'

@@ -3,7 +3,8 @@
  * `npm run dev`: the Worker under `wrangler dev` with a persistent local database, nothing to install.
  *
  * 1. Unless TURSO_DATABASE_URL is set (environment or .dev.vars), starts the local libSQL endpoint
- *    (`scripts/libsql-server.ts`) on `.data/dev.db`, migrated first.
+ *    (`scripts/libsql-server/`) on `.data/dev.db`, migrated first, with a token provisioned once into `.dev.vars`
+ *    as TURSO_AUTH_TOKEN (wrangler dev reads it there, so it never shows in a command line).
  * 2. Provisions a dev API token once into `.dev.vars` (git-ignored) and prints it with a ready-to-paste curl.
  * 3. Runs `wrangler dev --ip 127.0.0.1 --port 8787` offline and quiet (no metrics, config under `.xdg/`).
  * 4. Fires the cron trigger every minute, as Cloudflare would (`wrangler dev` does not), so the sweeper runs.
@@ -86,11 +87,24 @@ function provisionToken(given: string | undefined): { token: string; created: bo
   const existing = readVars(DEV_VARS).API_TOKEN?.split(',')[0]?.trim()
   if (existing) return { token: existing, created: false }
   const token = `gkf_dev_${randomBytes(24).toString('base64url')}`
+  appendDevVar('API_TOKEN', token)
+  return { token, created: true }
+}
+
+/** The local endpoint's token: TURSO_AUTH_TOKEN from .dev.vars, else a new one appended there. */
+function provisionDatabaseToken(): string {
+  const existing = readVars(DEV_VARS).TURSO_AUTH_TOKEN?.trim()
+  if (existing) return existing
+  const token = randomBytes(24).toString('base64url')
+  appendDevVar('TURSO_AUTH_TOKEN', token)
+  return token
+}
+
+function appendDevVar(name: string, value: string): void {
   const before = existsSync(DEV_VARS) ? readFileSync(DEV_VARS, 'utf8') : ''
   const header = before === '' ? '# Local secrets for `wrangler dev` (git-ignored). Written by `npm run dev`.\n' : ''
   const separator = before === '' || before.endsWith('\n') ? '' : '\n'
-  writeFileSync(DEV_VARS, `${before}${separator}${header}API_TOKEN=${token}\n`, { mode: 0o600 })
-  return { token, created: true }
+  writeFileSync(DEV_VARS, `${before}${separator}${header}${name}=${value}\n`, { mode: 0o600 })
 }
 
 async function waitForHealth(url: string, child: ChildProcess, deadline: number): Promise<void> {
@@ -112,15 +126,17 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
   const userVars = readVars(DEV_VARS)
   const userDatabase =
     options.database === 'local' ? undefined : process.env.TURSO_DATABASE_URL?.trim() || userVars.TURSO_DATABASE_URL?.trim()
-  let database: { url: string; close(): Promise<void> } | undefined
+  let database: { url: string; token: string; close(): Promise<void> } | undefined
   if (!userDatabase) {
     // Loaded only when needed: a user with their own database does not load the native engine.
     const { createLibSQLStore } = await import('../src/store/libsql/create-libsql-store')
-    const { startLibsqlServer } = await import('./libsql-server')
+    const { startLibsqlServer } = await import('./libsql-server/server')
     mkdirSync(dirname(options.dbPath), { recursive: true })
     const migrated = await createLibSQLStore({ url: pathToFileURL(options.dbPath).href })
     await migrated.close()
-    database = await startLibsqlServer({ dbPath: options.dbPath, port: 0 })
+    // A caller that brings its own API token (the tests) leaves .dev.vars alone: a random token for this session.
+    const token = options.apiToken ? randomBytes(24).toString('base64url') : provisionDatabaseToken()
+    database = await startLibsqlServer({ dbPath: options.dbPath, port: 0, token })
   }
   const databaseUrl = userDatabase ?? database!.url
   const { token, created } = provisionToken(options.apiToken)
@@ -131,6 +147,7 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
   // Passed as --var so the local endpoint's port (free, so different each time) never lands in .dev.vars.
   const vars: Partial<Record<WorkerKeyName, string>> = {}
   if (database) Object.assign(vars, { TURSO_DATABASE_URL: database.url, STORE: 'libsql' })
+  if (database && options.apiToken) vars.TURSO_AUTH_TOKEN = database.token
   const apiToken = options.apiToken ?? process.env.API_TOKEN
   if (apiToken) vars.API_TOKEN = apiToken
   const logLevel = options.logLevel ?? process.env.LOG_LEVEL

@@ -1,6 +1,6 @@
 /**
  * @module
- * What one durable SQLite commit costs on this machine, with the `libsql` engine the store uses and its settings
+ * What one durable SQLite commit costs on this machine, with the engine the store uses (better-sqlite3) and its settings
  * (WAL, `synchronous = NORMAL`): an empty transaction, and transactions that dirty 1, 3, 5 and 10 pages. The floor
  * under the LibSQL file numbers (docs/performance.md): a W1 run makes 11 commits of 2 pages each.
  *
@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import Database from 'libsql'
+import Database from 'better-sqlite3'
 
 const ROWS = 4_000
 /** Rows this far apart sit on different leaf pages (100-byte rows, 4 KiB pages: ~35 per page). */
@@ -36,7 +36,7 @@ try {
     commit.run()
   }
   const [version] = db.prepare('SELECT sqlite_version()').raw().get() as [string]
-  console.log(`SQLite ${version} (libsql), WAL, synchronous = NORMAL: one transaction that dirties N pages`)
+  console.log(`SQLite ${version} (better-sqlite3), WAL, synchronous = NORMAL: one transaction that dirties N pages`)
   for (const pages of [0, 1, 3, 5, 10]) {
     const run = transaction(pages)
     for (let i = 0; i < 300; i++) run()

@@ -1,18 +1,21 @@
 /**
  * @module
- * The local libSQL HTTP endpoint (`scripts/libsql-server.ts`) in a process of its own, as a remote database
+ * The local libSQL HTTP endpoint (`scripts/libsql-server/`) in a process of its own, as a remote database
  * would be: its CPU is not the engine's, and its request counter (`GET /stats`) tells the round trips.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { tempDir } from './temp-dir'
 
-const SERVER_SCRIPT = fileURLToPath(new URL('../../scripts/libsql-server.ts', import.meta.url))
+const SERVER_SCRIPT = fileURLToPath(new URL('../../scripts/libsql-server/cli.ts', import.meta.url))
 const READY_TIMEOUT_MS = 30_000
 
 export interface LibsqlEndpoint {
   readonly url: string
+  /** The bearer token the endpoint requires. */
+  readonly token: string
   readonly pid: number
   /** HTTP requests served so far (`/stats` and `/health` not counted). */
   requests(): Promise<number>
@@ -23,10 +26,12 @@ export interface LibsqlEndpoint {
 export async function startEndpoint(latencyMs: number): Promise<LibsqlEndpoint> {
   const dir = tempDir()
   const tsx = createRequire(import.meta.url).resolve('tsx')
+  const token = randomBytes(24).toString('base64url')
   const child = spawn(
     process.execPath,
     ['--import', tsx, SERVER_SCRIPT, '--db', dir.file('bench.db'), '--port', '0', '--migrate', '--latency-ms', String(latencyMs)],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // The token through the environment: a command line is readable by every local user.
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LIBSQL_SERVER_TOKEN: token } },
   )
   const killOnExit = () => child.kill('SIGKILL')
   process.once('exit', killOnExit)
@@ -40,9 +45,10 @@ export async function startEndpoint(latencyMs: number): Promise<LibsqlEndpoint> 
   }
   return {
     url,
+    token,
     pid: child.pid as number,
     async requests() {
-      const res = await fetch(`${url}/stats`)
+      const res = await fetch(`${url}/stats`, { headers: { authorization: `Bearer ${token}` } })
       return ((await res.json()) as { requests: number }).requests
     },
     async close() {

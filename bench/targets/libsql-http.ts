@@ -19,7 +19,7 @@ function libsqlHttpTarget(latencyMs: number): Target {
     budget: slow ? { ...DEFAULT_BUDGET, warmupMs: 600, repetitionMs: 1_000, minRuns: 4 } : DEFAULT_BUDGET,
     async open() {
       const endpoint = await startEndpoint(latencyMs)
-      const store = await createRemoteLibSQLStore({ url: endpoint.url })
+      const store = await createRemoteLibSQLStore({ url: endpoint.url, authToken: endpoint.token })
       return engineSession({ store, endpointRequests: () => endpoint.requests(), close: () => endpoint.close() })
     },
   }

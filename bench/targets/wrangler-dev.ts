@@ -48,7 +48,7 @@ async function openWrangler(store: 'libsql' | 'memory', launcher: Launcher): Pro
   const token = randomBytes(24).toString('base64url')
   const vars: Record<string, string> = {
     STORE: store,
-    ...(endpoint ? { TURSO_DATABASE_URL: endpoint.url } : {}),
+    ...(endpoint ? { TURSO_DATABASE_URL: endpoint.url, TURSO_AUTH_TOKEN: endpoint.token } : {}),
     API_TOKEN: token,
     LOG_LEVEL: 'warn',
   }

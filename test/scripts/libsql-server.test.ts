@@ -1,14 +1,15 @@
 /**
- * The local libSQL endpoint (`scripts/libsql-server.ts`), exercised with `@libsql/client` itself, with raw
+ * The local libSQL endpoint (`scripts/libsql-server/`), exercised with `@libsql/client` itself, with raw
  * HTTP for what a client never sends (bad JSON, unknown request types), and with drizzle-kit and the CLI.
  */
 import { spawn } from 'node:child_process'
+import { request } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { createClient } from '@libsql/client/node'
 import type { Client } from '@libsql/client/node'
 import { afterEach, describe, expect, it } from 'vitest'
-import { startLibsqlServer } from '../../scripts/libsql-server'
-import type { LibsqlServer, LibsqlServerOptions } from '../../scripts/libsql-server'
+import { startLibsqlServer } from '../../scripts/libsql-server/server'
+import type { LibsqlServer, LibsqlServerOptions } from '../../scripts/libsql-server/server'
 import { createRemoteLibSQLStore } from '../../src/store/libsql/remote-libsql-store'
 import { makeRun } from '../support/fixtures'
 import { tempDir } from '../support/libsql-harness'
@@ -30,12 +31,16 @@ async function serve(options: Partial<LibsqlServerOptions> = {}): Promise<{ serv
 }
 
 function connect(server: LibsqlServer, options: { authToken?: string; intMode?: 'number' | 'bigint' } = {}): Client {
-  const client = createClient({ url: server.url, ...options })
+  const client = createClient({ url: server.url, authToken: server.token, ...options })
   cleanups.push(() => client.close())
   return client
 }
 
-async function pipeline(server: LibsqlServer, body: string, headers: Record<string, string> = {}) {
+function bearer(server: LibsqlServer): Record<string, string> {
+  return { authorization: `Bearer ${server.token}` }
+}
+
+async function pipeline(server: LibsqlServer, body: string, headers: Record<string, string> = bearer(server)) {
   const response = await fetch(`${server.url}/v2/pipeline`, { method: 'POST', body, headers })
   const json = (await response.json()) as Record<string, unknown>
   return { status: response.status, type: response.headers.get('content-type'), body: json }
@@ -271,31 +276,75 @@ describe('local libSQL endpoint', () => {
     expect((await client.execute('SELECT v FROM log')).rows.map((r) => r.v)).toEqual(['a;b'])
   })
 
-  it('requires the bearer token on every route but /health when one is configured', async () => {
+  it('requires the bearer token on every route but /health: none or a wrong one is a 401', async () => {
     const { server } = await serve({ token: 'let-me-in' })
+    expect(server.token).toBe('let-me-in')
     expect((await fetch(`${server.url}/health`)).status).toBe(200)
-    const anonymous = await pipeline(server, JSON.stringify({ requests: [] }))
+    const anonymous = await pipeline(server, JSON.stringify({ requests: [] }), {})
     expect(anonymous).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED' } })
     const wrong = await pipeline(server, JSON.stringify({ requests: [] }), { authorization: 'Bearer let-me-out' })
-    expect(wrong.status).toBe(401)
+    expect(wrong).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED' } })
+    const longer = await pipeline(server, JSON.stringify({ requests: [] }), { authorization: 'Bearer let-me-in!' })
+    expect(longer.status).toBe(401)
     expect((await fetch(`${server.url}/stats`)).status).toBe(401)
-    await expect(connect(server).execute('SELECT 1')).rejects.toMatchObject({ code: 'UNAUTHORIZED' })
+    await expect(connect(server, { authToken: 'let-me-out' }).execute('SELECT 1')).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+    })
     const allowed = connect(server, { authToken: 'let-me-in' })
     expect((await allowed.execute('SELECT 1 AS one')).rows[0]).toMatchObject({ one: 1 })
+  })
+
+  it('generates a random token when none is given', async () => {
+    const { server } = await serve()
+    const other = await serve()
+    expect(server.token).toMatch(/^[A-Za-z0-9_-]{32}$/)
+    expect(other.server.token).not.toBe(server.token)
+    expect((await pipeline(server, JSON.stringify({ requests: [] }), {})).status).toBe(401)
+    expect((await pipeline(server, JSON.stringify({ requests: [] }))).status).toBe(200)
+  })
+
+  it('refuses browser requests and foreign Host headers with a 403, even with the right token, and runs nothing', async () => {
+    const { server } = await serve()
+    const client = connect(server)
+    await client.execute('CREATE TABLE t (v TEXT)')
+    const drop = JSON.stringify({ requests: [{ type: 'execute', stmt: { sql: 'DROP TABLE t' } }] })
+    const browserHeaders: Record<string, string>[] = [
+      { origin: 'https://evil.example' },
+      { origin: 'null' },
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-origin' },
+      { 'sec-fetch-dest': 'empty' },
+      { 'sec-fetch-user': '?1' },
+    ]
+    for (const header of browserHeaders) {
+      const refused = await pipeline(server, drop, { ...bearer(server), ...header })
+      expect({ header, refused }).toMatchObject({ refused: { status: 403, body: { code: 'FORBIDDEN' } } })
+    }
+    for (const host of [`localhost:${server.port}`, `evil.example:${server.port}`, '127.0.0.1', `127.0.0.1:${server.port + 1}`]) {
+      const refused = await rawPost(server, drop, { ...bearer(server), host })
+      expect({ host, refused }).toMatchObject({ refused: { status: 403 } })
+    }
+    expect(await count(client)).toBe(0)
+    // Node's own fetch sends `sec-fetch-mode: cors`; that alone is no browser.
+    expect((await pipeline(server, JSON.stringify({ requests: [] }), { ...bearer(server), 'sec-fetch-mode': 'cors' })).status).toBe(200)
+    expect((await rawPost(server, JSON.stringify({ requests: [] }), { ...bearer(server), host: `127.0.0.1:${server.port}` })).status).toBe(200)
   })
 
   it('binds 127.0.0.1, answers the version probes, adds the configured latency and counts requests', async () => {
     const { server } = await serve({ latencyMs: 60 })
     expect(server.url).toBe(`http://127.0.0.1:${server.port}`)
-    expect((await fetch(`${server.url}/v2`)).status).toBe(200)
-    expect((await fetch(`${server.url}/v3-protobuf`)).status).toBe(404)
+    expect((await fetch(`${server.url}/v2`, { headers: bearer(server) })).status).toBe(200)
+    expect((await fetch(`${server.url}/v3-protobuf`, { headers: bearer(server) })).status).toBe(404)
     const client = connect(server)
     const started = performance.now()
     await client.execute('SELECT 1')
     expect(performance.now() - started).toBeGreaterThanOrEqual(55)
     await client.batch(['SELECT 1', 'SELECT 2'])
     expect(server.stats()).toMatchObject({ requests: 4, pipelines: 2, openStreams: 0 })
-    expect(await (await fetch(`${server.url}/stats`)).json()).toMatchObject({ requests: 4, pipelines: 2 })
+    expect(await (await fetch(`${server.url}/stats`, { headers: bearer(server) })).json()).toMatchObject({
+      requests: 4,
+      pipelines: 2,
+    })
   })
 
   it('works with drizzle-kit migrate, and the migrated database is accepted by the store', async () => {
@@ -319,8 +368,8 @@ describe('local libSQL endpoint', () => {
     cleanups.push(() => dir.dispose())
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'scripts/libsql-server.ts', '--db', dir.file('cli.db'), '--port', '0', '--migrate'],
-      { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+      ['--import', 'tsx', 'scripts/libsql-server/cli.ts', '--db', dir.file('cli.db'), '--port', '0', '--migrate'],
+      { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LIBSQL_SERVER_TOKEN: 'from-env' } },
     )
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)))
     cleanups.push(() => void child.kill('SIGKILL'))
@@ -333,7 +382,8 @@ describe('local libSQL endpoint', () => {
       })
       child.once('exit', (code) => fail(new Error(`CLI exited with ${code}: ${output}`)))
     })
-    const store = await createRemoteLibSQLStore({ url })
+    expect((await fetch(`${url}/stats`)).status).toBe(401)
+    const store = await createRemoteLibSQLStore({ url, authToken: 'from-env' })
     const run = makeRun()
     await store.createRun(run)
     expect(await store.getRun(run.runId)).toEqual(run)
@@ -362,5 +412,17 @@ function runCommand(
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
     child.once('exit', (code) => done({ code, output }))
+  })
+}
+
+/** A POST with headers `fetch` will not send as given (Host). */
+function rawPost(server: LibsqlServer, body: string, headers: Record<string, string>): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${server.url}/v2/pipeline`, { method: 'POST', headers }, (res) => {
+      res.resume()
+      res.once('end', () => resolve({ status: res.statusCode ?? 0 }))
+    })
+    req.once('error', reject)
+    req.end(body)
   })
 }

@@ -8,7 +8,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createClient } from '@libsql/client/node'
-import Database from 'libsql'
+import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { RunRecord, StepExecution } from '../../src/core/model'
 import { createLibSQLStore, migrateFile } from '../../src/store/libsql/create-libsql-store'
@@ -53,7 +53,7 @@ function rawConnection(file: string): InstanceType<typeof Database> {
   return db
 }
 
-/** A row as a plain object (the engine adds a `_metadata` property to each row). */
+/** A row as a plain object, whatever the engine attaches to it. */
 function plain(row: unknown): Record<string, unknown> {
   const { _metadata, ...fields } = row as Record<string, unknown>
   return fields
@@ -497,7 +497,7 @@ async function exerciseEveryMethod(store: LibSQLStore): Promise<void> {
 /** Starts a process that holds `file`'s write lock (BEGIN IMMEDIATE) for `ms`, resolving once it holds it. */
 async function holdWriteLock(file: string, ms: number): Promise<{ exited: Promise<void> }> {
   const script = `
-    const Database = require('libsql')
+    const Database = require('better-sqlite3')
     const db = new Database(process.argv[1])
     db.exec('BEGIN IMMEDIATE')
     process.stdout.write('locked\\n')

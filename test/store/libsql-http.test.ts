@@ -3,7 +3,7 @@
  * Round trips are counted by the endpoint itself, schema checks refuse unmigrated databases, and
  * connection problems surface as STORE_UNAVAILABLE.
  */
-import Database from 'libsql'
+import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { Engine } from '../../src/core/engine'
@@ -109,13 +109,14 @@ describe('LibSQLStore over HTTP', () => {
 
   it('refuses a database without the schema with SCHEMA_OUT_OF_DATE naming npm run db:migrate', async () => {
     const { server: endpoint } = await server({ migrated: false })
-    const refusal = createRemoteLibSQLStore({ url: endpoint.url })
+    const refusal = createRemoteLibSQLStore({ url: endpoint.url, authToken: endpoint.token })
     await expect(refusal).rejects.toMatchObject({
       code: 'SCHEMA_OUT_OF_DATE',
       message: expect.stringContaining('npm run db:migrate'),
     })
     // createLibSQLStore never migrates a remote database either.
-    await expect(createLibSQLStore({ url: endpoint.url })).rejects.toMatchObject({ code: 'SCHEMA_OUT_OF_DATE' })
+    const viaFactory = createLibSQLStore({ url: endpoint.url, authToken: endpoint.token })
+    await expect(viaFactory).rejects.toMatchObject({ code: 'SCHEMA_OUT_OF_DATE' })
   })
 
   it('refuses a database migrated by an older version with SCHEMA_OUT_OF_DATE', async () => {
@@ -123,7 +124,7 @@ describe('LibSQLStore over HTTP', () => {
     const db = new Database(dbPath)
     db.prepare(`UPDATE ${MIGRATIONS_TABLE} SET created_at = ?`).run(LATEST_MIGRATION.when - 1)
     db.close()
-    await expect(createRemoteLibSQLStore({ url: endpoint.url })).rejects.toMatchObject({
+    await expect(createRemoteLibSQLStore({ url: endpoint.url, authToken: endpoint.token })).rejects.toMatchObject({
       code: 'SCHEMA_OUT_OF_DATE',
       message: expect.stringContaining(LATEST_MIGRATION.tag),
     })
@@ -131,7 +132,10 @@ describe('LibSQLStore over HTTP', () => {
 
   it('accepts libsql:// URLs and speaks HTTP to them', async () => {
     const { server: endpoint } = await server()
-    const store = await createLibSQLStore({ url: `libsql://127.0.0.1:${endpoint.port}?tls=0` })
+    const store = await createLibSQLStore({
+      url: `libsql://127.0.0.1:${endpoint.port}?tls=0`,
+      authToken: endpoint.token,
+    })
     cleanups.push(() => store.close())
     const run = makeRun()
     await store.createRun(run)
@@ -156,10 +160,11 @@ describe('LibSQLStore over HTTP', () => {
 
   it('reports an unreachable endpoint as STORE_UNAVAILABLE, on open and on later calls', async () => {
     const { server: endpoint, stop } = await startTestServer()
-    const store = await createRemoteLibSQLStore({ url: endpoint.url })
+    const store = await createRemoteLibSQLStore({ url: endpoint.url, authToken: endpoint.token })
     cleanups.push(() => store.close())
     await stop()
     await expect(store.getRun('x')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })
-    await expect(createRemoteLibSQLStore({ url: endpoint.url })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })
+    const reopened = createRemoteLibSQLStore({ url: endpoint.url, authToken: endpoint.token })
+    await expect(reopened).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })
   })
 })

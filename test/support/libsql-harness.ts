@@ -1,14 +1,14 @@
 /**
  * @module
  * Real libSQL databases for tests: fresh migrated files under the OS temp folder, and the local HTTP endpoint
- * (`scripts/libsql-server.ts`) started in-process on a free port. Nothing needs to run beforehand.
+ * (`scripts/libsql-server/`) started in-process on a free port. Nothing needs to run beforehand.
  */
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createClient } from '@libsql/client/node'
-import { startLibsqlServer } from '../../scripts/libsql-server'
-import type { LibsqlServer, LibsqlServerOptions } from '../../scripts/libsql-server'
+import { startLibsqlServer } from '../../scripts/libsql-server/server'
+import type { LibsqlServer, LibsqlServerOptions } from '../../scripts/libsql-server/server'
 import { createLibSQLStore, migrateFile } from '../../src/store/libsql/create-libsql-store'
 import { createRemoteLibSQLStore } from '../../src/store/libsql/remote-libsql-store'
 import type { LibSQLStore } from '../../src/store/libsql/libsql-store'
@@ -94,7 +94,7 @@ export async function httpStoreHarness(
   const { server, stop } = await startTestServer(options)
   const store = await createRemoteLibSQLStore({
     url: server.url,
-    ...(options.token === undefined ? {} : { authToken: options.token }),
+    authToken: server.token,
   })
   return {
     store,

@@ -3,7 +3,7 @@
  * A workflow whose handlers record every invocation durably in a SQLite table of their own (through `deps`),
  * so crash tests can compare handler invocations with the completions the engine recorded.
  */
-import Database from 'libsql'
+import Database from 'better-sqlite3'
 import { z } from 'zod'
 import { defineStep, type AnyStep } from '../../src/core/step'
 import { workflow, type AnyWorkflow } from '../../src/core/workflow'

@@ -104,7 +104,10 @@ describe('Worker in workerd', () => {
 
   it('resumes a due run from the cron trigger (scheduled)', async () => {
     // A run as a crashed isolate leaves it: PENDING, no lease. Only the sweeper can pick it up.
-    const store = await createRemoteLibSQLStore({ url: String(env.TURSO_DATABASE_URL) })
+    const store = await createRemoteLibSQLStore({
+      url: String(env.TURSO_DATABASE_URL),
+      authToken: String(env.TURSO_AUTH_TOKEN),
+    })
     const now = Date.now()
     const runId = `orphan-${crypto.randomUUID()}`
     await store.createRun(

@@ -30,7 +30,7 @@ export interface CheckpointerOptions {
 /** The thread's code: plain CommonJS, so it runs under any loader (tsx, vitest, plain Node). */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
-const Database = require(workerData.libsql)
+const Database = require(workerData.driver)
 const db = new Database(workerData.path, { timeout: workerData.busyTimeoutMs })
 const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)')
 const timer = setInterval(() => checkpoint.all([]), workerData.intervalMs)
@@ -42,10 +42,11 @@ parentPort.on('message', () => {
 `
 
 export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
-  const libsql = createRequire(import.meta.url).resolve('libsql')
+  // The same engine as the writer's connection (statement-cache.ts).
+  const driver = createRequire(import.meta.url).resolve('better-sqlite3')
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { libsql, path: options.path, busyTimeoutMs: options.busyTimeoutMs, intervalMs: options.intervalMs },
+    workerData: { driver, path: options.path, busyTimeoutMs: options.busyTimeoutMs, intervalMs: options.intervalMs },
   })
   // The thread never keeps the process alive: a process that is done exits without stopping it.
   worker.unref()

@@ -1,8 +1,10 @@
 /**
  * @module
- * A `@libsql/client` {@link Client} for `file:` databases, built on the same embedded engine (`libsql`) as the
- * client's own `file:` build, for the store's hot path. Two differences, both measured (`npm run bench`):
+ * A `@libsql/client` {@link Client} for `file:` databases, for the store's hot path. Three differences from the
+ * client's own `file:` build, all measured (`npm run bench`, `npm run bench:soak`):
  *
+ * - Engine. better-sqlite3 instead of the `libsql` binding, which leaks native memory in every multi-row read
+ *   (see `statement-cache.ts`).
  * - Statement cache. The stock client prepares every statement on every call; preparing SQLite's plan for a
  *   commit's six statements cost ~8x their execution. Here each SQL text is prepared once per connection.
  * - Group commit. Write batches issued in the same turn of the event loop (many runs committing at once) share
@@ -16,7 +18,8 @@
  * Node only (native engine).
  */
 import { Buffer } from 'node:buffer'
-import { LibsqlBatchError, LibsqlError } from '@libsql/client'
+// The web build: the same error classes and types, without the node build's import of the `libsql` binding.
+import { LibsqlBatchError, LibsqlError } from '@libsql/client/web'
 import type {
   Client,
   InArgs,
@@ -27,9 +30,9 @@ import type {
   Row,
   Transaction,
   TransactionMode,
-} from '@libsql/client'
-import Database from 'libsql'
+} from '@libsql/client/web'
 import { startCheckpointer, type Checkpointer } from './checkpointer'
+import { SqliteError, StatementCache, openConnection, type Connection } from './statement-cache'
 
 export interface FileClientOptions {
   /** Path of the database file, or `:memory:` for a private in-memory database. */
@@ -45,15 +48,6 @@ export interface FileClientOptions {
   readonly statementCacheSize?: number
 }
 
-type Connection = Database.Database
-type Statement = Database.Statement
-
-interface Prepared {
-  readonly statement: Statement
-  /** Result columns (names and declared types) of a statement that returns rows, else null. */
-  readonly columns: { readonly names: string[]; readonly types: string[] } | null
-}
-
 interface QueuedBatch {
   readonly statements: readonly NormalizedStatement[]
   readonly resolve: (results: ResultSet[]) => void
@@ -65,7 +59,6 @@ interface NormalizedStatement {
   readonly args: InArgs
 }
 
-const DEFAULT_STATEMENT_CACHE_SIZE = 512
 /** SQLite's default `wal_autocheckpoint`. */
 const SQLITE_AUTOCHECKPOINT_PAGES = 1000
 /** The writer's own threshold while a thread checkpoints (see checkpointInBackground). */
@@ -82,7 +75,7 @@ export class FileClient implements Client {
 
   readonly #options: FileClientOptions
   #db: Connection
-  readonly #cache = new Map<string, Prepared>()
+  #cache: StatementCache
   #checkpointer: Checkpointer | null = null
   /** Settles when the checkpointer thread of the last close has ended. */
   #threadEnded: Promise<void> = Promise.resolve()
@@ -97,6 +90,7 @@ export class FileClient implements Client {
   constructor(options: FileClientOptions) {
     this.#options = options
     this.#db = open(options)
+    this.#cache = new StatementCache(this.#db, options.statementCacheSize)
   }
 
   async execute(stmtOrSql: InStatement | string, args?: InArgs): Promise<ResultSet> {
@@ -184,6 +178,7 @@ export class FileClient implements Client {
   reconnect(): void {
     this.close()
     this.#db = open(this.#options)
+    this.#cache = new StatementCache(this.#db, this.#options.statementCacheSize)
     this.closed = false
   }
 
@@ -312,7 +307,7 @@ export class FileClient implements Client {
 
   #run(statement: NormalizedStatement): ResultSet {
     try {
-      const prepared = this.#prepare(statement.sql)
+      const prepared = this.#cache.prepare(statement.sql)
       const args = toSqlArgs(statement.args)
       if (prepared.columns === null) {
         const info = prepared.statement.run(args)
@@ -320,7 +315,7 @@ export class FileClient implements Client {
       }
       const { names, types } = prepared.columns
       const rows = (prepared.statement.all(args) as unknown[][]).map((values) => toRow(values, names))
-      return resultSet(names, types, rows, 0, undefined)
+      return resultSet(names, types.map((type) => type ?? ''), rows, 0, undefined)
     } catch (err) {
       throw toLibsqlError(err)
     }
@@ -335,28 +330,6 @@ export class FileClient implements Client {
       // The SQL may have changed the schema a cached statement's columns were read from.
       this.#cache.clear()
     }
-  }
-
-  #prepare(sql: string): Prepared {
-    const cached = this.#cache.get(sql)
-    if (cached) return cached
-    const statement = this.#db.prepare(sql)
-    statement.safeIntegers(true)
-    const columns = statement.reader
-      ? (() => {
-          statement.raw(true)
-          const defs = statement.columns()
-          return { names: defs.map((c: Database.ColumnDefinition) => c.name), types: defs.map((c: Database.ColumnDefinition) => c.type ?? '') }
-        })()
-      : null
-    const prepared = { statement, columns }
-    const limit = this.#options.statementCacheSize ?? DEFAULT_STATEMENT_CACHE_SIZE
-    if (this.#cache.size >= limit) {
-      const oldest = this.#cache.keys().next()
-      if (!oldest.done) this.#cache.delete(oldest.value)
-    }
-    if (limit > 0) this.#cache.set(sql, prepared)
-    return prepared
   }
 }
 
@@ -426,7 +399,7 @@ const ROLLBACK_TO: NormalizedStatement = { sql: 'ROLLBACK TO gorkflow_batch', ar
 
 function open(options: FileClientOptions): Connection {
   try {
-    return new Database(options.path, { timeout: options.busyTimeoutMs })
+    return openConnection(options.path, options.busyTimeoutMs)
   } catch (err) {
     throw toLibsqlError(err)
   }
@@ -434,7 +407,8 @@ function open(options: FileClientOptions): Connection {
 
 function beginStatement(mode: TransactionMode): string {
   if (mode === 'write') return 'BEGIN IMMEDIATE'
-  if (mode === 'read') return 'BEGIN TRANSACTION READONLY'
+  // SQLite has no read-only BEGIN (libsql's `BEGIN TRANSACTION READONLY` is libsql's own); a deferred
+  // transaction that only reads never takes the write lock.
   return 'BEGIN DEFERRED'
 }
 
@@ -525,41 +499,47 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 const MIN_INT64 = -(2n ** 63n)
 const MAX_INT64 = 2n ** 63n - 1n
 
-/** The engine's errors as the stock client reports them: a LibsqlError with SQLite's base and extended codes. */
+/**
+ * The engine's errors as the stock client reports them: a LibsqlError with SQLite's base code, the extended one
+ * and the numeric base code (better-sqlite3 names the extended code only, `SQLITE_<BASE>[_<DETAIL>]`).
+ */
 function toLibsqlError(err: unknown): unknown {
-  if (!(err instanceof Database.SqliteError)) return err
-  const raw = (err as { rawCode?: number }).rawCode
-  const code = raw === undefined ? 'SQLITE_UNKNOWN' : (SQLITE_BASE_CODES[raw & 0xff] ?? `SQLITE_UNKNOWN_${raw & 0xff}`)
-  return new LibsqlError(err.message, code, (err as { code?: string }).code, raw, err)
+  if (!(err instanceof SqliteError)) return err
+  const extended = err.code
+  const base = SQLITE_BASE_CODES.find(([name]) => extended === name || extended.startsWith(`${name}_`))
+  return base === undefined
+    ? new LibsqlError(err.message, 'SQLITE_UNKNOWN', extended, undefined, err)
+    : new LibsqlError(err.message, base[0], extended, base[1], err)
 }
 
-const SQLITE_BASE_CODES: Readonly<Record<number, string>> = {
-  1: 'SQLITE_ERROR',
-  2: 'SQLITE_INTERNAL',
-  3: 'SQLITE_PERM',
-  4: 'SQLITE_ABORT',
-  5: 'SQLITE_BUSY',
-  6: 'SQLITE_LOCKED',
-  7: 'SQLITE_NOMEM',
-  8: 'SQLITE_READONLY',
-  9: 'SQLITE_INTERRUPT',
-  10: 'SQLITE_IOERR',
-  11: 'SQLITE_CORRUPT',
-  12: 'SQLITE_NOTFOUND',
-  13: 'SQLITE_FULL',
-  14: 'SQLITE_CANTOPEN',
-  15: 'SQLITE_PROTOCOL',
-  16: 'SQLITE_EMPTY',
-  17: 'SQLITE_SCHEMA',
-  18: 'SQLITE_TOOBIG',
-  19: 'SQLITE_CONSTRAINT',
-  20: 'SQLITE_MISMATCH',
-  21: 'SQLITE_MISUSE',
-  22: 'SQLITE_NOLFS',
-  23: 'SQLITE_AUTH',
-  24: 'SQLITE_FORMAT',
-  25: 'SQLITE_RANGE',
-  26: 'SQLITE_NOTADB',
-  27: 'SQLITE_NOTICE',
-  28: 'SQLITE_WARNING',
-}
+/** SQLite's primary result codes, longest name first so that a prefix never shadows a longer name. */
+const SQLITE_BASE_CODES: readonly (readonly [string, number])[] = [
+  ['SQLITE_CONSTRAINT', 19],
+  ['SQLITE_INTERRUPT', 9],
+  ['SQLITE_INTERNAL', 2],
+  ['SQLITE_READONLY', 8],
+  ['SQLITE_NOTFOUND', 12],
+  ['SQLITE_CANTOPEN', 14],
+  ['SQLITE_PROTOCOL', 15],
+  ['SQLITE_MISMATCH', 20],
+  ['SQLITE_CORRUPT', 11],
+  ['SQLITE_WARNING', 28],
+  ['SQLITE_LOCKED', 6],
+  ['SQLITE_SCHEMA', 17],
+  ['SQLITE_TOOBIG', 18],
+  ['SQLITE_MISUSE', 21],
+  ['SQLITE_FORMAT', 24],
+  ['SQLITE_NOTADB', 26],
+  ['SQLITE_NOTICE', 27],
+  ['SQLITE_ERROR', 1],
+  ['SQLITE_ABORT', 4],
+  ['SQLITE_NOMEM', 7],
+  ['SQLITE_IOERR', 10],
+  ['SQLITE_EMPTY', 16],
+  ['SQLITE_NOLFS', 22],
+  ['SQLITE_RANGE', 25],
+  ['SQLITE_PERM', 3],
+  ['SQLITE_BUSY', 5],
+  ['SQLITE_FULL', 13],
+  ['SQLITE_AUTH', 23],
+]

@@ -1,7 +1,7 @@
 /**
  * @module
  * {@link WorkflowStore} on LibSQL / SQLite through Drizzle: an embedded file in Node, Turso (or the local
- * endpoint of `scripts/libsql-server.ts`) over HTTP at the edge. This file imports no client build and no
+ * endpoint of `scripts/libsql-server/`) over HTTP at the edge. This file imports no client build and no
  * Node module, so Workers can bundle it; the entries choose the client (see `create-libsql-store.ts` and
  * `remote-libsql-store.ts`).
  *
