@@ -8,4 +8,4 @@ import { dynamoDBStoreFromEnv } from './dynamodb-store-from-env'
 import { createWorker, type WorkerEnv } from './worker'
 import { exampleWorkflows } from './workflows'
 
-export default createWorker<WorkerEnv>({ workflows: exampleWorkflows, stores: { dynamodb: (env) => dynamoDBStoreFromEnv(env) } })
+export default /* @__PURE__ */ createWorker<WorkerEnv>({ workflows: exampleWorkflows, stores: { dynamodb: (env) => dynamoDBStoreFromEnv(env) } })

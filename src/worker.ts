@@ -139,4 +139,4 @@ function startupFailure(err: unknown, logger: Logger): Response {
   return Response.json({ error: { code, message } }, { status: 503, headers: { 'Retry-After': '5' } })
 }
 
-export default createWorker<WorkerEnv>({ workflows: exampleWorkflows })
+export default /* @__PURE__ */ createWorker<WorkerEnv>({ workflows: exampleWorkflows })
