@@ -9,7 +9,8 @@
  * - Types: `tsc` emits declarations into `dist/types/`, and their relative imports get the `.js` extensions that
  *   `moduleResolution: NodeNext` requires (Bundler resolution accepts both).
  *
- * `package.json`'s `exports` maps each subpath to a pair of files written here ({@link ENTRIES}).
+ * `package.json`'s `exports` maps each subpath to a pair of files written here ({@link ENTRIES}); `bin` names the
+ * migration command.
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -29,6 +30,8 @@ export const ENTRIES: Readonly<Record<string, string>> = {
   dynamodb: 'src/package/dynamodb.ts',
   worker: 'src/package/worker.ts',
   node: 'src/package/node.ts',
+  /** The `gorkflow-migrate` command (`bin`), not an import. */
+  migrate: 'src/cli/migrate.ts',
 }
 
 /** A relative module specifier in a declaration file: `from './x'`, `import('./x')`, `import './x'`. */

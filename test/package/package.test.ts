@@ -1,8 +1,8 @@
 /**
  * The package as a user gets it: `npm pack` (its `prepack` builds `dist/`), the tarball installed into a fresh project
  * outside the repository, and there the README's way of using it: a workflow that type-checks (and a wrong chain that
- * does not), a run to COMPLETED on Node with an embedded file store, and a Worker built by `wrangler deploy --dry-run`
- * that carries no Node-only code.
+ * does not), a run to COMPLETED on Node with an embedded file store, a remote database migrated by the package's
+ * `gorkflow-migrate`, and a Worker built by `wrangler deploy --dry-run` that carries no Node-only code.
  */
 import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestServer } from '../support/libsql-harness'
 import { CONSUMER_FILES } from './consumer-project'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -26,6 +27,17 @@ const ENTRY_EXPORTS: Readonly<Record<string, readonly string[]>> = {
   'gorkflow/worker': ['createWorker'],
   'gorkflow/node': ['startNodeServer'],
 }
+
+/** Opens `gorkflow/libsql`'s store on TURSO_DATABASE_URL as a Worker would, and prints `open` or the refusal's code. */
+const OPEN_REMOTE = `
+  import { createRemoteLibSQLStore } from 'gorkflow/libsql'
+  try {
+    const store = await createRemoteLibSQLStore({ url: process.env.TURSO_DATABASE_URL, authToken: process.env.TURSO_AUTH_TOKEN })
+    await store.close()
+    console.log('open')
+  } catch (err) {
+    console.log(err.code)
+  }`
 
 /** Modules a Worker must not contain: native drivers, and Node built-ins the Worker would need `nodejs_compat` for. */
 const NODE_ONLY = /better-sqlite3|better_sqlite3|\blibsql\.node\b|@libsql\/linux-|from\s*["']libsql["']|["']node:(fs|worker_threads|module|child_process)["']/
@@ -132,6 +144,23 @@ describe('the installed package', { timeout: 120_000 }, () => {
       migrationsFolder: join(project, 'node_modules', 'gorkflow', 'migrations'),
     })
     expect(existsSync(join(project, 'data', 'gorkflow.db'))).toBe(true)
+  })
+
+  it('migrates a remote database with gorkflow-migrate, which the HTTP store then accepts', async () => {
+    const token = 'package-test-token'
+    const endpoint = await startTestServer({ migrated: false, token })
+    try {
+      const env = { TURSO_DATABASE_URL: endpoint.server.url, TURSO_AUTH_TOKEN: token }
+      const open = ['--input-type=module', '-e', OPEN_REMOTE]
+      expect((await succeed(process.execPath, open, project, env)).trim()).toBe('SCHEMA_OUT_OF_DATE')
+      const bin = join(project, 'node_modules', '.bin', 'gorkflow-migrate')
+      expect((await succeed(bin, [], project, env)).trim()).toBe(`migrated ${endpoint.server.url}`)
+      expect((await succeed(process.execPath, open, project, env)).trim()).toBe('open')
+      // Idempotent: a second run finds nothing to apply.
+      expect(await run(bin, [], project, env)).toMatchObject({ code: 0 })
+    } finally {
+      await endpoint.stop()
+    }
   })
 
   it('builds a Worker from createWorker with wrangler deploy --dry-run, without Node-only modules', async () => {
