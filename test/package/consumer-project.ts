@@ -121,9 +121,16 @@ const TSCONFIG_WRONG = {
   include: ['wrong'],
 }
 
+/** The README's wrangler.toml. */
 const WRANGLER_TOML = `name = "my-workflows"
 main = "src/worker.ts"
 compatibility_date = "2026-05-01"
+
+[triggers]
+crons = ["* * * * *"]
+
+[vars]
+STORE = "libsql"
 `
 
 /** Path (relative to the project) → content. */
