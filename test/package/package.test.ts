@@ -178,5 +178,7 @@ describe('the installed package', { timeout: 120_000 }, () => {
     expect(bundle).toContain('"math"')
     expect(bundle).toContain('node_modules/gorkflow/dist/')
     expect(bundle).not.toMatch(NODE_ONLY)
+    // Nor this repository's example workflows: `gorkflow/worker` is `createWorker` alone.
+    expect(bundle).not.toMatch(/id: "(sequential|parallel|approval)"/)
   })
 })
