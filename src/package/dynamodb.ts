@@ -4,6 +4,7 @@
  * `createWorker({ stores: { dynamodb: dynamoDBStoreFromEnv } })`). Its own entry because the AWS SDK roughly
  * doubles a Worker bundle.
  */
-export { DEFAULT_MAX_ITEM_BYTES, DynamoDBStore, type DynamoDBStoreOptions } from '../store/dynamodb/dynamodb-store'
+export { DynamoDBStore, type DynamoDBStoreOptions } from '../store/dynamodb/dynamodb-store'
+export { DEFAULT_MAX_ITEM_BYTES } from '../store/dynamodb/item-budget'
 export { GLOBAL_SECONDARY_INDEXES, createTable, type CreateTableResult } from '../store/dynamodb/create-table'
 export { dynamoDBStoreFromEnv } from '../dynamodb-store-from-env'
