@@ -1,12 +1,12 @@
 /**
  * @module
- * The package entry: the engine, typed steps and workflows, errors, the store interface with the stores that
- * run everywhere (memory, LibSQL over HTTP, DynamoDB), and the Hono app. Everything here bundles for Cloudflare
- * Workers without `nodejs_compat`.
+ * The package entry (`gorkflow`): the engine, typed steps and workflows, errors, the store interface, the memory
+ * store, and the Hono app. Everything here runs on Cloudflare Workers (without `nodejs_compat`) and on Node.
  *
- * Node-only pieces live in their own modules so a Worker never pulls them in: `src/node.ts`
- * (`startNodeServer`) and `src/store/libsql/create-libsql-store.ts` (`createLibSQLStore`, embedded `file:`
- * databases); `src/worker.ts` has `createWorker` (it also default-exports the example Worker).
+ * Stores and runtimes have their own entries, so a Worker bundle never pulls in Node-only code or the AWS SDK:
+ * `gorkflow/libsql` (HTTP), `gorkflow/libsql/node` (`createLibSQLStore`, embedded `file:` databases),
+ * `gorkflow/dynamodb`, `gorkflow/worker` (`createWorker`) and `gorkflow/node` (`startNodeServer`); see
+ * `src/package/` and the README's "Your own workflows".
  */
 
 // Engine
@@ -90,9 +90,6 @@ export type {
   WorkflowStore,
 } from './core/store'
 export { MemoryStore } from './store/memory/memory-store'
-export { LibSQLStore } from './store/libsql/libsql-store'
-export { createRemoteLibSQLStore, type RemoteLibSQLStoreOptions } from './store/libsql/remote-libsql-store'
-export { DynamoDBStore, createTable, type DynamoDBStoreOptions } from './store/dynamodb'
 
 // HTTP
 export { createApp, DEFAULT_MAX_BODY_BYTES, DEFAULT_WAIT_BUDGET_MS, type AppOptions, type AppType } from './http/app'

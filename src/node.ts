@@ -22,7 +22,7 @@ import { DEFAULT_DATABASE_URL, DEFAULT_SWEEP_INTERVAL_MS, type NodeEnv } from '.
 import { composeRuntime, errorFields, openStore, sweep } from './runtime'
 import { createLibSQLStore } from './store/libsql/create-libsql-store'
 import type { FileFault } from './store/libsql/file-identity'
-import { exampleWorkflows } from './workflows'
+import { registeredWorkflows } from './registry'
 
 export { DEFAULT_DATABASE_URL, DEFAULT_SWEEP_INTERVAL_MS } from './env-keys'
 
@@ -38,7 +38,7 @@ export interface NodeServerOptions {
   /** @default 'file:./.data/gorkflow.db' */
   readonly databaseUrl?: string
   readonly databaseAuthToken?: string
-  /** @default the example workflows */
+  /** @default the registered workflows (`src/registry.ts`) */
   readonly workflows?: readonly AnyWorkflow[]
   readonly deps?: StepDeps
   readonly leaseMs?: number
@@ -83,7 +83,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     }))
   const runtime = composeRuntime({
     store,
-    workflows: options.workflows ?? exampleWorkflows,
+    workflows: options.workflows ?? registeredWorkflows,
     logger,
     ...(options.deps === undefined ? {} : { deps: options.deps }),
     engine: {

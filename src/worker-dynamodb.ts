@@ -5,7 +5,7 @@
  * imports; the default entry, `src/worker.ts`, stays LibSQL-only.
  */
 import { dynamoDBStoreFromEnv } from './dynamodb-store-from-env'
-import { createWorker, type WorkerEnv } from './worker'
-import { exampleWorkflows } from './workflows'
+import { createWorker, type WorkerEnv } from './create-worker'
+import { registeredWorkflows } from './registry'
 
-export default createWorker<WorkerEnv>({ workflows: exampleWorkflows, stores: { dynamodb: (env) => dynamoDBStoreFromEnv(env) } })
+export default createWorker<WorkerEnv>({ workflows: registeredWorkflows, stores: { dynamodb: (env) => dynamoDBStoreFromEnv(env) } })

@@ -9,7 +9,7 @@ import { ConfigurationError } from '../src/env-config'
 import { startNodeServer, type NodeServer } from '../src/node'
 import { openStore } from '../src/runtime'
 import { MemoryStore } from '../src/store/memory/memory-store'
-import { createWorker, type WorkerEnv } from '../src/worker'
+import { createWorker, type WorkerEnv } from '../src/create-worker'
 import { exampleWorkflows } from '../src/workflows'
 
 const TOKEN = 'runtime-token'

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { readRetentionMs } from '../../src/env-config'
-import { createWorker, type WorkerEnv } from '../../src/worker'
+import { createWorker, type WorkerEnv } from '../../src/create-worker'
 import { exampleWorkflows } from '../../src/workflows'
 
 const TOKEN = 'worker-env-token'

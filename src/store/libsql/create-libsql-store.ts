@@ -7,7 +7,6 @@
  */
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { Client } from '@libsql/client/web'
 import { drizzle } from 'drizzle-orm/libsql/web'
 import { migrate } from 'drizzle-orm/libsql/migrator'
@@ -15,6 +14,7 @@ import { GorkflowError, StoreUnavailableError } from '../../core/errors'
 import { FileClient } from './file-client'
 import { watchFileIdentity, type FileFault, type FileIdentityWatch } from './file-identity'
 import { LibSQLStore, describeDriverError } from './libsql-store'
+import { findMigrationsFolder } from './migrations-folder'
 import { createRemoteLibSQLStore } from './remote-libsql-store'
 
 export interface LibSQLStoreOptions {
@@ -59,8 +59,8 @@ export interface LibSQLStoreOptions {
   readonly onFileFault?: (fault: FileFault) => void
 }
 
-/** The `migrations/` folder of this package. */
-export const DEFAULT_MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../migrations', import.meta.url))
+/** The `migrations/` folder of this package (beside `src/` in the repository, beside `dist/` when installed). */
+export const DEFAULT_MIGRATIONS_FOLDER = findMigrationsFolder(import.meta.url)
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000
 const DEFAULT_CHECKPOINT_INTERVAL_MS = 100

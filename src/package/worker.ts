@@ -1,0 +1,7 @@
+/**
+ * @module
+ * `gorkflow/worker`: `createWorker`, the Cloudflare Worker (`fetch` serves the API and the dashboard,
+ * `scheduled` runs the sweeper) for your workflows. Bundles without `nodejs_compat`.
+ */
+export { createWorker, type StoreFactories, type WorkerEnv, type WorkerOptions } from '../create-worker'
+export { ConfigurationError } from '../env-config'
