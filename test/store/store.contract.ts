@@ -1072,7 +1072,18 @@ export function runStoreContract(name: string, setup: () => Promise<StoreHarness
         const runs: RunRecord[] = []
         for (let i = 0; i < 6; i++) runs.push(await create({ ...key, createdAt: T0 + i }))
         const claims = await Promise.all(runs.map((r, i) => store.claimRun(r.runId, `owner-${i}`, T0 + 10, LEASE_MS)))
-        expect(claims.filter((c) => c !== null)).toHaveLength(2)
+        // Never more than the limit. How many win at once depends on the order the backend applies concurrent
+        // claims in (sqld runs them on several connections): where the store keeps FIFO, a younger run's claim
+        // applied before an older run's is refused while that one waits without a slot.
+        const granted = claims.filter((c) => c !== null).length
+        expect(granted).toBeGreaterThanOrEqual(1)
+        expect(granted).toBeLessThanOrEqual(2)
+        // Claimed again, oldest first, the runs fill exactly the limit.
+        let held = granted
+        for (const [i, r] of runs.entries()) {
+          if (claims[i] === null && (await store.claimRun(r.runId, `owner-${i}`, T0 + 11, LEASE_MS)) !== null) held++
+        }
+        expect(held).toBe(2)
       })
     })
 
