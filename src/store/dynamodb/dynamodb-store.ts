@@ -89,6 +89,7 @@ import {
   type RunCommit,
   type RunFilter,
   type RunPage,
+  type RunPatch,
   type RunTransition,
   type WorkflowStore,
 } from '../../core/store'
@@ -249,7 +250,7 @@ type ClaimOutcome =
   /** The run changed between the attempts: try again. */
   | { readonly kind: 'retry' }
 
-/** How `deliverEvent` writes the run: wake it (due now, or parked-due now while PAUSED), or only check it. */
+/** How `deliverEvent` writes the run: wake it (due now, or parked-due now while PAUSED), or only record the name. */
 type DeliverMode = 'wake' | 'wakeParked' | 'check'
 
 /** What happens to a run's children once it ended. */
@@ -681,6 +682,8 @@ export class DynamoDBStore implements WorkflowStore {
     const hint = this.#hints.get(runId)
     let observed: RunStatus | null = hint?.status ?? null
     let release: SlotRef | null = terminal ? this.#heldSlot(runId) : null
+    // Set when the awaited event was found delivered: the commit is written again with wakeAt = now.
+    let wakeNow = false
     for (let attempt = 1; ; attempt++) {
       const plan = planCommit(patch.status, observed)
       const withSlot = release !== null
@@ -698,14 +701,15 @@ export class DynamoDBStore implements WorkflowStore {
       if (errorValue !== undefined) update.setOrRemove(RUN.error, errorValue)
       if (patch.startedAt !== undefined) update.setOrRemove(RUN.startedAt, nullableNumber(patch.startedAt))
       if (patch.completedAt !== undefined) update.setOrRemove(RUN.completedAt, nullableNumber(patch.completedAt))
-      if (patch.wakeAt !== undefined) update.setOrRemove(RUN.wakeAt, nullableNumber(patch.wakeAt))
+      const wake = wakeNow ? commit.now : patch.wakeAt
+      if (wake !== undefined) update.setOrRemove(RUN.wakeAt, nullableNumber(wake))
       if (waitingValue !== undefined) update.setOrRemove(RUN.waitingFor, waitingValue)
       if (waitEvent !== undefined) update.setOrRemove(RUN.waitEvent, waitEvent === null ? null : s(waitEvent))
       if (commit.leaseExpiresAt === null) update.remove(RUN.leaseOwner).remove(RUN.leaseExpiresAt)
       else update.set(RUN.leaseExpiresAt, n(commit.leaseExpiresAt))
       // A wakeAt this patch does not set was due at claim time (claims require it), so the key is never later
       // than the run's true due time; listDueRuns filters on the real attributes.
-      setDueAttribute(update, plan.result, dueAt(commit.leaseExpiresAt, patch.wakeAt ?? null))
+      setDueAttribute(update, plan.result, dueAt(commit.leaseExpiresAt, wake ?? null))
       if (stepItems.length > 0) update.set(RUN.stepsWritten, { BOOL: true })
       if (withSlot) update.remove(RUN.holdsSlot)
 
@@ -716,6 +720,8 @@ export class DynamoDBStore implements WorkflowStore {
         `(attribute_not_exists(${expr.name(RUN.baseBytes)}) OR ${expr.name(RUN.baseBytes)} <= ${expr.value(n(allowance))})`,
       ]
       if (terminal) conditions.push(`${withSlot ? 'attribute_exists' : 'attribute_not_exists'}(${expr.name(RUN.holdsSlot)})`)
+      const eventGuard = wakeNow ? null : awaitedEventUndelivered(expr, patch, commit.now)
+      if (eventGuard !== null) conditions.push(eventGuard)
       const runUpdate = {
         TableName: this.#table,
         Key: keyItem(runKey(runId)),
@@ -725,15 +731,20 @@ export class DynamoDBStore implements WorkflowStore {
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
       }
       const single = stepItems.length === 0 && !withSlot
-      const retry: { observed: RunStatus | null; release: SlotRef | null } = { observed, release }
+      const retry: { observed: RunStatus | null; release: SlotRef | null; wakeNow: boolean } = { observed, release, wakeNow }
+      const written = wakeNow ? { ...commit, run: { ...patch, wakeAt: commit.now } } : commit
       const refused = (item: Item | undefined): Error => {
         if (item === undefined) return new RunNotFoundError(runId)
         // A transaction retried by the SDK is deduplicated by its ClientRequestToken; a single UpdateItem is not,
         // so a retry after a lost reply can find its own write (lease released, run ended) and must not fail.
-        if (single && commitApplied(item, lease, commit, plan.result)) return new AppliedBefore()
+        if (single && commitApplied(item, lease, written, plan.result)) return new AppliedBefore()
         const status = runStatusOf(item)
         if (status !== null && isTerminalRunStatus(status)) return new RunAlreadyFinishedError(runId, status)
         if (readOptionalString(item, RUN.leaseOwner) !== lease.owner) return new LeaseLostError(runId)
+        if (eventGuard !== null && attempt < COMMIT_ATTEMPTS && awaitedEventWasDelivered(item, patch)) {
+          retry.wakeNow = true
+          return new GuessedWrong()
+        }
         const size = fixedRunBytes(item) + payloadBytes + MUTABLE_SCALARS_RESERVE
         if (size > this.#maxItemBytes) return new PayloadTooLargeError(`run ${runId} after this commit`, size, this.#maxItemBytes)
         const holds = item[RUN.holdsSlot] !== undefined
@@ -769,6 +780,7 @@ export class DynamoDBStore implements WorkflowStore {
         if (!(err instanceof GuessedWrong)) throw err
         observed = retry.observed
         release = retry.release
+        wakeNow = retry.wakeNow
         continue
       }
 
@@ -781,6 +793,7 @@ export class DynamoDBStore implements WorkflowStore {
       return {
         lease: { runId, owner: lease.owner, expiresAt: commit.leaseExpiresAt ?? lease.expiresAt },
         status: plan.result,
+        awaitedEventDelivered: wakeNow,
       }
     }
   }
@@ -958,7 +971,7 @@ export class DynamoDBStore implements WorkflowStore {
       ExpressionAttributeNames: { '#pk': PK },
     }
     // One transaction puts the event (once per name) and, in the same write, either wakes the run (it waits for
-    // this event: wakeAt = dueAt = now) or only checks that it is open. Which of the two is guessed — waiting,
+    // this event: wakeAt = dueAt = now) or only checks that it is open; both add the name to `deliveredEvents`. Which of the two is guessed — waiting,
     // as events usually answer a wait — and checked by the condition; a wrong guess is corrected from the old run
     // item the refusal returns, which is then also the run to return (the run is unchanged). A woken run is read
     // back, as a transaction returns no item. So: 2 requests either way, 3 for a PAUSED waiting run.
@@ -970,11 +983,14 @@ export class DynamoDBStore implements WorkflowStore {
       const waitEvent = expr.name(RUN.waitEvent)
       const nameValue = expr.value(s(name))
       let runAction: TransactWriteItem
+      // Every mode records the name on the run item, so a later commit that would wait for it sees it delivered.
+      const deliveredName = { SS: [name] }
       if (mode === 'check') {
         runAction = {
-          ConditionCheck: {
+          Update: {
             TableName: this.#table,
             Key: keyItem(runKey(runId)),
+            UpdateExpression: new UpdateClauses(expr).add(RUN.deliveredEvents, deliveredName).render(),
             ConditionExpression: `attribute_exists(${expr.name(PK)}) AND ${open} AND (attribute_not_exists(${waitEvent}) OR ${waitEvent} <> ${nameValue})`,
             ...expr.attributes(),
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -985,6 +1001,7 @@ export class DynamoDBStore implements WorkflowStore {
           .set(RUN.wakeAt, n(now))
           .set(RUN.updatedAt, n(now))
           .set(mode === 'wake' ? ATTR.dueAt : RUN.parkedDueAt, n(now))
+          .add(RUN.deliveredEvents, deliveredName)
         runAction = {
           Update: {
             TableName: this.#table,
@@ -1030,7 +1047,7 @@ export class DynamoDBStore implements WorkflowStore {
         lastSeen = seen.run
         continue
       }
-      // Only checked, not written: the run is as the refused attempt returned it.
+      // Only the name was added to the run item (not part of the record): the run is as the refused attempt returned it.
       if (mode === 'check' && lastSeen !== undefined) return fromRunItem(lastSeen)
       return this.getRun(runId)
     }
@@ -1591,6 +1608,38 @@ const ignoreAppliedBefore = (err: unknown): void => {
 }
 
 /** Whether a stored run item already shows exactly what `commit` writes (same instant, fields and lease). */
+/**
+ * The commit's part of the wake-up guarantee (see the port's rules): when the run, as the commit leaves it, waits
+ * for an event and the commit asks for a wakeAt later than `now`, a condition that the event is not among the
+ * run's `deliveredEvents` (which deliverEvent extends in the same write as it records the event). A refusal for
+ * that reason ({@link awaitedEventWasDelivered}) is answered by writing the commit again with wakeAt = now.
+ * Null when the commit cannot leave the run so.
+ */
+function awaitedEventUndelivered(expr: Expression, patch: RunPatch, now: number): string | null {
+  if (patch.waitingFor !== undefined) {
+    if (patch.waitingFor?.kind !== 'event') return null
+    if (patch.wakeAt !== undefined && (patch.wakeAt === null || patch.wakeAt <= now)) return null
+    const notDelivered = `NOT contains(${expr.name(RUN.deliveredEvents)}, ${expr.value(s(patch.waitingFor.name))})`
+    if (patch.wakeAt !== undefined) return notDelivered
+    const wake = expr.name(RUN.wakeAt)
+    return `(attribute_not_exists(${wake}) OR ${wake} <= ${expr.value(n(now))} OR ${notDelivered})`
+  }
+  if (patch.wakeAt === undefined || patch.wakeAt === null || patch.wakeAt <= now) return null
+  const waitEvent = expr.name(RUN.waitEvent)
+  return `(attribute_not_exists(${waitEvent}) OR NOT contains(${expr.name(RUN.deliveredEvents)}, ${waitEvent}))`
+}
+
+/** Whether a refused commit's old run item shows the event the run would wait for as delivered. */
+function awaitedEventWasDelivered(item: Item, patch: RunPatch): boolean {
+  const awaited =
+    patch.waitingFor === undefined
+      ? readOptionalString(item, RUN.waitEvent)
+      : patch.waitingFor?.kind === 'event'
+        ? patch.waitingFor.name
+        : null
+  return awaited !== null && (item[RUN.deliveredEvents]?.SS ?? []).includes(awaited)
+}
+
 function commitApplied(item: Item, lease: Lease, commit: RunCommit, status: RunStatus): boolean {
   const run = fromRunItem(item)
   const patch = commit.run
