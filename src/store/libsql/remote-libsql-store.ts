@@ -67,8 +67,9 @@ export async function createRemoteLibSQLStore(options: RemoteLibSQLStoreOptions)
 
 /**
  * How long one HTTP request to the database may take before it fails as STORE_UNAVAILABLE. Without a limit a
- * server that stops answering hangs every caller: sqld 0.24 under load (test/store/sqld-engine.test.ts's
- * three-engine race, two CPU burners beside it) once left every request of a sweep unanswered for over 90 s.
+ * server that stops answering hangs every caller: sqld 0.24 under load (the three-engine race against sqld, two
+ * CPU burners beside it, with the batches sent as BEGIN IMMEDIATE in a variant since dropped) once left every
+ * request of a sweep unanswered for over 90 s.
  * A commit that timed out is retried like any store fault; one whose reply was lost is recognised by the engine.
  */
 const REQUEST_TIMEOUT_MS = 15_000
