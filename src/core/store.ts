@@ -90,9 +90,9 @@ export interface CommitResult {
   /** The run's status after the commit: PAUSED tells the owner to stop at this step boundary. */
   readonly status: RunStatus
   /**
-   * True when the run, as this commit leaves it, waits for an event that was already delivered, and the store set
-   * its `wakeAt` to the commit's `now` instead of the later time the commit asked for: the run is due at once.
-   * The owner looks at the event now (lease kept) or claims the run again (lease released).
+   * True when the store wrote `wakeAt = now` in place of the later time this commit asked for, because the run, as
+   * the commit leaves it, waits for an event already delivered: the run is due at once, and an owner that released
+   * the lease may claim it again now. (Reported for commits that set `wakeAt`; others may report false.)
    */
   readonly awaitedEventDelivered: boolean
 }
