@@ -308,20 +308,17 @@ export class Engine {
     return this.#follow(execution, options)
   }
 
-  /** Runs `execution` as this engine's active one for its run, then looks again at events that raced its yield. */
+  /**
+   * Runs `execution` as this engine's active one for its run. When its yield met an event delivered meanwhile,
+   * the store has made the run due at once (see the store port's rules): continue it here instead of waiting for
+   * the sweeper.
+   */
   async #follow(execution: RunExecution, options: ExecutionOptions): Promise<{ claimed: boolean; run: RunRecord }> {
     const { runId } = execution
     const done = execution.execute().finally(() => this.#active.delete(runId))
     this.#active.set(runId, { execution, done: done.then((r) => r.run) })
-    const { run, eventWaits } = await done
-    // An event delivered between the wait's last look and the yield found no waitingFor to wake: look once more.
-    for (const name of eventWaits) {
-      const arrived = await this.store.loadEvent(runId, name).then(
-        () => true,
-        (err: unknown) => (isGorkflowError(err, 'EVENT_NOT_FOUND') ? false : Promise.reject(err)),
-      )
-      if (arrived) return this.#claimAndRun(runId, options)
-    }
+    const { run, dueAgain } = await done
+    if (dueAgain) return this.#claimAndRun(runId, options)
     return { claimed: true, run }
   }
 

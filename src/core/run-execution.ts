@@ -42,10 +42,14 @@ export interface ExecutionOptions {
   readonly budgetMs?: number
 }
 
-/** How an execution ended; `eventWaits` lets the engine re-check events that raced with the yield. */
+/** How an execution ended. */
 export interface ExecutionResult {
   readonly run: RunRecord
-  readonly eventWaits: readonly string[]
+  /**
+   * It yielded (lease released) waiting for an event that was already delivered: the store made the run due at
+   * once, so the engine may claim it again now rather than leave it to the sweeper.
+   */
+  readonly dueAgain: boolean
 }
 
 type Phase = 'idle' | 'running' | 'waiting' | 'done'
@@ -136,6 +140,8 @@ export class RunExecution {
   #creating: Creating | null = null
   #stopCause: Error | null = null
   #wake: (() => void) | null = null
+  /** The last commit found the awaited event already delivered (CommitResult.awaitedEventDelivered). */
+  #awaitedEventDelivered = false
 
   /**
    * For `create`: settles with the store's answer to the creating commit (rejects with its error); no step runs
@@ -234,16 +240,12 @@ export class RunExecution {
   async execute(): Promise<ExecutionResult> {
     try {
       const run = await this.#loop()
-      const eventWaits =
-        run.leaseOwner === null && !this.#stopped
-          ? this.#order.flatMap((s) => (s.phase === 'waiting' && s.waitKind === 'event' && s.node.wait?.kind === 'event' ? [s.node.wait.name] : []))
-          : []
-      return { run, eventWaits }
+      return { run, dueAgain: run.leaseOwner === null && !this.#stopped && this.#awaitedEventDelivered }
     } catch (err) {
       // Store faults that outlived the commit retries: stop and let the lease expire; the sweeper resumes.
       this.#halt('lost', toError(err))
       this.#log('error', 'persistence_error', { run_id: this.runId, error: toError(err).message })
-      return { run: this.#run, eventWaits: [] }
+      return { run: this.#run, dueAgain: false }
     }
   }
 
@@ -669,6 +671,7 @@ export class RunExecution {
       leaseExpiresAt: release ? null : extend ? now + this.#env.leaseMs : this.#lease.expiresAt,
     }
     this.#dirty.clear()
+    this.#awaitedEventDelivered = false
     if (this.#creating) return this.#create(commit)
     const { store, clock } = this.#env
     let status = this.#run.status
@@ -677,6 +680,7 @@ export class RunExecution {
         const result = await store.commit(this.#lease, commit)
         this.#lease = result.lease
         status = result.status
+        this.#awaitedEventDelivered = result.awaitedEventDelivered
         break
       } catch (err) {
         if (isGorkflowError(err, 'STORE_UNAVAILABLE') && attempt < COMMIT_RETRY_DELAYS_MS.length) {
@@ -709,6 +713,7 @@ export class RunExecution {
     this.#run = {
       ...this.#run,
       ...patch,
+      ...(this.#awaitedEventDelivered ? { wakeAt: now } : {}),
       status,
       updatedAt: now,
       leaseOwner: released ? null : this.#lease.owner,

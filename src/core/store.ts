@@ -11,6 +11,14 @@
  *   only while the caller still holds the run's lease; otherwise it throws and writes nothing.
  * - Driver failures surface as `StoreUnavailableError` (code STORE_UNAVAILABLE); raw driver errors never escape.
  * - Every method is one round trip to the backend unless its documentation says otherwise.
+ * - An accepted event wakes its run whatever the interleaving. A run whose `waitingFor` is an event wait for an
+ *   event already delivered to it is never left with a `wakeAt` later than the last write's `now`: each write
+ *   that could leave it so decides in the same atomic write, on the state it writes over.
+ *   {@link WorkflowStore.deliverEvent} sets `wakeAt = now` when the run already waits for that event;
+ *   {@link WorkflowStore.commit} sets `wakeAt = now` (instead of a later value) when the run, as the commit leaves
+ *   it, waits for an event that was already delivered. So neither an event delivered just before the yield
+ *   commit that sets `waitingFor`, nor one delivered between that commit and the one that sets `wakeAt` to the
+ *   wait's deadline, is lost: no second look, timer or poll is needed (see the README's "Stores").
  * The rules that stores apply alike (claimable, due, page limits, step checks) are written once in
  * src/store/rules.ts.
  */
@@ -82,6 +90,12 @@ export interface CommitResult {
   readonly lease: Lease
   /** The run's status after the commit: PAUSED tells the owner to stop at this step boundary. */
   readonly status: RunStatus
+  /**
+   * True when the store wrote `wakeAt = now` in place of the later time this commit asked for, because the run, as
+   * the commit leaves it, waits for an event already delivered: the run is due at once, and an owner that released
+   * the lease may claim it again now. (Reported for commits that set `wakeAt`; others may report false.)
+   */
+  readonly awaitedEventDelivered: boolean
 }
 
 /** A conditional status change requested by an operator (pause, resume). */
@@ -143,6 +157,9 @@ export interface WorkflowStore {
    * Also applies to a PAUSED run (the step that was running when the pause came still commits); the result's
    * `status` tells the owner. `lease.owner` is checked, not `lease.expiresAt`: an owner whose lease lapsed
    * may still commit while nobody else has claimed the run.
+   * When the run, as the commit leaves it, waits for an event (`waitingFor`) already delivered to it, a `wakeAt`
+   * later than `now` is written as `now`, in the same write (see the module's rules, and
+   * {@link CommitResult.awaitedEventDelivered}).
    * @throws RunNotFoundError
    * @throws RunAlreadyFinishedError when the run became terminal meanwhile (e.g. cancelled)
    * @throws LeaseLostError when another owner holds the lease, or none does

@@ -10,7 +10,8 @@ import { NonRetryableError } from '../../src/core/errors'
 import type { RunRecord } from '../../src/core/model'
 import { defineStep, type AnyStep } from '../../src/core/step'
 import { workflow } from '../../src/core/workflow'
-import type { CommitResult, Lease, RunCommit, WorkflowStore } from '../../src/core/store'
+import type { WorkflowStore } from '../../src/core/store'
+import { onCommit } from '../support/commit-hook'
 import { countingStore } from '../support/counting-store'
 import { useEngineHarness, type EngineHarness } from '../support/engine-harness'
 
@@ -25,25 +26,6 @@ const inc = <Id extends string>(id: Id, calls?: string[]) =>
       return { n: n + 1 }
     },
   })
-
-type Commit = (lease: Lease, commit: RunCommit) => Promise<CommitResult>
-
-/** `inner` with its `commit` passed through `hook` (given the real one as `next`); every other call forwarded. */
-function onCommit(
-  inner: WorkflowStore,
-  hook: (lease: Lease, commit: RunCommit, next: Commit) => Promise<CommitResult>,
-): WorkflowStore {
-  const next: Commit = (lease, commit) => inner.commit(lease, commit)
-  return new Proxy(inner, {
-    get(target, prop) {
-      const value: unknown = Reflect.get(target, prop)
-      if (typeof value !== 'function') return value
-      if (prop === 'commit') return (lease: Lease, commit: RunCommit) => hook(lease, commit, next)
-      // Call on the real store, not the proxy: stores keep their state in #private fields.
-      return (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args)
-    },
-  })
-}
 
 /** A wrapper whose `commit` number `failAt` (1-based) throws as if the process died at that moment. */
 function crashOnCommit(inner: WorkflowStore, failAt: number): WorkflowStore {

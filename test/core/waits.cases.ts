@@ -9,6 +9,8 @@ import { systemClock } from '../../src/core/clock'
 import type { Engine } from '../../src/core/engine'
 import { defineStep } from '../../src/core/step'
 import { workflow } from '../../src/core/workflow'
+import type { RunCommit } from '../../src/core/store'
+import { onCommit } from '../support/commit-hook'
 import { countingStore } from '../support/counting-store'
 import { useEngineHarness, type EngineHarness } from '../support/engine-harness'
 
@@ -98,6 +100,33 @@ export function runWaitCases(name: string, setup: () => Promise<EngineHarness>):
       await e.resumeDue()
       expect(await store().getRun(sleeping.runId)).toMatchObject({ status: 'COMPLETED', output: { approved: false, by: 'early-bird' } })
     })
+
+    // The lost wake-up, with the interleaving forced: another process delivers the event just before one of the
+    // commits that set up the wait lands. No clock advance and no sweep: the store's write alone must wake the run.
+    const moments = {
+      'before the commit that shows the wait': (commit: RunCommit) => commit.run.waitingFor?.kind === 'event',
+      'before the yield commit that sets its deadline': (commit: RunCommit) =>
+        commit.leaseExpiresAt === null && typeof commit.run.wakeAt === 'number',
+    }
+    for (const [moment, isThatCommit] of Object.entries(moments)) {
+      it(`continues a run whose awaited event is delivered ${moment}`, async () => {
+        let delivered = 0
+        const racing = onCommit(store(), async (lease, commit, next) => {
+          if (delivered === 0 && isThatCommit(commit)) {
+            delivered++
+            await store().deliverEvent(lease.runId, 'decision', { approved: true, by: 'racer' }, clock().now())
+          }
+          return next(lease, commit)
+        })
+        const counting = countingStore(racing)
+        const e = engine([approval], { store: counting.store })
+        const done = await e.run('approval', { amount: 3 })
+        expect(delivered).toBe(1)
+        expect(done).toMatchObject({ status: 'COMPLETED', output: { amount: 3, approved: true, by: 'racer' }, waitingFor: null })
+        // The yield learnt from its own commit that the run was due again: no extra read looked for the event.
+        expect(counting.calls['loadEvent']).toBe(2)
+      })
+    }
 
     it('fails an event wait with TIMEOUT, or hands null on under continueOnError', async () => {
       const strict = workflow({ id: 'strict' }).waitForEvent('go', { schema: z.object({}), timeoutMs: 60_000 }).build()

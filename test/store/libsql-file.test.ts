@@ -355,7 +355,8 @@ describe('LibSQLStore on a file', () => {
     const lease = claim?.lease as Lease
     const lastRunUpdate = () => {
       const update = statements.filter((s) => /^update "workflow_runs"/i.test(s.sql)).at(-1)?.sql ?? ''
-      return update.slice(0, update.search(/ where /i))
+      // Up to the fence's WHERE, the last one: a SET may hold a subquery with its own.
+      return update.slice(0, update.toLowerCase().lastIndexOf(' where '))
     }
 
     const step = makeStep({ runId: run.runId, stepId: 'fetch', status: 'RUNNING', startedAt: T0 + 1 })

@@ -1034,6 +1034,50 @@ export function runStoreContract(name: string, setup: () => Promise<StoreHarness
         await expect(store.loadEvent(run.runId, 'early')).rejects.toMatchObject({ code: 'EVENT_NOT_FOUND' })
       })
 
+      // The lost wake-up, with the interleaving forced: an event delivered while the run did not (yet) show the wait
+      // must still leave it due once the yield has written its deadline.
+      it('makes a run due at once when its yield commit waits for an event delivered before that commit', async () => {
+        const { run, lease } = await running()
+        await store.deliverEvent(run.runId, 'decision', { ok: true }, T0 + 1)
+        expect((await store.getRun(run.runId)).wakeAt).toBeNull()
+        const waitingFor = { kind: 'event', stepId: 'w', name: 'decision', until: T0 + 100_000 } as const
+        const result = await store.commit(lease, { now: T0 + 2, steps: [], run: { waitingFor, wakeAt: T0 + 100_000 }, leaseExpiresAt: null })
+        expect(result.awaitedEventDelivered).toBe(true)
+        expect(await store.getRun(run.runId)).toMatchObject({ waitingFor, wakeAt: T0 + 2, leaseOwner: null })
+        expect(await store.listDueRuns(T0 + 2, 10)).toEqual([run.runId])
+        expect(await store.claimRun(run.runId, 'owner-b', T0 + 2, LEASE_MS)).not.toBeNull()
+      })
+
+      it('makes a run due at once when the event came between the commit showing the wait and the one setting its deadline', async () => {
+        const { run, lease } = await running()
+        const waitingFor = { kind: 'event', stepId: 'w', name: 'decision', until: T0 + 100_000 } as const
+        const shown = await store.commit(lease, { now: T0 + 1, steps: [], run: { waitingFor }, leaseExpiresAt: lease.expiresAt })
+        expect(shown.awaitedEventDelivered).toBe(false)
+        // The run holds its lease: the delivery's wake-up is not yet due, and the yield below overwrites wakeAt.
+        expect((await store.deliverEvent(run.runId, 'decision', null, T0 + 2)).wakeAt).toBe(T0 + 2)
+        const result = await store.commit(lease, { now: T0 + 3, steps: [], run: { wakeAt: T0 + 100_000 }, leaseExpiresAt: null })
+        expect(result.awaitedEventDelivered).toBe(true)
+        expect((await store.getRun(run.runId)).wakeAt).toBe(T0 + 3)
+        expect(await store.listDueRuns(T0 + 3, 10)).toEqual([run.runId])
+      })
+
+      it('keeps the deadline of a yield waiting for an event not delivered, or waiting for a sleep', async () => {
+        const { run, lease } = await running()
+        await store.deliverEvent(run.runId, 'other', 1, T0 + 1)
+        const waitingFor = { kind: 'event', stepId: 'w', name: 'decision', until: T0 + 100_000 } as const
+        const result = await store.commit(lease, { now: T0 + 2, steps: [], run: { waitingFor, wakeAt: T0 + 100_000 }, leaseExpiresAt: null })
+        expect(result.awaitedEventDelivered).toBe(false)
+        expect((await store.getRun(run.runId)).wakeAt).toBe(T0 + 100_000)
+        expect(await store.listDueRuns(T0 + 2, 10)).toEqual([])
+
+        const { run: sleeper, lease: sleeperLease } = await running()
+        await store.deliverEvent(sleeper.runId, 'decision', 1, T0 + 1)
+        const sleep = { kind: 'sleep', stepId: 's', until: T0 + 50_000 } as const
+        const slept = await store.commit(sleeperLease, { now: T0 + 2, steps: [], run: { waitingFor: sleep, wakeAt: T0 + 50_000 }, leaseExpiresAt: null })
+        expect(slept.awaitedEventDelivered).toBe(false)
+        expect((await store.getRun(sleeper.runId)).wakeAt).toBe(T0 + 50_000)
+      })
+
       it('links a finished run to its retry once', async () => {
         const { run, lease } = await running()
         await store.commit(lease, { now: T0 + 1, steps: [], run: { status: 'FAILED', completedAt: T0 + 1 }, leaseExpiresAt: null })
@@ -1072,7 +1116,18 @@ export function runStoreContract(name: string, setup: () => Promise<StoreHarness
         const runs: RunRecord[] = []
         for (let i = 0; i < 6; i++) runs.push(await create({ ...key, createdAt: T0 + i }))
         const claims = await Promise.all(runs.map((r, i) => store.claimRun(r.runId, `owner-${i}`, T0 + 10, LEASE_MS)))
-        expect(claims.filter((c) => c !== null)).toHaveLength(2)
+        // Never more than the limit. How many win at once depends on the order the backend applies concurrent
+        // claims in (sqld runs them on several connections): where the store keeps FIFO, a younger run's claim
+        // applied before an older run's is refused while that one waits without a slot.
+        const granted = claims.filter((c) => c !== null).length
+        expect(granted).toBeGreaterThanOrEqual(1)
+        expect(granted).toBeLessThanOrEqual(2)
+        // Claimed again, oldest first, the runs fill exactly the limit.
+        let held = granted
+        for (const [i, r] of runs.entries()) {
+          if (claims[i] === null && (await store.claimRun(r.runId, `owner-${i}`, T0 + 11, LEASE_MS)) !== null) held++
+        }
+        expect(held).toBe(2)
       })
     })
 

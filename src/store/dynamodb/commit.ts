@@ -11,6 +11,7 @@ import { isTerminalRunStatus, type RunStatus } from '../../core/model'
 import type { CommitResult, Lease, RunCommit } from '../../core/store'
 import { CLAIMABLE_RUN_STATUSES, checkCommitSteps, dueTime } from '../rules'
 import { heldSlotOf, releaseSlotUpdate, type SlotRef } from './concurrency-slots'
+import { awaitedEventUndelivered, awaitedEventWasDelivered } from './awaited-event'
 import { Expression, UpdateClauses } from './expression'
 import { payloadBytesOf } from './item-budget'
 import { DYNAMODB_TRANSACTION_ACTIONS } from './item-size'
@@ -50,6 +51,8 @@ export type CommitRefusal =
   | { readonly kind: 'applied' }
   /** A guess was wrong (status or slot): plan again with what the item shows. */
   | { readonly kind: 'replan'; readonly observed: RunStatus; readonly release: SlotRef | null }
+  /** The event the run would wait for was already delivered: write the commit again with wakeAt = now. */
+  | { readonly kind: 'wakeNow' }
   /** The commit cannot apply; the owner gets this error. */
   | { readonly kind: 'refused'; readonly error: Error }
 
@@ -98,6 +101,8 @@ export async function commit(ctx: StoreContext, lease: Lease, commit: RunCommit)
   // terminal commit of a slot holder this store did not claim).
   let observed: RunStatus | null = hints.get(runId)?.status ?? null
   let release: SlotRef | null = terminal ? hints.heldSlot(runId) : null
+  // Set when the awaited event was found delivered: the commit is written again with wakeAt = now.
+  let wakeNow = false
   for (let attempt = 1; ; attempt++) {
     const plan = planCommit(patch.status, observed)
     const withSlot = release !== null
@@ -115,14 +120,15 @@ export async function commit(ctx: StoreContext, lease: Lease, commit: RunCommit)
     if (errorValue !== undefined) update.setOrRemove(RUN.error, errorValue)
     if (patch.startedAt !== undefined) update.setOrRemove(RUN.startedAt, nullableNumber(patch.startedAt))
     if (patch.completedAt !== undefined) update.setOrRemove(RUN.completedAt, nullableNumber(patch.completedAt))
-    if (patch.wakeAt !== undefined) update.setOrRemove(RUN.wakeAt, nullableNumber(patch.wakeAt))
+    const wake = wakeNow ? commit.now : patch.wakeAt
+    if (wake !== undefined) update.setOrRemove(RUN.wakeAt, nullableNumber(wake))
     if (waitingValue !== undefined) update.setOrRemove(RUN.waitingFor, waitingValue)
     if (waitEvent !== undefined) update.setOrRemove(RUN.waitEvent, waitEvent === null ? null : s(waitEvent))
     if (commit.leaseExpiresAt === null) update.remove(RUN.leaseOwner).remove(RUN.leaseExpiresAt)
     else update.set(RUN.leaseExpiresAt, n(commit.leaseExpiresAt))
     // A wakeAt this patch does not set was due at claim time (claims require it), so the key is never later
     // than the run's true due time; listDueRuns filters on the real attributes.
-    setDueAttribute(update, plan.result, dueTime(commit.leaseExpiresAt, patch.wakeAt ?? null))
+    setDueAttribute(update, plan.result, dueTime(commit.leaseExpiresAt, wake ?? null))
     if (stepItems.length > 0) update.set(RUN.stepsWritten, { BOOL: true })
     if (withSlot) update.remove(RUN.holdsSlot)
 
@@ -133,6 +139,8 @@ export async function commit(ctx: StoreContext, lease: Lease, commit: RunCommit)
       `(attribute_not_exists(${expr.name(RUN.baseBytes)}) OR ${expr.name(RUN.baseBytes)} <= ${expr.value(n(allowance))})`,
     ]
     if (terminal) conditions.push(`${withSlot ? 'attribute_exists' : 'attribute_not_exists'}(${expr.name(RUN.holdsSlot)})`)
+    const eventGuard = wakeNow ? null : awaitedEventUndelivered(expr, patch, commit.now)
+    if (eventGuard !== null) conditions.push(eventGuard)
     const runUpdate = {
       TableName: table.name,
       Key: keyItem(runKey(runId)),
@@ -162,9 +170,10 @@ export async function commit(ctx: StoreContext, lease: Lease, commit: RunCommit)
       const refusal = readRefusal(failure.item, {
         runId,
         lease,
-        commit,
+        commit: wakeNow ? { ...commit, run: { ...patch, wakeAt: commit.now } } : commit,
         plan,
         terminal,
+        eventGuarded: eventGuard !== null,
         withSlot,
         // A transaction retried by the SDK is deduplicated by its ClientRequestToken; a single UpdateItem is
         // not, so a retry after a lost reply can find its own write (lease released, run ended).
@@ -173,6 +182,10 @@ export async function commit(ctx: StoreContext, lease: Lease, commit: RunCommit)
         mayReplan: attempt < REPLAN_ATTEMPTS,
       })
       if (refusal.kind === 'refused') throw refusal.error
+      if (refusal.kind === 'wakeNow') {
+        wakeNow = true
+        continue
+      }
       if (refusal.kind === 'replan') {
         observed = refusal.observed
         release = refusal.release
@@ -189,6 +202,7 @@ export async function commit(ctx: StoreContext, lease: Lease, commit: RunCommit)
     return {
       lease: { runId, owner: lease.owner, expiresAt: commit.leaseExpiresAt ?? lease.expiresAt },
       status: plan.result,
+      awaitedEventDelivered: wakeNow,
     }
   }
 }
@@ -215,6 +229,8 @@ interface RefusedAttempt {
   readonly plan: CommitPlan
   readonly terminal: boolean
   readonly withSlot: boolean
+  /** The write was conditioned on the awaited event being undelivered. */
+  readonly eventGuarded: boolean
   readonly mayBeOwnWrite: boolean
   /** The size refusal the old item implies, if any. */
   readonly overflow: Error | null
@@ -228,6 +244,7 @@ function readRefusal(item: Item, attempt: RefusedAttempt): CommitRefusal {
   const status = runStatusOf(item)
   if (status !== null && isTerminalRunStatus(status)) return { kind: 'refused', error: new RunAlreadyFinishedError(runId, status) }
   if (readOptionalString(item, RUN.leaseOwner) !== lease.owner) return { kind: 'refused', error: new LeaseLostError(runId) }
+  if (attempt.eventGuarded && attempt.mayReplan && awaitedEventWasDelivered(item, attempt.commit.run)) return { kind: 'wakeNow' }
   if (attempt.overflow !== null) return { kind: 'refused', error: attempt.overflow }
   const holds = item[RUN.holdsSlot] !== undefined
   if (attempt.mayReplan && status !== null && (!plan.from.includes(status) || (attempt.terminal && holds !== attempt.withSlot))) {

@@ -1,7 +1,8 @@
 /**
  * @module
  * `deliverEvent` on DynamoDB. One transaction puts the event (once per name) and, in the same write, either
- * wakes the run (it waits for this event: wakeAt = dueAt = now) or only checks that it is open. Which of the two
+ * wakes the run (it waits for this event: wakeAt = dueAt = now) or only checks that it is open; both add the name
+ * to the run item's `deliveredEvents`, so a later commit that would wait for it sees it delivered. Which of the two
  * is guessed — waiting, as events usually answer a wait — and checked by the condition; a wrong guess is corrected
  * from the old run item the refusal returns, which is then also the run to return (the run is unchanged). A woken
  * run is read back, as a transaction returns no item. So: 2 requests either way, 3 for a PAUSED waiting run.
@@ -23,7 +24,7 @@ import { fromRunItem, keyItem, n, readOptionalString, RUN, runStatusOf, s, toEve
 import type { StoreContext } from './store-context'
 import { REPLAN_ATTEMPTS } from './table'
 
-/** How the delivery writes the run: wake it (due now, or parked-due now while PAUSED), or only check it. */
+/** How the delivery writes the run: wake it (due now, or parked-due now while PAUSED), or only record the name. */
 type DeliverMode = 'wake' | 'wakeParked' | 'check'
 
 /** What a refused delivery means. */
@@ -61,7 +62,7 @@ export async function deliverEvent(
       lastSeen = refusal.run
       continue
     }
-    // Only checked, not written: the run is as the refused attempt returned it.
+    // Only the name was added to the run item (not part of the record): the run is as the refused attempt returned it.
     if (mode === 'check' && lastSeen !== undefined) return fromRunItem(lastSeen)
     const run = await table.findRun(runId)
     if (run === null) throw new RunNotFoundError(runId)
@@ -75,11 +76,13 @@ function runActionOf(tableName: string, runId: string, name: string, now: number
   const open = expr.in(ATTR.runStatus, mode === 'wake' ? CLAIMABLE_RUN_STATUSES : mode === 'wakeParked' ? ['PAUSED'] : OPEN_RUN_STATUSES)
   const waitEvent = expr.name(RUN.waitEvent)
   const nameValue = expr.value(s(name))
+  const deliveredName = { SS: [name] }
   if (mode === 'check') {
     return {
-      ConditionCheck: {
+      Update: {
         TableName: tableName,
         Key: keyItem(runKey(runId)),
+        UpdateExpression: new UpdateClauses(expr).add(RUN.deliveredEvents, deliveredName).render(),
         ConditionExpression: `attribute_exists(${expr.name(PK)}) AND ${open} AND (attribute_not_exists(${waitEvent}) OR ${waitEvent} <> ${nameValue})`,
         ...expr.attributes(),
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -90,6 +93,7 @@ function runActionOf(tableName: string, runId: string, name: string, now: number
     .set(RUN.wakeAt, n(now))
     .set(RUN.updatedAt, n(now))
     .set(mode === 'wake' ? ATTR.dueAt : RUN.parkedDueAt, n(now))
+    .add(RUN.deliveredEvents, deliveredName)
   return {
     Update: {
       TableName: tableName,

@@ -46,10 +46,11 @@ export class Expression {
   }
 }
 
-/** SET/REMOVE clauses of an update expression, collected then rendered once. */
+/** SET/REMOVE/ADD clauses of an update expression, collected then rendered once. */
 export class UpdateClauses {
   readonly #set: string[] = []
   readonly #remove: string[] = []
+  readonly #add: string[] = []
 
   constructor(readonly expr: Expression) {}
 
@@ -74,10 +75,17 @@ export class UpdateClauses {
     return value === null ? this.remove(attribute) : this.set(attribute, value)
   }
 
+  /** `ADD #attribute :value`: adds the members of a set value (creating the set when absent). */
+  add(attribute: string, value: AttributeValue): this {
+    this.#add.push(`${this.expr.name(attribute)} ${this.expr.value(value)}`)
+    return this
+  }
+
   render(): string {
     const parts: string[] = []
     if (this.#set.length > 0) parts.push(`SET ${this.#set.join(', ')}`)
     if (this.#remove.length > 0) parts.push(`REMOVE ${this.#remove.join(', ')}`)
+    if (this.#add.length > 0) parts.push(`ADD ${this.#add.join(', ')}`)
     return parts.join(' ')
   }
 }

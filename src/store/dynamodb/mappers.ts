@@ -7,7 +7,8 @@
  * sparse indexes sparse.
  *
  * A few attributes exist for the store's conditions only and are not part of the record: `waitEvent` (the name of
- * the event the run waits for, so `deliverEvent` can compare it), `parkedDueAt` (the due time of a PAUSED run) and
+ * the event the run waits for, so `deliverEvent` can compare it), `deliveredEvents` (the names of the events
+ * delivered, so a commit can compare them), `parkedDueAt` (the due time of a PAUSED run) and
  * `holdsSlot` (the run is in its concurrency slot item's holder set).
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
@@ -70,6 +71,8 @@ export const RUN = {
   waitingFor: 'waitingFor',
   /** Name of the event the run waits for: present exactly when `waitingFor.kind` is `event`. */
   waitEvent: 'waitEvent',
+  /** String set of the names of the events delivered to the run, so a commit's condition can see them. */
+  deliveredEvents: 'deliveredEvents',
   retryOf: 'retryOf',
   retriedBy: 'retriedBy',
   concurrencyLimit: 'concurrencyLimit',

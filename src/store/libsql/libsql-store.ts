@@ -242,9 +242,13 @@ export class LibSQLStore implements WorkflowStore {
           .where(eq(workflowRuns.runId, runId))
         throw fenceError(runId, current?.status)
       }
+      // Raw rows from the client: keyed by column name.
+      const requested = commit.run.wakeAt
       return {
         lease: { runId, owner, expiresAt: commit.leaseExpiresAt ?? lease.expiresAt },
         status: after['status'] as RunRecord['status'],
+        awaitedEventDelivered:
+          requested !== undefined && requested !== null && requested > commit.now && Number(after['wake_at']) === commit.now,
       }
     })
   }
@@ -316,7 +320,18 @@ export class LibSQLStore implements WorkflowStore {
           ? sql`CASE WHEN ${workflowRuns.status} = 'PENDING' THEN 'RUNNING' ELSE ${workflowRuns.status} END`
           : sql`${value('status')}`
     const status = newStatus ?? sql`${workflowRuns.status}`
-    const wakeAt = patch.wakeAt === undefined ? sql`${workflowRuns.wakeAt}` : sql`${value('wakeAt')}`
+    const requestedWake = patch.wakeAt === undefined ? sql`${workflowRuns.wakeAt}` : sql`${value('wakeAt')}`
+    // The run's waitingFor as this commit leaves it. When it is an event already delivered, a later wakeAt becomes
+    // now, decided in this statement on the state it writes over: a delivery just before this commit saw no wait
+    // to wake (see the port's rules). SET sees the old row, so an unpatched column is its current value.
+    const waiting = patch.waitingFor === undefined ? sql`${workflowRuns.waitingFor}` : sql`${value('waitingFor')}`
+    const now = sql.placeholder('now')
+    const awaitedDelivered = sql`json_extract(${waiting}, '$.kind') = 'event' AND EXISTS (SELECT 1 FROM ${workflowEvents}
+      WHERE ${workflowEvents.runId} = ${sql.placeholder('runId')} AND ${workflowEvents.name} = json_extract(${waiting}, '$.name'))`
+    const touchesWait = patch.wakeAt !== undefined || patch.waitingFor !== undefined
+    const wakeAt = touchesWait
+      ? sql`CASE WHEN ${requestedWake} > ${now} AND ${awaitedDelivered} THEN ${now} ELSE ${requestedWake} END`
+      : requestedWake
     const leaseExpiresAt = sql.placeholder('leaseExpiresAt')
     // Kept lease: the owner, expiry and due_at (whose other inputs, status and wake_at, this shape leaves alone)
     // stay as they are; not naming them spares the due index a write.
@@ -333,12 +348,13 @@ export class LibSQLStore implements WorkflowStore {
       ...lease,
     }
     for (const field of PATCH_VALUE_FIELDS) if (patch[field] !== undefined) set[field] = value(field)
+    if (touchesWait) set['wakeAt'] = wakeAt
     queries.push(
       this.#db
         .update(workflowRuns)
         .set(set as SQLiteUpdateSetSource<typeof workflowRuns>)
         .where(fence)
-        .returning({ status: workflowRuns.status }),
+        .returning({ status: workflowRuns.status, wakeAt: workflowRuns.wakeAt }),
     )
     return queries.map((query) => toTemplate(query.toSQL()))
   }
@@ -689,14 +705,16 @@ type TemplateArg =
 
 /**
  * Whether the commit leaves the run's lease columns and due_at as they are: it keeps the lease's expiry (see
- * {@link RunCommit.leaseExpiresAt}) and changes neither status nor wake time, the other inputs of due_at.
+ * {@link RunCommit.leaseExpiresAt}) and changes neither status nor wake time, the other inputs of due_at, nor
+ * waitingFor (which can move the wake time to now).
  */
 function keepsLease(lease: Lease, commit: RunCommit): boolean {
   return (
     commit.leaseExpiresAt !== null &&
     commit.leaseExpiresAt === lease.expiresAt &&
     commit.run.status === undefined &&
-    commit.run.wakeAt === undefined
+    commit.run.wakeAt === undefined &&
+    commit.run.waitingFor === undefined
   )
 }
 

@@ -49,7 +49,7 @@ export async function createRemoteLibSQLStore(options: RemoteLibSQLStoreOptions)
       // Measured under `wrangler dev`: 30 of 50 concurrent W1 runs failed with the default, none without it.
       concurrency: UNLIMITED_CONCURRENCY,
       ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
-      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+      fetch: withTimeout(options.fetch ?? ((input, init) => globalThis.fetch(input, init))),
     })
   } catch (err) {
     throw new StoreUnavailableError(`libsql store: invalid database URL ${redactUrl(options.url)}: ${messageOf(err)}`, {
@@ -62,7 +62,59 @@ export async function createRemoteLibSQLStore(options: RemoteLibSQLStoreOptions)
     client.close()
     throw err
   }
-  return new LibSQLStore(client)
+  return new LibSQLStore(retryingBusy(client))
+}
+
+/**
+ * How long one HTTP request to the database may take before it fails as STORE_UNAVAILABLE. Without a limit a
+ * server that stops answering hangs every caller: sqld 0.24 under load (the three-engine race against sqld, two
+ * CPU burners beside it, with the batches sent as BEGIN IMMEDIATE in a variant since dropped) once left every
+ * request of a sweep unanswered for over 90 s.
+ * A commit that timed out is retried like any store fault; one whose reply was lost is recognised by the engine.
+ */
+const REQUEST_TIMEOUT_MS = 15_000
+
+function withTimeout(fetch: typeof globalThis.fetch): typeof globalThis.fetch {
+  return (input, init) => {
+    const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+    const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout
+    return fetch(input, { ...init, signal })
+  }
+}
+
+/**
+ * Waits before sending a batch refused with SQLITE_BUSY again. Under concurrent writers sqld (Turso's server)
+ * refuses write batches in bursts rather than wait for the lock. Measured against sqld 0.24 in the three-engine
+ * race (test/core/durability.cases.ts; 2 cores, two CPU burners): 8 to 28 of ~630 store calls per race refused,
+ * in bursts of 300–750 ms. That outlasted the engine's commit retries (525 ms), the run's lease lapsed and a
+ * sweeper ran the interrupted attempt again: a step invoked 301 times for 300 completions. These add up to 3 s.
+ */
+const BUSY_RETRY_DELAYS_MS = [25, 50, 100, 200, 400, 800, 1_500]
+
+/**
+ * The client with `batch` sent again after SQLITE_BUSY. Every batch the store sends starts with a writing
+ * statement, so a refused one never took the write lock and wrote nothing: sending it again is safe.
+ */
+function retryingBusy(client: Client): Client {
+  const batch = async (statements: Parameters<Client['batch']>[0], mode?: Parameters<Client['batch']>[1]) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await client.batch(statements, mode)
+      } catch (err) {
+        const delay = BUSY_RETRY_DELAYS_MS[attempt]
+        if (delay === undefined || (err as { code?: unknown }).code !== 'SQLITE_BUSY') throw err
+        await new Promise((resolve) => setTimeout(resolve, delay))
+      }
+    }
+  }
+  return new Proxy(client, {
+    get(target, prop) {
+      if (prop === 'batch') return batch
+      const value: unknown = Reflect.get(target, prop)
+      // Bound to the real client: it keeps its state in #private fields.
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+    },
+  })
 }
 
 /**

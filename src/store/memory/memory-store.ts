@@ -124,6 +124,11 @@ export class MemoryStore implements WorkflowStore {
     if (patch.completedAt !== undefined) next.completedAt = patch.completedAt
     if (patch.wakeAt !== undefined) next.wakeAt = patch.wakeAt
     if (patch.waitingFor !== undefined) next.waitingFor = patch.waitingFor
+    // An event delivered before this commit finds no waitingFor to wake (see the port's rules): wake it here.
+    const awaited = next.waitingFor?.kind === 'event' ? next.waitingFor.name : null
+    const awaitedEventDelivered =
+      awaited !== null && next.wakeAt !== null && next.wakeAt > commit.now && this.#events.get(run.runId)?.has(awaited) === true
+    if (awaitedEventDelivered) next.wakeAt = commit.now
     if (commit.leaseExpiresAt === null) {
       next.leaseOwner = null
       next.leaseExpiresAt = null
@@ -136,6 +141,7 @@ export class MemoryStore implements WorkflowStore {
     return {
       lease: { runId: lease.runId, owner: lease.owner, expiresAt: commit.leaseExpiresAt ?? lease.expiresAt },
       status: next.status,
+      awaitedEventDelivered,
     }
   }
 

@@ -1,0 +1,12 @@
+// The engine matrix, wait cases and durability cases (the three-engine race included) over HTTP against sqld,
+// the libSQL server behind Turso (our endpoint: libsql-engine-http.test.ts).
+import { runDurabilityCases } from '../core/durability.cases'
+import { runEngineCases } from '../core/engine.cases'
+import { runWaitCases } from '../core/waits.cases'
+import { useSqld } from '../support/sqld'
+
+const sqld = useSqld()
+
+runEngineCases('LibSQLStore (sqld)', () => sqld.harness())
+runWaitCases('LibSQLStore (sqld)', () => sqld.harness())
+runDurabilityCases('LibSQLStore (sqld)', () => sqld.harness())
