@@ -27,8 +27,9 @@ export interface AttemptScope {
 }
 
 /**
- * Runs one attempt of `node` on `record.input`. The timeout aborts `abort` (the handler's `ctx.signal`) with a
- * TIMEOUT error and settles the attempt at once; a handler that ignores the signal is left behind.
+ * Runs one attempt of `node` on `record.input`. The timeout, a timer on the clock, aborts `abort` (the handler's
+ * `ctx.signal`) with a TIMEOUT error and settles the attempt at once; a handler that ignores the signal is left
+ * behind.
  */
 export async function runAttempt(
   scope: AttemptScope,
@@ -39,13 +40,13 @@ export async function runAttempt(
   abort: LazyAbort,
 ): Promise<Outcome> {
   const input = record.input
-  let timer: ReturnType<typeof setTimeout> | undefined
+  let cancelTimeout: (() => void) | undefined
   const timedOut = new Promise<Outcome>((resolve) => {
-    timer = setTimeout(() => {
+    cancelTimeout = scope.clock.timer(timeoutMs, () => {
       const error = new GorkflowError('TIMEOUT', `step ${node.id} timed out after ${timeoutMs} ms`)
       abort.abort(error)
       resolve({ kind: 'failed', error })
-    }, timeoutMs)
+    })
   })
   const work = (async (): Promise<Outcome> => {
     const wait = node.wait
@@ -72,7 +73,7 @@ export async function runAttempt(
   try {
     return await Promise.race([work, timedOut])
   } finally {
-    clearTimeout(timer)
+    cancelTimeout?.()
   }
 }
 

@@ -38,17 +38,19 @@ export class LoopWake {
     }
   }
 
-  /** Resolves after `ms` (at most LOCAL_POLL_MS), or at once when notified. */
+  /** Resolves after `ms` (at most LOCAL_POLL_MS) on the clock's timer, or at once when notified. */
   wait(ms: number): Promise<void> {
     const timeoutMs = Math.max(0, Math.min(ms, LOCAL_POLL_MS))
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, timeoutMs)
       const self = this
+      // Assigned before the timer can fire: no clock calls back inside timer() itself.
+      let cancel: () => void = () => {}
       function done() {
         resolve() // first: see notify
-        clearTimeout(timer)
+        cancel()
         self.#wake = null
       }
+      cancel = this.#clock.timer(timeoutMs, done)
       this.#wake = done
     })
   }

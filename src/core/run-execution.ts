@@ -276,7 +276,7 @@ export class RunExecution {
         await this.#wake.sleep(delay)
         continue
       }
-      await this.#nextEvent()
+      await this.#nextEvent(now)
     }
   }
 
@@ -699,13 +699,19 @@ export class RunExecution {
     return this.#run
   }
 
-  /** Waits for a settled attempt, a due wait, a lease renewal or a stop request. */
-  #nextEvent(): Promise<void> {
+  /**
+   * Waits for a settled attempt, a due wait, a lease renewal or a stop request. `seen` is the instant the loop
+   * last decided at: a spent budget or a due wait it saw then changes nothing until a running step settles,
+   * and that wakes the loop, so only what came due since counts (looking again at once would only spin).
+   */
+  #nextEvent(seen: number): Promise<void> {
     if (this.#settled.length > 0 || this.#stopped) return Promise.resolve()
     const now = this.#env.clock.now()
     const renewIn = this.#renewedAt + this.#env.leaseMs / 2 - now
-    const wakeIn = (this.#earliestWait() ?? Number.POSITIVE_INFINITY) - now
-    return this.#wake.wait(Math.min(renewIn, this.#deadline - now, wakeIn))
+    const budgetIn = this.#deadline > seen ? this.#deadline - now : Number.POSITIVE_INFINITY
+    let wakeIn = Number.POSITIVE_INFINITY
+    for (const slot of this.#order) if (slot.phase === 'waiting' && slot.wakeAt > seen) wakeIn = Math.min(wakeIn, slot.wakeAt - now)
+    return this.#wake.wait(Math.min(renewIn, budgetIn, wakeIn))
   }
 
   #log(level: 'debug' | 'info' | 'warn' | 'error', event: string, fields: LogFields): void {

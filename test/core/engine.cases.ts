@@ -3,7 +3,7 @@
  * The engine's behaviour matrix, parameterised by a store factory so it runs unchanged on every store
  * (memory here; LibSQL and DynamoDB in their own test files). Named `.cases.ts` so vitest does not run it alone.
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
 import { systemClock } from '../../src/core/clock'
 import { NonRetryableError } from '../../src/core/errors'
@@ -53,6 +53,9 @@ function crashOnCommit(inner: WorkflowStore, failAt: number): WorkflowStore {
     return commits >= failAt ? Promise.reject(new Error('simulated crash')) : next(lease, commit)
   })
 }
+
+/** Lets the callbacks of virtual-clock timers that fell due run (they run as macrotasks, like real timers'). */
+const timersFired = () => new Promise<void>((r) => setImmediate(r))
 
 const sleepUntilAborted = (signal: AbortSignal) =>
   new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }))
@@ -272,6 +275,75 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       expect(lateFinished).toBe(true)
       expect(await store().getStepExecution(run.runId, 'slow')).toMatchObject({ status: 'FAILED', attempt: 1, output: null })
       expect((await store().getRun(run.runId)).status).toBe('FAILED')
+    })
+
+    it('times a step out when the virtual clock reaches its timeout, and not a millisecond before', async () => {
+      let signal: AbortSignal | undefined
+      let started!: () => void
+      const running = new Promise<void>((r) => { started = r })
+      const hangs = defineStep({
+        id: 'hangs',
+        timeoutMs: 3_600_000,
+        maxRetries: 0,
+        handler: (ctx) => {
+          signal = ctx.signal
+          started()
+          return sleepUntilAborted(ctx.signal)
+        },
+      })
+      const wf = workflow({ id: 'virtual-timeout' }).then(hangs).build()
+      const t0 = clock().now()
+      const done = engine([wf]).run('virtual-timeout', null)
+      await running
+      clock().advance(3_599_999)
+      await timersFired()
+      expect(signal?.aborted).toBe(false)
+      clock().advance(1)
+      const run = await done
+      expect(signal?.reason).toMatchObject({ code: 'TIMEOUT' })
+      expect(run).toMatchObject({ status: 'FAILED', error: { code: 'TIMEOUT', step: 'hangs', timestamp: t0 + 3_600_000 } })
+      expect(await store().getStepExecution(run.runId, 'hangs')).toMatchObject({
+        status: 'FAILED',
+        attempt: 0,
+        error: { code: 'TIMEOUT' },
+        completedAt: t0 + 3_600_000,
+      })
+    })
+
+    it('starts a retry when the virtual clock reaches its backoff while a sibling step still runs', async () => {
+      const attempts: number[] = []
+      let retried!: () => void
+      const retrying = new Promise<void>((r) => { retried = r })
+      let release!: () => void
+      const gate = new Promise<void>((r) => { release = r })
+      const flaky = defineStep({
+        id: 'flaky',
+        maxRetries: 1,
+        retryDelayMs: 60_000,
+        jitter: false,
+        handler: (ctx) => {
+          attempts.push(ctx.attempt)
+          if (ctx.attempt === 0) throw new Error('first attempt fails')
+          retried()
+          return 'ok'
+        },
+      })
+      // Its timeout is a virtual-clock timer too: set beyond the minute this test advances.
+      const slow = defineStep({ id: 'slow', timeoutMs: 3_600_000, handler: async () => { await gate; return 'slow' } })
+      const wf = workflow({ id: 'retry-beside' }).parallel([flaky, slow]).build()
+      const begun = await engine([wf]).begin('retry-beside', null)
+      const runId = begun.run.runId
+      await vi.waitFor(async () => expect((await store().getStepExecution(runId, 'flaky')).status).toBe('RETRYING'))
+      const { wakeAt } = await store().getStepExecution(runId, 'flaky')
+      expect(wakeAt).toBe(clock().now() + 60_000)
+      clock().advance(59_999)
+      await timersFired()
+      expect(attempts).toEqual([0])
+      clock().advance(1)
+      await retrying
+      expect(attempts).toEqual([0, 1])
+      release()
+      expect(await begun.done).toMatchObject({ status: 'COMPLETED', output: { flaky: 'ok', slow: 'slow' } })
     })
 
     it('continues past a continue-on-error failure, handing null to its successor', async () => {
