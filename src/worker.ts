@@ -139,6 +139,7 @@ async function buildRuntime<Env extends WorkerEnv>(env: Env, options: WorkerOpti
     workflows: options.workflows,
     deps: options.deps ? options.deps(env) : (env as unknown as StepDeps),
     logger,
+    isolatedRequests: true,
     ...(leaseMs === undefined ? {} : { leaseMs }),
     ...(retention === undefined ? {} : { retentionMs: retention }),
   })

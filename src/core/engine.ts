@@ -56,6 +56,13 @@ export interface EngineOptions {
   readonly retentionMs?: number
   /** @default silentLogger */
   readonly logger?: Logger
+  /**
+   * Whether each request's I/O belongs to it alone, as in workerd ("Cannot perform I/O on behalf of a different
+   * request"). Then a cancel, pause or event that another request delivers only sets flags, and the execution
+   * acts on them from its own request within 250 ms, instead of being woken at once. The Worker entry sets it;
+   * leave it off on Node. @default false
+   */
+  readonly isolatedRequests?: boolean
 }
 
 export interface StartOptions {
@@ -140,6 +147,7 @@ export class Engine {
       random: options.random ?? Math.random,
       leaseMs,
       inlineDelayLimitMs,
+      isolatedRequests: options.isolatedRequests ?? false,
       stepConfig: (wf, node) => {
         let config = configs.get(node)
         if (!config) {

@@ -38,6 +38,8 @@ export interface ExecutionEnv {
   readonly random: () => number
   readonly leaseMs: number
   readonly inlineDelayLimitMs: number
+  /** Only the owner's own request may wake the loop (workerd); see EngineOptions.isolatedRequests. */
+  readonly isolatedRequests: boolean
   /** Effective options of a node: engine defaults < workflow config < step options (A7), cached per node. */
   readonly stepConfig: (workflow: AnyWorkflow, node: WorkflowNode) => ResolvedStepConfig
 }
@@ -95,12 +97,6 @@ interface Settled {
 /** Errors that would fail identically on every attempt (A6, B19). */
 const NON_RETRYABLE_CODES: ReadonlySet<string> = new Set<ErrorCode>(['VALIDATION_ERROR', 'NON_RETRYABLE'])
 
-/**
- * In workerd a request may not touch — or even resolve promises of — another request's execution, and it
- * cannot tell which request owns one; there, notifications only set flags and the owner acts on its poll.
- */
-const FLAGS_ONLY = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === 'Cloudflare-Workers'
-
 export class RunExecution {
   readonly #env: ExecutionEnv
   readonly #workflow: AnyWorkflow
@@ -150,7 +146,7 @@ export class RunExecution {
     this.#renewedAt = Math.min(now, claim.lease.expiresAt - env.leaseMs)
     this.#deadline = options.budgetMs === undefined ? Number.POSITIVE_INFINITY : now + options.budgetMs
     this.#maxConcurrency = workflow.config.maxConcurrency ?? Number.POSITIVE_INFINITY
-    this.#wake = new LoopWake(env.clock, FLAGS_ONLY)
+    this.#wake = new LoopWake(env.clock, env.isolatedRequests)
     this.#attemptScope = { runId: claim.run.runId, store: env.store, clock: env.clock }
     const slots = this.#slots
     const outputs = this.#outputs

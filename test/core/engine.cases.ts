@@ -7,6 +7,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
 import { systemClock } from '../../src/core/clock'
 import { NonRetryableError } from '../../src/core/errors'
+import { LOCAL_POLL_MS } from '../../src/core/loop-wake'
 import type { RunRecord } from '../../src/core/model'
 import { defineStep, type AnyStep } from '../../src/core/step'
 import { workflow } from '../../src/core/workflow'
@@ -391,6 +392,22 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       await expect(e.cancel(run.runId)).rejects.toMatchObject({ code: 'RUN_ALREADY_FINISHED' })
       expect((await e.execute(run.runId)).status).toBe('CANCELLED')
       await expect(store().getStepExecution(run.runId, 'never')).rejects.toMatchObject({ code: 'STEP_EXECUTION_NOT_FOUND' })
+    })
+
+    it('with isolatedRequests, a cancel only flags the execution, which aborts its step at its own next look', async () => {
+      const { waits, running, aborted } = abortableWait()
+      const wf = workflow({ id: 'isolated-cancel' }).then(waits).build()
+      const e = engine([wf], { isolatedRequests: true })
+      const { run } = await e.start('isolated-cancel', null)
+      const done = e.execute(run.runId)
+      await running
+      expect((await e.cancel(run.runId)).status).toBe('CANCELLED')
+      await timersFired()
+      expect(aborted()).toBe(false)
+      clock().advance(LOCAL_POLL_MS)
+      expect((await done).status).toBe('CANCELLED')
+      expect(aborted()).toBe(true)
+      expect(await store().getStepExecution(run.runId, 'waits')).toMatchObject({ status: 'CANCELLED' })
     })
 
     it('keeps the lease expiry between step commits and extends it once half the lease has passed', async () => {
