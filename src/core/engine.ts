@@ -47,7 +47,7 @@ export interface EngineOptions {
    * the sweeper continues the run when due. Sized for a Worker's `waitUntil` budget. Minimum `0`. @default 5_000
    */
   readonly inlineDelayLimitMs?: number
-  /** Step options under every workflow's config (A7). */
+  /** Step options under every workflow's config (docs/decisions.md#configuration-merge). */
   readonly defaults?: StepConfig
   /**
    * Terminal runs older than this (by `completedAt`) are deleted with all their children by the sweeper.
@@ -363,7 +363,7 @@ export class Engine {
 
   /**
    * Persists cancellation (one conditional write); an engine executing the run elsewhere stops at its next
-   * commit or lease renewal, and here the running steps' signals abort at once (A13).
+   * commit or lease renewal, and here the running steps' signals abort at once (docs/decisions.md#cancellation).
    * @throws RunNotFoundError, RunAlreadyFinishedError
    */
   async cancel(runId: string): Promise<RunRecord> {

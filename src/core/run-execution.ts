@@ -40,7 +40,10 @@ export interface ExecutionEnv {
   readonly inlineDelayLimitMs: number
   /** Only the owner's own request may wake the loop (workerd); see EngineOptions.isolatedRequests. */
   readonly isolatedRequests: boolean
-  /** Effective options of a node: engine defaults < workflow config < step options (A7), cached per node. */
+  /**
+   * Effective options of a node, cached per node: engine defaults < workflow config < step options
+   * (docs/decisions.md#configuration-merge).
+   */
   readonly stepConfig: (workflow: AnyWorkflow, node: WorkflowNode) => ResolvedStepConfig
 }
 
@@ -94,7 +97,7 @@ interface Settled {
   readonly outcome: Outcome
 }
 
-/** Errors that would fail identically on every attempt (A6, B19). */
+/** Errors that would fail identically on every attempt (docs/decisions.md#retries). */
 const NON_RETRYABLE_CODES: ReadonlySet<string> = new Set<ErrorCode>(['VALIDATION_ERROR', 'NON_RETRYABLE'])
 
 export class RunExecution {
@@ -371,7 +374,10 @@ export class RunExecution {
     slot.waitKind = null
   }
 
-  /** A2: run input for entry steps, the predecessor's output for one, `{ [id]: output }` for a join. */
+  /**
+   * Run input for entry steps, the predecessor's output for one, `{ [id]: output }` for a join
+   * (docs/decisions.md#step-input).
+   */
   #resolveInput(slot: Slot): Json {
     const preds = slot.node.predecessors
     if (preds.length === 0) return this.#run.input
@@ -416,7 +422,8 @@ export class RunExecution {
   #drainSettled(): void {
     const now = this.#env.clock.now()
     for (const { slot, attempt, outcome } of this.#settled.splice(0)) {
-      // A result for an attempt that is no longer current (timed out, aborted) is ignored (B03).
+      // A result for an attempt that is no longer current (timed out, aborted) is ignored:
+      // docs/decisions.md#late-results-are-ignored.
       if (slot.phase !== 'running' || slot.attempt !== attempt) continue
       this.#running--
       slot.controller = null
@@ -537,7 +544,10 @@ export class RunExecution {
     return patch
   }
 
-  /** Terminal commit: COMPLETED with the sinks' output, or FAILED with siblings aborted (A10). */
+  /**
+   * Terminal commit: COMPLETED with the sinks' output, or FAILED with siblings aborted
+   * (docs/decisions.md#parallel-failure).
+   */
   async #finish(now: number): Promise<RunRecord> {
     const failure = this.#failure
     let patch: RunPatch
@@ -549,7 +559,7 @@ export class RunExecution {
         slot.phase = 'done'
       }
       this.#running = 0
-      // The failed step is not counted, so progress stays below 1 for a FAILED run (A11, B43).
+      // The failed step is not counted, so progress stays below 1 for a FAILED run (docs/decisions.md#progress).
       const { progress = this.#run.progress } = this.#progressPatch(now)
       patch = { status: 'FAILED', error: failure, completedAt: now, progress, wakeAt: null, waitingFor: null }
     } else {
