@@ -334,7 +334,10 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       const wf = workflow({ id: 'retry-beside' }).parallel([flaky, slow]).build()
       const begun = await engine([wf]).begin('retry-beside', null)
       const runId = begun.run.runId
-      await vi.waitFor(async () => expect((await store().getStepExecution(runId, 'flaky')).status).toBe('RETRYING'))
+      // Virtual time must stand still until the failure is recorded: the backoff counts from that instant.
+      await vi.waitFor(async () => expect((await store().getStepExecution(runId, 'flaky')).status).toBe('RETRYING'), {
+        timeout: 20_000,
+      })
       const { wakeAt } = await store().getStepExecution(runId, 'flaky')
       expect(wakeAt).toBe(clock().now() + 60_000)
       clock().advance(59_999)
