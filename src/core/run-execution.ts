@@ -610,7 +610,10 @@ export class RunExecution {
     const outcome = await commitWithRetries(this.#env.store, this.#env.clock, this.#lease, commit, (err) =>
       this.#log('warn', 'persistence_error', { run_id: this.runId, operation: 'commit', error: err.message }),
     )
-    if (outcome.kind === 'halted') return this.#halt(outcome.reason, outcome.error)
+    if (outcome.kind === 'halted') {
+      this.#halt(outcome.reason, outcome.error)
+      return
+    }
     if (outcome.kind === 'applied') {
       const current = outcome.run
       this.#run = current
