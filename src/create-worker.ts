@@ -101,6 +101,8 @@ async function buildRuntime<Env extends WorkerEnv>(env: Env, options: WorkerOpti
     deps: options.deps ? options.deps(env) : (env as unknown as StepDeps),
     logger: jsonLogger(settings.logLevel),
     engine: {
+      // workerd refuses I/O on behalf of another request: only the run's own request may wake its loop.
+      isolatedRequests: true,
       ...(settings.leaseMs === undefined ? {} : { leaseMs: settings.leaseMs }),
       ...(settings.retentionMs === undefined ? {} : { retentionMs: settings.retentionMs }),
     },

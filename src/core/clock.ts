@@ -1,14 +1,23 @@
 /**
  * @module
- * Time as a port. The engine reads `now()` and waits out retry backoff through `sleep()`, never through
- * `Date.now()` or `setTimeout` directly, so tests can run hours of backoff in microseconds.
+ * Time as a port. The engine reads `now()`, waits out backoff through `sleep()` and arms its deadlines (step
+ * timeouts, the run loop's next look) through `timer()`, never through `Date.now()` or `setTimeout` directly,
+ * so a virtual clock can run hours of backoff in microseconds and fire timeouts exactly when a test says.
  */
 
 export interface Clock {
   /** Current UTC epoch milliseconds. */
   now(): number
-  /** Resolves after `ms`, or rejects with the signal's reason as soon as `signal` aborts. */
+  /**
+   * Resolves after `ms`, or rejects with the signal's reason as soon as `signal` aborts. The caller has nothing
+   * else to do meanwhile, so a virtual clock may move time forward to the end of the sleep at once.
+   */
   sleep(ms: number, signal?: AbortSignal): Promise<void>
+  /**
+   * Calls `callback` once `ms` have passed, unless the returned function cancels it first. The caller races
+   * it against other work (a deadline), so a virtual clock fires it only when its time has come.
+   */
+  timer(ms: number, callback: () => void): () => void
 }
 
 /** Wall-clock time and real timers; the default outside tests. */
@@ -27,4 +36,8 @@ export const systemClock: Clock = {
       }
       signal?.addEventListener('abort', onAbort, { once: true })
     }),
+  timer: (ms, callback) => {
+    const timer = setTimeout(callback, Math.max(0, ms))
+    return () => clearTimeout(timer)
+  },
 }

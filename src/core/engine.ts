@@ -47,7 +47,7 @@ export interface EngineOptions {
    * the sweeper continues the run when due. Sized for a Worker's `waitUntil` budget. Minimum `0`. @default 5_000
    */
   readonly inlineDelayLimitMs?: number
-  /** Step options under every workflow's config (A7). */
+  /** Step options under every workflow's config (docs/decisions.md#configuration-merge). */
   readonly defaults?: StepConfig
   /**
    * Terminal runs older than this (by `completedAt`) are deleted with all their children by the sweeper.
@@ -56,6 +56,13 @@ export interface EngineOptions {
   readonly retentionMs?: number
   /** @default silentLogger */
   readonly logger?: Logger
+  /**
+   * Whether each request's I/O belongs to it alone, as in workerd ("Cannot perform I/O on behalf of a different
+   * request"). Then a cancel, pause or event that another request delivers only sets flags, and the execution
+   * acts on them from its own request within 250 ms, instead of being woken at once. The Worker entry sets it;
+   * leave it off on Node. @default false
+   */
+  readonly isolatedRequests?: boolean
 }
 
 export interface StartOptions {
@@ -140,6 +147,7 @@ export class Engine {
       random: options.random ?? Math.random,
       leaseMs,
       inlineDelayLimitMs,
+      isolatedRequests: options.isolatedRequests ?? false,
       stepConfig: (wf, node) => {
         let config = configs.get(node)
         if (!config) {
@@ -352,7 +360,7 @@ export class Engine {
 
   /**
    * Persists cancellation (one conditional write); an engine executing the run elsewhere stops at its next
-   * commit or lease renewal, and here the running steps' signals abort at once (A13).
+   * commit or lease renewal, and here the running steps' signals abort at once (docs/decisions.md#cancellation).
    * @throws RunNotFoundError, RunAlreadyFinishedError
    */
   async cancel(runId: string): Promise<RunRecord> {

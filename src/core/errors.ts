@@ -6,7 +6,7 @@
 import type { Json, RunStatus } from './model'
 
 export const ERROR_CODES = [
-  // step and run outcomes (SPEC A8)
+  // step and run outcomes (docs/decisions.md#error-codes)
   'VALIDATION_ERROR',
   'TIMEOUT',
   'EXECUTION_FAILED',
@@ -200,7 +200,7 @@ export interface ValidationIssue {
   readonly message: string
 }
 
-/** Input or output failed its schema. Never retried (A6, B19). */
+/** Input or output failed its schema. Never retried (docs/decisions.md#retries). */
 export class ValidationError extends GorkflowError {
   override name = 'ValidationError'
   constructor(

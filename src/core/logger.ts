@@ -1,6 +1,7 @@
 /**
  * @module
- * Structured log events (SPEC §11 names: `workflow_started`, `step_completed`, …). Events carry ids,
+ * Structured log events (the Go library's names, `workflow_started`, `step_completed`, …:
+ * docs/decisions.md#log-events). Events carry ids,
  * counts and durations, never inputs, outputs, state values or secrets.
  */
 

@@ -14,7 +14,7 @@ export type RunStatus = (typeof RUN_STATUSES)[number]
 export const TERMINAL_RUN_STATUSES = ['COMPLETED', 'FAILED', 'CANCELLED'] as const satisfies readonly RunStatus[]
 export type TerminalRunStatus = (typeof TERMINAL_RUN_STATUSES)[number]
 
-/** Whether no further transition may ever be written for a run in this status (SPEC A9). */
+/** Whether no further transition may ever be written for a run in this status (docs/decisions.md#terminal-states). */
 export function isTerminalRunStatus(status: RunStatus): status is TerminalRunStatus {
   return status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED'
 }
@@ -38,7 +38,7 @@ export function isFinishedStepStatus(status: StepStatus): boolean {
 export const BACKOFF_STRATEGIES = ['LINEAR', 'EXPONENTIAL', 'NONE'] as const
 export type BackoffStrategy = (typeof BACKOFF_STRATEGIES)[number]
 
-/** Why a run failed. `step` names the failing step when one did (SPEC A8, B17). */
+/** Why a run failed. `step` names the failing step when one did (docs/decisions.md#error-codes). */
 export interface WorkflowError {
   readonly code: string
   readonly message: string
@@ -47,7 +47,7 @@ export interface WorkflowError {
   readonly details?: Json
 }
 
-/** Why one step failed; `attempt` is the 0-based attempt that actually failed (B18). */
+/** Why one step failed; `attempt` is the 0-based attempt that actually failed (docs/decisions.md#retries). */
 export interface StepError {
   readonly code: string
   readonly message: string
@@ -77,7 +77,10 @@ export interface RunRecord {
   readonly workflowId: string
   readonly workflowVersion: string
   readonly status: RunStatus
-  /** 0..1; (COMPLETED + SKIPPED + continued-FAILED steps) / all steps; 1 only when COMPLETED (A11). */
+  /**
+   * 0..1: (COMPLETED + SKIPPED + continued-FAILED steps) / all steps; 1 only when COMPLETED
+   * (docs/decisions.md#progress).
+   */
   readonly progress: number
   readonly input: Json
   /** The final step's output, or `{ [stepId]: output }` for several final steps; null until COMPLETED. */
@@ -85,7 +88,7 @@ export interface RunRecord {
   readonly error: WorkflowError | null
   readonly resourceId: string | null
   readonly tags: Readonly<Record<string, string>>
-  /** Persisted run metadata supplied at start; never the live `deps` (A12, B28). */
+  /** Persisted run metadata supplied at start; never the live `deps` (docs/decisions.md#context-and-deps). */
   readonly context: Json
   /** Unique per workflow: a repeated start with the same key returns this run. */
   readonly idempotencyKey: string | null
@@ -118,7 +121,7 @@ export interface RunRecord {
 export interface StepExecution {
   readonly runId: string
   readonly stepId: string
-  /** Unique within a run; follows the order in which steps first started (A11). */
+  /** Unique within a run; follows the order in which steps first started (docs/decisions.md#progress). */
   readonly executionIndex: number
   readonly status: StepStatus
   /** 0-based index of the latest attempt started. */

@@ -12,12 +12,17 @@
  * Waits (retry backoff, durable sleep, wait-for-event) persist their deadline as the step's `wakeAt`. Short
  * ones are slept inline; otherwise the run commits `wakeAt` (and `waitingFor`), releases its lease and
  * returns, and the sweeper resumes it when due — or at once when an awaited event is delivered.
+ *
+ * This module schedules; one attempt is `attempt.ts`, a commit's retries `commit-retry.ts`, and how the loop
+ * waits and is woken `loop-wake.ts`.
  */
+import { checkWait, runAttempt, type AttemptScope, type Outcome } from './attempt'
 import type { Clock } from './clock'
+import { commitWithRetries } from './commit-retry'
 import { GorkflowError, isGorkflowError, toError, type ErrorCode } from './errors'
 import { isLevelEnabled, type LogFields, type Logger } from './logger'
+import { LoopWake } from './loop-wake'
 import type { Json, RunRecord, StepError, StepExecution, WaitingFor, WorkflowError } from './model'
-import { validate } from './schema'
 import type { StepContext, StepDeps } from './step'
 import { retryDelay, type ResolvedStepConfig } from './step-config'
 import { AttemptContext, LazyAbort, RunStateAccessor, type RunScope } from './step-context'
@@ -33,7 +38,12 @@ export interface ExecutionEnv {
   readonly random: () => number
   readonly leaseMs: number
   readonly inlineDelayLimitMs: number
-  /** Effective options of a node: engine defaults < workflow config < step options (A7), cached per node. */
+  /** Only the owner's own request may wake the loop (workerd); see EngineOptions.isolatedRequests. */
+  readonly isolatedRequests: boolean
+  /**
+   * Effective options of a node, cached per node: engine defaults < workflow config < step options
+   * (docs/decisions.md#configuration-merge).
+   */
   readonly stepConfig: (workflow: AnyWorkflow, node: WorkflowNode) => ResolvedStepConfig
 }
 
@@ -85,35 +95,14 @@ interface Slot {
   continued: boolean
 }
 
-type Outcome =
-  | { readonly kind: 'done'; readonly output: Json; readonly skipped: boolean }
-  | { readonly kind: 'failed'; readonly error: Error }
-  | { readonly kind: 'wait'; readonly until: number }
-
 interface Settled {
   readonly slot: Slot
   readonly attempt: number
   readonly outcome: Outcome
 }
 
-/** Errors that would fail identically on every attempt (A6, B19). */
+/** Errors that would fail identically on every attempt (docs/decisions.md#retries). */
 const NON_RETRYABLE_CODES: ReadonlySet<string> = new Set<ErrorCode>(['VALIDATION_ERROR', 'NON_RETRYABLE'])
-
-/** Backoff between attempts to persist a commit after a store fault. */
-const COMMIT_RETRY_DELAYS_MS = [25, 100, 400]
-
-/**
- * How often a waiting execution looks at requests other code left for it (cancel, pause, an event). In Node the
- * requester wakes it at once; in workerd a request may not touch another request's timers or abort signals
- * ("Cannot perform I/O on behalf of a different request"), so the owner acts from its own context on this beat.
- */
-const LOCAL_POLL_MS = 250
-
-/**
- * In workerd a request may not touch — or even resolve promises of — another request's execution, and it
- * cannot tell which request owns one; there, notifications only set flags and the owner acts on its poll.
- */
-const FLAGS_ONLY = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === 'Cloudflare-Workers'
 
 export class RunExecution {
   readonly #env: ExecutionEnv
@@ -139,9 +128,10 @@ export class RunExecution {
   #stopped: 'cancelled' | 'lost' | 'uncreated' | null = null
   #creating: Creating | null = null
   #stopCause: Error | null = null
-  #wake: (() => void) | null = null
   /** The last commit found the awaited event already delivered (CommitResult.awaitedEventDelivered). */
   #awaitedEventDelivered = false
+  readonly #wake: LoopWake
+  readonly #attemptScope: AttemptScope
 
   /**
    * For `create`: settles with the store's answer to the creating commit (rejects with its error); no step runs
@@ -165,6 +155,8 @@ export class RunExecution {
     this.#renewedAt = Math.min(now, claim.lease.expiresAt - env.leaseMs)
     this.#deadline = options.budgetMs === undefined ? Number.POSITIVE_INFINITY : now + options.budgetMs
     this.#maxConcurrency = workflow.config.maxConcurrency ?? Number.POSITIVE_INFINITY
+    this.#wake = new LoopWake(env.clock, env.isolatedRequests)
+    this.#attemptScope = { runId: claim.run.runId, store: env.store, clock: env.clock }
     const slots = this.#slots
     const outputs = this.#outputs
     this.#scope = {
@@ -216,7 +208,7 @@ export class RunExecution {
   /** A pause was persisted: start nothing new; commit what is running, then release the lease. */
   pauseRequested(): void {
     this.#paused = true
-    this.#notify()
+    this.#wake.notify()
   }
 
   /** An event was delivered in this isolate: a wait for it looks again at once. */
@@ -227,13 +219,13 @@ export class RunExecution {
         slot.wakeAt = now
       }
     }
-    this.#notify()
+    this.#wake.notify()
   }
 
   /** Finish running steps, commit, release the lease and return; used by graceful shutdown. */
   yieldSoon(): void {
     this.#shuttingDown = true
-    this.#notify()
+    this.#wake.notify()
   }
 
   /** Runs until terminal or yielded; returns the run as this execution last knew it. */
@@ -282,10 +274,10 @@ export class RunExecution {
         }
         const delay = wakeAt - clock.now()
         if (delay > this.#env.inlineDelayLimitMs || clock.now() + delay > this.#deadline) return this.#yield(clock.now())
-        await this.#sleep(delay)
+        await this.#wake.sleep(delay)
         continue
       }
-      await this.#nextEvent()
+      await this.#nextEvent(now)
     }
   }
 
@@ -384,7 +376,10 @@ export class RunExecution {
     slot.waitKind = null
   }
 
-  /** A2: run input for entry steps, the predecessor's output for one, `{ [id]: output }` for a join. */
+  /**
+   * Run input for entry steps, the predecessor's output for one, `{ [id]: output }` for a join
+   * (docs/decisions.md#step-input).
+   */
   #resolveInput(slot: Slot): Json {
     const preds = slot.node.predecessors
     if (preds.length === 0) return this.#run.input
@@ -412,76 +407,14 @@ export class RunExecution {
         total_steps: this.#order.length,
       })
     }
-    const work = check ? this.#checkWait(slot, record) : this.#attempt(slot, attempt, record, controller)
+    const work = check
+      ? checkWait(this.#attemptScope, slot.node, record)
+      : runAttempt(this.#attemptScope, slot.node, slot.config.timeoutMs, record, this.#context(slot, attempt, controller), controller)
     void work.then((outcome) => {
       this.#settled.push({ slot, attempt, outcome })
       // The attempt settles in the context that launched it, the owner's: waking the loop is safe in workerd too.
-      this.#notify(true)
+      this.#wake.notify(true)
     })
-  }
-
-  /** One attempt: validate, evaluate the condition, run the handler, validate; raced against the timeout. */
-  async #attempt(slot: Slot, attempt: number, record: StepExecution, controller: LazyAbort): Promise<Outcome> {
-    const { node, config } = slot
-    const input = record.input
-    const ctx = this.#context(slot, attempt, controller)
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const timedOut = new Promise<Outcome>((resolve) => {
-      timer = setTimeout(() => {
-        const error = new GorkflowError('TIMEOUT', `step ${node.id} timed out after ${config.timeoutMs} ms`)
-        controller.abort(error)
-        resolve({ kind: 'failed', error })
-      }, config.timeoutMs)
-    })
-    const work = (async (): Promise<Outcome> => {
-      const wait = node.wait
-      if (wait?.kind === 'sleep') return { kind: 'wait', until: await wait.until(ctx, input, record.startedAt ?? this.#env.clock.now()) }
-      if (wait?.kind === 'event') {
-        const deadline = wait.timeoutMs === null ? NEVER : (record.startedAt ?? this.#env.clock.now()) + wait.timeoutMs
-        return this.#eventOutcome(slot, deadline)
-      }
-      const value = node.step.inputSchema ? await validate(node.step.inputSchema, input, `input of step ${node.id}`) : input
-      if (node.condition && !(await node.condition(ctx, value))) {
-        const skip = node.skip
-        const output =
-          skip.kind === 'passThrough'
-            ? input
-            : typeof skip.value === 'function'
-              ? await (skip.value as (i: unknown, c: StepContext) => unknown)(value, ctx)
-              : skip.value
-        return { kind: 'done', output: toJson(output), skipped: true }
-      }
-      const result = await (node.step.handler as (c: StepContext, i: unknown) => unknown)(ctx, value)
-      const output = node.step.outputSchema ? await validate(node.step.outputSchema, result, `output of step ${node.id}`) : result
-      return { kind: 'done', output: toJson(output), skipped: false }
-    })().catch((err: unknown): Outcome => ({ kind: 'failed', error: toError(err) }))
-    try {
-      return await Promise.race([work, timedOut])
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-
-  /** A sleep that ended passes its input on; an event wait takes the event, times out, or waits on. */
-  async #checkWait(slot: Slot, record: StepExecution): Promise<Outcome> {
-    if (slot.node.wait?.kind !== 'event') return { kind: 'done', output: record.input, skipped: false }
-    return this.#eventOutcome(slot, record.wakeAt ?? NEVER).catch((err: unknown): Outcome => ({ kind: 'failed', error: toError(err) }))
-  }
-
-  async #eventOutcome(slot: Slot, deadline: number): Promise<Outcome> {
-    const wait = slot.node.wait
-    if (wait?.kind !== 'event') throw new GorkflowError('INTERNAL_ERROR', `step ${slot.node.id} is not an event wait`)
-    try {
-      const event = await this.#env.store.loadEvent(this.runId, wait.name)
-      const payload = wait.schema ? await validate(wait.schema, event.payload, `payload of event ${wait.name}`) : event.payload
-      return { kind: 'done', output: toJson(payload), skipped: false }
-    } catch (err) {
-      if (!isGorkflowError(err, 'EVENT_NOT_FOUND')) throw err
-    }
-    if (this.#env.clock.now() >= deadline) {
-      return { kind: 'failed', error: new GorkflowError('TIMEOUT', `no event ${JSON.stringify(wait.name)} arrived before the timeout`) }
-    }
-    return { kind: 'wait', until: deadline }
   }
 
   #context(slot: Slot, attempt: number, abort: LazyAbort): StepContext {
@@ -491,7 +424,8 @@ export class RunExecution {
   #drainSettled(): void {
     const now = this.#env.clock.now()
     for (const { slot, attempt, outcome } of this.#settled.splice(0)) {
-      // A result for an attempt that is no longer current (timed out, aborted) is ignored (B03).
+      // A result for an attempt that is no longer current (timed out, aborted) is ignored:
+      // docs/decisions.md#late-results-are-ignored.
       if (slot.phase !== 'running' || slot.attempt !== attempt) continue
       this.#running--
       slot.controller = null
@@ -612,7 +546,10 @@ export class RunExecution {
     return patch
   }
 
-  /** Terminal commit: COMPLETED with the sinks' output, or FAILED with siblings aborted (A10). */
+  /**
+   * Terminal commit: COMPLETED with the sinks' output, or FAILED with siblings aborted
+   * (docs/decisions.md#parallel-failure).
+   */
   async #finish(now: number): Promise<RunRecord> {
     const failure = this.#failure
     let patch: RunPatch
@@ -624,7 +561,7 @@ export class RunExecution {
         slot.phase = 'done'
       }
       this.#running = 0
-      // The failed step is not counted, so progress stays below 1 for a FAILED run (A11, B43).
+      // The failed step is not counted, so progress stays below 1 for a FAILED run (docs/decisions.md#progress).
       const { progress = this.#run.progress } = this.#progressPatch(now)
       patch = { status: 'FAILED', error: failure, completedAt: now, progress, wakeAt: null, waitingFor: null }
     } else {
@@ -673,39 +610,24 @@ export class RunExecution {
     this.#dirty.clear()
     this.#awaitedEventDelivered = false
     if (this.#creating) return this.#create(commit)
-    const { store, clock } = this.#env
-    let status = this.#run.status
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const result = await store.commit(this.#lease, commit)
-        this.#lease = result.lease
-        status = result.status
-        this.#awaitedEventDelivered = result.awaitedEventDelivered
-        break
-      } catch (err) {
-        if (isGorkflowError(err, 'STORE_UNAVAILABLE') && attempt < COMMIT_RETRY_DELAYS_MS.length) {
-          this.#log('warn', 'persistence_error', { run_id: this.runId, operation: 'commit', error: err.message })
-          await clock.sleep(COMMIT_RETRY_DELAYS_MS[attempt] as number)
-          continue
-        }
-        if (attempt > 0 && (isGorkflowError(err, 'LEASE_LOST') || isGorkflowError(err, 'RUN_ALREADY_FINISHED'))) {
-          // An earlier try may have applied with its reply lost: ours if it carries this commit's instant.
-          const current = await store.getRun(this.runId)
-          if (current.updatedAt === now && (current.leaseOwner === null || current.leaseOwner === this.#lease.owner)) {
-            this.#run = current
-            if (current.leaseExpiresAt !== null) this.#lease = { ...this.#lease, expiresAt: current.leaseExpiresAt }
-            if (extend) this.#renewedAt = now
-            this.#paused = current.status === 'PAUSED'
-            return
-          }
-        }
-        if (isGorkflowError(err, 'LEASE_LOST') || isGorkflowError(err, 'RUN_ALREADY_FINISHED') || isGorkflowError(err, 'RUN_NOT_FOUND')) {
-          this.#halt(isGorkflowError(err, 'RUN_ALREADY_FINISHED') ? 'cancelled' : 'lost', err)
-          return
-        }
-        throw err
-      }
+    const outcome = await commitWithRetries(this.#env.store, this.#env.clock, this.#lease, commit, (err) =>
+      this.#log('warn', 'persistence_error', { run_id: this.runId, operation: 'commit', error: err.message }),
+    )
+    if (outcome.kind === 'halted') {
+      this.#halt(outcome.reason, outcome.error)
+      return
     }
+    if (outcome.kind === 'applied') {
+      const current = outcome.run
+      this.#run = current
+      if (current.leaseExpiresAt !== null) this.#lease = { ...this.#lease, expiresAt: current.leaseExpiresAt }
+      if (extend) this.#renewedAt = now
+      this.#paused = current.status === 'PAUSED'
+      return
+    }
+    this.#lease = outcome.lease
+    this.#awaitedEventDelivered = outcome.awaitedEventDelivered
+    const { status } = outcome
     if (extend) this.#renewedAt = now
     // PAUSED (and RUNNING again after a resume) is the operator's word; the store reports it with every commit.
     this.#paused = status === 'PAUSED'
@@ -765,7 +687,7 @@ export class RunExecution {
     if (this.#stopped) return
     this.#stopped = reason
     this.#stopCause = cause
-    if (!this.#notify()) return
+    if (!this.#wake.notify()) return
     try {
       this.#abortRunning()
     } catch {
@@ -775,22 +697,6 @@ export class RunExecution {
 
   #abortRunning(): void {
     for (const slot of this.#order) slot.controller?.abort(this.#stopCause)
-  }
-
-  /**
-   * Wakes the loop if it waits; true when that worked. Wake functions resolve their promise first, which in
-   * another request's context (workerd) throws before anything changed; the loop then sees the change within
-   * LOCAL_POLL_MS from its own timer. In workerd only the owner's own context (`fromOwner`) wakes it.
-   */
-  #notify(fromOwner = false): boolean {
-    const wake = this.#wake
-    if (!wake || (FLAGS_ONLY && !fromOwner)) return false
-    try {
-      wake()
-      return true
-    } catch {
-      return false
-    }
   }
 
   async #afterStop(): Promise<RunRecord> {
@@ -807,51 +713,22 @@ export class RunExecution {
     return this.#run
   }
 
-  /** Waits for a settled attempt, a due wait, a lease renewal or a stop request. */
-  #nextEvent(): Promise<void> {
+  /**
+   * Waits for a settled attempt, a due wait, a lease renewal or a stop request. `seen` is the instant the loop
+   * last decided at: a spent budget or a due wait it saw then changes nothing until a running step settles,
+   * and that wakes the loop, so only what came due since counts (looking again at once would only spin).
+   */
+  #nextEvent(seen: number): Promise<void> {
     if (this.#settled.length > 0 || this.#stopped) return Promise.resolve()
     const now = this.#env.clock.now()
     const renewIn = this.#renewedAt + this.#env.leaseMs / 2 - now
-    const wakeIn = (this.#earliestWait() ?? Number.POSITIVE_INFINITY) - now
-    const timeoutMs = Math.max(0, Math.min(renewIn, this.#deadline - now, wakeIn, LOCAL_POLL_MS))
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, timeoutMs)
-      const self = this
-      function done() {
-        resolve() // first: see #notify
-        clearTimeout(timer)
-        self.#wake = null
-      }
-      this.#wake = done
-    })
-  }
-
-  async #sleep(ms: number): Promise<void> {
-    const controller = new AbortController()
-    let woken!: () => void
-    const wake = new Promise<void>((resolve) => {
-      woken = resolve
-    })
-    this.#wake = () => {
-      woken() // first: see #notify
-      controller.abort()
-    }
-    try {
-      await Promise.race([this.#env.clock.sleep(ms, controller.signal), wake])
-    } catch {
-      // Woken early by a stop request or an event; the loop re-checks.
-    } finally {
-      this.#wake = null
-    }
+    const budgetIn = this.#deadline > seen ? this.#deadline - now : Number.POSITIVE_INFINITY
+    let wakeIn = Number.POSITIVE_INFINITY
+    for (const slot of this.#order) if (slot.phase === 'waiting' && slot.wakeAt > seen) wakeIn = Math.min(wakeIn, slot.wakeAt - now)
+    return this.#wake.wait(Math.min(renewIn, budgetIn, wakeIn))
   }
 
   #log(level: 'debug' | 'info' | 'warn' | 'error', event: string, fields: LogFields): void {
     if (isLevelEnabled(this.#env.logger, level)) this.#env.logger.log(level, event, fields)
   }
-}
-
-/** Normalises a handler's value to what the store will hold, so fresh and resumed runs see the same thing. */
-function toJson(value: unknown): Json {
-  if (value === undefined) return null
-  return JSON.parse(JSON.stringify(value)) as Json
 }

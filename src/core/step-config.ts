@@ -1,7 +1,8 @@
 /**
  * @module
  * Execution options of a step and how they merge: engine defaults < workflow config < step options, field
- * by field (SPEC A7, B01). Resolving never mutates a definition, so one step can serve many workflows.
+ * by field (docs/decisions.md#configuration-merge). Resolving never mutates a definition, so one step can serve
+ * many workflows.
  */
 import { InvalidArgumentError } from './errors'
 import type { BackoffStrategy } from './model'
@@ -63,8 +64,8 @@ export function resolveStepConfig(...layers: readonly (StepConfig | undefined)[]
 }
 
 /**
- * Delay before attempt `attempt` (1-based count of retries: the first retry is 1), per SPEC 4.10.6, capped by
- * `maxDelayMs` and optionally jittered with `random()` in [0, 1).
+ * Delay before attempt `attempt` (1-based count of retries: the first retry is 1), per docs/decisions.md#backoff,
+ * capped by `maxDelayMs` and optionally jittered with `random()` in [0, 1).
  */
 export function retryDelay(config: ResolvedStepConfig, attempt: number, random: () => number = Math.random): number {
   if (attempt <= 0) return 0

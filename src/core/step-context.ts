@@ -108,8 +108,9 @@ export class LazyAbort {
 }
 
 /**
- * State shared by all steps of one run within one invocation. Writes reach the store before the cache
- * (B16), so a failed write never serves the new value; reads after the first are served from the cache.
+ * State shared by all steps of one run within one invocation. Writes reach the store before the cache, so a
+ * failed write never serves the new value (docs/decisions.md#state-is-persisted-before-it-is-cached); reads
+ * after the first are served from the cache.
  */
 export class RunStateAccessor implements RunState {
   readonly #store: WorkflowStore
@@ -159,7 +160,7 @@ export class RunStateAccessor implements RunState {
   }
 }
 
-/** A step logger that stamps run, step and the real attempt (B29) on every line. */
+/** A step logger that stamps run, step and the real attempt (docs/decisions.md#log-events) on every line. */
 export function stepLogger(logger: Logger, base: LogFields): StepLogger {
   const emit = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, fields?: LogFields) => {
     if (isLevelEnabled(logger, level)) logger.log(level, 'step_log', { ...base, message, ...fields })

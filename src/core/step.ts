@@ -1,7 +1,7 @@
 /**
  * @module
  * Typed steps: an id, schemas, a handler and execution options. A step definition is frozen and never
- * changed by the workflows that use it (SPEC A7, B25).
+ * changed by the workflows that use it (docs/decisions.md#configuration-merge).
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { InvalidArgumentError } from './errors'
@@ -17,7 +17,10 @@ import { assertStepConfig, type StepConfig } from './step-config'
  */
 export interface StepDeps {}
 
-/** Per-run key/value state shared by every step of the run; persisted before it is cached (B16). */
+/**
+ * Per-run key/value state shared by every step of the run; persisted before it is cached
+ * (docs/decisions.md#state-is-persisted-before-it-is-cached).
+ */
 export interface RunState {
   get<T extends Json = Json>(key: string): Promise<T | undefined>
   set(key: string, value: Json): Promise<void>

@@ -69,12 +69,12 @@ export interface WorkflowDefinition<I = unknown, O = unknown> {
   readonly config: WorkflowConfig
   /** Per-resource concurrency: at most `limit` runs with the same `resourceId` execute at once. */
   readonly concurrency: { readonly limit: number } | null
-  /** Nodes in insertion order; that order breaks ties between ready steps (A1). */
+  /** Nodes in insertion order; that order breaks ties between ready steps (docs/decisions.md#scheduling-order). */
   readonly steps: readonly WorkflowNode[]
   readonly edges: readonly (readonly [string, string])[]
-  /** Steps without predecessors; each receives the run input (A2). */
+  /** Steps without predecessors; each receives the run input (docs/decisions.md#step-input). */
   readonly entries: readonly string[]
-  /** Steps without successors; their outputs form the run output (A4). */
+  /** Steps without successors; their outputs form the run output (docs/decisions.md#run-output). */
   readonly sinks: readonly string[]
   readonly '~types'?: { readonly input: (input: I) => void; readonly output: O }
 }
@@ -118,7 +118,7 @@ interface DraftNode {
 
 type ParallelOutput<S extends readonly AnyStep[]> = { [P in S[number] as P['id']]: StepOutput<P> }
 
-/** Pass-through on skip is allowed only when the unchanged input is a valid output (A3). */
+/** Pass-through on skip only when the unchanged input is a valid output (docs/decisions.md#conditional-steps). */
 type SkipArgs<Cur, O> = [Cur] extends [O]
   ? [defaultValue?: SkipDefault<Cur, O>]
   : [defaultValue: SkipDefault<Cur, O>]

@@ -3,10 +3,11 @@
  * The engine's behaviour matrix, parameterised by a store factory so it runs unchanged on every store
  * (memory here; LibSQL and DynamoDB in their own test files). Named `.cases.ts` so vitest does not run it alone.
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
 import { systemClock } from '../../src/core/clock'
 import { NonRetryableError } from '../../src/core/errors'
+import { LOCAL_POLL_MS } from '../../src/core/loop-wake'
 import type { RunRecord } from '../../src/core/model'
 import { defineStep, type AnyStep } from '../../src/core/step'
 import { workflow } from '../../src/core/workflow'
@@ -35,6 +36,9 @@ function crashOnCommit(inner: WorkflowStore, failAt: number): WorkflowStore {
     return commits >= failAt ? Promise.reject(new Error('simulated crash')) : next(lease, commit)
   })
 }
+
+/** Lets the callbacks of virtual-clock timers that fell due run (they run as macrotasks, like real timers'). */
+const timersFired = () => new Promise<void>((r) => setImmediate(r))
 
 const sleepUntilAborted = (signal: AbortSignal) =>
   new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }))
@@ -256,6 +260,78 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       expect((await store().getRun(run.runId)).status).toBe('FAILED')
     })
 
+    it('times a step out when the virtual clock reaches its timeout, and not a millisecond before', async () => {
+      let signal: AbortSignal | undefined
+      let started!: () => void
+      const running = new Promise<void>((r) => { started = r })
+      const hangs = defineStep({
+        id: 'hangs',
+        timeoutMs: 3_600_000,
+        maxRetries: 0,
+        handler: (ctx) => {
+          signal = ctx.signal
+          started()
+          return sleepUntilAborted(ctx.signal)
+        },
+      })
+      const wf = workflow({ id: 'virtual-timeout' }).then(hangs).build()
+      const t0 = clock().now()
+      const done = engine([wf]).run('virtual-timeout', null)
+      await running
+      clock().advance(3_599_999)
+      await timersFired()
+      expect(signal?.aborted).toBe(false)
+      clock().advance(1)
+      const run = await done
+      expect(signal?.reason).toMatchObject({ code: 'TIMEOUT' })
+      expect(run).toMatchObject({ status: 'FAILED', error: { code: 'TIMEOUT', step: 'hangs', timestamp: t0 + 3_600_000 } })
+      expect(await store().getStepExecution(run.runId, 'hangs')).toMatchObject({
+        status: 'FAILED',
+        attempt: 0,
+        error: { code: 'TIMEOUT' },
+        completedAt: t0 + 3_600_000,
+      })
+    })
+
+    it('starts a retry when the virtual clock reaches its backoff while a sibling step still runs', async () => {
+      const attempts: number[] = []
+      let retried!: () => void
+      const retrying = new Promise<void>((r) => { retried = r })
+      let release!: () => void
+      const gate = new Promise<void>((r) => { release = r })
+      const flaky = defineStep({
+        id: 'flaky',
+        maxRetries: 1,
+        retryDelayMs: 60_000,
+        jitter: false,
+        handler: (ctx) => {
+          attempts.push(ctx.attempt)
+          if (ctx.attempt === 0) throw new Error('first attempt fails')
+          retried()
+          return 'ok'
+        },
+      })
+      // Its timeout is a virtual-clock timer too: set beyond the minute this test advances.
+      const slow = defineStep({ id: 'slow', timeoutMs: 3_600_000, handler: async () => { await gate; return 'slow' } })
+      const wf = workflow({ id: 'retry-beside' }).parallel([flaky, slow]).build()
+      const begun = await engine([wf]).begin('retry-beside', null)
+      const runId = begun.run.runId
+      // Virtual time must stand still until the failure is recorded: the backoff counts from that instant.
+      await vi.waitFor(async () => expect((await store().getStepExecution(runId, 'flaky')).status).toBe('RETRYING'), {
+        timeout: 20_000,
+      })
+      const { wakeAt } = await store().getStepExecution(runId, 'flaky')
+      expect(wakeAt).toBe(clock().now() + 60_000)
+      clock().advance(59_999)
+      await timersFired()
+      expect(attempts).toEqual([0])
+      clock().advance(1)
+      await retrying
+      expect(attempts).toEqual([0, 1])
+      release()
+      expect(await begun.done).toMatchObject({ status: 'COMPLETED', output: { flaky: 'ok', slow: 'slow' } })
+    })
+
     it('continues past a continue-on-error failure, handing null to its successor', async () => {
       let received: unknown = 'unset'
       const fails = defineStep({ id: 'fails', maxRetries: 0, continueOnError: true, handler: (): number => { throw new Error('x') } })
@@ -301,6 +377,22 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       await expect(e.cancel(run.runId)).rejects.toMatchObject({ code: 'RUN_ALREADY_FINISHED' })
       expect((await e.execute(run.runId)).status).toBe('CANCELLED')
       await expect(store().getStepExecution(run.runId, 'never')).rejects.toMatchObject({ code: 'STEP_EXECUTION_NOT_FOUND' })
+    })
+
+    it('with isolatedRequests, a cancel only flags the execution, which aborts its step at its own next look', async () => {
+      const { waits, running, aborted } = abortableWait()
+      const wf = workflow({ id: 'isolated-cancel' }).then(waits).build()
+      const e = engine([wf], { isolatedRequests: true })
+      const { run } = await e.start('isolated-cancel', null)
+      const done = e.execute(run.runId)
+      await running
+      expect((await e.cancel(run.runId)).status).toBe('CANCELLED')
+      await timersFired()
+      expect(aborted()).toBe(false)
+      clock().advance(LOCAL_POLL_MS)
+      expect((await done).status).toBe('CANCELLED')
+      expect(aborted()).toBe(true)
+      expect(await store().getStepExecution(run.runId, 'waits')).toMatchObject({ status: 'CANCELLED' })
     })
 
     it('keeps the lease expiry between step commits and extends it once half the lease has passed', async () => {

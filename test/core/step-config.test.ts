@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { resolveStepConfig, retryDelay } from '../../src/core/step-config'
 
 describe('retryDelay()', () => {
-  it('follows SPEC 4.10.6 for each backoff', () => {
+  it('follows the schedule of docs/decisions.md#backoff for each backoff', () => {
     const linear = resolveStepConfig({ retryDelayMs: 1000, backoff: 'LINEAR' })
     const exp = resolveStepConfig({ retryDelayMs: 1000, backoff: 'EXPONENTIAL' })
     const none = resolveStepConfig({ retryDelayMs: 1000, backoff: 'NONE' })

@@ -144,6 +144,15 @@ export function runWaitCases(name: string, setup: () => Promise<EngineHarness>):
       expect(await store().getRun(b.runId)).toMatchObject({ status: 'COMPLETED', output: { got: null } })
     })
 
+    it('times a short event wait out inline, on the virtual clock', async () => {
+      const wf = workflow({ id: 'short-wait' }).waitForEvent('go', { schema: z.object({}), timeoutMs: 2_000 }).build()
+      const t0 = clock().now()
+      const run = await engine([wf]).run('short-wait', null)
+      expect(run).toMatchObject({ status: 'FAILED', error: { code: 'TIMEOUT', step: 'go', timestamp: t0 + 2_000 } })
+      expect(clock().sleeps).toEqual([2_000])
+      expect(await store().getStepExecution(run.runId, 'go')).toMatchObject({ status: 'FAILED', completedAt: t0 + 2_000 })
+    })
+
     it('pauses at the next step boundary, is never swept while PAUSED, and resumes to completion', async () => {
       let release!: () => void
       const gate = new Promise<void>((r) => { release = r })

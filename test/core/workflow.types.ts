@@ -46,7 +46,7 @@ const badJoin = defineStep({ id: 'badJoin', handler: (_c, i: { left: { s: string
 workflow({ id: 'fan2', input: num }).parallel([left, right]).then(badJoin)
 // @ts-expect-error every parallel step must accept the previous output
 workflow({ id: 'fan3', input: num }).parallel([left, toNum])
-// A workflow ending in a parallel block outputs the keyed object (A4).
+// A workflow ending in a parallel block outputs the keyed object (docs/decisions.md#run-output).
 const leading = workflow({ id: 'lead', input: num }).parallel([left, right]).build()
 expectType<Equal<typeof leading, WorkflowDefinition<{ n: number }, { left: { s: string }; right: boolean }>>>(true)
 

@@ -140,7 +140,7 @@ function openFileClient(url: string, busyTimeoutMs: number, groupCommit: boolean
     if (path !== null) mkdirSync(dirname(resolve(path)), { recursive: true })
     // One connection: the embedded engine executes synchronously, so more would add no parallelism to the store
     // (it never holds a transaction open across awaits), and per-connection PRAGMAs (synchronous, foreign_keys)
-    // hold for every call (SPEC 8.1.4).
+    // hold for every call (docs/decisions.md#libsql-connection-settings).
     return new FileClient({ path: path ?? ':memory:', busyTimeoutMs, groupCommit })
   } catch (err) {
     throw new StoreUnavailableError(`libsql store: cannot open ${url}: ${messageOf(err)}`, { cause: err })

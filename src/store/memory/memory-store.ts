@@ -1,8 +1,9 @@
 /**
  * @module
  * In-process store for tests and development. Everything lives in maps; deep copies on the way in
- * and out, so no caller ever shares an object with stored state (SPEC 7, B35). No method awaits before
- * it has finished writing, so each one is atomic with respect to every other call on the same store.
+ * and out, so no caller ever shares an object with stored state (docs/decisions.md#memory-store-copies). No
+ * method awaits before it has finished writing, so each one is atomic with respect to every other call on the
+ * same store.
  */
 import {
   EventAlreadyDeliveredError,
