@@ -7,8 +7,8 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { defineConfig } from 'drizzle-kit'
-import { readDatabase } from './src/env-config'
-import { DEFAULT_DATABASE_URL } from './src/env-keys'
+import { readDatabase } from './src/runtime/env-config'
+import { DEFAULT_DATABASE_URL } from './src/runtime/env-keys'
 
 const { url, authToken } = readDatabase(process.env, 'node') ?? { url: DEFAULT_DATABASE_URL }
 

@@ -4,7 +4,7 @@
  * shipped examples have no 10-step workflow (`sequential` has 3 steps, so 4 store calls instead of W1's 11),
  * and W1 must be the same workload on every target to compare with the peers.
  */
-import { createWorker, type WorkerEnv } from '../src/create-worker'
+import { createWorker, type WorkerEnv } from '../src/runtime/create-worker'
 import { exampleWorkflows } from '../src/workflows'
 import { benchWorkflows } from './workloads'
 

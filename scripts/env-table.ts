@@ -1,16 +1,16 @@
 /**
  * @module
- * The README's configuration table, rendered from the list of settings (`src/env-keys.ts`).
+ * The README's configuration table, rendered from the list of settings (`src/runtime/env-keys.ts`).
  * `npx tsx scripts/env-table.ts --write` rewrites it in README.md; test/scripts/env-table.test.ts fails while
  * the README and the list disagree.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { ENV_KEYS, ENV_KEY_NAMES, type EnvKey } from '../src/env-keys'
+import { ENV_KEYS, ENV_KEY_NAMES, type EnvKey } from '../src/runtime/env-keys'
 
 export const README = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'README.md')
-export const TABLE_BEGIN = '<!-- env-keys:begin (generated from src/env-keys.ts by scripts/env-table.ts) -->'
+export const TABLE_BEGIN = '<!-- env-keys:begin (generated from src/runtime/env-keys.ts by scripts/env-table.ts) -->'
 export const TABLE_END = '<!-- env-keys:end -->'
 
 /** The markdown table of every setting, in the list's order. */

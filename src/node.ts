@@ -17,14 +17,14 @@ import { jsonLogger, type Logger } from './core/logger'
 import type { StepDeps } from './core/step'
 import type { WorkflowStore } from './core/store'
 import type { AnyWorkflow } from './core/workflow'
-import { readInteger, readRetentionMs, readSettings, readString } from './env-config'
-import { DEFAULT_DATABASE_URL, DEFAULT_SWEEP_INTERVAL_MS, type NodeEnv } from './env-keys'
-import { composeRuntime, errorFields, openStore, sweep } from './runtime'
+import { readInteger, readRetentionMs, readSettings, readString } from './runtime/env-config'
+import { DEFAULT_DATABASE_URL, DEFAULT_SWEEP_INTERVAL_MS, type NodeEnv } from './runtime/env-keys'
+import { composeRuntime, errorFields, openStore, sweep } from './runtime/compose'
 import { createLibSQLStore } from './store/libsql/create-libsql-store'
 import type { FileFault } from './store/libsql/file-identity'
 import { registeredWorkflows } from './registry'
 
-export { DEFAULT_DATABASE_URL, DEFAULT_SWEEP_INTERVAL_MS } from './env-keys'
+export { DEFAULT_DATABASE_URL, DEFAULT_SWEEP_INTERVAL_MS } from './runtime/env-keys'
 
 export interface NodeServerOptions {
   /** 0 picks a free port. @default 3000 */
@@ -183,7 +183,7 @@ async function main(): Promise<void> {
   if (settings.store === 'dynamodb') process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
   const store = await openStore(settings.store, settings.database, {
     libsql: (database) => createLibSQLStore({ ...(database ?? { url: DEFAULT_DATABASE_URL }), onFileFault: logFileFault(logger) }),
-    dynamodb: async () => (await import('./dynamodb-store-from-env')).dynamoDBStoreFromEnv(env, { defaultCredentials: true }),
+    dynamodb: async () => (await import('./runtime/dynamodb-store-from-env')).dynamoDBStoreFromEnv(env, { defaultCredentials: true }),
   })
 
   const server = await startNodeServer({

@@ -4,8 +4,8 @@
  * entry because the AWS SDK roughly doubles the bundle, and esbuild (wrangler's bundler) inlines even dynamic
  * imports; the default entry, `src/worker.ts`, stays LibSQL-only.
  */
-import { dynamoDBStoreFromEnv } from './dynamodb-store-from-env'
-import { createWorker, type WorkerEnv } from './create-worker'
+import { dynamoDBStoreFromEnv } from './runtime/dynamodb-store-from-env'
+import { createWorker, type WorkerEnv } from './runtime/create-worker'
 import { registeredWorkflows } from './registry'
 
 export default createWorker<WorkerEnv>({ workflows: registeredWorkflows, stores: { dynamodb: (env) => dynamoDBStoreFromEnv(env) } })

@@ -4,8 +4,8 @@
  * (`src/registry.ts`), with the libsql (default) and memory stores. `src/worker-dynamodb.ts` is the same Worker
  * with DynamoDB (`wrangler deploy -c wrangler.dynamodb.toml`).
  */
-import { createWorker } from './create-worker'
-import type { WorkerEnv } from './env-keys'
+import { createWorker } from './runtime/create-worker'
+import type { WorkerEnv } from './runtime/env-keys'
 import { registeredWorkflows } from './registry'
 
 export default createWorker<WorkerEnv>({ workflows: registeredWorkflows })

@@ -7,4 +7,4 @@
 export { DynamoDBStore, type DynamoDBStoreOptions } from '../store/dynamodb/dynamodb-store'
 export { DEFAULT_MAX_ITEM_BYTES } from '../store/dynamodb/item-budget'
 export { GLOBAL_SECONDARY_INDEXES, createTable, type CreateTableResult } from '../store/dynamodb/create-table'
-export { dynamoDBStoreFromEnv } from '../dynamodb-store-from-env'
+export { dynamoDBStoreFromEnv } from '../runtime/dynamodb-store-from-env'

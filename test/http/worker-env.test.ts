@@ -4,8 +4,8 @@
  * clear 503 MISCONFIGURED rather than a silent default.
  */
 import { describe, expect, it } from 'vitest'
-import { readRetentionMs } from '../../src/env-config'
-import { createWorker, type WorkerEnv } from '../../src/create-worker'
+import { readRetentionMs } from '../../src/runtime/env-config'
+import { createWorker, type WorkerEnv } from '../../src/runtime/create-worker'
 import { exampleWorkflows } from '../../src/workflows'
 
 const TOKEN = 'worker-env-token'
@@ -74,7 +74,7 @@ describe('the Worker entry and RETENTION_DAYS', () => {
   })
 })
 
-describe('the Worker entry and its settings (src/env-keys.ts)', () => {
+describe('the Worker entry and its settings (src/runtime/env-keys.ts)', () => {
   it('rebuilds its runtime when a setting changes: a rotated API_TOKEN takes effect at the next request', async () => {
     const worker = createWorker<WorkerEnv>({ workflows: exampleWorkflows })
     const { ctx } = executionContext()

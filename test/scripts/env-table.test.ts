@@ -1,10 +1,10 @@
 /**
- * The README's configuration table is the list of settings (src/env-keys.ts), rendered: a setting added to the
+ * The README's configuration table is the list of settings (src/runtime/env-keys.ts), rendered: a setting added to the
  * list and not to the README (or the reverse) fails here.
  */
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { ENV_KEY_NAMES } from '../../src/env-keys'
+import { ENV_KEY_NAMES } from '../../src/runtime/env-keys'
 import { README, readmeTable, renderEnvTable } from '../../scripts/env-table'
 
 describe('the configuration table', () => {

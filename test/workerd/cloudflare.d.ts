@@ -15,7 +15,7 @@ declare module 'cloudflare:test' {
 }
 
 declare module 'cloudflare:workers' {
-  import type { WorkerEnv } from '../../src/env-keys'
+  import type { WorkerEnv } from '../../src/runtime/env-keys'
 
   export const env: WorkerEnv & Record<string, unknown>
   export const exports: { default: { fetch(request: Request | string, init?: RequestInit): Promise<Response> } }

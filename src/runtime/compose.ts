@@ -6,15 +6,15 @@
  * AWS SDK, so stores come as factories), and how work outlives a response (`waitUntil` or just running on).
  */
 import type { Context } from 'hono'
-import { Engine, type EngineOptions, type SweepOptions } from './core/engine'
-import type { LogFields, Logger } from './core/logger'
-import type { StepDeps } from './core/step'
-import type { WorkflowStore } from './core/store'
-import type { AnyWorkflow } from './core/workflow'
+import { Engine, type EngineOptions, type SweepOptions } from '../core/engine'
+import type { LogFields, Logger } from '../core/logger'
+import type { StepDeps } from '../core/step'
+import type { WorkflowStore } from '../core/store'
+import type { AnyWorkflow } from '../core/workflow'
 import { ConfigurationError, type DatabaseSettings, type StoreKindSetting } from './env-config'
-import { createApp } from './http/app'
-import { createUiApp } from './http/ui/ui-app'
-import { MemoryStore } from './store/memory/memory-store'
+import { createApp } from '../http/app'
+import { createUiApp } from '../http/ui/ui-app'
+import { MemoryStore } from '../store/memory/memory-store'
 
 /** The store builds an entry carries; memory is always there. */
 export interface StoreBuilds {

@@ -1,16 +1,16 @@
 /**
- * The composition both entries share (src/runtime.ts): the store choice, and errors logged through the logger
+ * The composition both entries share (src/runtime/compose.ts): the store choice, and errors logged through the logger
  * in the same words whether the Worker or the Node server met them.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { jsonLogger } from '../src/core/logger'
-import type { RunFilter, RunPage } from '../src/core/store'
-import { ConfigurationError } from '../src/env-config'
-import { startNodeServer, type NodeServer } from '../src/node'
-import { openStore } from '../src/runtime'
-import { MemoryStore } from '../src/store/memory/memory-store'
-import { createWorker, type WorkerEnv } from '../src/create-worker'
-import { exampleWorkflows } from '../src/workflows'
+import { jsonLogger } from '../../src/core/logger'
+import type { RunFilter, RunPage } from '../../src/core/store'
+import { ConfigurationError } from '../../src/runtime/env-config'
+import { startNodeServer, type NodeServer } from '../../src/node'
+import { openStore } from '../../src/runtime/compose'
+import { MemoryStore } from '../../src/store/memory/memory-store'
+import { createWorker, type WorkerEnv } from '../../src/runtime/create-worker'
+import { exampleWorkflows } from '../../src/workflows'
 
 const TOKEN = 'runtime-token'
 

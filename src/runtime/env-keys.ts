@@ -4,7 +4,7 @@
  * The Worker's env type, the Node entry's reading, the Worker's configuration fingerprint and the README's
  * configuration table all derive from it, so a setting cannot be added to one and forgotten in another.
  */
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_WAIT_BUDGET_MS } from './http/options'
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_WAIT_BUDGET_MS } from '../http/options'
 
 /** Where a Node entry finds its database when neither TURSO_DATABASE_URL nor its alias is set. */
 export const DEFAULT_DATABASE_URL = 'file:./.data/gorkflow.db'

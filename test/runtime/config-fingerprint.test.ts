@@ -3,8 +3,8 @@
  * nothing else does, and no value is kept in clear.
  */
 import { describe, expect, it } from 'vitest'
-import { configFingerprint } from '../src/config-fingerprint'
-import { ENV_KEY_NAMES, ENV_KEYS, WORKER_KEY_NAMES, type WorkerEnv } from '../src/env-keys'
+import { configFingerprint } from '../../src/runtime/config-fingerprint'
+import { ENV_KEY_NAMES, ENV_KEYS, WORKER_KEY_NAMES, type WorkerEnv } from '../../src/runtime/env-keys'
 
 const BASE: WorkerEnv = { STORE: 'libsql', TURSO_DATABASE_URL: 'libsql://db.turso.io', API_TOKEN: 'token-one' }
 

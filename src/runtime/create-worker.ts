@@ -14,16 +14,16 @@
  * export default createWorker({ workflows: [orderFlow], deps: (env) => ({ payments: new Payments(env.PAYMENTS_KEY) }) })
  */
 import type { ExecutionContext } from 'hono'
-import { GorkflowError } from './core/errors'
-import { jsonLogger, parseLogLevel, type Logger } from './core/logger'
-import type { StepDeps } from './core/step'
-import type { WorkflowStore } from './core/store'
-import type { AnyWorkflow } from './core/workflow'
+import { GorkflowError } from '../core/errors'
+import { jsonLogger, parseLogLevel, type Logger } from '../core/logger'
+import type { StepDeps } from '../core/step'
+import type { WorkflowStore } from '../core/store'
+import type { AnyWorkflow } from '../core/workflow'
 import { configFingerprint } from './config-fingerprint'
 import { ConfigurationError, readSettings, type DatabaseSettings } from './env-config'
 import type { WorkerEnv } from './env-keys'
-import { composeRuntime, errorFields, openStore, sweep, type Runtime } from './runtime'
-import { createRemoteLibSQLStore } from './store/libsql/remote-libsql-store'
+import { composeRuntime, errorFields, openStore, sweep, type Runtime } from './compose'
+import { createRemoteLibSQLStore } from '../store/libsql/remote-libsql-store'
 
 export type { WorkerEnv } from './env-keys'
 

@@ -4,9 +4,9 @@
  * (`worker-dynamodb.ts`) and the Node entry import it; the default Worker never does.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import type { WorkflowStore } from './core/store'
+import type { WorkflowStore } from '../core/store'
 import { ConfigurationError, readInteger, readString } from './env-config'
-import { DynamoDBStore } from './store/dynamodb/dynamodb-store'
+import { DynamoDBStore } from '../store/dynamodb/dynamodb-store'
 
 /**
  * The DynamoDB store from DYNAMODB_TABLE, AWS_REGION, credentials, optional DYNAMODB_ENDPOINT and

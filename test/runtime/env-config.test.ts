@@ -1,10 +1,10 @@
 /**
- * Reading the settings of src/env-keys.ts: one name per setting on both entries, the older database names still
+ * Reading the settings of src/runtime/env-keys.ts: one name per setting on both entries, the older database names still
  * accepted on Node (and only there), and refusals that name the variable without quoting a secret.
  */
 import { describe, expect, it } from 'vitest'
-import { ConfigurationError, readDatabase, readSettings, readString } from '../src/env-config'
-import { DEFAULT_DATABASE_URL } from '../src/env-keys'
+import { ConfigurationError, readDatabase, readSettings, readString } from '../../src/runtime/env-config'
+import { DEFAULT_DATABASE_URL } from '../../src/runtime/env-keys'
 
 describe('readSettings', () => {
   it('applies the defaults to an empty environment, with the default database on Node only', () => {

@@ -4,9 +4,9 @@
  * value checked once, with errors that name the variable. Kept out of `worker.ts` because workerd treats every
  * export of the Worker's main module as an entrypoint and refuses anything that is not a handler.
  */
-import { parseLogLevel, type LogLevel } from './core/logger'
+import { parseLogLevel, type LogLevel } from '../core/logger'
 import { ENV_KEYS, DEFAULT_DATABASE_URL, type EnvKey, type EnvKeyName } from './env-keys'
-import { parseApiTokens } from './http/auth'
+import { parseApiTokens } from '../http/auth'
 
 /** A refusal to start because a binding or variable is missing or invalid. */
 export class ConfigurationError extends Error {

@@ -27,7 +27,7 @@ const AWS_SDK = /(^|\/)node_modules\/@aws-sdk\//
 describe('Worker bundles', () => {
   it('keeps the AWS SDK and Node-only code out of the default Worker (src/worker.ts)', async () => {
     const inputs = await bundleInputs('src/worker.ts')
-    expect(inputs).toContain('src/runtime.ts')
+    expect(inputs).toContain('src/runtime/compose.ts')
     expect(inputs).toContain('src/store/libsql/remote-libsql-store.ts')
     expect(inputs.filter((path) => AWS_SDK.test(path))).toEqual([])
     expect(inputs.filter((path) => NODE_ONLY.test(path))).toEqual([])
