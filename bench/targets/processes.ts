@@ -1,20 +1,5 @@
-/** @module Process helpers for targets that start servers: free ports and peak memory from Linux's /proc. */
+/** @module Process helpers for targets that start servers: peak memory and descendants from Linux's /proc. */
 import { readFileSync, readdirSync } from 'node:fs'
-import { createServer } from 'node:net'
-
-/** A TCP port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))))
-    })
-  })
-}
 
 /** Peak resident set of a live process (`VmHWM`), in KiB; null where /proc is unavailable. */
 export function peakRssKiB(pid: number): number | null {

@@ -5,8 +5,8 @@
  * this repository's `tsc`, where `gorkflow` is not an installed package.
  */
 
-/** The README's "A workflow in 20 lines", as a module of the user's project. */
-const FLOW = `import { z } from 'zod'
+/** The README's "A workflow in 20 lines": its two steps, then the workflow chained as the README chains it. */
+const STEPS = `import { z } from 'zod'
 import { defineStep, workflow } from 'gorkflow'
 
 const add = defineStep({
@@ -22,7 +22,9 @@ const double = defineStep({
   maxRetries: 5, retryDelayMs: 200, backoff: 'EXPONENTIAL', timeoutMs: 2_000,
   handler: async (ctx, { sum }) => sum * 2,
 })
+`
 
+const FLOW = `${STEPS}
 export const mathFlow = workflow({ id: 'math', input: z.object({ a: z.number(), b: z.number() }) })
   .then(add)
   .then(double)
@@ -30,22 +32,7 @@ export const mathFlow = workflow({ id: 'math', input: z.object({ a: z.number(), 
 `
 
 /** The same steps chained the wrong way round: \`double\` cannot take the run input, \`add\` cannot take a number. */
-export const WRONG_CHAIN = `import { z } from 'zod'
-import { defineStep, workflow } from 'gorkflow'
-
-const add = defineStep({
-  id: 'add',
-  input: z.object({ a: z.number(), b: z.number() }),
-  output: z.object({ sum: z.number() }),
-  handler: (ctx, { a, b }) => ({ sum: a + b }),
-})
-const double = defineStep({
-  id: 'double',
-  input: z.object({ sum: z.number() }),
-  output: z.number(),
-  handler: async (ctx, { sum }) => sum * 2,
-})
-
+export const WRONG_CHAIN = `${STEPS}
 export const swapped = workflow({ id: 'math', input: z.object({ a: z.number(), b: z.number() }) })
   .then(double)
   .then(add)
