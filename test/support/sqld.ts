@@ -65,6 +65,8 @@ export async function startSqld(options: SqldOptions = {}): Promise<Sqld> {
   }
   child.stdout?.on('data', collect)
   child.stderr?.on('data', collect)
+  // SQLD_DEBUG=1 (with RUST_LOG=debug for more) shows sqld's own log while investigating it.
+  if (process.env.SQLD_DEBUG) child.stderr?.on('data', (c: Buffer) => process.stderr.write(c))
   // A test worker that dies without teardown must not leave a server behind.
   const killOnExit = () => child.kill('SIGKILL')
   process.once('exit', killOnExit)
