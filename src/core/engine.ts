@@ -63,6 +63,13 @@ export interface EngineOptions {
    * leave it off on Node. @default false
    */
   readonly isolatedRequests?: boolean
+  /**
+   * Called when this engine releases a run that is not finished and not paused (it yielded: a long wait, a spent
+   * budget, shutdown), with the time it is due again (epoch ms; now or past when it can continue at once). A
+   * scheduler arms a timer or an alarm with it, so the run is picked up on time rather than at the next poll.
+   * Runs released elsewhere are found by the sweeper ({@link WorkflowStore.listDueRuns}). Must not throw.
+   */
+  readonly onYield?: (runId: string, dueAt: number) => void
 }
 
 export interface StartOptions {
@@ -113,6 +120,7 @@ export class Engine {
   readonly #generateId: () => string
   readonly #logger: Logger
   readonly #retentionMs: number | undefined
+  readonly #onYield: ((runId: string, dueAt: number) => void) | undefined
   readonly #env: ConstructorParameters<typeof RunExecution>[0]
   /** Runs this engine created and still holds the lease of: executing them needs no claim round trip. */
   readonly #fresh = new Map<string, { claim: Claim; seeded: boolean }>()
@@ -129,6 +137,7 @@ export class Engine {
       throw new InvalidArgumentError('retentionMs must be an integer >= 0')
     }
     this.#retentionMs = options.retentionMs
+    this.#onYield = options.onYield
     for (const wf of options.workflows) {
       if (this.#workflows.has(wf.id)) throw new InvalidArgumentError(`workflow ${wf.id} is registered twice`)
       this.#workflows.set(wf.id, wf)
@@ -327,6 +336,9 @@ export class Engine {
     this.#active.set(runId, { execution, done: done.then((r) => r.run) })
     const { run, dueAgain } = await done
     if (dueAgain) return this.#claimAndRun(runId, options)
+    if (run.leaseOwner === null && run.status !== 'PAUSED' && !isTerminalRunStatus(run.status)) {
+      this.#onYield?.(runId, run.wakeAt ?? this.#clock.now())
+    }
     return { claimed: true, run }
   }
 
@@ -493,8 +505,11 @@ export class Engine {
   async shutdown(): Promise<void> {
     for (const { execution } of this.#active.values()) execution.yieldSoon()
     await Promise.allSettled([...this.#active.values()].map((a) => a.done))
-    for (const { claim } of this.#fresh.values()) {
-      await this.store.commit(claim.lease, { now: this.#clock.now(), steps: [], run: {}, leaseExpiresAt: null }).catch(() => {})
+    for (const [runId, { claim }] of this.#fresh) {
+      const released = await this.store
+        .commit(claim.lease, { now: this.#clock.now(), steps: [], run: {}, leaseExpiresAt: null })
+        .then(() => true, () => false)
+      if (released) this.#onYield?.(runId, this.#clock.now())
     }
     this.#fresh.clear()
   }

@@ -35,9 +35,12 @@ export function runWaitCases(name: string, setup: () => Promise<EngineHarness>):
     it('sleeps a day holding no lease, shows waitingFor, and resumes through a new engine when due', async () => {
       const after = defineStep({ id: 'done', handler: (_c, i: { n: number }) => ({ slept: true, n: i.n }) })
       const wf = workflow<{ n: number }>({ id: 'nap' }).sleep(DAY).then(after).build()
-      const first = engine([wf])
+      const yields: [string, number][] = []
+      const first = engine([wf], { onYield: (runId, dueAt) => yields.push([runId, dueAt]) })
       const yielded = await first.run('nap', { n: 7 })
       const until = clock().now() + DAY
+      // A scheduler learns when the released run is due again (the Node sweeper's timer, the Worker's alarm).
+      expect(yields).toEqual([[yielded.runId, until]])
       expect(yielded).toMatchObject({ status: 'RUNNING', leaseOwner: null, wakeAt: until, waitingFor: { kind: 'sleep', stepId: 'sleep-1', until } })
       expect(await store().getRun(yielded.runId)).toMatchObject({ status: 'RUNNING', leaseOwner: null, waitingFor: { kind: 'sleep', until } })
       expect(await store().getStepExecution(yielded.runId, 'sleep-1')).toMatchObject({ status: 'RUNNING', wakeAt: until })
