@@ -11,6 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -52,7 +53,14 @@ export async function startSqld(options: SqldOptions = {}): Promise<Sqld> {
   const keys = options.auth === true ? generateKeyPairSync('ed25519') : undefined
   const child = spawn(
     SQLD_BIN,
-    ['--db-path', dir.file('data.sqld'), '--http-listen-addr', `127.0.0.1:${port}`, '--no-welcome', '--disable-metrics'],
+    [
+      ...['--db-path', dir.file('data.sqld'), '--http-listen-addr', `127.0.0.1:${port}`, '--no-welcome', '--disable-metrics'],
+      // One connection: sqld 0.24.1-pre.42's write-lock queue across connections can hand the lock to a stream
+      // that has already closed; writers then wait its 5 s transaction timeout, or, when the closed connection's
+      // slot is never reclaimed, spin and never answer again (docs/libsql.md#sqld-write-lock-queue). Requests
+      // still arrive concurrently; sqld serves them one connection at a time, as SQLite writes them anyway.
+      ...['--max-concurrent-connections', '1'],
+    ],
     {
       // SQLD_AUTH_JWT_KEY: the public key as URL-safe base64 (sqld --help).
       env: { ...process.env, ...(keys === undefined ? {} : { SQLD_AUTH_JWT_KEY: keys.publicKey.export({ format: 'jwk' }).x }) },
@@ -65,8 +73,13 @@ export async function startSqld(options: SqldOptions = {}): Promise<Sqld> {
   }
   child.stdout?.on('data', collect)
   child.stderr?.on('data', collect)
-  // SQLD_DEBUG=1 (with RUST_LOG=debug for more) shows sqld's own log while investigating it.
-  if (process.env.SQLD_DEBUG) child.stderr?.on('data', (c: Buffer) => process.stderr.write(c))
+  // SQLD_LOG=<file> (with RUST_LOG=debug for more) keeps sqld's own log, which it writes to stdout.
+  const logFile = process.env.SQLD_LOG
+  if (logFile) {
+    const log = createWriteStream(logFile, { flags: 'a' })
+    child.stdout?.pipe(log)
+    child.stderr?.pipe(log)
+  }
   // A test worker that dies without teardown must not leave a server behind.
   const killOnExit = () => child.kill('SIGKILL')
   process.once('exit', killOnExit)
