@@ -75,7 +75,8 @@ describe('Worker in workerd', () => {
     expect(cancelled.status).toBe(202)
     const started = Date.now()
     await waitOnExecutionContext(ctx)
-    expect(Date.now() - started).toBeLessThan(5_000)
+    // Far sooner than the 120 s sleep, however loaded the machine.
+    expect(Date.now() - started).toBeLessThan(60_000)
     const read = await worker.fetch(get(`/v1/runs/${run.runId}/steps`), env, createExecutionContext())
     expect((await body(read)).steps).toMatchObject([{ stepId: 'sleep', status: 'CANCELLED' }])
   })
