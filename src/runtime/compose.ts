@@ -100,7 +100,7 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
 
 /**
  * One sweep (`engine.resumeDue`), logged the same way on both entries: `sweep_finished` (info when it claimed or
- * deleted runs, debug otherwise, with `trigger` when given: what started it) or `sweep_failed`. Never rejects:
+ * deleted runs, debug otherwise; with `trigger`, what started it, when given) or `sweep_failed`. Never rejects:
  * resolves with the sweep's result, or null when it failed.
  */
 export async function sweep(
@@ -119,7 +119,7 @@ export async function sweep(
     })
     return result
   } catch (err) {
-    runtime.logger.log('error', 'sweep_failed', { ...cause, ...errorFields(err) })
+    runtime.logger.log('error', 'sweep_failed', errorFields(err))
     return null
   }
 }
