@@ -43,6 +43,18 @@ const timeoutWorkflow = workflow({ id: 'wait-in-vain', input: z.object({}) })
   .waitForEvent('never', { schema: z.object({}), timeoutMs: 1_500, continueOnError: true })
   .build()
 
+/** Releases the `held` step of every `held-after-nap` run. */
+let releaseHeld: () => void = () => {}
+const held = new Promise<void>((resolve) => (releaseHeld = resolve))
+/** Sleeps 1 s, then runs a step that lasts until the test releases it: a long run executing inside a sweep. */
+const heldWorkflow = workflow({ id: 'held-after-nap', input: z.object({}) })
+  .sleep(1_000, { id: 'nap' })
+  .then(defineStep({ id: 'held', input: z.object({}), output: z.object({ released: z.boolean() }), handler: async () => {
+    await held
+    return { released: true }
+  } }))
+  .build()
+
 /** Records every log event, so a test can see which sweeps ran and what they claimed. */
 function recordingLogger(): Logger & { readonly events: Array<{ event: string; fields: LogFields }> } {
   const events: Array<{ event: string; fields: LogFields }> = []
@@ -121,6 +133,33 @@ describe('Node sweeper timer', () => {
     expect(claimedByTimer).toBe(3)
     expect(sweepsBy(logger, 'poll')).toEqual([])
     expect(sweepsBy(logger, 'start').map((e) => e.fields.claimed)).toEqual([0])
+  }, 90_000)
+
+  it('wakes a sleep on time while an earlier sweep still executes a long run', async () => {
+    dir = tempDir('gorkflow-wake-held-')
+    const logger = recordingLogger()
+    server = await startNodeServer({
+      port: 0,
+      apiTokens: [TOKEN],
+      databaseUrl: `file:${dir.file('held.db')}`,
+      workflows: [napWorkflow, heldWorkflow],
+      sweepIntervalMs: TEN_MINUTES,
+      inlineDelayLimitMs: 100,
+      logger,
+    })
+    const heldId = await startRun(server.url, 'held-after-nap', {})
+    const napId = await startRun(server.url, 'nap', { ms: 2_000 })
+    const store = server.store
+    // The held run wakes first and its sweep stays busy with the held step; the nap must not wait for it.
+    const [nap] = await untilFinished(store, [napId])
+    expect(nap).toMatchObject({ status: 'COMPLETED', output: { slept: true } })
+    expect(await store.getRun(heldId)).toMatchObject({ status: 'RUNNING' })
+    expect(await store.getStepExecution(heldId, 'held')).toMatchObject({ status: 'RUNNING' })
+    releaseHeld()
+    const [done] = await untilFinished(store, [heldId])
+    expect(done).toMatchObject({ status: 'COMPLETED', output: { released: true } })
+    expect(sweepsBy(logger, 'timer').reduce((sum, e) => sum + Number(e.fields.claimed), 0)).toBe(2)
+    expect(sweepsBy(logger, 'poll')).toEqual([])
   }, 90_000)
 
   it('resumes a run at the lease expiry of a SIGKILLed server, on another server, by the timer', async () => {

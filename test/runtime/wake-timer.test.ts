@@ -100,38 +100,76 @@ describe('WakeTimer', () => {
     await timer.stop()
   })
 
-  it('never runs two sweeps at once: a timer firing during a sweep is covered by the look that ends it', async () => {
+  it('sweeps on time while an earlier sweep still executes a long run, up to maxSweeps at once', async () => {
     const clock = new VirtualClock()
     const t0 = clock.now()
     const sweeps: SweepTrigger[] = []
-    let release: () => void = () => {}
+    const gates: Array<() => void> = []
     let running = 0
     let most = 0
     const timer = new WakeTimer({
       clock,
+      maxSweeps: 2,
       sweep: async (trigger) => {
         sweeps.push(trigger)
         running++
         most = Math.max(most, running)
-        if (trigger === 'poll') await new Promise<void>((resolve) => (release = resolve))
+        // Each sweep but the last executes a run that takes until the test releases it.
+        if (sweeps.length < 4) await new Promise<void>((resolve) => gates.push(resolve))
         running--
-        return 0
+        return 1
       },
-      nextDueAt: async () => (sweeps.length < 3 ? t0 + 1_000 : null),
+      nextDueAt: async () => (sweeps.length < 4 ? t0 + 1_000 : null),
     })
-    const polling = timer.sweepNow('poll')
+    const first = timer.sweepNow('start')
     timer.notify(t0 + 500)
     clock.advance(500)
     await settle()
-    expect(sweeps).toEqual(['poll'])
-    release()
-    await polling
-    // The poll's sweep started before the due time: the look after it finds it and arms the timer.
+    expect(sweeps).toEqual(['start', 'timer'])
+    // Two sweeps run: a third trigger waits for one of them to end and look at the store.
+    const polled = timer.sweepNow('poll')
+    await settle()
+    expect(sweeps).toEqual(['start', 'timer'])
+    for (const open of gates.splice(0)) open()
+    await Promise.all([first, polled])
     expect(timer.armedAt).toBe(t0 + 1_000)
     clock.advance(500)
     await settle()
-    expect(sweeps).toEqual(['poll', 'timer'])
-    expect(most).toBe(1)
+    expect(sweeps).toEqual(['start', 'timer', 'timer'])
+    for (const open of gates.splice(0)) open()
+    await settle()
+    expect(most).toBe(2)
+    await timer.stop()
+  })
+
+  it('moves on to the next yield of this process when it fires, without waiting for a busy sweep to look', async () => {
+    const clock = new VirtualClock()
+    const t0 = clock.now()
+    const sweeps: SweepTrigger[] = []
+    const gates: Array<() => void> = []
+    const timer = new WakeTimer({
+      clock,
+      sweep: async (trigger) => {
+        sweeps.push(trigger)
+        if (sweeps.length === 2) await new Promise<void>((resolve) => gates.push(resolve))
+        return 1
+      },
+      nextDueAt: async () => null,
+    })
+    await timer.sweepNow('start')
+    timer.notify(t0 + 2_000)
+    timer.notify(t0 + 1_000)
+    expect(timer.armedAt).toBe(t0 + 1_000)
+    clock.advance(1_000)
+    await settle()
+    // The first timer sweep is busy (a long run); the second yield's due time is armed all the same.
+    expect(sweeps).toEqual(['start', 'timer'])
+    expect(timer.armedAt).toBe(t0 + 2_000)
+    clock.advance(1_000)
+    await settle()
+    expect(sweeps).toEqual(['start', 'timer', 'timer'])
+    expect(timer.armedAt).toBeNull()
+    for (const open of gates.splice(0)) open()
     await timer.stop()
   })
 
@@ -167,10 +205,11 @@ describe('WakeTimer', () => {
     expect(timer.armedAt).toBeNull()
   })
 
-  it('refuses a minimum gap below 1 ms or above the maximum', () => {
+  it('refuses a minimum gap below 1 ms or above the maximum, and fewer than one sweep at once', () => {
     const clock = new VirtualClock()
     const base = { clock, sweep: async () => 0, nextDueAt: async () => null }
     expect(() => new WakeTimer({ ...base, minGapMs: 0 })).toThrow(/minGapMs/)
     expect(() => new WakeTimer({ ...base, minGapMs: 300, maxGapMs: 200 })).toThrow(/minGapMs/)
+    expect(() => new WakeTimer({ ...base, maxSweeps: 0 })).toThrow(/maxSweeps/)
   })
 })
