@@ -18,7 +18,7 @@
  * Memory over time (RSS across 100,000 runs) is `npm run bench:soak` (bench/soak.ts).
  */
 import { spawn } from 'node:child_process'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
@@ -88,10 +88,11 @@ async function main(): Promise<void> {
   host.loadAfter = loadavg()[0] ?? 0
 
   if (outcomes.length > 0) console.log(`\n${resultsTable(outcomes)}\n\n${goalsTable(outcomes)}\n`)
-  const wakeSection = measureWake ? wakeLagSection(wakeOutcomes, command, machineLine(host)) : null
+  const results = join(BENCH_DIR, 'RESULTS.md')
+  const earlier = existsSync(results) ? readFileSync(results, 'utf8') : ''
+  const wakeSection = measureWake ? wakeLagSection(wakeOutcomes, command, machineLine(host), earlier) : null
   if (wakeSection) console.log(`\n${wakeSection}\n`)
   if (values.profile) writeProfiles(outcomes, host)
-  const results = join(BENCH_DIR, 'RESULTS.md')
   if (write) {
     writeFileSync(results, resultsDocument(outcomes, host, command))
     console.log('wrote bench/RESULTS.md')

@@ -195,9 +195,17 @@ export async function measureWakeLagInChildren(ids: readonly string[], options: 
 
 export const WAKE_TARGET_IDS: readonly string[] = WAKE_TARGETS.map((t) => t.id)
 
-/** The wake-up lag section of RESULTS.md, markers included. */
-export function wakeLagSection(outcomes: readonly WakeOutcome[], command: string, when: string): string {
+/**
+ * The wake-up lag section of RESULTS.md, markers included. Rows of targets not measured this time are kept from
+ * `previous` (the file's text), marked as earlier measurements.
+ */
+export function wakeLagSection(outcomes: readonly WakeOutcome[], command: string, when: string, previous = ''): string {
   const title = (id: string) => WAKE_TARGETS.find((t) => t.id === id)?.title ?? id
+  const measured = new Set(outcomes.map((o) => (o.ok ? o.result.target : o.target)))
+  const kept = WAKE_TARGETS.filter((t) => !measured.has(t.id)).flatMap((t) => {
+    const row = previous.split('\n').find((line) => line.startsWith(`| ${t.title}`))
+    return row === undefined ? [] : [row.replace(`| ${t.title} |`, `| ${t.title} (earlier run) |`).replace(' (earlier run) (earlier run)', ' (earlier run)')]
+  })
   const rows = outcomes.map((o) =>
     o.ok
       ? `| ${title(o.result.target)} | ${o.result.runs} | ${formatMs(o.result.p50Ms)} | ${formatMs(o.result.p99Ms)} | ${formatMs(o.result.maxMs)} |`
@@ -214,6 +222,7 @@ export function wakeLagSection(outcomes: readonly WakeOutcome[], command: string
     '| Runtime | runs | lag p50 ms | lag p99 ms | lag max ms |',
     '|---|---:|---:|---:|---:|',
     ...rows,
+    ...kept,
     END_MARK,
   ].join('\n')
 }
