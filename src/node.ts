@@ -1,8 +1,8 @@
 /**
  * @module
  * Node entry (`npm start`): the same runtime as the Worker (`runtime.ts`) on `@hono/node-server`, the embedded
- * LibSQL file by default, the sweeper on a timer, and a graceful shutdown that lets running steps reach a
- * commit and releases leases.
+ * LibSQL file by default, the sweeper (a timer armed for the earliest due run, `wake-timer.ts`, with a periodic
+ * poll as the safety net), and a graceful shutdown that lets running steps reach a commit and releases leases.
  *
  * Environment: the settings of `env-keys.ts` (the README's Configuration lists them), read by the same code as
  * the Worker's bindings; `DATABASE_URL` and `DATABASE_AUTH_TOKEN` are accepted as the older names of
@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { serve, type ServerType } from '@hono/node-server'
+import type { Clock } from './core/clock'
 import type { Engine } from './core/engine'
 import { jsonLogger, type Logger } from './core/logger'
 import type { StepDeps } from './core/step'
@@ -20,6 +21,7 @@ import type { AnyWorkflow } from './core/workflow'
 import { readInteger, readRetentionMs, readSettings, readString } from './runtime/env-config'
 import { DEFAULT_DATABASE_URL, DEFAULT_SWEEP_INTERVAL_MS, type NodeEnv } from './runtime/env-keys'
 import { composeRuntime, errorFields, openStore, sweep } from './runtime/compose'
+import { WakeTimer } from './runtime/wake-timer'
 import { createLibSQLStore } from './store/libsql/create-libsql-store'
 import type { FileFault } from './store/libsql/file-identity'
 import { registeredWorkflows } from './registry'
@@ -47,8 +49,13 @@ export interface NodeServerOptions {
    * @default keep forever
    */
   readonly retentionMs?: number
-  /** How often the sweeper looks for due runs, in ms; 0 turns it off. @default 5000 */
+  /**
+   * How often the sweeper polls for due runs, in ms: the safety net behind its timer, which wakes it when the
+   * earliest known run comes due. 0 turns the sweeper off, timer and all. @default 5000
+   */
   readonly sweepIntervalMs?: number
+  /** Retry delays and sleeps up to this are waited inline; longer ones yield to the sweeper (engine option). */
+  readonly inlineDelayLimitMs?: number
   readonly maxBodyBytes?: number
   readonly waitBudgetMs?: number
   /** Key of the dashboard's session cookies. @default derived from the API tokens */
@@ -81,6 +88,8 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
       ...(options.databaseAuthToken ? { authToken: options.databaseAuthToken } : {}),
       onFileFault: logFileFault(logger),
     }))
+  // Armed below once the runtime exists; the engine tells it of every run this process yields.
+  let wake: WakeTimer | undefined
   const runtime = composeRuntime({
     store,
     workflows: options.workflows ?? registeredWorkflows,
@@ -89,6 +98,8 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     engine: {
       ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
       ...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
+      ...(options.inlineDelayLimitMs === undefined ? {} : { inlineDelayLimitMs: options.inlineDelayLimitMs }),
+      onYield: (_runId, dueAt) => wake?.notify(dueAt),
     },
     apiTokens: options.apiTokens,
     uiSessionSecret: options.uiSessionSecret,
@@ -109,16 +120,20 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
 
   const sweepIntervalMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS
-  let sweeping: Promise<void> | null = null
-  const sweepNow = (): void => {
-    if (sweeping) return // the previous sweep is still working through its runs
-    sweeping = sweep(runtime, { budgetMs: Math.max(sweepIntervalMs * 4, 10_000) }).finally(() => {
-      sweeping = null
-    })
-  }
-  const timer = sweepIntervalMs > 0 ? setInterval(sweepNow, sweepIntervalMs) : undefined
+  const budgetMs = Math.max(sweepIntervalMs * 4, 10_000)
+  wake =
+    sweepIntervalMs > 0
+      ? new WakeTimer({
+          clock: unrefClock,
+          sweep: async (trigger) => (await sweep(runtime, { budgetMs }, trigger))?.claimed ?? 0,
+          nextDueAt: () => store.nextDueAt(),
+          onError: (err) => logger.log('error', 'wake_timer_failed', errorFields(err)),
+        })
+      : undefined
+  const sweeper = wake
+  const timer = sweeper ? setInterval(() => void sweeper.sweepNow('poll'), sweepIntervalMs) : undefined
   timer?.unref()
-  if (timer) sweepNow() // runs left over by a previous process resume at once
+  void sweeper?.sweepNow('start') // runs left over by a previous process resume at once
 
   let closing: Promise<void> | undefined
   return {
@@ -133,13 +148,23 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
           server.close(() => done())
           if ('closeIdleConnections' in server) server.closeIdleConnections()
         })
-        await sweeping
+        await sweeper?.stop()
         await engine.shutdown()
         if (ownsStore) await store.close()
       })()
       return closing
     },
   }
+}
+
+/** Real time whose timers do not keep the process alive, as the poll's interval does not. */
+const unrefClock: Pick<Clock, 'now' | 'timer'> = {
+  now: () => Date.now(),
+  timer: (ms, callback) => {
+    const handle = setTimeout(callback, ms)
+    handle.unref()
+    return () => clearTimeout(handle)
+  },
 }
 
 /** How long shutdown waits for running steps before it gives up; their leases then expire on their own. */

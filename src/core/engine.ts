@@ -125,6 +125,11 @@ export class Engine {
   /** Runs this engine created and still holds the lease of: executing them needs no claim round trip. */
   readonly #fresh = new Map<string, { claim: Claim; seeded: boolean }>()
   readonly #active = new Map<string, { execution: RunExecution; done: Promise<RunRecord> }>()
+  /**
+   * Drives whose claim is in flight. A claim by this engine's own owner id succeeds on its own live lease, so two
+   * drives of one run that overlap here (two sweeps, a sweep and an API call) must not both claim it.
+   */
+  readonly #claiming = new Map<string, Promise<{ claimed: boolean; run: RunRecord }>>()
 
   constructor(options: EngineOptions) {
     const leaseMs = options.leaseMs ?? 30_000
@@ -300,7 +305,11 @@ export class Engine {
   #drive(runId: string, options: ExecutionOptions): Promise<{ claimed: boolean; run: RunRecord }> {
     const active = this.#active.get(runId)
     if (active) return active.done.then((run) => ({ claimed: false, run }))
-    return this.#claimAndRun(runId, options)
+    const claiming = this.#claiming.get(runId)
+    if (claiming) return claiming.then(({ run }) => ({ claimed: false, run }))
+    const drive = this.#claimAndRun(runId, options).finally(() => this.#claiming.delete(runId))
+    this.#claiming.set(runId, drive)
+    return drive
   }
 
   async #claimAndRun(runId: string, options: ExecutionOptions): Promise<{ claimed: boolean; run: RunRecord }> {
@@ -478,7 +487,7 @@ export class Engine {
     const ids = await this.store.listDueRuns(this.#clock.now(), options.limit ?? 25)
     let claimed = 0
     let completed = 0
-    const queue = ids.filter((id) => !this.#active.has(id))
+    const queue = ids.filter((id) => !this.#active.has(id) && !this.#claiming.has(id))
     const budget = options.budgetMs === undefined ? {} : { budgetMs: options.budgetMs }
     const worker = async () => {
       for (let id = queue.shift(); id !== undefined; id = queue.shift()) {

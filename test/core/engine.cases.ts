@@ -632,6 +632,20 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       expect(await store().getRun(yielded.runId)).toMatchObject({ status: 'COMPLETED', output: 'done', wakeAt: null })
     })
 
+    it('runs a due run once when two sweeps of one engine overlap', async () => {
+      let calls = 0
+      const once = defineStep({ id: 'once', handler: () => ++calls })
+      const wf = workflow({ id: 'overlap' }).then(once).build()
+      const starter = engine([wf])
+      const { run } = await starter.start('overlap', null)
+      await starter.shutdown()
+      const e = engine([wf])
+      const sweeps = await Promise.all([e.resumeDue(), e.resumeDue()])
+      expect(sweeps.map((s) => s.claimed).sort()).toEqual([0, 1])
+      expect(calls).toBe(1)
+      expect(await store().getRun(run.runId)).toMatchObject({ status: 'COMPLETED', output: 1 })
+    })
+
     it('merges config field by field: engine defaults < workflow config < step options', async () => {
       let calls = 0
       const step = defineStep({ id: 's', maxRetries: 1, handler: () => { calls++; throw new Error('x') } })

@@ -398,6 +398,21 @@ describe('LibSQLStore on a file', () => {
     expect(statements.length).toBeGreaterThan(20)
   })
 
+  it('finds the next due time by the first entry of the partial due index', async () => {
+    const file = await migratedFile(dir)
+    const raw = createClient({ url: `file:${file}` })
+    const { client, statements } = recordingClient(raw)
+    const store = new LibSQLStore(client)
+    opened.push(store)
+    await store.createRun(makeRun({ status: 'RUNNING', wakeAt: T0 + 50 }))
+    const before = statements.length
+    expect(await store.nextDueAt()).toBe(T0 + 50)
+    const [query] = statements.slice(before)
+    expect(query?.sql).toMatch(/min\("due_at"\)/)
+    const plan = await raw.execute({ sql: `EXPLAIN QUERY PLAN ${query?.sql}`, args: query?.args as never })
+    expect(plan.rows.map((row) => String(row.detail))).toEqual([expect.stringMatching(/USING COVERING INDEX workflow_runs_due_idx/)])
+  })
+
   it('makes exactly one client call (one round trip) per store method', async () => {
     const file = await migratedFile(dir)
     const { client, calls } = recordingClient(createClient({ url: `file:${file}` }))
@@ -427,6 +442,7 @@ describe('LibSQLStore on a file', () => {
       'claimRun',
       'commit',
       'listDueRuns',
+      'nextDueAt',
       'cancelRun',
       'transitionRun',
       'deliverEvent',
@@ -470,6 +486,7 @@ async function exerciseEveryMethod(store: LibSQLStore): Promise<void> {
   await store.listRuns({ resourceId: 'customer-1' })
   await store.listRuns({ workflowId: 'wf-test', status: 'RUNNING', resourceId: 'customer-1' })
   await store.listDueRuns(T0 + LEASE_MS * 2, 10)
+  await store.nextDueAt()
   await store.getStepExecution(run.runId, 'fetch')
   await store.listStepExecutions(run.runId)
   await store.loadStepOutput(run.runId, 'fetch')

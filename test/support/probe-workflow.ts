@@ -74,7 +74,7 @@ declare module '../../src/core/step' {
 const num = z.object({ n: z.number() })
 
 /** `steps` sequential steps, each adding 1 after a short pause so that kills land inside handlers. */
-export function probeWorkflow(steps = 5, pauseMs = [5, 40] as const): AnyWorkflow {
+export function probeWorkflow(steps = 5, pauseMs: readonly [number, number] = [5, 40]): AnyWorkflow {
   const make = (id: string): AnyStep =>
     defineStep({
       id,

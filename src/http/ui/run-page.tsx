@@ -12,6 +12,7 @@ import { inputJsonSchema } from '../../core/schema'
 import type { AnyWorkflow, WorkflowNode } from '../../core/workflow'
 import { CSRF_FIELD } from './csrf'
 import { DagSvg, workflowNodeLabel, type DagNodeView } from './dag-svg'
+import { runDue } from './run-due'
 import { anchorId, formatAbsolute, formatDuration, formatJson, formatRelative, formatWaitingFor } from './format'
 import { exampleFromJsonSchema } from './json-example'
 import { Layout } from './layout'
@@ -80,6 +81,7 @@ export function RunPage(props: RunPageProps) {
   }))
   const edges = workflow?.edges ?? []
   const duration = runDuration(run, ctx.now)
+  const due = runDue(run, ctx.now)
   const percent = Math.round(run.progress * 100)
   const runPath = `${ctx.base}/runs/${encodeURIComponent(run.runId)}`
   const eventWaits = workflow?.steps.filter((n) => n.wait?.kind === 'event') ?? []
@@ -150,6 +152,12 @@ export function RunPage(props: RunPageProps) {
           {formatWaitingFor(run.waitingFor, ctx.now)}.
         </p>
       )}
+      {due?.late ? (
+        <p class="notice late" role="status" data-late="true">
+          Late: due {formatRelative(due.dueAt, ctx.now)} and not running yet. A server's sweeper takes it when it next
+          looks; if none is running, start one.
+        </p>
+      ) : null}
       {live && eventWaits.length > 0 && ctx.csrf !== null ? (
         <SendEventForm action={`${runPath}/events`} csrf={ctx.csrf} run={run} waits={eventWaits} form={props.eventForm} />
       ) : null}
@@ -168,7 +176,12 @@ export function RunPage(props: RunPageProps) {
         <TimeFact label="Completed" at={run.completedAt} now={ctx.now} />
         <dt>Duration</dt>
         <dd>{duration === null ? 'not started' : `${formatDuration(duration)}${live ? ' so far' : ''}`}</dd>
-        {run.wakeAt === null ? null : <TimeFact label="Resumes" at={run.wakeAt} now={ctx.now} />}
+        {due === null ? null : (
+          <>
+            <TimeFact label="Due" at={due.dueAt} now={ctx.now} />
+            {due.late ? <dd class="late">late</dd> : null}
+          </>
+        )}
         <dt>Resource</dt>
         <dd>
           {run.resourceId === null ? '—' : <UserText value={run.resourceId} />}

@@ -389,6 +389,27 @@ describe('run detail', () => {
     expect(list).toContain('<span class="abs">sleeping</span>')
   })
 
+  it('shows when a waiting run is due, and flags it late once it is overdue and not running', async () => {
+    const napping = workflow({ id: 'napping' }).sleep(3_600_000, { id: 'nap' }).build()
+    let now = Date.now()
+    const h = createUiHarness([napping], { now: () => now })
+    const { cookie } = await h.signIn()
+    const run = await h.engine.run('napping', null)
+    const due = new Date(run.wakeAt as number).toISOString()
+    const list = await (await h.get('/ui/runs', cookie)).text()
+    expect(list).toMatch(new RegExp(`<span class="abs" data-late="false">due <time datetime="${due}"[^>]*>in (59 min|1 h)</time>`))
+    const page = await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()
+    expect(page).toContain(`<dt>Due</dt><dd><time datetime="${due}">`)
+    expect(page).not.toContain('data-late="true"')
+
+    now = (run.wakeAt as number) + 5 * 60_000 // nothing swept it: the harness has no sweeper
+    const lateList = await (await h.get('/ui/runs', cookie)).text()
+    expect(lateList).toMatch(/<span class="abs late" data-late="true">late: due <time[^>]*>5 min ago<\/time>/)
+    const latePage = await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()
+    expect(latePage).toContain('Late: due 5 min ago and not running yet.')
+    expect(latePage).toContain('<dd class="late">late</dd>')
+  })
+
   it('cancels a live run with its CSRF token and shows it CANCELLED', async () => {
     const h = createUiHarness(WORKFLOWS)
     const { cookie, csrf } = await h.signIn()
