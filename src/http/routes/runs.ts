@@ -342,5 +342,7 @@ async function executeWithin(options: AppOptions, runId: string, done: Promise<R
     clearTimeout(timer)
   }
   options.executeInBackground(execution, c)
+  // Where runs have a scheduler, its alarm watches the lease: should this invocation be cut off, it resumes the run.
+  if (options.scheduleRun) options.executeInBackground(options.scheduleRun(runId), c)
   return engine.getRun(runId)
 }
