@@ -33,9 +33,18 @@ export interface RunAlarmHooks<Env> {
   readonly loggerFor: (env: Env) => Logger
 }
 
+/** A run's Durable Object: `POST /arm` with `{ runId, dueAt }`, and the alarm that executes the run. */
+export interface RunAlarmObject {
+  fetch(request: Request): Promise<Response>
+  alarm(): Promise<void>
+}
+
+/** The class workerd instantiates for each run's object. */
+export type RunAlarmClass<Env> = new (state: DurableObjectStateLike, env: Env) => RunAlarmObject
+
 /** The `RunAlarm` Durable Object class of a Worker (export it from the Worker's main module under that name). */
-export function runAlarmClass<Env extends object>(hooks: RunAlarmHooks<Env>) {
-  return class RunAlarm {
+export function runAlarmClass<Env extends object>(hooks: RunAlarmHooks<Env>): RunAlarmClass<Env> {
+  return class RunAlarm implements RunAlarmObject {
     readonly #storage: DurableObjectStateLike['storage']
     readonly #env: Env
     #executing = false
