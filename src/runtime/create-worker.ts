@@ -119,7 +119,8 @@ async function buildRuntime<Env extends WorkerEnv>(env: Env, options: WorkerOpti
   const settings = readSettings(env, 'worker')
   const logger = jsonLogger(settings.logLevel)
   const namespace = (env as { RUN_ALARMS?: DurableObjectNamespaceLike }).RUN_ALARMS
-  const alarms = namespace === undefined ? undefined : new RunAlarms(namespace, logger)
+  // A memory store lives in one isolate, and a run's object may run in another that never saw the run.
+  const alarms = namespace === undefined || settings.store === 'memory' ? undefined : new RunAlarms(namespace, logger)
   const { dynamodb } = options.stores ?? {}
   const store = await openStore(settings.store, settings.database, {
     libsql: remoteLibSQLStore,
