@@ -89,6 +89,22 @@ describe('RunAlarm (each run\'s Durable Object)', () => {
     expect(waitUntilOverruns() - overruns).toBe(0)
   })
 
+  it('continues a ?wait start that outlived its response in its alarm, after the step in flight', async () => {
+    // The one execution left in waitUntil: a ?wait start whose step outlasts the wait budget finishes that step
+    // there (counted: production would cut it at ~30 s, and the alarm armed with the 202 then resumes the run),
+    // and the steps after it run in the alarm.
+    const overruns = waitUntilOverruns()
+    const waited = await call('POST', '/v1/workflows/long-steps/runs?wait=true', { input: { ms: 2_500 } }, { ...env, WAIT_BUDGET_MS: '200' })
+    expect(waited.status).toBe(202)
+    expect(await finished(waited.body.run.runId)).toMatchObject({ status: 'COMPLETED' })
+    expect(await steps(waited.body.run.runId)).toEqual([
+      ['one', 'COMPLETED', 0],
+      ['two', 'COMPLETED', 0],
+      ['three', 'COMPLETED', 0],
+    ])
+    expect(waitUntilOverruns() - overruns).toBe(1)
+  })
+
   it('resumes a run whose owner died, once its lease expires, from the alarm that found it held', async () => {
     // As an invocation that claimed the run and died leaves it: RUNNING, leased, its alarm (the watchdog) due.
     const store = await createRemoteLibSQLStore({ url: String(env.TURSO_DATABASE_URL), authToken: String(env.TURSO_AUTH_TOKEN) })
