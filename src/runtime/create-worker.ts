@@ -28,7 +28,7 @@ import { ConfigurationError, readSettings, type DatabaseSettings } from './env-c
 import type { WorkerEnv } from './env-keys'
 import { composeRuntime, errorFields, openStore, sweep, type Runtime } from './compose'
 import type { DurableObjectNamespaceLike } from './durable-object-types'
-import { runAlarmClass } from './run-alarm'
+import { DEFAULT_BACKGROUND_BUDGET_MS, runAlarmClass } from './run-alarm'
 import { armDueRuns, RunAlarms } from './run-alarms'
 import { guardedWaitUntil } from './wait-until-guard'
 import { createRemoteLibSQLStore } from '../store/libsql/remote-libsql-store'
@@ -60,15 +60,24 @@ const SWEEP_LIMIT = 25
 /** The runtime of a Worker, with its runs' alarms when `RUN_ALARMS` is bound. */
 interface WorkerRuntime extends Runtime {
   readonly alarms: RunAlarms | undefined
+  /** `BACKGROUND_BUDGET_MS`: how long one alarm executes a run before the next continues it. */
+  readonly alarmBudgetMs: number
+  /** `WAIT_UNTIL_LIMIT_MS`: `waitUntil` work still pending after this is reported; undefined: not checked. */
+  readonly waitUntilLimitMs: number | undefined
 }
+
+/** Worker variables outside the settings table (README, "Wake-ups on Workers"). */
+const SCHEDULING_VARS = ['BACKGROUND_BUDGET_MS', 'WAIT_UNTIL_LIMIT_MS'] as const
 
 /** Builds the Worker's handlers for `workflows`, and its `RunAlarm` Durable Object class. */
 export function createWorker<Env extends WorkerEnv>(options: WorkerOptions<Env>) {
   let cached: { key: string; runtime: Promise<WorkerRuntime> } | undefined
 
   async function runtimeFor(env: Env): Promise<WorkerRuntime> {
-    // The alarms binding is no setting but decides where background runs execute.
-    const key = `${await configFingerprint(env)}:${'RUN_ALARMS' in env && env.RUN_ALARMS !== undefined}`
+    // The alarms binding and the scheduling variables are no settings of env-keys.ts, but shape the runtime too.
+    const bound = 'RUN_ALARMS' in env && env.RUN_ALARMS !== undefined
+    const extra = [bound, ...SCHEDULING_VARS.map((name) => rawVar(env, name))]
+    const key = `${await configFingerprint(env)}:${JSON.stringify(extra)}`
     if (cached?.key !== key) {
       const runtime = buildRuntime(env, options)
       cached = { key, runtime }
@@ -90,22 +99,18 @@ export function createWorker<Env extends WorkerEnv>(options: WorkerOptions<Env>)
       }
       const response = await runtime.app.fetch(request, env, ctx)
       // A `?wait` run that yielded armed its alarm just now: the response must not cut that short.
-      if (runtime.alarms) guardedWaitUntil(ctx, env, runtime.logger, runtime.alarms.flush())
+      if (runtime.alarms) guardedWaitUntil(ctx, runtime.waitUntilLimitMs, runtime.logger, runtime.alarms.flush())
       return response
     },
 
     async scheduled(_controller: unknown, env: Env, ctx: ExecutionContext): Promise<void> {
-      const logger = loggerFor(env)
-      guardedWaitUntil(
-        ctx,
-        env,
-        logger,
+      ctx.waitUntil(
         runtimeFor(env).then(
           (runtime) =>
             runtime.alarms
               ? armDueRuns(runtime, runtime.alarms, SWEEP_LIMIT)
               : sweep(runtime, { limit: SWEEP_LIMIT, budgetMs: SWEEP_BUDGET_MS }),
-          (err: unknown) => logger.log('error', 'sweep_failed', errorFields(err)),
+          (err: unknown) => loggerFor(env).log('error', 'sweep_failed', errorFields(err)),
         ),
       )
     },
@@ -117,6 +122,8 @@ export function createWorker<Env extends WorkerEnv>(options: WorkerOptions<Env>)
 
 async function buildRuntime<Env extends WorkerEnv>(env: Env, options: WorkerOptions<Env>): Promise<WorkerRuntime> {
   const settings = readSettings(env, 'worker')
+  const alarmBudgetMs = optionalMs(env, 'BACKGROUND_BUDGET_MS') ?? DEFAULT_BACKGROUND_BUDGET_MS
+  const waitUntilLimitMs = optionalMs(env, 'WAIT_UNTIL_LIMIT_MS') || undefined
   const logger = jsonLogger(settings.logLevel)
   const namespace = (env as { RUN_ALARMS?: DurableObjectNamespaceLike }).RUN_ALARMS
   // A memory store lives in one isolate, and a run's object may run in another that never saw the run.
@@ -145,11 +152,27 @@ async function buildRuntime<Env extends WorkerEnv>(env: Env, options: WorkerOpti
     uiSessionSecret: settings.uiSessionSecret,
     ...(settings.maxBodyBytes === undefined ? {} : { maxBodyBytes: settings.maxBodyBytes }),
     ...(settings.waitBudgetMs === undefined ? {} : { waitBudgetMs: settings.waitBudgetMs }),
-    executeInBackground: (task, c) => guardedWaitUntil(c.executionCtx, env, logger, task),
+    executeInBackground: (task, c) => guardedWaitUntil(c.executionCtx, waitUntilLimitMs, logger, task),
     backgroundBudgetMs: BACKGROUND_BUDGET_MS,
     ...(alarms ? { scheduleRun: (runId: string) => alarms.arm(runId, Date.now()) } : {}),
   })
-  return { ...runtime, alarms }
+  return { ...runtime, alarms, alarmBudgetMs, waitUntilLimitMs }
+}
+
+function rawVar(env: object, name: string): string | null {
+  const value: unknown = (env as Record<string, unknown>)[name]
+  return typeof value === 'string' ? value : null
+}
+
+/** A variable of {@link SCHEDULING_VARS} in ms, or undefined when unset. @throws ConfigurationError */
+function optionalMs(env: object, name: (typeof SCHEDULING_VARS)[number]): number | undefined {
+  const raw = rawVar(env, name)?.trim()
+  if (raw === undefined || raw === '') return undefined
+  const value = Number(raw)
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new ConfigurationError(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`)
+  }
+  return value
 }
 
 /** Workers speak to libSQL over HTTP only: the file store is Node's. */

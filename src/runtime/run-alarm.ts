@@ -3,8 +3,8 @@
  * The Durable Object of one run (wrangler.toml: binding `RUN_ALARMS`, class `RunAlarm`, a `new_sqlite_classes`
  * migration). `POST /arm` (from `run-alarms.ts`) remembers the run and sets the alarm to its due time, the earlier
  * one winning. `alarm()` executes the run here, where the platform allows 15 minutes of wall time, with a budget
- * (`BACKGROUND_BUDGET_MS`), then re-arms to the time the run is due again: at once when the budget was spent, at the
- * wake-up time of a sleep or retry, at the lease's expiry when another engine holds it. Before executing it sets a
+ * (`BACKGROUND_BUDGET_MS`, default 5 minutes), then re-arms to the time the run is due again: at once when the
+ * budget was spent, at the wake-up time of a sleep or retry, at the lease's expiry when another engine holds it. Before executing it sets a
  * watchdog alarm, so an invocation that dies mid-step is followed by another that resumes the run once its lease
  * expires. Executing in the object rather than fanning out keeps the run's wall time the object's
  * (docs/decisions.md#wake-ups-on-workers).
@@ -15,7 +15,6 @@ import { isTerminalRunStatus, type RunRecord } from '../core/model'
 import { NEVER } from '../core/workflow'
 import { errorFields, type Runtime } from './compose'
 import type { DurableObjectStateLike } from './durable-object-types'
-import { ConfigurationError } from './env-config'
 import { executingInAlarm } from './run-alarms'
 
 /** Execution budget of one alarm; the rest of the 15 minutes is for the step still running when it is spent. */
@@ -28,7 +27,8 @@ const RUN_KEY = 'runId'
 
 /** The hooks the object shares with the Worker's other handlers. */
 export interface RunAlarmHooks<Env> {
-  readonly runtimeFor: (env: Env) => Promise<Runtime>
+  /** The Worker's runtime, with how long one alarm executes a run (`BACKGROUND_BUDGET_MS`). */
+  readonly runtimeFor: (env: Env) => Promise<Runtime & { readonly alarmBudgetMs: number }>
   /** The logger when no runtime can be built. */
   readonly loggerFor: (env: Env) => Logger
 }
@@ -97,11 +97,9 @@ export function runAlarmClass<Env extends object>(hooks: RunAlarmHooks<Env>): Ru
 
     /** Executes the run within the budget and returns when it is due again, or null when never by itself. */
     async #execute(runId: string): Promise<number | null> {
-      let runtime: Runtime
-      let budgetMs: number
+      let runtime: Runtime & { readonly alarmBudgetMs: number }
       try {
         runtime = await hooks.runtimeFor(this.#env)
-        budgetMs = backgroundBudgetMs(this.#env)
       } catch (err) {
         hooks.loggerFor(this.#env).log('error', 'alarm_failed', { run_id: runId, ...errorFields(err) })
         return Date.now() + RETRY_AFTER_FAILURE_MS
@@ -109,7 +107,7 @@ export function runAlarmClass<Env extends object>(hooks: RunAlarmHooks<Env>): Ru
       let run: RunRecord
       let failed = false
       try {
-        run = await runtime.engine.execute(runId, { budgetMs })
+        run = await runtime.engine.execute(runId, { budgetMs: runtime.alarmBudgetMs })
       } catch (err) {
         if (isGorkflowError(err, 'RUN_NOT_FOUND')) return null
         // Lost to a cancel or another engine: the stored run says what is next.
@@ -136,15 +134,4 @@ export function dueAgain(run: RunRecord, now: number): number | null {
   if (run.leaseOwner !== null && run.leaseExpiresAt !== null) return Math.max(run.leaseExpiresAt, now)
   if (run.wakeAt === null) return now
   return run.wakeAt >= NEVER ? null : run.wakeAt
-}
-
-/** `BACKGROUND_BUDGET_MS`: how long one alarm executes a run before handing it to the next. */
-function backgroundBudgetMs(env: object): number {
-  const raw = (env as Record<string, unknown>).BACKGROUND_BUDGET_MS
-  if (typeof raw !== 'string' || raw.trim() === '') return DEFAULT_BACKGROUND_BUDGET_MS
-  const value = Number(raw)
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new ConfigurationError(`BACKGROUND_BUDGET_MS must be a non-negative integer, got ${JSON.stringify(raw)}`)
-  }
-  return value
 }

@@ -65,7 +65,11 @@ export class RunAlarms {
  * The cron's sweep when runs have alarms: arms every due run's alarm to now, so each executes in its own object
  * (with minutes, not the cron's `waitUntil`), and deletes finished runs past retention. Never rejects.
  */
-export async function armDueRuns(runtime: Pick<Runtime, 'engine' | 'store' | 'logger'>, alarms: RunAlarms, limit: number): Promise<void> {
+export async function armDueRuns(
+  runtime: Pick<Runtime, 'engine' | 'store' | 'logger'>,
+  alarms: RunAlarms,
+  limit: number,
+): Promise<void> {
   const started = Date.now()
   try {
     const ids = await runtime.store.listDueRuns(started, limit)

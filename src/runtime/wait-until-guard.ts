@@ -15,19 +15,12 @@ export function waitUntilOverruns(): number {
   return overruns
 }
 
-/** `ctx.waitUntil(task)`, reporting the task if it outlives `WAIT_UNTIL_LIMIT_MS` (when `env` sets it). */
-export function guardedWaitUntil(ctx: ExecutionContext, env: object, logger: Logger, task: Promise<unknown>): void {
-  const limitMs = waitUntilLimitMs(env)
+/** `ctx.waitUntil(task)`, reporting the task if it outlives `limitMs` (`WAIT_UNTIL_LIMIT_MS`; unset: no check). */
+export function guardedWaitUntil(ctx: ExecutionContext, limitMs: number | undefined, logger: Logger, task: Promise<unknown>): void {
   if (limitMs === undefined) return ctx.waitUntil(task)
   const timer = setTimeout(() => {
     overruns++
     logger.log('error', 'wait_until_overrun', { limit_ms: limitMs })
   }, limitMs)
   ctx.waitUntil(task.finally(() => clearTimeout(timer)))
-}
-
-function waitUntilLimitMs(env: object): number | undefined {
-  const raw = (env as Record<string, unknown>).WAIT_UNTIL_LIMIT_MS
-  const value = typeof raw === 'string' ? Number(raw) : Number.NaN
-  return Number.isSafeInteger(value) && value > 0 ? value : undefined
 }

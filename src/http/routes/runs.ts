@@ -220,7 +220,8 @@ export function runsRoutes(options: AppOptions) {
       if (!wait && options.scheduleRun) {
         const { run, created } = await engine.start(workflowId, body.input, { ...startOptions, leased: false })
         if (created) executeInBackground(options.scheduleRun(run.runId), c)
-        return c.json({ run: toRunView(run) }, created ? 202 : 200, { Location: `/v1/runs/${encodeURIComponent(run.runId)}` })
+        const location = { Location: `/v1/runs/${encodeURIComponent(run.runId)}` }
+        return c.json({ run: toRunView(run) }, created ? 202 : 200, location)
       }
       // begin: the run is stored with its first steps started, one store call fewer than start + execute.
       const { run, created, done } = await engine.begin(workflowId, body.input, {
