@@ -60,7 +60,7 @@ export function runAlarmClass<Env extends object>(hooks: RunAlarmHooks<Env>): Ru
       const body = (await request.json().catch(() => null)) as { runId?: unknown; dueAt?: unknown } | null
       const { runId, dueAt } = body ?? {}
       if (typeof runId !== 'string' || typeof dueAt !== 'number' || !Number.isFinite(dueAt)) {
-        return Response.json({ error: { code: 'INVALID_INPUT', message: 'expected { runId, dueAt }' } }, { status: 400 })
+        return Response.json({ error: { code: 'INVALID_ARGUMENT', message: 'expected { runId, dueAt }' } }, { status: 400 })
       }
       if (this.#executing) {
         this.#armedMeanwhile = Math.min(this.#armedMeanwhile ?? dueAt, dueAt)

@@ -140,5 +140,6 @@ describe('RunAlarm (each run\'s Durable Object)', () => {
       .get(alarms.idFromName('not-a-run'))
       .fetch(new Request(ARM_URL, { method: 'POST', body: JSON.stringify({ runId: 'not-a-run' }) }))
     expect(refused.status).toBe(400)
+    expect(((await refused.json()) as any).error.code).toBe('INVALID_ARGUMENT')
   })
 })
