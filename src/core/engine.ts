@@ -79,6 +79,11 @@ export interface StartOptions {
   readonly context?: Json
   /** A repeated start of the same workflow with the same key returns the existing run. */
   readonly idempotencyKey?: string | null
+  /**
+   * Whether the run is created leased to this engine, so executing it here needs no claim. False for a run that
+   * a scheduler executes elsewhere (a Durable Object alarm), which must be able to claim it at once. @default true
+   */
+  readonly leased?: boolean
 }
 
 export interface StartResult {
@@ -264,7 +269,7 @@ export class Engine {
     const now = this.#clock.now()
     const resourceId = options.resourceId ?? null
     const concurrencyLimit = wf.concurrency !== null && resourceId !== null ? wf.concurrency.limit : null
-    const leased = concurrencyLimit === null
+    const leased = concurrencyLimit === null && options.leased !== false
     return {
       runId,
       workflowId: wf.id,
@@ -438,10 +443,11 @@ export class Engine {
   /**
    * Retries a FAILED run as a new run of the same workflow and input, linked both ways (`retryOf`,
    * `retriedBy`). Steps that COMPLETED or were SKIPPED keep their outputs and are not executed again, except
-   * `fromStep` and everything downstream of it when given. The new run is leased here: {@link execute} it.
+   * `fromStep` and everything downstream of it when given. The new run is leased here (unless `leased: false`):
+   * {@link execute} it.
    * @throws RunNotFoundError, RunStateConflictError (not FAILED, or already retried), InvalidArgumentError (fromStep)
    */
-  async retry(runId: string, options: { readonly fromStep?: string } = {}): Promise<RunRecord> {
+  async retry(runId: string, options: { readonly fromStep?: string; readonly leased?: boolean } = {}): Promise<RunRecord> {
     const failed = await this.store.getRun(runId)
     if (failed.status !== 'FAILED') {
       throw new RunStateConflictError(runId, failed.status, `only FAILED runs can be retried; run ${runId} is ${failed.status}`)
@@ -470,6 +476,7 @@ export class Engine {
     // Link first: of two concurrent retries exactly one wins the link, and only the winner creates a run.
     await this.store.linkRetry(runId, newRunId, now)
     const startOptions: StartOptions = {
+      ...(options.leased === undefined ? {} : { leased: options.leased }),
       resourceId: failed.resourceId,
       tags: failed.tags,
       ...(failed.context === null ? {} : { context: failed.context }),
@@ -503,11 +510,13 @@ export class Engine {
       }
     }
     await Promise.all(Array.from({ length: Math.min(RUNS_SWEPT_AT_ONCE, queue.length) }, worker))
-    const deleted =
-      this.#retentionMs === undefined
-        ? 0
-        : await this.store.deleteFinishedRuns(this.#clock.now() - this.#retentionMs, RETENTION_BATCH)
-    return { claimed, completed, deleted }
+    return { claimed, completed, deleted: await this.pruneFinished() }
+  }
+
+  /** Deletes one batch of terminal runs older than `retentionMs` (the sweeper's last task); returns how many. */
+  async pruneFinished(): Promise<number> {
+    if (this.#retentionMs === undefined) return 0
+    return this.store.deleteFinishedRuns(this.#clock.now() - this.#retentionMs, RETENTION_BATCH)
   }
 
   /** Lets running steps finish, commits, and releases every lease this engine holds. */

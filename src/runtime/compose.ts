@@ -52,6 +52,8 @@ export interface RuntimeOptions {
   readonly executeInBackground: (task: Promise<unknown>, c: Context) => void
   /** Execution budget of runs that continue after the response, in ms. @default the engine's (unbounded) */
   readonly backgroundBudgetMs?: number
+  /** Arms a run on the platform's scheduler instead of executing it after the response (the app's option). */
+  readonly scheduleRun?: (runId: string) => Promise<void>
 }
 
 export interface Runtime {
@@ -75,6 +77,7 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
   const background = {
     executeInBackground: options.executeInBackground,
     ...(options.backgroundBudgetMs === undefined ? {} : { backgroundBudgetMs: options.backgroundBudgetMs }),
+    ...(options.scheduleRun === undefined ? {} : { scheduleRun: options.scheduleRun }),
   }
   const app = createApp({
     engine,

@@ -208,6 +208,19 @@ describe('starting a run from the workflows page', () => {
     expect(detail).toContain('Run started.')
   })
 
+  it('with a scheduler (scheduleRun), stores the run unleased and arms it instead of executing it', async () => {
+    const armed: string[] = []
+    const h = createUiHarness(WORKFLOWS, { scheduleRun: async (runId) => void armed.push(runId) })
+    const { cookie, csrf } = await h.signIn()
+    const res = await h.post('/ui/workflows/parallel/runs', { _csrf: csrf, input: '{"val1": 1, "val2": 2}' }, cookie)
+    expect(res.status).toBe(303)
+    const runId = decodeURIComponent((res.headers.get('location') ?? '').split('/')[3]?.split('?')[0] ?? '')
+    await eventually(async () => (armed.length > 0 ? true : undefined))
+    expect(armed).toEqual([runId])
+    expect(await h.engine.getRun(runId)).toMatchObject({ status: 'PENDING', leaseOwner: null })
+    expect(await h.engine.listSteps(runId)).toEqual([])
+  })
+
   it('shows invalid JSON inline, keeping what was typed, and starts nothing', async () => {
     const h = createUiHarness(WORKFLOWS)
     const { cookie, csrf } = await h.signIn()
