@@ -2,7 +2,7 @@
  * @module
  * A real Node server process for crash and restart tests: the shipped `startNodeServer` on a LibSQL file, with the
  * probe, restart and `nap` workflows registered, stopped on SIGTERM/SIGINT by the shipped `exitOnSignals` (the
- * path `npm start` takes). Prints `{"url": …}` on its first stdout line once it listens.
+ * path `npm start` takes). Prints `{"url", "pid", "owner"}` on its first stdout line once it listens.
  * Env: DB_FILE, PROBE_FILE, LEASE_MS, SWEEP_INTERVAL_MS, SHUTDOWN_GRACE_MS.
  */
 import { DEFAULT_SHUTDOWN_GRACE_MS } from '../../src/core/engine'
@@ -25,5 +25,5 @@ const server = await startNodeServer({
   shutdownGraceMs,
   logger: silentLogger,
 })
-process.stdout.write(`${JSON.stringify({ url: server.url, pid: process.pid })}\n`)
+process.stdout.write(`${JSON.stringify({ url: server.url, pid: process.pid, owner: server.engine.ownerId })}\n`)
 exitOnSignals(server, { logger: silentLogger, graceMs: shutdownGraceMs })
