@@ -596,9 +596,11 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       const prompt = defineStep({ id: 'prompt', handler: async () => { started(); await gate; return 'ok' } })
       const next = defineStep({ id: 'next', handler: () => 'never here' })
       const wf = workflow({ id: 'prompt' }).then(prompt).then(next).build()
+      expect(() => engine([wf], { shutdownGraceMs: -1 })).toThrow('shutdownGraceMs must be an integer >= 0')
       const first = engine([wf])
       const begun = await first.begin('prompt', null)
       await running
+      await expect(first.shutdown({ graceMs: 0.5 })).rejects.toThrow('graceMs must be an integer >= 0')
       const closing = first.shutdown({ graceMs: 1000 })
       release()
       await closing
