@@ -119,14 +119,20 @@ describe('Restarts of the Node server on a LibSQL file', () => {
     const stoppedPids: number[] = []
     let store: WorkflowStore | null = null
     let gracefullyInterrupted = 0
+    const t0 = Date.now()
+    const phases: string[] = []
+    const mark = (what: string) => phases.push(`${what} +${Date.now() - t0}`)
     const leaseMs = (k: number) => (STOPS[k] === 'SIGKILL' ? 1_000 : 60_000)
     let server = await startServer(dbFile, probeFile, leaseMs(0))
     servers.push(server)
     for (const [k, signal] of STOPS.entries()) {
       const batch = Array.from({ length: RUNS }, (_, n) => n).filter((n) => n % STOPS.length === k)
       await Promise.all(batch.map((n) => startRun(server, n)))
+      mark('started')
       await longStepRunning(probe, server.pid)
+      mark('long')
       const code = await stop(server, signal)
+      mark(signal)
       stoppedPids.push(server.pid)
       store ??= await createLibSQLStore({ url: `file:${dbFile}` })
       if (signal === 'SIGTERM') {
@@ -146,8 +152,10 @@ describe('Restarts of the Node server on a LibSQL file', () => {
       }
       server = await startServer(dbFile, probeFile, leaseMs(k + 1))
       servers.push(server)
+      mark('listening')
     }
     const runs = await waitForAll(store as WorkflowStore, 60_000)
+    mark('drained')
 
     expect(runs.filter((r) => r.status !== 'COMPLETED')).toEqual([])
     for (const run of runs) expect(run.output).toEqual({ n: 2 * (run.input as { n: number }).n + 3 })
@@ -185,7 +193,7 @@ describe('Restarts of the Node server on a LibSQL file', () => {
     await (store as WorkflowStore).close()
     console.log(
       `restarts: ${RUNS} runs through ${STOPS.join(', ')}: ${invocations.length} handler invocations, ${reinvoked} re-invoked ` +
-        `after a stop, ${interruptions} interruptions recorded (${gracefullyInterrupted} by graceful shutdowns)`,
+        `after a stop, ${interruptions} interruptions recorded (${gracefullyInterrupted} by graceful shutdowns); ms: ${phases.join(', ')}`,
     )
-  }, 120_000)
+  }, 180_000)
 })
