@@ -13,7 +13,7 @@ import './probe-workflow'
 const num = z.object({ n: z.number() })
 
 /** How long `long` runs, in ms: well past the test's shutdown grace. */
-export const LONG_STEP_MS = 1_200
+export const LONG_STEP_MS = 2_000
 
 const pause = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
