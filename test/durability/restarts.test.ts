@@ -32,11 +32,18 @@ const STOPS = ['SIGKILL', 'SIGKILL', 'SIGTERM', 'SIGTERM'] as const
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** A server process that has loaded its code and waits for `start()` to open the database and listen. */
+interface BootedServer {
+  readonly proc: ChildProcess
+  start(): Promise<Server>
+}
+
 /**
- * A killed server's runs wait for their leases to expire, so it holds 1 s leases. A terminated one holds 60 s
- * leases: had it left one behind, no run of it could finish within this test.
+ * Boots a server process ahead of time: under load most of a start is loading modules, which can then overlap the
+ * previous server's work. A killed server's runs wait for their leases to expire, so it holds 1 s leases. A
+ * terminated one holds 60 s leases: had it left one behind, no run of it could finish within this test.
  */
-async function startServer(dbFile: string, probeFile: string, leaseMs: number): Promise<Server> {
+function bootServer(dbFile: string, probeFile: string, leaseMs: number): BootedServer {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'test/support/probe-server.ts'], {
     env: {
       ...process.env,
@@ -45,27 +52,35 @@ async function startServer(dbFile: string, probeFile: string, leaseMs: number): 
       LEASE_MS: String(leaseMs),
       SWEEP_INTERVAL_MS: '100',
       SHUTDOWN_GRACE_MS: String(GRACE_MS),
+      START_ON_STDIN: '1',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   })
   let stderr = ''
   proc.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString()
   })
   const lines = createInterface({ input: proc.stdout as NodeJS.ReadableStream })
-  const first = await new Promise<string>((resolve, reject) => {
+  const first = new Promise<string>((resolve, reject) => {
     lines.once('line', resolve)
     proc.once('exit', (code) => reject(new Error(`probe server exited with ${code}: ${stderr}`)))
   })
-  const { url, pid, owner } = JSON.parse(first) as { url: string; pid: number; owner: string }
-  return { proc, url, pid, owner }
+  first.catch(() => {}) // a booted server stopped before it started is not an error
+  return {
+    proc,
+    async start() {
+      proc.stdin?.write('start\n')
+      const { url, pid, owner } = JSON.parse(await first) as { url: string; pid: number; owner: string }
+      return { proc, url, pid, owner }
+    },
+  }
 }
 
 /** Sends `signal` and resolves with the exit code (null when a signal ended the process). */
-async function stop(server: Server, signal: NodeJS.Signals): Promise<number | null> {
-  if (server.proc.exitCode !== null || server.proc.signalCode !== null) return server.proc.exitCode
-  const exited = new Promise<number | null>((r) => server.proc.once('exit', (code) => r(code)))
-  server.proc.kill(signal)
+async function stop(proc: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)))
+  proc.kill(signal)
   return exited
 }
 
@@ -102,13 +117,13 @@ async function waitForAll(store: WorkflowStore, timeoutMs: number): Promise<RunR
 
 describe('Restarts of the Node server on a LibSQL file', () => {
   let dir: string
-  const servers: Server[] = []
+  const servers: ChildProcess[] = []
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'gorkflow-restarts-'))
   })
   afterAll(async () => {
-    await Promise.all(servers.map((s) => stop(s, 'SIGKILL')))
+    await Promise.all(servers.map((proc) => stop(proc, 'SIGKILL')))
     rmSync(dir, { recursive: true, force: true })
   })
 
@@ -123,15 +138,20 @@ describe('Restarts of the Node server on a LibSQL file', () => {
     const phases: string[] = []
     const mark = (what: string) => phases.push(`${what} +${Date.now() - t0}`)
     const leaseMs = (k: number) => (STOPS[k] === 'SIGKILL' ? 1_000 : 60_000)
-    let server = await startServer(dbFile, probeFile, leaseMs(0))
-    servers.push(server)
+    const boot = (k: number) => {
+      const booted = bootServer(dbFile, probeFile, leaseMs(k))
+      servers.push(booted.proc)
+      return booted
+    }
+    let server = await boot(0).start()
     for (const [k, signal] of STOPS.entries()) {
+      const next = boot(k + 1)
       const batch = Array.from({ length: RUNS }, (_, n) => n).filter((n) => n % STOPS.length === k)
       await Promise.all(batch.map((n) => startRun(server, n)))
       mark('started')
       await longStepRunning(probe, server.pid)
       mark('long')
-      const code = await stop(server, signal)
+      const code = await stop(server.proc, signal)
       mark(signal)
       stoppedPids.push(server.pid)
       store ??= await createLibSQLStore({ url: `file:${dbFile}` })
@@ -150,8 +170,7 @@ describe('Restarts of the Node server on a LibSQL file', () => {
         expect(interrupted.length).toBeGreaterThanOrEqual(1)
         gracefullyInterrupted += interrupted.length
       }
-      server = await startServer(dbFile, probeFile, leaseMs(k + 1))
-      servers.push(server)
+      server = await next.start()
       mark('listening')
     }
     const runs = await waitForAll(store as WorkflowStore, 60_000)

@@ -3,8 +3,10 @@
  * A real Node server process for crash and restart tests: the shipped `startNodeServer` on a LibSQL file, with the
  * probe, restart and `nap` workflows registered, stopped on SIGTERM/SIGINT by the shipped `exitOnSignals` (the
  * path `npm start` takes). Prints `{"url", "pid", "owner"}` on its first stdout line once it listens.
- * Env: DB_FILE, PROBE_FILE, LEASE_MS, SWEEP_INTERVAL_MS, SHUTDOWN_GRACE_MS.
+ * Env: DB_FILE, PROBE_FILE, LEASE_MS, SWEEP_INTERVAL_MS, SHUTDOWN_GRACE_MS; START_ON_STDIN=1 loads everything, then
+ * waits for a line on stdin before it opens the database and listens (a test boots the next server meanwhile).
  */
+import { createInterface } from 'node:readline'
 import { DEFAULT_SHUTDOWN_GRACE_MS } from '../../src/core/engine'
 import { silentLogger } from '../../src/core/logger'
 import { exitOnSignals, nodeOptionsFromEnv, startNodeServer } from '../../src/node'
@@ -12,6 +14,9 @@ import { napWorkflow } from '../../src/workflows'
 import { ProbeLog, probeWorkflow } from './probe-workflow'
 import { restartWorkflow } from './restart-workflow'
 
+if (process.env.START_ON_STDIN === '1') {
+  await new Promise((resolve) => createInterface({ input: process.stdin }).once('line', resolve))
+}
 const probe = new ProbeLog(process.env.PROBE_FILE as string)
 const { shutdownGraceMs = DEFAULT_SHUTDOWN_GRACE_MS } = nodeOptionsFromEnv(process.env)
 const server = await startNodeServer({
