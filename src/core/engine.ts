@@ -70,7 +70,17 @@ export interface EngineOptions {
    * Runs released elsewhere are found by the sweeper ({@link WorkflowStore.listDueRuns}). Must not throw.
    */
   readonly onYield?: (runId: string, dueAt: number) => void
+  /**
+   * How long {@link Engine.shutdown} lets running attempts finish, in ms. Past it, their `ctx.signal` aborts
+   * (ATTEMPT_INTERRUPTED), they are recorded as interrupted, not failed, and every lease is released with the run
+   * due at once. 5 s leaves half of Docker's 10 s stop timeout (and most of Kubernetes' 30 s) for that commit.
+   * Minimum `0`. @default 5_000
+   */
+  readonly shutdownGraceMs?: number
 }
+
+/** {@link EngineOptions.shutdownGraceMs}'s default. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 5_000
 
 export interface StartOptions {
   readonly resourceId?: string | null
@@ -126,6 +136,9 @@ export class Engine {
   readonly #logger: Logger
   readonly #retentionMs: number | undefined
   readonly #onYield: ((runId: string, dueAt: number) => void) | undefined
+  readonly #shutdownGraceMs: number
+  /** Shutdown began: nothing new is claimed, and whatever still starts yields at once. */
+  #closing = false
   readonly #env: ConstructorParameters<typeof RunExecution>[0]
   /** Runs this engine created and still holds the lease of: executing them needs no claim round trip. */
   readonly #fresh = new Map<string, { claim: Claim; seeded: boolean }>()
@@ -147,6 +160,7 @@ export class Engine {
       throw new InvalidArgumentError('retentionMs must be an integer >= 0')
     }
     this.#retentionMs = options.retentionMs
+    this.#shutdownGraceMs = graceMs(options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS, 'shutdownGraceMs')
     this.#onYield = options.onYield
     for (const wf of options.workflows) {
       if (this.#workflows.has(wf.id)) throw new InvalidArgumentError(`workflow ${wf.id} is registered twice`)
@@ -348,8 +362,9 @@ export class Engine {
     const { runId } = execution
     const done = execution.execute().finally(() => this.#active.delete(runId))
     this.#active.set(runId, { execution, done: done.then((r) => r.run) })
+    if (this.#closing) execution.yieldSoon()
     const { run, dueAgain } = await done
-    if (dueAgain) return this.#claimAndRun(runId, options)
+    if (dueAgain && !this.#closing) return this.#claimAndRun(runId, options)
     if (run.leaseOwner === null && run.status !== 'PAUSED' && !isTerminalRunStatus(run.status)) {
       this.#onYield?.(runId, run.wakeAt ?? this.#clock.now())
     }
@@ -497,7 +512,7 @@ export class Engine {
     const queue = ids.filter((id) => !this.#active.has(id) && !this.#claiming.has(id))
     const budget = options.budgetMs === undefined ? {} : { budgetMs: options.budgetMs }
     const worker = async () => {
-      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      for (let id = queue.shift(); id !== undefined && !this.#closing; id = queue.shift()) {
         try {
           const result = await this.#drive(id, budget)
           if (result.claimed) claimed++
@@ -519,10 +534,26 @@ export class Engine {
     return this.store.deleteFinishedRuns(this.#clock.now() - this.#retentionMs, RETENTION_BATCH)
   }
 
-  /** Lets running steps finish, commits, and releases every lease this engine holds. */
-  async shutdown(): Promise<void> {
+  /**
+   * Starts nothing new, lets running attempts finish for `graceMs`, then aborts the rest through `ctx.signal` and
+   * records them as interrupted (docs/decisions.md#interrupted-attempts); commits, and releases every lease this
+   * engine holds with the run due at once, so another engine continues it without waiting for a lease to expire.
+   * Handlers that ignore the signal are not waited for.
+   */
+  async shutdown(options: { readonly graceMs?: number } = {}): Promise<void> {
+    const grace = options.graceMs === undefined ? this.#shutdownGraceMs : graceMs(options.graceMs, 'graceMs')
+    this.#closing = true
     for (const { execution } of this.#active.values()) execution.yieldSoon()
-    await Promise.allSettled([...this.#active.values()].map((a) => a.done))
+    let cancelGrace = () => {}
+    const graceOver = new Promise<boolean>((resolve) => {
+      cancelGrace = this.#clock.timer(grace, () => resolve(true))
+    })
+    const overdue = await Promise.race([this.#drained().then(() => false), graceOver])
+    cancelGrace()
+    if (overdue) {
+      for (const { execution } of this.#active.values()) execution.interrupt()
+      await this.#drained()
+    }
     for (const [runId, { claim }] of this.#fresh) {
       const released = await this.store
         .commit(claim.lease, { now: this.#clock.now(), steps: [], run: {}, leaseExpiresAt: null })
@@ -530,6 +561,11 @@ export class Engine {
       if (released) this.#onYield?.(runId, this.#clock.now())
     }
     this.#fresh.clear()
+  }
+
+  /** Resolves once no execution is active (one may start while others wind down: `#follow` makes it yield). */
+  async #drained(): Promise<void> {
+    while (this.#active.size > 0) await Promise.allSettled([...this.#active.values()].map((a) => a.done))
   }
 
   #log(level: 'info' | 'warn' | 'error', event: string, fields: Record<string, string | number | null>): void {
@@ -540,6 +576,11 @@ export class Engine {
 /** The run input after the workflow's schema, as the store will hold it. @throws ValidationError */
 async function validInput(wf: AnyWorkflow, input: unknown): Promise<Json> {
   return toJson(wf.inputSchema ? await validate(wf.inputSchema, input, `input of workflow ${wf.id}`) : input)
+}
+
+function graceMs(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new InvalidArgumentError(`${name} must be an integer >= 0`)
+  return value
 }
 
 function toJson(value: unknown): Json {

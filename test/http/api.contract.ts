@@ -122,6 +122,7 @@ export function runApiContract(name: string, makeStore: () => Promise<WorkflowSt
         expect(steps[3]).toMatchObject({
           status: 'COMPLETED',
           attempt: 0,
+          interruptions: 0,
           input: { add: { sum: 7 }, multiply: { product: 12 } },
           output: { message: 'sum=7 product=12' },
         })

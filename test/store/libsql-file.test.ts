@@ -201,6 +201,9 @@ describe('LibSQLStore on a file', () => {
 
     const file = dir.file('upgraded.db')
     const old = await createLibSQLStore({ url: `file:${file}`, migrationsFolder: before })
+    // Today's store reads and writes `interruptions` (migration 0004), which the old file lacks: add it so this
+    // store can write the steps. 0003's rebuild copies only the columns it knows; 0004 adds this one back at 0.
+    rawConnection(file).exec('ALTER TABLE step_executions ADD interruptions integer DEFAULT 0 NOT NULL')
     const { run, steps } = await busyRun(old)
     await old.close()
     const tableSql = () =>

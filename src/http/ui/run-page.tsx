@@ -410,6 +410,8 @@ function StepDetails(props: { id: string; step: StepExecution | undefined; now: 
     )
   }
   const attempts = step.attempt + 1
+  // Interrupted attempts are restarts, not retries (docs/decisions.md#interrupted-attempts).
+  const retries = step.attempt - step.interruptions
   const failed = step.status === 'FAILED' || step.status === 'RETRYING'
   const duration = step.status === 'RUNNING' && step.startedAt !== null ? props.now - step.startedAt : step.durationMs
   return (
@@ -426,9 +428,17 @@ function StepDetails(props: { id: string; step: StepExecution | undefined; now: 
         <dt>Attempts</dt>
         <dd>
           {attempts}
-          {attempts > 1 ? ` (${attempts - 1} ${attempts === 2 ? 'retry' : 'retries'})` : ''}
+          {retries > 0 ? ` (${retries} ${retries === 1 ? 'retry' : 'retries'})` : ''}
           {step.status === 'RETRYING' ? ', waiting to retry' : ''}
         </dd>
+        {step.interruptions === 0 ? null : (
+          <>
+            <dt>Interruptions</dt>
+            <dd>
+              {step.interruptions} <span class="muted">(attempts cut short by a crash, restart or shutdown; no retry spent)</span>
+            </dd>
+          </>
+        )}
         <dt>First attempt</dt>
         <dd>{formatAbsolute(step.createdAt)}</dd>
         <dt>Latest attempt</dt>

@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
+import { Engine } from '../../../src/core/engine'
 import { NonRetryableError } from '../../../src/core/errors'
 import { defineStep } from '../../../src/core/step'
 import { workflow } from '../../../src/core/workflow'
@@ -384,6 +385,32 @@ describe('run detail', () => {
     const page = await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()
     expect(page).toContain('attempt 3 (2 retries)')
     expect(page).toContain('3 attempts')
+  })
+
+  it('shows interrupted attempts apart from retries', async () => {
+    let started!: () => void
+    const running = new Promise<void>((r) => { started = r })
+    const stubborn = defineStep({
+      id: 'stubborn',
+      maxRetries: 0,
+      handler: (ctx) => {
+        if (ctx.attempt > 0) return 'done'
+        started()
+        return new Promise<never>(() => {})
+      },
+    })
+    const wf = workflow({ id: 'stubborn' }).then(stubborn).build()
+    const h = createUiHarness([wf])
+    const { cookie } = await h.signIn()
+    const begun = await h.engine.begin('stubborn', null)
+    await running
+    // Past the grace the attempt is interrupted and the run released; another engine finishes it.
+    await h.engine.shutdown({ graceMs: 0 })
+    const finished = await new Engine({ store: h.engine.store, workflows: [wf] }).execute(begun.run.runId)
+    expect(finished.status).toBe('COMPLETED')
+    const page = await (await h.get(`/ui/runs/${begun.run.runId}`, cookie)).text()
+    expect(page).toContain('attempt 2 (0 retries, 1 interrupted)')
+    expect(page).toMatch(/<dt>Interruptions<\/dt>\s*<dd>1/)
   })
 
   it('says what a sleeping run waits for, in the list and on its page', async () => {
