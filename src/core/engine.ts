@@ -264,6 +264,7 @@ export class Engine {
       runId,
       workflowId: wf.id,
       workflowVersion: wf.version,
+      workflowFingerprint: wf.fingerprint,
       status: 'PENDING',
       progress: 0,
       input,
