@@ -15,6 +15,11 @@ export interface FingerprintNode {
   readonly event: string | null
 }
 
+/** The kind of a built node, as the fingerprint sees it. */
+export function nodeKind(node: { readonly wait: { readonly kind: 'sleep' | 'event' } | null; readonly condition: unknown }): FingerprintNode['kind'] {
+  return node.wait ? node.wait.kind : node.condition ? 'conditional' : 'step'
+}
+
 /**
  * A stable 16-hex-digit hash of the graph, independent of insertion order. Synchronous, so `build()` stays
  * synchronous; the same on Node and workerd (FNV-1a 64 over the UTF-8 of a canonical JSON text: not a

@@ -6,7 +6,7 @@
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { InvalidArgumentError, InvalidWorkflowError } from './errors'
-import { graphFingerprint } from './fingerprint'
+import { graphFingerprint, nodeKind } from './fingerprint'
 import type { AnyStep, Step, StepContext, StepOutput } from './step'
 import { assertStepConfig, type StepConfig } from './step-config'
 
@@ -269,7 +269,7 @@ export class WorkflowBuilder<In, Cur> {
     const fingerprint = graphFingerprint(
       steps.map((n) => ({
         id: n.id,
-        kind: n.wait ? n.wait.kind : n.condition ? 'conditional' : 'step',
+        kind: nodeKind(n),
         event: n.wait?.kind === 'event' ? n.wait.name : null,
       })),
       edges,
