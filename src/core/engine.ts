@@ -390,7 +390,10 @@ export class Engine {
       claim = claimed
     }
     const wf = this.#definitionOf(claim.run)
-    if (!wf) return { claimed: false, run: claim.run, parked: await this.#park(claim) }
+    if (!wf) {
+      const parked = await this.#park(claim)
+      return { claimed: false, run: parked.run, parked }
+    }
     const execution = new RunExecution(this.#env, wf, claim, options, fresh?.seeded ? 'seeded' : 'claimed')
     if (claim.run.startedAt === null) {
       this.#log('info', 'workflow_started', { run_id: runId, workflow_id: wf.id, resource_id: claim.run.resourceId })

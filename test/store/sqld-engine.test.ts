@@ -6,6 +6,7 @@
 // closing note); `SQLD_DEBUG=1` prints sqld's own log. The durability cases run on memory, the file store, our
 // endpoint and DynamoDB Local.
 import { runEngineCases } from '../core/engine.cases'
+import { runVersionCases } from '../core/versions.cases'
 import { runWaitCases } from '../core/waits.cases'
 import { useSqld } from '../support/sqld'
 
@@ -13,3 +14,4 @@ const sqld = useSqld()
 
 runEngineCases('LibSQLStore (sqld)', () => sqld.harness())
 runWaitCases('LibSQLStore (sqld)', () => sqld.harness())
+runVersionCases('LibSQLStore (sqld)', () => sqld.harness())
