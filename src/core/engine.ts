@@ -239,14 +239,14 @@ export class Engine {
     return versionInventory(this.store, this.#workflows, workflowId)
   }
 
-  /** The registered definition `run` continues on (same version and graph), or null. */
-  #definitionOf(run: RunRecord): AnyWorkflow | null {
+  /** The registered definition `run` continues on (same workflow, version and graph), or null when there is none here. */
+  definitionOf(run: RunRecord): AnyWorkflow | null {
     return this.#workflows.get(run.workflowId)?.find((wf) => runsOn(wf, run.workflowVersion, run.workflowFingerprint)) ?? null
   }
 
   /** The definition `run` continues on. @throws WorkflowNotFoundError, WorkflowVersionNotFoundError */
   #requireDefinitionOf(run: RunRecord): AnyWorkflow {
-    const wf = this.#definitionOf(run)
+    const wf = this.definitionOf(run)
     if (wf) return wf
     const versions = this.listWorkflowVersions(run.workflowId).map((v) => v.version)
     throw new WorkflowVersionNotFoundError(run.workflowId, `${run.workflowVersion} (graph ${run.workflowFingerprint ?? '?'})`, versions)
@@ -389,7 +389,7 @@ export class Engine {
       if (!claimed) return { claimed: false, run: await this.store.getRun(runId) }
       claim = claimed
     }
-    const wf = this.#definitionOf(claim.run)
+    const wf = this.definitionOf(claim.run)
     if (!wf) {
       const parked = await this.#park(claim)
       return { claimed: false, run: parked.run, parked }
@@ -604,7 +604,7 @@ export class Engine {
       throw new InvalidArgumentError(`run ${runId} already runs on version ${wf.version}`)
     }
     const steps = await this.store.listStepExecutions(runId)
-    const mismatches = await migrationMismatches(run, steps, wf, this.#definitionOf(run))
+    const mismatches = await migrationMismatches(run, steps, wf, this.definitionOf(run))
     if (mismatches.length > 0) throw new MigrationRefusedError(runId, wf.version, mismatches)
     // Cancel first: of a migration and anything else ending the run, exactly one wins.
     if (!isTerminalRunStatus(run.status)) await this.cancel(runId)

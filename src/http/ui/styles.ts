@@ -67,6 +67,8 @@ dl.facts dd{margin:0;overflow-wrap:anywhere}
 .badge{display:inline-flex;align-items:center;gap:.3em;font-size:.78rem;font-weight:700;letter-spacing:.02em;padding:.1rem .5rem;border-radius:999px;background:var(--fill);color:var(--ink);border:1px solid var(--stroke);white-space:nowrap}
 .badge.s-skipped,.badge.s-cancelled{border-style:dashed}
 .badge.s-paused{border-style:double;border-width:3px}
+.badge.version-wait{background:#fef3c7;color:#78350f;border:2px dashed #b45309}
+.notice.warn{border:2px solid #b45309;background:#fffbeb}
 progress{-webkit-appearance:none;appearance:none;width:6rem;height:.55rem;vertical-align:middle;border:0;border-radius:999px;background:#e2e8f0;overflow:hidden}
 progress::-webkit-progress-bar{background:#e2e8f0;border-radius:999px}
 progress::-webkit-progress-value{background:#2563eb;border-radius:999px}
