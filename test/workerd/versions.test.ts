@@ -6,6 +6,7 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { expect, it } from 'vitest'
+import { graphFingerprint } from '../../src/core/fingerprint'
 import { createWorker } from '../../src/runtime/create-worker'
 import { createRemoteLibSQLStore } from '../../src/store/libsql/remote-libsql-store'
 import { makeRun } from '../support/fixtures'
@@ -29,6 +30,14 @@ async function call(worker: typeof both, method: string, path: string, body?: un
   await waitOnExecutionContext(ctx)
   return { status: res.status, body: await res.json() }
 }
+
+it('computes the same fingerprint as Node (the value test/core/fingerprint.test.ts pins)', () => {
+  const nodes = [
+    { id: 'a', kind: 'step', event: null },
+    { id: 'b', kind: 'event', event: 'go' },
+  ] as const
+  expect(graphFingerprint(nodes, [['a', 'b']])).toBe('b3b90a3aecbba7d1')
+})
 
 it('starts on the last version or the named one, and a v1 run finishes on v1', async () => {
   const current = await call(both, 'POST', `/v1/workflows/${v1.id}/runs?wait=true`, { input: { n: 1 } })
