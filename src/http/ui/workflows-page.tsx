@@ -122,14 +122,14 @@ function VersionsTable(props: { versions: readonly VersionInventory[] }) {
       <tbody>
         {props.versions.map((v) => (
           <tr>
-            <td>{v.version}</td>
-            <td class="mono">{v.fingerprint ?? '—'}</td>
-            <td>
+            <td data-label="Version">{v.version}</td>
+            <td data-label="Graph" class="mono">{v.fingerprint ?? '—'}</td>
+            <td data-label="Here">
               {v.current ? 'registered, current (new runs start here)' : v.registered ? 'registered' : (
                 <span class="badge version-wait">not registered</span>
               )}
             </td>
-            <td>{v.inFlight}</td>
+            <td data-label="In flight">{v.inFlight}</td>
           </tr>
         ))}
       </tbody>
