@@ -181,7 +181,14 @@ export function RunPage(props: RunPageProps) {
           ) : (
             <a href={`${ctx.base}/workflows/${encodeURIComponent(run.workflowId)}`}>{run.workflowId}</a>
           )}{' '}
-          <span class="muted">version {run.workflowVersion}</span>
+          <span class="muted">
+            version {run.workflowVersion}
+            {run.workflowFingerprint === null ? null : (
+              <>
+                {' '}· graph <span class="mono">{run.workflowFingerprint}</span>
+              </>
+            )}
+          </span>
         </dd>
         <TimeFact label="Created" at={run.createdAt} now={ctx.now} />
         <TimeFact label="Started" at={run.startedAt} now={ctx.now} />

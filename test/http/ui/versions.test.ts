@@ -30,6 +30,7 @@ it('shows versions and orphaned runs, badges a run waiting for its version, and 
   expect(page).toContain('<span class="badge version-wait">waiting for version 0</span>')
   expect(page).toContain('Keep it deployed until its runs drain, or migrate or cancel the run')
   expect(page).toContain(`action="/ui/runs/${orphan.runId}/migrate"`)
+  expect(page).toContain('graph <span class="mono">00000000000000aa</span>')
 
   const refused = await h.post(`/ui/runs/${onV1.runId}/migrate`, { _csrf: csrf, version: '2' }, cookie)
   expect(refused.status).toBe(409)
