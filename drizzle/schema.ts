@@ -20,6 +20,8 @@ export const workflowRuns = sqliteTable(
     runId: text('run_id').primaryKey(),
     workflowId: text('workflow_id').notNull(),
     workflowVersion: text('workflow_version').notNull(),
+    /** Structural fingerprint of the graph the run started on; NULL for runs stored before it existed. */
+    workflowFingerprint: text('workflow_fingerprint'),
     status: text('status', { enum: RUN_STATUSES }).notNull(),
     progress: real('progress').notNull(),
     /** JSON text of the run input (`null` is the text `null`). */

@@ -57,6 +57,7 @@ export {
   InvalidCursorError,
   InvalidWorkflowError,
   LeaseLostError,
+  MigrationRefusedError,
   NonRetryableError,
   PayloadTooLargeError,
   RunAlreadyExistsError,
@@ -69,10 +70,12 @@ export {
   StoreUnavailableError,
   ValidationError,
   WorkflowNotFoundError,
+  WorkflowVersionNotFoundError,
   isGorkflowError,
   toError,
 } from './core/errors'
-export type { ErrorCode, ValidationIssue } from './core/errors'
+export type { ErrorCode, MigrationMismatch, ValidationIssue } from './core/errors'
+export type { Inventory, VersionInventory, WorkflowInventory } from './core/version-inventory'
 export { systemClock, type Clock } from './core/clock'
 export { jsonLogger, parseLogLevel, silentLogger, type LogFields, type Logger, type LogLevel } from './core/logger'
 
@@ -95,5 +98,5 @@ export { MemoryStore } from './store/memory/memory-store'
 export { createApp, DEFAULT_MAX_BODY_BYTES, DEFAULT_WAIT_BUDGET_MS, type AppOptions, type AppType } from './http/app'
 export { parseApiTokens } from './http/auth'
 export { HTTP_ERROR_CODES, STATUS_BY_CODE, type ErrorBody, type HttpErrorCode } from './http/errors'
-export type { RunView, StepView, WorkflowSummaryView, WorkflowView } from './http/views'
+export type { RunView, StepView, VersionView, WorkflowSummaryView, WorkflowView } from './http/views'
 export { createUiApp, type UiAppOptions } from './http/ui/ui-app'

@@ -8,16 +8,20 @@ import { systemClock, type Clock } from './clock'
 import {
   InvalidArgumentError,
   isGorkflowError,
+  MigrationRefusedError,
   RunAlreadyFinishedError,
   RunStateConflictError,
   WorkflowNotFoundError,
+  WorkflowVersionNotFoundError,
 } from './errors'
 import { isLevelEnabled, silentLogger, type Logger } from './logger'
-import { isTerminalRunStatus, type Json, type RunRecord, type StepExecution } from './model'
+import { isTerminalRunStatus, type Json, type RunRecord, type StepExecution, type WaitingFor } from './model'
 import { RunExecution, type ExecutionOptions } from './run-execution'
 import { validate } from './schema'
 import type { StepDeps } from './step'
 import { resolveStepConfig, type ResolvedStepConfig, type StepConfig } from './step-config'
+import { runsOn, versionInventory, type Inventory } from './version-inventory'
+import { migrationMismatches, reusedSteps } from './version-migration'
 import type { AnyWorkflow, WorkflowNode } from './workflow'
 import type { Claim, CreateRunResult, RunFilter, RunPage, WorkflowStore } from './store'
 
@@ -77,6 +81,12 @@ export interface EngineOptions {
    * Minimum `0`. @default 5_000
    */
   readonly shutdownGraceMs?: number
+  /**
+   * A claimed run whose version (or graph fingerprint, or workflow) is not registered here is released untouched
+   * with its `wakeAt` this far ahead, so sweepers look at it again then instead of claiming it in every sweep;
+   * an engine that has its version picks it up after at most this delay. Minimum `1000`. @default 60_000
+   */
+  readonly versionRecheckMs?: number
 }
 
 /** {@link EngineOptions.shutdownGraceMs}'s default. */
@@ -94,6 +104,8 @@ export interface StartOptions {
    * a scheduler executes elsewhere (a Durable Object alarm), which must be able to claim it at once. @default true
    */
   readonly leased?: boolean
+  /** The registered version to start on. @default the version registered last */
+  readonly version?: string
 }
 
 export interface StartResult {
@@ -118,6 +130,8 @@ export interface SweepOptions {
 export interface SweepResult {
   readonly claimed: number
   readonly completed: number
+  /** Runs released untouched because their version is not registered here (logged once per sweep). */
+  readonly parked: number
   /** Terminal runs deleted by retention during this sweep. */
   readonly deleted: number
 }
@@ -127,10 +141,24 @@ const RUNS_SWEPT_AT_ONCE = 8
 /** Terminal runs deleted per sweep, so retention never outlasts a cron invocation. */
 const RETENTION_BATCH = 100
 
+/** A run this engine claimed but may not execute: its version is not registered here. */
+interface Parked {
+  readonly run: RunRecord
+  readonly waiting: Extract<WaitingFor, { kind: 'version' }>
+}
+
+/** What driving one run came to. */
+interface Driven {
+  readonly claimed: boolean
+  readonly run: RunRecord
+  readonly parked?: Parked
+}
+
 export class Engine {
   readonly store: WorkflowStore
   readonly ownerId: string
-  readonly #workflows = new Map<string, AnyWorkflow>()
+  /** Every registered version of each workflow id, in registration order: the last one is where new runs start. */
+  readonly #workflows = new Map<string, AnyWorkflow[]>()
   readonly #clock: Clock
   readonly #generateId: () => string
   readonly #logger: Logger
@@ -139,6 +167,7 @@ export class Engine {
   readonly #shutdownGraceMs: number
   /** Shutdown began: nothing new is claimed, and whatever still starts yields at once. */
   #closing = false
+  readonly #versionRecheckMs: number
   readonly #env: ConstructorParameters<typeof RunExecution>[0]
   /** Runs this engine created and still holds the lease of: executing them needs no claim round trip. */
   readonly #fresh = new Map<string, { claim: Claim; seeded: boolean }>()
@@ -159,12 +188,21 @@ export class Engine {
     if (options.retentionMs !== undefined && (!Number.isSafeInteger(options.retentionMs) || options.retentionMs < 0)) {
       throw new InvalidArgumentError('retentionMs must be an integer >= 0')
     }
+    const versionRecheckMs = options.versionRecheckMs ?? 60_000
+    if (!Number.isSafeInteger(versionRecheckMs) || versionRecheckMs < 1000) {
+      throw new InvalidArgumentError('versionRecheckMs must be an integer >= 1000')
+    }
+    this.#versionRecheckMs = versionRecheckMs
     this.#retentionMs = options.retentionMs
     this.#shutdownGraceMs = graceMs(options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS, 'shutdownGraceMs')
     this.#onYield = options.onYield
     for (const wf of options.workflows) {
-      if (this.#workflows.has(wf.id)) throw new InvalidArgumentError(`workflow ${wf.id} is registered twice`)
-      this.#workflows.set(wf.id, wf)
+      const versions = this.#workflows.get(wf.id) ?? []
+      // One definition per version string: a run names only its version, so two graphs under one would be ambiguous.
+      if (versions.some((v) => v.version === wf.version)) {
+        throw new InvalidArgumentError(`workflow ${wf.id} version ${wf.version} is registered twice`)
+      }
+      this.#workflows.set(wf.id, [...versions, wf])
     }
     this.store = options.store
     this.#clock = options.clock ?? systemClock
@@ -192,15 +230,50 @@ export class Engine {
     }
   }
 
+  /** The current version (registered last) of each workflow. */
   listWorkflows(): AnyWorkflow[] {
-    return [...this.#workflows.values()]
+    return [...this.#workflows.values()].map((versions) => versions[versions.length - 1] as AnyWorkflow)
   }
 
-  /** @throws WorkflowNotFoundError */
-  getWorkflow(workflowId: string): AnyWorkflow {
-    const wf = this.#workflows.get(workflowId)
-    if (!wf) throw new WorkflowNotFoundError(workflowId)
+  /** Every registered version of a workflow, in registration order (the last is current). @throws WorkflowNotFoundError */
+  listWorkflowVersions(workflowId: string): AnyWorkflow[] {
+    const versions = this.#workflows.get(workflowId)
+    if (!versions) throw new WorkflowNotFoundError(workflowId)
+    return [...versions]
+  }
+
+  /**
+   * A registered definition: the given version, or the current one.
+   * @throws WorkflowNotFoundError, WorkflowVersionNotFoundError
+   */
+  getWorkflow(workflowId: string, version?: string): AnyWorkflow {
+    const versions = this.listWorkflowVersions(workflowId)
+    if (version === undefined) return versions[versions.length - 1] as AnyWorkflow
+    const wf = versions.find((v) => v.version === version)
+    if (!wf) throw new WorkflowVersionNotFoundError(workflowId, version, versions.map((v) => v.version))
     return wf
+  }
+
+  /**
+   * In-flight runs (PENDING, RUNNING, PAUSED) by workflow and version, beside the registered versions; with no
+   * `workflowId`, of every workflow, including ids no longer registered. One read per in-flight run.
+   */
+  versionInventory(workflowId?: string): Promise<Inventory> {
+    if (workflowId !== undefined) this.listWorkflowVersions(workflowId)
+    return versionInventory(this.store, this.#workflows, workflowId)
+  }
+
+  /** The registered definition `run` continues on (same workflow, version and graph), or null when there is none here. */
+  definitionOf(run: RunRecord): AnyWorkflow | null {
+    return this.#workflows.get(run.workflowId)?.find((wf) => runsOn(wf, run.workflowVersion, run.workflowFingerprint)) ?? null
+  }
+
+  /** The definition `run` continues on. @throws WorkflowNotFoundError, WorkflowVersionNotFoundError */
+  #requireDefinitionOf(run: RunRecord): AnyWorkflow {
+    const wf = this.definitionOf(run)
+    if (wf) return wf
+    const versions = this.listWorkflowVersions(run.workflowId).map((v) => v.version)
+    throw new WorkflowVersionNotFoundError(run.workflowId, `${run.workflowVersion} (graph ${run.workflowFingerprint ?? '?'})`, versions)
   }
 
   /**
@@ -209,7 +282,7 @@ export class Engine {
    * @throws WorkflowNotFoundError, ValidationError (VALIDATION_ERROR with the schema's issues)
    */
   async start(workflowId: string, input: unknown, options: StartOptions = {}): Promise<StartResult> {
-    const wf = this.getWorkflow(workflowId)
+    const wf = this.getWorkflow(workflowId, options.version)
     return this.#create(wf, await validInput(wf, input), options, null, [])
   }
 
@@ -224,7 +297,7 @@ export class Engine {
    * @throws WorkflowNotFoundError, ValidationError, and the store's createRun errors
    */
   async begin(workflowId: string, input: unknown, options: StartOptions & ExecutionOptions = {}): Promise<BegunRun> {
-    const wf = this.getWorkflow(workflowId)
+    const wf = this.getWorkflow(workflowId, options.version)
     const record = this.#newRecord(wf, await validInput(wf, input), options, null, this.#generateId())
     if (record.leaseOwner === null || record.leaseExpiresAt === null) {
       const result = await this.#insert(record, [])
@@ -288,6 +361,7 @@ export class Engine {
       runId,
       workflowId: wf.id,
       workflowVersion: wf.version,
+      workflowFingerprint: wf.fingerprint,
       status: 'PENDING',
       progress: 0,
       input,
@@ -318,10 +392,13 @@ export class Engine {
    * end in the run's status and error.
    */
   execute(runId: string, options: ExecutionOptions = {}): Promise<RunRecord> {
-    return this.#drive(runId, options).then((r) => r.run)
+    return this.#drive(runId, options).then((r) => {
+      if (r.parked) this.#logParked([r.parked])
+      return r.run
+    })
   }
 
-  #drive(runId: string, options: ExecutionOptions): Promise<{ claimed: boolean; run: RunRecord }> {
+  #drive(runId: string, options: ExecutionOptions): Promise<Driven> {
     const active = this.#active.get(runId)
     if (active) return active.done.then((run) => ({ claimed: false, run }))
     const claiming = this.#claiming.get(runId)
@@ -331,7 +408,7 @@ export class Engine {
     return drive
   }
 
-  async #claimAndRun(runId: string, options: ExecutionOptions): Promise<{ claimed: boolean; run: RunRecord }> {
+  async #claimAndRun(runId: string, options: ExecutionOptions): Promise<Driven> {
     const fresh = this.#fresh.get(runId)
     this.#fresh.delete(runId)
     let claim = fresh?.claim
@@ -340,11 +417,10 @@ export class Engine {
       if (!claimed) return { claimed: false, run: await this.store.getRun(runId) }
       claim = claimed
     }
-    const wf = this.#workflows.get(claim.run.workflowId)
+    const wf = this.definitionOf(claim.run)
     if (!wf) {
-      // A run of a workflow this deployment does not know: leave it for an engine that does.
-      await this.store.commit(claim.lease, { now: this.#clock.now(), steps: [], run: {}, leaseExpiresAt: null })
-      throw new WorkflowNotFoundError(claim.run.workflowId)
+      const parked = await this.#park(claim)
+      return { claimed: false, run: parked.run, parked }
     }
     const execution = new RunExecution(this.#env, wf, claim, options, fresh?.seeded ? 'seeded' : 'claimed')
     if (claim.run.startedAt === null) {
@@ -358,7 +434,7 @@ export class Engine {
    * the store has made the run due at once (see the store port's rules): continue it here instead of waiting for
    * the sweeper.
    */
-  async #follow(execution: RunExecution, options: ExecutionOptions): Promise<{ claimed: boolean; run: RunRecord }> {
+  async #follow(execution: RunExecution, options: ExecutionOptions): Promise<Driven> {
     const { runId } = execution
     const done = execution.execute().finally(() => this.#active.delete(runId))
     this.#active.set(runId, { execution, done: done.then((r) => r.run) })
@@ -369,6 +445,53 @@ export class Engine {
       this.#onYield?.(runId, run.wakeAt ?? this.#clock.now())
     }
     return { claimed: true, run }
+  }
+
+  /**
+   * Releases a claimed run whose version this engine does not have, untouched but for `waitingFor` (shown by the
+   * API) and a `wakeAt` {@link EngineOptions.versionRecheckMs} ahead, so no sweeper claims it again and again
+   * meanwhile (listDueRuns returns the oldest due runs first: a run released as due would come back at the head
+   * of every sweep). No step runs, no attempt is counted, and `onYield` is not told: the run is not due here.
+   */
+  async #park(claim: Claim): Promise<Parked> {
+    const { run } = claim
+    const now = this.#clock.now()
+    const waiting = {
+      kind: 'version',
+      version: run.workflowVersion,
+      fingerprint: run.workflowFingerprint,
+      sameVersionOtherGraph: (this.#workflows.get(run.workflowId) ?? []).some((wf) => wf.version === run.workflowVersion),
+      until: now + this.#versionRecheckMs,
+    } as const
+    await this.store.commit(claim.lease, { now, steps: [], run: { wakeAt: waiting.until, waitingFor: waiting }, leaseExpiresAt: null })
+    const parked = { ...run, wakeAt: waiting.until, waitingFor: waiting, leaseOwner: null, leaseExpiresAt: null, updatedAt: now }
+    return { run: parked, waiting }
+  }
+
+  /**
+   * One warning for all the runs a sweep (or an execute) found on versions not registered here, grouped by
+   * workflow, version and fingerprint: one line per sweep however many runs wait.
+   */
+  #logParked(parked: readonly Parked[]): void {
+    if (parked.length === 0 || !isLevelEnabled(this.#logger, 'warn')) return
+    const groups = new Map<string, { label: string; runs: number; bump: boolean }>()
+    for (const { run, waiting } of parked) {
+      const label = `${run.workflowId}@${waiting.version}#${waiting.fingerprint ?? '?'}`
+      const group = groups.get(label) ?? { label, runs: 0, bump: waiting.sameVersionOtherGraph }
+      group.runs++
+      groups.set(label, group)
+    }
+    const bumps = [...groups.values()].filter((g) => g.bump).map((g) => g.label)
+    this.#log('warn', 'runs_waiting_for_version', {
+      runs: parked.length,
+      versions: [...groups.values()].map((g) => `${g.label} (${g.runs})`).join(', '),
+      recheck_ms: this.#versionRecheckMs,
+      hint:
+        bumps.length === 0
+          ? 'these versions are not registered here: keep them deployed until their runs drain, or migrate or cancel the runs'
+          : `${bumps.join(', ')}: a definition with the same version string but another graph is registered here; ` +
+            'this looks like a forgotten version bump',
+    })
   }
 
   /** `begin`: the run in its final (or yielded) state; an idempotent duplicate is executed (claimed) as found. */
@@ -445,7 +568,7 @@ export class Engine {
   async sendEvent(runId: string, name: string, payload: unknown): Promise<RunRecord> {
     const run = await this.store.getRun(runId)
     if (isTerminalRunStatus(run.status)) throw new RunAlreadyFinishedError(runId, run.status)
-    const wf = this.getWorkflow(run.workflowId)
+    const wf = this.#requireDefinitionOf(run)
     const wait = wf.steps.map((n) => n.wait).find((w) => w?.kind === 'event' && w.name === name)
     if (wait?.kind !== 'event') throw new InvalidArgumentError(`workflow ${wf.id} waits for no event named ${JSON.stringify(name)}`)
     if (wait.schema) await validate(wait.schema, payload, `payload of event ${name}`)
@@ -470,7 +593,7 @@ export class Engine {
     if (failed.retriedBy !== null) {
       throw new RunStateConflictError(runId, failed.status, `run ${runId} was already retried by ${failed.retriedBy}`)
     }
-    const wf = this.getWorkflow(failed.workflowId)
+    const wf = this.#requireDefinitionOf(failed)
     const rerun = new Set<string>()
     if (options.fromStep !== undefined) {
       if (!wf.steps.some((n) => n.id === options.fromStep)) {
@@ -483,22 +606,81 @@ export class Engine {
         stack.push(...(wf.steps.find((n) => n.id === id)?.successors ?? []))
       }
     }
+    const steps = reusedSteps(await this.store.listStepExecutions(runId)).filter((s) => !rerun.has(s.stepId))
+    const { run, reused } = await this.#rerun(failed, wf, steps, options.leased)
+    this.#log('info', 'workflow_retried', { run_id: run.runId, retry_of: runId, reused_steps: reused })
+    return run
+  }
+
+  /**
+   * Moves a run to another registered version of its workflow, when every step that completed exists there with
+   * the same id and kind, schemas that accept what was recorded, and its predecessors there completed too. Built
+   * on {@link retry}: a PENDING, RUNNING or PAUSED run is cancelled, and a new run on the target version, linked
+   * both ways (`retryOf`, `retriedBy`), reuses the completed steps' outputs and gets the run's state and delivered
+   * events. A FAILED or CANCELLED run (not yet retried) moves the same way. The new run is leased here:
+   * {@link execute} it.
+   * @throws RunNotFoundError, WorkflowVersionNotFoundError, MigrationRefusedError (listing every mismatch; nothing
+   *   changed), RunAlreadyFinishedError (COMPLETED), RunStateConflictError (already retried or migrated),
+   *   InvalidArgumentError (already on that version)
+   */
+  async migrate(runId: string, target: { readonly version: string }): Promise<RunRecord> {
+    const run = await this.store.getRun(runId)
+    if (run.status === 'COMPLETED') throw new RunAlreadyFinishedError(runId, run.status)
+    if (run.retriedBy !== null) {
+      throw new RunStateConflictError(runId, run.status, `run ${runId} was already retried or migrated by ${run.retriedBy}`)
+    }
+    const wf = this.getWorkflow(run.workflowId, target.version)
+    if (runsOn(wf, run.workflowVersion, run.workflowFingerprint)) {
+      throw new InvalidArgumentError(`run ${runId} already runs on version ${wf.version}`)
+    }
+    const steps = await this.store.listStepExecutions(runId)
+    const mismatches = await migrationMismatches(run, steps, wf, this.definitionOf(run))
+    if (mismatches.length > 0) throw new MigrationRefusedError(runId, wf.version, mismatches)
+    // Cancel first: of a migration and anything else ending the run, exactly one wins.
+    if (!isTerminalRunStatus(run.status)) await this.cancel(runId)
+    const { run: moved, reused } = await this.#rerun(run, wf, reusedSteps(steps))
+    const now = this.#clock.now()
+    for (const [key, value] of Object.entries(await this.store.getAllState(runId))) {
+      await this.store.saveState(moved.runId, key, value, now)
+    }
+    for (const node of wf.steps) {
+      if (node.wait?.kind !== 'event') continue
+      const event = await this.store.loadEvent(runId, node.wait.name).catch((err: unknown) => {
+        if (isGorkflowError(err, 'EVENT_NOT_FOUND')) return null
+        throw err
+      })
+      if (event) await this.store.deliverEvent(moved.runId, event.name, event.payload, now)
+    }
+    this.#log('warn', 'workflow_migrated', {
+      run_id: moved.runId,
+      migrated_from: runId,
+      from_version: run.workflowVersion,
+      to_version: wf.version,
+      reused_steps: reused,
+    })
+    return moved
+  }
+
+  /** A new run of `wf` for `source`'s input, linked to it both ways, reusing `steps`' outputs. */
+  async #rerun(
+    source: RunRecord,
+    wf: AnyWorkflow,
+    steps: readonly StepExecution[],
+    leased?: boolean,
+  ): Promise<{ run: RunRecord; reused: number }> {
     const newRunId = this.#generateId()
     const now = this.#clock.now()
-    const seed = (await this.store.listStepExecutions(runId))
-      .filter((s) => (s.status === 'COMPLETED' || s.status === 'SKIPPED') && !rerun.has(s.stepId))
-      .map((s): StepExecution => ({ ...s, runId: newRunId, createdAt: now, updatedAt: now }))
+    const seed = steps.map((s): StepExecution => ({ ...s, runId: newRunId, createdAt: now, updatedAt: now }))
     // Link first: of two concurrent retries exactly one wins the link, and only the winner creates a run.
-    await this.store.linkRetry(runId, newRunId, now)
+    await this.store.linkRetry(source.runId, newRunId, now)
     const startOptions: StartOptions = {
-      ...(options.leased === undefined ? {} : { leased: options.leased }),
-      resourceId: failed.resourceId,
-      tags: failed.tags,
-      ...(failed.context === null ? {} : { context: failed.context }),
+      ...(leased === undefined ? {} : { leased }),
+      resourceId: source.resourceId,
+      tags: source.tags,
+      ...(source.context === null ? {} : { context: source.context }),
     }
-    const { run } = await this.#create(wf, failed.input, startOptions, runId, seed, newRunId)
-    this.#log('info', 'workflow_retried', { run_id: newRunId, retry_of: runId, reused_steps: seed.length })
-    return run
+    const { run } = await this.#create(wf, source.input, startOptions, source.runId, seed, newRunId)
+    return { run, reused: seed.length }
   }
 
   /**
@@ -509,6 +691,7 @@ export class Engine {
     const ids = await this.store.listDueRuns(this.#clock.now(), options.limit ?? 25)
     let claimed = 0
     let completed = 0
+    const parked: Parked[] = []
     const queue = ids.filter((id) => !this.#active.has(id) && !this.#claiming.has(id))
     const budget = options.budgetMs === undefined ? {} : { budgetMs: options.budgetMs }
     const worker = async () => {
@@ -516,6 +699,7 @@ export class Engine {
         try {
           const result = await this.#drive(id, budget)
           if (result.claimed) claimed++
+          if (result.parked) parked.push(result.parked)
           if (result.claimed && isTerminalRunStatus(result.run.status)) completed++
         } catch (err) {
           // One bad run (unknown workflow, store fault) must not stop the sweep of the others.
@@ -525,7 +709,8 @@ export class Engine {
       }
     }
     await Promise.all(Array.from({ length: Math.min(RUNS_SWEPT_AT_ONCE, queue.length) }, worker))
-    return { claimed, completed, deleted: await this.pruneFinished() }
+    this.#logParked(parked)
+    return { claimed, completed, parked: parked.length, deleted: await this.pruneFinished() }
   }
 
   /** Deletes one batch of terminal runs older than `retentionMs` (the sweeper's last task); returns how many. */

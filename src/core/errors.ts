@@ -18,6 +18,8 @@ export const ERROR_CODES = [
   'INVALID_WORKFLOW',
   'INVALID_ARGUMENT',
   'WORKFLOW_NOT_FOUND',
+  'WORKFLOW_VERSION_NOT_FOUND',
+  'MIGRATION_REFUSED',
   // store contract
   'RUN_NOT_FOUND',
   'STEP_EXECUTION_NOT_FOUND',
@@ -175,6 +177,39 @@ export class WorkflowNotFoundError extends GorkflowError {
   override name = 'WorkflowNotFoundError'
   constructor(workflowId: string) {
     super('WORKFLOW_NOT_FOUND', `workflow ${JSON.stringify(workflowId)} is not registered`)
+  }
+}
+
+/** The workflow is registered, but not in the version asked for (a start, a migration, a run's own version). */
+export class WorkflowVersionNotFoundError extends GorkflowError {
+  override name = 'WorkflowVersionNotFoundError'
+  constructor(workflowId: string, version: string, registered: readonly string[]) {
+    super(
+      'WORKFLOW_VERSION_NOT_FOUND',
+      `workflow ${JSON.stringify(workflowId)} has no version ${JSON.stringify(version)} registered here` +
+        ` (registered: ${registered.map((v) => JSON.stringify(v)).join(', ')})`,
+      { details: { registered: [...registered] } },
+    )
+  }
+}
+
+/** One reason a run cannot move to another version of its workflow. */
+export interface MigrationMismatch {
+  /** The step concerned; null for the run input. */
+  readonly stepId: string | null
+  readonly problem: string
+}
+
+/** `Engine.migrate` found the run's completed steps incompatible with the target version; nothing changed. */
+export class MigrationRefusedError extends GorkflowError {
+  override name = 'MigrationRefusedError'
+  constructor(runId: string, version: string, readonly mismatches: readonly MigrationMismatch[]) {
+    super(
+      'MIGRATION_REFUSED',
+      `run ${runId} cannot move to version ${JSON.stringify(version)}: ` +
+        mismatches.map((m) => (m.stepId === null ? m.problem : `step ${m.stepId}: ${m.problem}`)).join('; '),
+      { details: { mismatches: mismatches.map((m) => ({ stepId: m.stepId, problem: m.problem })) } },
+    )
   }
 }
 

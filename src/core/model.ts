@@ -63,6 +63,18 @@ export interface StepError {
 export type WaitingFor =
   | { readonly kind: 'sleep'; readonly stepId: string; readonly until: number }
   | { readonly kind: 'event'; readonly stepId: string; readonly name: string; readonly until: number | null }
+  /**
+   * The run's version (or its workflow) is not registered on the engine that last claimed it, which released it
+   * untouched for an engine that has it; `until` is when a sweeper looks at it again.
+   */
+  | {
+      readonly kind: 'version'
+      readonly version: string
+      readonly fingerprint: string | null
+      /** True when a definition with this version string but another graph is registered: a forgotten version bump. */
+      readonly sameVersionOtherGraph: boolean
+      readonly until: number
+    }
 
 /** An event delivered to a run (`engine.sendEvent`), kept until a waitForEvent node consumes it. */
 export interface DeliveredEvent {
@@ -76,6 +88,11 @@ export interface RunRecord {
   readonly runId: string
   readonly workflowId: string
   readonly workflowVersion: string
+  /**
+   * The structural fingerprint of the definition the run started on (`WorkflowDefinition.fingerprint`); null for
+   * runs stored before fingerprints existed, which are pinned by their version string alone.
+   */
+  readonly workflowFingerprint: string | null
   readonly status: RunStatus
   /**
    * 0..1: (COMPLETED + SKIPPED + continued-FAILED steps) / all steps; 1 only when COMPLETED

@@ -6,6 +6,7 @@
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { InvalidArgumentError, InvalidWorkflowError } from './errors'
+import { graphFingerprint, nodeKind } from './fingerprint'
 import type { AnyStep, Step, StepContext, StepOutput } from './step'
 import { assertStepConfig, type StepConfig } from './step-config'
 
@@ -38,6 +39,9 @@ export type NodeWait =
 /** The latest representable wake time (year 9999): what "no deadline" is persisted as. */
 export const NEVER = 253_402_300_799_999
 
+/** Workflow version strings: what `version` accepts, and what the API accepts where a version is named. */
+export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/
+
 /** Longest durable sleep accepted, in ms (one year and a day). */
 export const MAX_SLEEP_MS = 366 * 24 * 60 * 60 * 1000
 
@@ -63,6 +67,11 @@ export interface WorkflowDefinition<I = unknown, O = unknown> {
   readonly id: string
   readonly name: string
   readonly version: string
+  /**
+   * Hash of the graph's structure (step ids and kinds, event names, edges; not handlers or schemas). A run is
+   * pinned to its version and this fingerprint, and continues only where both are registered.
+   */
+  readonly fingerprint: string
   readonly description: string
   readonly tags: Readonly<Record<string, string>>
   readonly inputSchema: StandardSchemaV1 | null
@@ -87,7 +96,10 @@ export interface WorkflowOptions {
   readonly id: string
   /** @default the id */
   readonly name?: string
-  /** @default '1.0' */
+  /**
+   * Bump it with every change to the graph: runs continue only on the version they started on
+   * (README "Deploying a change safely"). 1-64 of letters, digits, `_ . + -`. @default '1.0'
+   */
   readonly version?: string
   readonly description?: string
   readonly tags?: Readonly<Record<string, string>>
@@ -254,10 +266,19 @@ export class WorkflowBuilder<In, Cur> {
           successors: Object.freeze(graph.successors.get(n.step.id) ?? []),
         }),
     )
+    const fingerprint = graphFingerprint(
+      steps.map((n) => ({
+        id: n.id,
+        kind: nodeKind(n),
+        event: n.wait?.kind === 'event' ? n.wait.name : null,
+      })),
+      edges,
+    )
     return Object.freeze({
       id: options.id,
       name: options.name ?? options.id,
       version: options.version ?? '1.0',
+      fingerprint,
       description: options.description ?? '',
       tags: Object.freeze({ ...options.tags }),
       inputSchema,
@@ -310,6 +331,9 @@ export function workflow<I = unknown>(options: WorkflowOptions & { readonly inpu
 export function workflow(options: WorkflowOptions & { readonly input?: StandardSchemaV1 }): WorkflowBuilder<unknown, unknown> {
   if (typeof options?.id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(options.id)) {
     throw new InvalidArgumentError('workflow id must be 1-100 characters of letters, digits, "_", "." or "-"')
+  }
+  if (options.version !== undefined && (typeof options.version !== 'string' || !VERSION_PATTERN.test(options.version))) {
+    throw new InvalidArgumentError(`workflow ${options.id}: version must be 1-64 of letters, digits, "_", ".", "+" or "-"`)
   }
   const { input, ...rest } = options
   const limit = rest.concurrency?.limit

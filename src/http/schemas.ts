@@ -6,6 +6,7 @@
  */
 import { z } from '@hono/zod-openapi'
 import { RUN_STATUSES, STEP_STATUSES } from '../core/model'
+import { VERSION_PATTERN } from '../core/workflow'
 import {
   MAX_IDEMPOTENCY_KEY_LENGTH,
   MAX_RESOURCE_ID_LENGTH,
@@ -34,8 +35,27 @@ export const WaitingForSchema = z
       name: z.string(),
       until: IsoTime.nullable().openapi({ description: "The wait's timeout; null waits forever" }),
     }),
+    z.object({
+      kind: z.literal('version'),
+      version: z.string(),
+      fingerprint: z.string().nullable(),
+      sameVersionOtherGraph: z.boolean().openapi({
+        description: 'A definition with this version string but another graph is registered: a forgotten version bump',
+      }),
+      until: IsoTime.openapi({ description: 'When a sweeper looks at the run again' }),
+    }),
   ])
-  .openapi('WaitingFor', { description: 'What a RUNNING (or PAUSED) run waits for while it holds no compute' })
+  .openapi('WaitingFor', {
+    description:
+      'What a RUNNING (or PAUSED) run waits for while it holds no compute: a sleep, an event, or (`version`) a ' +
+      'deployment that has the version it started on',
+  })
+
+/** A workflow version as the API accepts it where one is named. */
+export const VersionString = z
+  .string()
+  .regex(VERSION_PATTERN, 'must be 1-64 of letters, digits, _ . + -')
+  .openapi({ example: '2.0' })
 
 export const ErrorSchema = z
   .object({
@@ -52,6 +72,10 @@ export const RunSchema = z
     runId: z.string(),
     workflowId: z.string(),
     workflowVersion: z.string(),
+    workflowFingerprint: z
+      .string()
+      .optional()
+      .openapi({ description: "Structural fingerprint of the graph the run started on; absent for runs older than fingerprints" }),
     status: z.enum(RUN_STATUSES),
     progress: z.number().min(0).max(1),
     input: AnyJson,
@@ -99,13 +123,31 @@ export const StepSchema = z
   })
   .openapi('StepExecution')
 
+export const VersionSchema = z
+  .object({
+    version: z.string(),
+    fingerprint: z.string().nullable(),
+    registered: z.boolean().openapi({ description: 'Whether this deployment can run it' }),
+    current: z.boolean().openapi({ description: 'Where new runs start' }),
+    inFlight: z.number().int().openapi({ description: 'PENDING, RUNNING and PAUSED runs on this version' }),
+    runIds: z
+      .array(z.string())
+      .optional()
+      .openapi({ description: 'For versions not registered here: the oldest in-flight runs (at most 20) to migrate or cancel' }),
+  })
+  .openapi('WorkflowVersion')
+
 const WorkflowSummaryShape = {
   id: z.string(),
   name: z.string(),
-  version: z.string(),
+  version: z.string().openapi({ description: 'The current version: where new runs start' }),
+  fingerprint: z.string().optional(),
   description: z.string(),
   steps: z.array(z.object({ id: z.string(), name: z.string(), description: z.string() })),
   edges: z.array(z.tuple([z.string(), z.string()])),
+  versions: z.array(VersionSchema).openapi({
+    description: 'Registered versions (registration order), then versions no longer registered that still have runs',
+  }),
 }
 export const WorkflowSummarySchema = z.object(WorkflowSummaryShape).openapi('WorkflowSummary')
 export const WorkflowSchema = z
@@ -173,8 +215,15 @@ export const StartRunBody = z
       .max(MAX_IDEMPOTENCY_KEY_LENGTH)
       .optional()
       .openapi({ description: 'A repeated start with the same key returns the existing run (200)' }),
+    version: VersionString.optional().openapi({
+      description: 'A registered version to start on (default: the current one); an unknown one is 404 WORKFLOW_VERSION_NOT_FOUND',
+    }),
   })
   .openapi('StartRun')
+
+export const MigrateRunBody = z
+  .strictObject({ version: VersionString.openapi({ description: 'A registered version of the run\'s workflow' }) })
+  .openapi('MigrateRun')
 
 export const ListRunsQuery = z.object({
   workflowId: IdString.optional().openapi({ param: { name: 'workflowId', in: 'query' } }),

@@ -7,11 +7,14 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import type { Json, RunRecord, RunStatus, StepExecution, StepStatus, WaitingFor } from '../core/model'
 import { inputJsonSchema } from '../core/schema'
+import type { VersionInventory } from '../core/version-inventory'
 
 export interface RunView {
   runId: string
   workflowId: string
   workflowVersion: string
+  /** The structural fingerprint of the graph the run started on; absent for runs stored before fingerprints. */
+  workflowFingerprint?: string
   status: RunStatus
   /** 0..1 */
   progress: number
@@ -38,6 +41,7 @@ export interface RunView {
 export type WaitingForView =
   | { kind: 'sleep'; stepId: string; until: string }
   | { kind: 'event'; stepId: string; name: string; until: string | null }
+  | { kind: 'version'; version: string; fingerprint: string | null; sameVersionOtherGraph: boolean; until: string }
 
 export interface StepView {
   stepId: string
@@ -63,6 +67,7 @@ export interface DescribedWorkflow {
   readonly id: string
   readonly name: string
   readonly version: string
+  readonly fingerprint?: string
   readonly description: string
   readonly tags?: Readonly<Record<string, string>> | readonly string[]
   readonly inputSchema: StandardSchemaV1 | null
@@ -73,10 +78,13 @@ export interface DescribedWorkflow {
 export interface WorkflowSummaryView {
   id: string
   name: string
+  /** The current version: where new runs start. */
   version: string
+  fingerprint?: string
   description: string
   steps: { id: string; name: string; description: string }[]
   edges: [string, string][]
+  versions: VersionView[]
 }
 
 export interface WorkflowView extends WorkflowSummaryView {
@@ -91,6 +99,7 @@ export function toRunView(run: RunRecord): RunView {
     runId: run.runId,
     workflowId: run.workflowId,
     workflowVersion: run.workflowVersion,
+    ...(run.workflowFingerprint === null ? {} : { workflowFingerprint: run.workflowFingerprint }),
     status: run.status,
     progress: run.progress,
     input: run.input,
@@ -146,6 +155,10 @@ export function toStepView(step: StepExecution): StepView {
 
 export function toWaitingForView(waiting: WaitingFor): WaitingForView {
   if (waiting.kind === 'sleep') return { kind: 'sleep', stepId: waiting.stepId, until: iso(waiting.until) }
+  if (waiting.kind === 'version') {
+    const { version, fingerprint, sameVersionOtherGraph } = waiting
+    return { kind: 'version', version, fingerprint, sameVersionOtherGraph, until: iso(waiting.until) }
+  }
   return {
     kind: 'event',
     stepId: waiting.stepId,
@@ -154,17 +167,41 @@ export function toWaitingForView(waiting: WaitingFor): WaitingForView {
   }
 }
 
-export function toWorkflowSummaryView(workflow: DescribedWorkflow): WorkflowSummaryView {
+export function toWorkflowSummaryView(workflow: DescribedWorkflow, versions: readonly VersionInventory[]): WorkflowSummaryView {
   return {
     id: workflow.id,
     name: workflow.name,
     version: workflow.version,
+    ...(workflow.fingerprint === undefined ? {} : { fingerprint: workflow.fingerprint }),
     description: workflow.description,
     steps: workflow.steps.map((step) => ({ id: step.id, name: step.name, description: step.description ?? '' })),
     edges: workflow.edges.map(([from, to]) => [from, to]),
+    versions: versions.map(toVersionView),
   }
 }
 
-export function toWorkflowView(workflow: DescribedWorkflow): WorkflowView {
-  return { ...toWorkflowSummaryView(workflow), inputSchema: inputJsonSchema(workflow.inputSchema) }
+export function toWorkflowView(workflow: DescribedWorkflow, versions: readonly VersionInventory[]): WorkflowView {
+  return { ...toWorkflowSummaryView(workflow, versions), inputSchema: inputJsonSchema(workflow.inputSchema) }
+}
+
+/** One version of a workflow and its in-flight runs (`GET /v1/workflows`). */
+export interface VersionView {
+  version: string
+  fingerprint: string | null
+  registered: boolean
+  current: boolean
+  inFlight: number
+  /** For versions not registered here: the oldest of their in-flight runs. */
+  runIds?: string[]
+}
+
+export function toVersionView(version: VersionInventory): VersionView {
+  return {
+    version: version.version,
+    fingerprint: version.fingerprint,
+    registered: version.registered,
+    current: version.current,
+    inFlight: version.inFlight,
+    ...(version.registered ? {} : { runIds: [...version.orphanRunIds] }),
+  }
 }

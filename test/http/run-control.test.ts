@@ -217,7 +217,7 @@ describe('OpenAPI document', () => {
     expect(Object.keys(Run.properties)).toEqual(expect.arrayContaining(['waitingFor', 'retryOf', 'retriedBy', 'concurrencyLimit']))
     expect(Run.properties.status.enum).toContain('PAUSED')
     expect(StepExecution.properties).toHaveProperty('wakeAt')
-    expect(WaitingFor.oneOf ?? WaitingFor.anyOf).toHaveLength(2)
+    expect(WaitingFor.oneOf ?? WaitingFor.anyOf).toHaveLength(3)
     const listStatus = doc.paths['/v1/runs'].get.parameters.find((p: { name: string }) => p.name === 'status')
     expect(listStatus.schema.enum).toContain('PAUSED')
   })

@@ -2,9 +2,11 @@
 // a separate file so the two run in parallel).
 import { runDurabilityCases } from '../core/durability.cases'
 import { runEngineCases } from '../core/engine.cases'
+import { runVersionCases } from '../core/versions.cases'
 import { runWaitCases } from '../core/waits.cases'
 import { fileStoreHarness } from '../support/libsql-harness'
 
 runEngineCases('LibSQLStore (file:)', fileStoreHarness)
 runWaitCases('LibSQLStore (file:)', fileStoreHarness)
+runVersionCases('LibSQLStore (file:)', fileStoreHarness)
 runDurabilityCases('LibSQLStore (file:)', fileStoreHarness)

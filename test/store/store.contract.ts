@@ -78,6 +78,7 @@ export function runStoreContract(name: string, setup: () => Promise<StoreHarness
         const run = makeRun({
           workflowId: 'order-flow',
           workflowVersion: '2.1.0',
+          workflowFingerprint: '0123456789abcdef',
           status: 'FAILED',
           progress: 0.375,
           input: { order: { id: 'ö-1', lines: [{ sku: 'A', qty: 2 }], note: 'line1\nline2 "quoted" \\ back' } },

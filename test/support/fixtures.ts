@@ -14,6 +14,7 @@ export function makeRun(overrides: Partial<RunRecord> = {}): RunRecord {
     runId: crypto.randomUUID(),
     workflowId: 'wf-test',
     workflowVersion: '1',
+    workflowFingerprint: null,
     status: 'PENDING',
     progress: 0,
     input: { n: 1 },

@@ -11,6 +11,7 @@ import { DEFAULT_WAIT_BUDGET_MS, type AppOptions } from '../options'
 import {
   EventParams,
   ListRunsQuery,
+  MigrateRunBody,
   RetryRunBody,
   RunBody,
   RunParams,
@@ -204,6 +205,32 @@ const retryRun = createRoute({
   },
 })
 
+const migrateRun = createRoute({
+  method: 'post',
+  path: '/runs/{runId}/migrate',
+  tags: ['runs'],
+  summary: 'Move a run to another registered version of its workflow',
+  description:
+    'For a run pinned to a version no longer deployed (or one an operator wants off its version). Allowed when ' +
+    'every step that completed exists in the target version with the same id and kind, schemas that accept what ' +
+    'was recorded, and its predecessors there completed too. A PENDING, RUNNING or PAUSED run is cancelled; a new ' +
+    'run on the target version, linked both ways (`retryOf`, `retriedBy`), reuses the completed steps\' outputs, ' +
+    "the run's state and delivered events, and continues in the background. 409 MIGRATION_REFUSED lists every " +
+    'mismatch in `details.mismatches` (nothing changes); 404 WORKFLOW_VERSION_NOT_FOUND for a version not ' +
+    'registered here; 409 RUN_ALREADY_FINISHED for a COMPLETED run, RUN_STATE_CONFLICT when already retried or ' +
+    'migrated; 400 INVALID_ARGUMENT when the run is already on that version.',
+  security: BEARER,
+  middleware: [requireJsonBody] as const,
+  request: {
+    params: RunParams,
+    body: { content: { 'application/json': { schema: MigrateRunBody } }, required: true },
+  },
+  responses: {
+    201: json(RunBody, 'The new run on the target version; it executes in the background'),
+    ...errorResponses(400, 401, 404, 409, 413, 415, 503),
+  },
+})
+
 /** The run routes, mounted under `/v1`. */
 export function runsRoutes(options: AppOptions) {
   const { engine, executeInBackground } = options
@@ -216,6 +243,7 @@ export function runsRoutes(options: AppOptions) {
         ...(body.resourceId === undefined ? {} : { resourceId: body.resourceId }),
         ...(body.tags === undefined ? {} : { tags: body.tags }),
         ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
+        ...(body.version === undefined ? {} : { version: body.version }),
       }
       if (!wait && options.scheduleRun) {
         const { run, created } = await engine.start(workflowId, body.input, { ...startOptions, leased: false })
@@ -296,6 +324,12 @@ export function runsRoutes(options: AppOptions) {
         ...(fromStep === undefined ? {} : { fromStep }),
         ...(options.scheduleRun ? { leased: false } : {}),
       })
+      continueInBackground(options, run.runId, c)
+      return c.json({ run: toRunView(run) }, 201, { Location: `/v1/runs/${encodeURIComponent(run.runId)}` })
+    })
+    .openapi(migrateRun, async (c) => {
+      const { runId } = c.req.valid('param')
+      const run = await engine.migrate(runId, { version: c.req.valid('json').version })
       continueInBackground(options, run.runId, c)
       return c.json({ run: toRunView(run) }, 201, { Location: `/v1/runs/${encodeURIComponent(run.runId)}` })
     })

@@ -79,7 +79,17 @@ export function shortId(id: string): string {
 export function formatWaitingFor(waiting: WaitingFor, now: number): string {
   const until = waiting.until === null ? null : `${formatAbsolute(waiting.until)} (${formatRelative(waiting.until, now)})`
   if (waiting.kind === 'sleep') return `Sleeping at step ${waiting.stepId} until ${until ?? 'further notice'}`
+  if (waiting.kind === 'version') return formatVersionWait(waiting)
   return `Waiting for event \u201c${waiting.name}\u201d at step ${waiting.stepId}${until === null ? ', with no deadline' : `, until ${until}`}`
+}
+
+/** Why a run waits for its version, and what an operator can do about it. */
+export function formatVersionWait(waiting: Extract<WaitingFor, { kind: 'version' }>): string {
+  const pinned = `version ${waiting.version} (graph ${waiting.fingerprint ?? 'unknown'})`
+  return waiting.sameVersionOtherGraph
+    ? `Waiting for ${pinned}: this deployment has version ${waiting.version} with another graph, which looks like a forgotten version bump. ` +
+        'Deploy the original definition again, or migrate or cancel the run'
+    : `Waiting for ${pinned}, which is not registered here. Keep it deployed until its runs drain, or migrate or cancel the run`
 }
 
 /**

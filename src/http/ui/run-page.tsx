@@ -5,7 +5,7 @@
  * Pause or Resume and Cancel buttons, a form to send the events their workflow waits for, and refresh
  * themselves; a FAILED run that was not retried yet gets a Retry form.
  */
-import type { ValidationIssue } from '../../core/errors'
+import type { MigrationMismatch, ValidationIssue } from '../../core/errors'
 import type { Json, RunRecord, StepExecution } from '../../core/model'
 import { isFinishedStepStatus, isTerminalRunStatus } from '../../core/model'
 import { inputJsonSchema } from '../../core/schema'
@@ -37,6 +37,10 @@ export const RUN_NOTICES = {
   retried: 'Retry started: steps that completed in the failed run are reused, not run again.',
   'not-retryable': 'Only a FAILED run that was not retried yet can be retried; nothing was started.',
   'unknown-step': 'That step is not part of this workflow; nothing was retried.',
+  migrated: 'Moved to another version: this new run reuses the completed steps of the old one, which was cancelled.',
+  'unknown-version': 'That version is not registered here; nothing changed.',
+  'not-migratable': 'Only a run that has not completed, and was not retried or moved yet, can move; nothing changed.',
+  'same-version': 'The run already runs on that version; nothing changed.',
 } as const
 export type RunNotice = keyof typeof RUN_NOTICES
 
@@ -52,13 +56,23 @@ export interface EventFormState {
   }
 }
 
+/** A refused move to another version, as the run page lists it. */
+export interface RunPageMigration {
+  readonly version: string
+  readonly mismatches: readonly MigrationMismatch[]
+}
+
 export interface RunPageProps {
   readonly ctx: PageContext
   readonly run: RunRecord
   readonly steps: readonly StepExecution[]
   readonly state: Readonly<Record<string, Json>>
-  /** The run's workflow, or null when this deployment does not register it (the graph then has no edges). */
+  /** The definition the run runs on, or null when this deployment does not register it (the graph then has no edges). */
   readonly workflow: AnyWorkflow | null
+  /** Every version of the run's workflow registered here: where it can be moved. */
+  readonly versions: readonly AnyWorkflow[]
+  /** Set when a move to another version was refused: the reasons are listed by the form. */
+  readonly migration?: RunPageMigration | undefined
   readonly notice?: RunNotice | undefined
   /** Set when a sent event was refused: the form shows the problem and keeps what was typed. */
   readonly eventForm?: EventFormState | undefined
@@ -108,6 +122,9 @@ export function RunPage(props: RunPageProps) {
       )}
       <div class="actions">
         <StatusBadge status={run.status} />
+        {run.waitingFor?.kind === 'version' && live ? (
+          <span class="badge version-wait">waiting for version {run.waitingFor.version}</span>
+        ) : null}
         <span class="progress">
           <progress max="100" value={String(percent)} aria-label="Run progress">
             {percent} %
@@ -148,7 +165,7 @@ export function RunPage(props: RunPageProps) {
         </p>
       ) : null}
       {run.waitingFor === null || !live ? null : (
-        <p class="notice" role="status">
+        <p class={run.waitingFor.kind === 'version' ? 'notice warn' : 'notice'} role="status">
           {formatWaitingFor(run.waitingFor, ctx.now)}.
         </p>
       )}
@@ -157,6 +174,9 @@ export function RunPage(props: RunPageProps) {
           Late: due {formatRelative(due.dueAt, ctx.now)} and not running yet. A server's sweeper takes it when it next
           looks; if none is running, start one.
         </p>
+      ) : null}
+      {run.status !== 'COMPLETED' && run.retriedBy === null && ctx.csrf !== null ? (
+        <MigrateForm action={`${runPath}/migrate`} csrf={ctx.csrf} run={run} versions={props.versions} refused={props.migration} />
       ) : null}
       {live && eventWaits.length > 0 && ctx.csrf !== null ? (
         <SendEventForm action={`${runPath}/events`} csrf={ctx.csrf} run={run} waits={eventWaits} form={props.eventForm} />
@@ -169,7 +189,14 @@ export function RunPage(props: RunPageProps) {
           ) : (
             <a href={`${ctx.base}/workflows/${encodeURIComponent(run.workflowId)}`}>{run.workflowId}</a>
           )}{' '}
-          <span class="muted">version {run.workflowVersion}</span>
+          <span class="muted">
+            version {run.workflowVersion}
+            {run.workflowFingerprint === null ? null : (
+              <>
+                {' '}· graph <span class="mono">{run.workflowFingerprint}</span>
+              </>
+            )}
+          </span>
         </dd>
         <TimeFact label="Created" at={run.createdAt} now={ctx.now} />
         <TimeFact label="Started" at={run.startedAt} now={ctx.now} />
@@ -475,5 +502,45 @@ function StepDetails(props: { id: string; step: StepExecution | undefined; now: 
         </>
       ) : null}
     </details>
+  )
+}
+
+/** Moves the run to another registered version; a refusal lists every mismatch. */
+function MigrateForm(props: {
+  action: string
+  csrf: string
+  run: RunRecord
+  versions: readonly AnyWorkflow[]
+  refused: RunPageProps['migration']
+}) {
+  const { run, refused } = props
+  const targets = props.versions.filter((wf) => !(wf.version === run.workflowVersion && wf.fingerprint === run.workflowFingerprint))
+  if (targets.length === 0) return null
+  return (
+    <form method="post" action={props.action} class="inline-form">
+      <input type="hidden" name={CSRF_FIELD} value={props.csrf} />
+      <label for="migrate-version">Move to version</label>
+      <select id="migrate-version" name="version" aria-describedby={refused ? 'migrate-error' : undefined}>
+        {targets.map((wf) => (
+          <option value={wf.version} selected={refused?.version === wf.version}>
+            {wf.version} ({wf.fingerprint.slice(0, 8)})
+          </option>
+        ))}
+      </select>
+      <button type="submit">Migrate run</button>
+      {refused ? (
+        <div class="error-box" id="migrate-error" role="alert">
+          <p>This run cannot move to version {refused.version}; nothing changed:</p>
+          <ul>
+            {refused.mismatches.map((m) => (
+              <li>
+                {m.stepId === null ? null : <strong>step {m.stepId}: </strong>}
+                {m.problem}
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
+    </form>
   )
 }

@@ -159,7 +159,13 @@ function RunRow(props: { run: RunRecord; ctx: PageContext }) {
         <span>
           <StatusBadge status={run.status} />
           {run.waitingFor === null || isTerminalRunStatus(run.status) ? null : (
-            <span class="abs">{run.waitingFor.kind === 'sleep' ? 'sleeping' : `waiting for ${run.waitingFor.name}`}</span>
+            <span class={run.waitingFor.kind === 'version' ? 'abs version-wait' : 'abs'}>
+              {run.waitingFor.kind === 'sleep'
+                ? 'sleeping'
+                : run.waitingFor.kind === 'version'
+                  ? `waiting for version ${run.waitingFor.version}`
+                  : `waiting for ${run.waitingFor.name}`}
+            </span>
           )}
           {due === null ? null : (
             <span class={due.late ? 'abs late' : 'abs'} data-late={String(due.late)}>

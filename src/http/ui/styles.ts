@@ -68,6 +68,9 @@ dl.facts dd{margin:0;overflow-wrap:anywhere}
 .badge{display:inline-flex;align-items:center;gap:.3em;font-size:.78rem;font-weight:700;letter-spacing:.02em;padding:.1rem .5rem;border-radius:999px;background:var(--fill);color:var(--ink);border:1px solid var(--stroke);white-space:nowrap}
 .badge.s-skipped,.badge.s-cancelled{border-style:dashed}
 .badge.s-paused{border-style:double;border-width:3px}
+.badge.version-wait{background:#fef3c7;color:#78350f;border:2px dashed #b45309}
+.notice.warn{border:2px solid #b45309;background:#fffbeb;overflow-wrap:anywhere}
+table.versions td{overflow-wrap:anywhere}
 progress{-webkit-appearance:none;appearance:none;width:6rem;height:.55rem;vertical-align:middle;border:0;border-radius:999px;background:#e2e8f0;overflow:hidden}
 progress::-webkit-progress-bar{background:#e2e8f0;border-radius:999px}
 progress::-webkit-progress-value{background:#2563eb;border-radius:999px}
@@ -110,10 +113,10 @@ progress::-moz-progress-bar{background:#2563eb;border-radius:999px}
 .signin input{width:100%}
 @media (max-width:40rem){
   main{padding:.75rem}
-  table.runs thead{position:absolute;left:-9999px}
-  table.runs tr{display:block;border:1px solid var(--line);border-radius:.4rem;margin:.5rem 0;padding:.25rem .5rem}
-  table.runs td{display:grid;grid-template-columns:6.5rem 1fr;gap:.5rem;border:0;padding:.25rem 0}
-  table.runs td::before{content:attr(data-label);font-weight:600;color:var(--muted);font-size:.85rem}
+  table.runs thead,table.versions thead{position:absolute;left:-9999px}
+  table.runs tr,table.versions tr{display:block;border:1px solid var(--line);border-radius:.4rem;margin:.5rem 0;padding:.25rem .5rem}
+  table.runs td,table.versions td{display:grid;grid-template-columns:6.5rem 1fr;gap:.5rem;border:0;padding:.25rem 0}
+  table.runs td::before,table.versions td::before{content:attr(data-label);font-weight:600;color:var(--muted);font-size:.85rem}
   .timeline li{grid-template-columns:1fr}
   dl.facts{grid-template-columns:1fr}
   dl.facts dd{margin-bottom:.4rem}

@@ -15,7 +15,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { html } from 'hono/html'
 import type { Child } from 'hono/jsx'
 import type { Engine } from '../../core/engine'
-import { isGorkflowError, ValidationError, type ErrorCode } from '../../core/errors'
+import { isGorkflowError, ValidationError, type ErrorCode, type MigrationRefusedError } from '../../core/errors'
 import { RUN_STATUSES, type RunStatus } from '../../core/model'
 import type { AnyWorkflow } from '../../core/workflow'
 import type { RunPage } from '../../core/store'
@@ -24,7 +24,7 @@ import { CSRF_FIELD, csrfToken, verifyCsrfToken } from './csrf'
 import { MessagePage } from './message-page'
 import type { PageContext } from './page-context'
 import { FINGERPRINT_HEADER, runFingerprint, runsFingerprint } from './refresh'
-import { RUN_NOTICES, RunPage as RunDetailPage, type EventFormState, type RunNotice } from './run-page'
+import { RUN_NOTICES, RunPage as RunDetailPage, type EventFormState, type RunNotice, type RunPageMigration } from './run-page'
 import { RunsPage, type RunsQuery } from './runs-page'
 import { DEFAULT_SESSION_TTL_MS, SessionKeys, type Session } from './session'
 import { SIGN_IN_NOTICES, SignInPage, type SignInNotice } from './sign-in-page'
@@ -129,7 +129,7 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
   const renderRun = async (
     c: Context<UiEnv>,
     runId: string,
-    extra: { notice?: RunNotice | undefined; eventForm?: EventFormState } = {},
+    extra: { notice?: RunNotice | undefined; eventForm?: EventFormState; migration?: RunPageMigration } = {},
     status: 200 | 400 | 409 | 422 = 200,
   ) => {
     const [run, steps, state] = await Promise.all([engine.getRun(runId), engine.listSteps(runId), engine.getState(runId)])
@@ -140,9 +140,11 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
         run={run}
         steps={steps}
         state={state}
-        workflow={findWorkflow(engine, run.workflowId)}
+        workflow={engine.definitionOf(run)}
+        versions={findVersions(engine, run.workflowId)}
         notice={extra.notice}
         eventForm={extra.eventForm}
+        migration={extra.migration}
         refreshMs={refreshMs}
       />,
       status,
@@ -339,6 +341,30 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
     return c.redirect(runPage(retry, 'retried'), 303)
   })
 
+  app.post('/runs/:runId/migrate', async (c) => {
+    const runId = c.req.param('runId')
+    const body = await c.req.parseBody()
+    const version = typeof body.version === 'string' ? body.version : ''
+    let moved: string
+    try {
+      moved = (await engine.migrate(runId, { version })).runId
+    } catch (err) {
+      if (isGorkflowError(err, 'MIGRATION_REFUSED')) {
+        return renderRun(c, runId, { migration: { version, mismatches: (err as MigrationRefusedError).mismatches } }, 409)
+      }
+      const notice = await outcome<RunNotice>(Promise.reject(err), {
+        WORKFLOW_VERSION_NOT_FOUND: 'unknown-version',
+        WORKFLOW_NOT_FOUND: 'unknown-version',
+        RUN_ALREADY_FINISHED: 'not-migratable',
+        RUN_STATE_CONFLICT: 'not-migratable',
+        INVALID_ARGUMENT: 'same-version',
+      })
+      return c.redirect(runPage(runId, notice), 303)
+    }
+    continueRun(moved, c)
+    return c.redirect(runPage(moved, 'migrated'), 303)
+  })
+
   app.post('/runs/:runId/events', async (c) => {
     const runId = c.req.param('runId')
     const body = await c.req.parseBody()
@@ -380,11 +406,15 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
     return c.redirect(runPage(runId, 'event-sent'), 303)
   })
 
-  app.get('/workflows', (c) => render(c, <WorkflowsPage ctx={ctxOf(c)} workflows={engine.listWorkflows()} />))
+  app.get('/workflows', async (c) => {
+    const inventory = await engine.versionInventory()
+    return render(c, <WorkflowsPage ctx={ctxOf(c)} workflows={engine.listWorkflows()} inventory={inventory} />)
+  })
 
-  app.get('/workflows/:workflowId', (c) => {
+  app.get('/workflows/:workflowId', async (c) => {
     const workflow = engine.getWorkflow(c.req.param('workflowId'))
-    return render(c, <WorkflowsPage ctx={ctxOf(c)} workflows={[workflow]} single />)
+    const inventory = await engine.versionInventory(workflow.id)
+    return render(c, <WorkflowsPage ctx={ctxOf(c)} workflows={[workflow]} inventory={inventory} single />)
   })
 
   app.post('/workflows/:workflowId/runs', async (c) => {
@@ -392,12 +422,13 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
     const body = await c.req.parseBody()
     const inputText = typeof body.input === 'string' ? body.input : ''
     const resourceId = typeof body.resourceId === 'string' ? body.resourceId.trim() : ''
-    const refuse = (status: 400 | 422, error: StartFormState['error']) =>
+    const refuse = async (status: 400 | 422, error: StartFormState['error']) =>
       render(
         c,
         <WorkflowsPage
           ctx={ctxOf(c)}
           workflows={[workflow]}
+          inventory={await engine.versionInventory(workflow.id)}
           single
           form={{ workflowId: workflow.id, input: inputText, resourceId, error }}
         />,
@@ -474,11 +505,12 @@ function runInBackground(task: Promise<unknown>, c: Context): void {
   }
 }
 
-function findWorkflow(engine: Engine, workflowId: string): AnyWorkflow | null {
+/** The registered versions of a workflow; none when it is not registered here. */
+function findVersions(engine: Engine, workflowId: string): AnyWorkflow[] {
   try {
-    return engine.getWorkflow(workflowId)
+    return engine.listWorkflowVersions(workflowId)
   } catch (err) {
-    if (isGorkflowError(err, 'WORKFLOW_NOT_FOUND')) return null
+    if (isGorkflowError(err, 'WORKFLOW_NOT_FOUND')) return []
     throw err
   }
 }

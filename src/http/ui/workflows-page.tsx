@@ -6,6 +6,7 @@
  */
 import type { ValidationIssue } from '../../core/errors'
 import { inputJsonSchema } from '../../core/schema'
+import type { Inventory, VersionInventory } from '../../core/version-inventory'
 import type { AnyWorkflow } from '../../core/workflow'
 import { MAX_RESOURCE_ID_LENGTH } from '../limits'
 import { CSRF_FIELD } from './csrf'
@@ -30,6 +31,8 @@ export interface WorkflowsPageProps {
   /** Set when the page shows one workflow (`/workflows/:id`). */
   readonly single?: boolean
   readonly form?: StartFormState | undefined
+  /** In-flight runs by version, and those of versions (or workflows) no longer registered. */
+  readonly inventory: Inventory
 }
 
 export function WorkflowsPage(props: WorkflowsPageProps) {
@@ -43,6 +46,7 @@ export function WorkflowsPage(props: WorkflowsPageProps) {
         </p>
       ) : null}
       <h1>{title}</h1>
+      <OrphanWarning ctx={ctx} inventory={props.inventory} />
       {workflows.length === 0 ? <p class="notice">No workflows are registered with this engine.</p> : null}
       {!props.single && workflows.length > 1 ? (
         <nav aria-label="Workflows on this page">
@@ -59,6 +63,7 @@ export function WorkflowsPage(props: WorkflowsPageProps) {
         <WorkflowSection
           ctx={ctx}
           workflow={wf}
+          versions={props.inventory.workflows.find((w) => w.workflowId === wf.id)?.versions ?? []}
           form={props.form?.workflowId === wf.id ? props.form : undefined}
         />
       ))}
@@ -66,7 +71,78 @@ export function WorkflowsPage(props: WorkflowsPageProps) {
   )
 }
 
-function WorkflowSection(props: { ctx: PageContext; workflow: AnyWorkflow; form: StartFormState | undefined }) {
+/** One warning above everything when in-flight runs wait for a version (or a workflow) not registered here. */
+function OrphanWarning(props: { ctx: PageContext; inventory: Inventory }) {
+  const orphaned = props.inventory.workflows.flatMap((w) =>
+    w.versions.filter((v) => !v.registered && v.inFlight > 0).map((v) => ({ workflowId: w.workflowId, ...v })),
+  )
+  if (orphaned.length === 0) return null
+  const runs = orphaned.reduce((sum, v) => sum + v.inFlight, 0)
+  return (
+    <div class="notice warn" role="alert">
+      <p>
+        <strong>
+          {runs} in-flight run{runs === 1 ? '' : 's'} of versions not registered here
+          {props.inventory.truncated ? ' (at least)' : ''}.
+        </strong>{' '}
+        This deployment never executes them: they wait for a deployment that has their version. Keep the old version
+        registered until its runs drain, or open a run to migrate or cancel it.
+      </p>
+      <ul>
+        {orphaned.map((v) => (
+          <li>
+            {v.workflowId} version {v.version} <span class="mono muted">{v.fingerprint ?? 'no fingerprint'}</span>:{' '}
+            {v.inFlight} run{v.inFlight === 1 ? '' : 's'} —{' '}
+            {v.orphanRunIds.map((id, i) => (
+              <>
+                {i > 0 ? ', ' : ''}
+                <a class="mono" href={`${props.ctx.base}/runs/${encodeURIComponent(id)}`}>{id.slice(0, 8)}</a>
+              </>
+            ))}
+          </li>
+        ))}
+      </ul>
+    </div>
+  )
+}
+
+/** The versions of one workflow: what is registered, where new runs start, and what still runs on each. */
+function VersionsTable(props: { versions: readonly VersionInventory[] }) {
+  return (
+    <table class="versions">
+      <caption>Versions and their in-flight runs</caption>
+      <thead>
+        <tr>
+          <th scope="col">Version</th>
+          <th scope="col">Graph fingerprint</th>
+          <th scope="col">Here</th>
+          <th scope="col">In flight</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.versions.map((v) => (
+          <tr>
+            <td data-label="Version">{v.version}</td>
+            <td data-label="Graph" class="mono">{v.fingerprint ?? '—'}</td>
+            <td data-label="Here">
+              {v.current ? 'registered, current (new runs start here)' : v.registered ? 'registered' : (
+                <span class="badge version-wait">not registered</span>
+              )}
+            </td>
+            <td data-label="In flight">{v.inFlight}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+}
+
+function WorkflowSection(props: {
+  ctx: PageContext
+  workflow: AnyWorkflow
+  versions: readonly VersionInventory[]
+  form: StartFormState | undefined
+}) {
   const { ctx, workflow: wf, form } = props
   const id = anchorId('wf', wf.id)
   const schema = inputJsonSchema(wf.inputSchema)
@@ -85,6 +161,8 @@ function WorkflowSection(props: { ctx: PageContext; workflow: AnyWorkflow; form:
         <a href={`${ctx.base}/runs?workflow=${encodeURIComponent(wf.id)}`}>its runs</a>
         {Object.keys(wf.tags).length > 0 ? ` · tags ${Object.entries(wf.tags).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''}
       </p>
+      <h3>Versions</h3>
+      <VersionsTable versions={props.versions} />
       <h3>Graph</h3>
       <DagSvg
         domId={`${id}-dag`}

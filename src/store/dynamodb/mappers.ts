@@ -51,6 +51,8 @@ export const RUN = {
   runId: 'runId',
   workflowId: 'workflowId',
   workflowVersion: 'workflowVersion',
+  /** Absent for runs stored before fingerprints existed. */
+  workflowFingerprint: 'workflowFingerprint',
   progress: 'progress',
   input: 'input',
   output: 'output',
@@ -182,6 +184,7 @@ export function toRunItem(run: RunRecord, ttl: number | null): Item {
   }
   if (run.idempotencyKey !== null) item[RUN.idempotencyKey] = s(run.idempotencyKey)
   if (run.retryOf !== null) item[RUN.retryOf] = s(run.retryOf)
+  if (run.workflowFingerprint !== null) item[RUN.workflowFingerprint] = s(run.workflowFingerprint)
   setOptionalNumber(item, RUN.concurrencyLimit, run.concurrencyLimit)
   // Everything above is fixed for the run's lifetime; `baseBytes` counts it (and itself, at most 30 bytes).
   item[RUN.baseBytes] = n(itemSize(item) + 30)
@@ -220,6 +223,7 @@ export function fromRunItem(item: Item): RunRecord {
     runId,
     workflowId: readString(item, RUN.workflowId),
     workflowVersion: readString(item, RUN.workflowVersion),
+    workflowFingerprint: readOptionalString(item, RUN.workflowFingerprint),
     status: readEnum(item, ATTR.runStatus, RUN_STATUSES),
     progress: readNumber(item, RUN.progress),
     input: readJson(item, RUN.input) as Json,
