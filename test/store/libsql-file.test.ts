@@ -139,7 +139,7 @@ describe('LibSQLStore on a file', () => {
     const store = await open(file)
     const runs: RunRecord[] = []
     for (let i = 0; i < 40; i++) {
-      runs.push((await store.createRun(makeRun({ workflowId: 'libsql-race', input: { n: i }, createdAt: T0 + i }))).run)
+      runs.push((await store.createRun(makeRun({ workflowId: 'libsql-race', workflowVersion: '1.0', input: { n: i }, createdAt: T0 + i }))).run)
     }
     const workers = ['proc-0', 'proc-1', 'proc-2'].map((owner) => startWorker(file, owner))
     await Promise.all(workers.map((w) => w.ready))
@@ -203,9 +203,12 @@ describe('LibSQLStore on a file', () => {
     const old = await createLibSQLStore({ url: `file:${file}`, migrationsFolder: before })
     // Today's store reads and writes `interruptions` (migration 0004), which the old file lacks: add it so this
     // store can write the steps. 0003's rebuild copies only the columns it knows; 0004 adds this one back at 0.
+    // The same for `workflow_fingerprint` (0005), dropped again before the upgrade, which adds it.
     rawConnection(file).exec('ALTER TABLE step_executions ADD interruptions integer DEFAULT 0 NOT NULL')
+    rawConnection(file).exec('ALTER TABLE workflow_runs ADD workflow_fingerprint text')
     const { run, steps } = await busyRun(old)
     await old.close()
+    rawConnection(file).exec('ALTER TABLE workflow_runs DROP COLUMN workflow_fingerprint')
     const tableSql = () =>
       String(plain(rawConnection(file).prepare("SELECT sql FROM sqlite_master WHERE name = 'step_executions'").get()).sql)
     expect(tableSql()).not.toContain('WITHOUT ROWID')
