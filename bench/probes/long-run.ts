@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util'
 import { Engine } from '../../src/core/engine'
 import { defineStep } from '../../src/core/step'
 import type { WorkflowStore } from '../../src/core/store'
-import { workflow, type AnyWorkflow } from '../../src/core/workflow'
+import { workflow, type AnyWorkflow, type WorkflowBuilder } from '../../src/core/workflow'
 import { createLibSQLStore } from '../../src/store/libsql/create-libsql-store'
 import { MemoryStore } from '../../src/store/memory/memory-store'
 
@@ -22,7 +22,7 @@ const sizes = (values.steps as string).split(',').map(Number)
 const stores = (values.store as string).split(',')
 
 function chain(n: number): AnyWorkflow {
-  let b = workflow<number>({ id: `chain-${n}` }) as ReturnType<typeof workflow<number>>
+  let b: WorkflowBuilder<number, number> = workflow<number>({ id: `chain-${n}` })
   for (let i = 0; i < n; i++) b = b.then(defineStep({ id: `s${i}`, handler: (_c, x: number) => x + 1 }))
   return b.build()
 }
