@@ -44,6 +44,40 @@ describe('workflow().build()', () => {
     expect(two.steps.map((s) => s.id)).toEqual(['a', 'c'])
   })
 
+  it('branches from an earlier builder after a later one appended, and numbers sleeps per branch', () => {
+    const prefix = workflow<number>({ id: 'p' }).then(step('a')).sleep(1)
+    const long = prefix.then(step('b')).sleep(1).then(step('c'))
+    const other = prefix.sleep(1, { id: 'sleep-3' }).sleep(1).then(step('d'))
+    expect(long.build().steps.map((s) => s.id)).toEqual(['a', 'sleep-1', 'b', 'sleep-2', 'c'])
+    expect(other.build().steps.map((s) => s.id)).toEqual(['a', 'sleep-1', 'sleep-3', 'sleep-2', 'd'])
+    expect(prefix.build().steps.map((s) => s.id)).toEqual(['a', 'sleep-1'])
+  })
+
+  it('builds and validates a 25,000-step chain, deeper than the call stack', () => {
+    let b = workflow<number>({ id: 'long' })
+    for (let i = 0; i < 25_000; i++) b = b.then(step(`s${i}`))
+    const wf = b.build()
+    expect(wf.steps).toHaveLength(25_000)
+    expect(wf.entries).toEqual(['s0'])
+    expect(wf.sinks).toEqual(['s24999'])
+    expect(wf.steps[12_345]?.predecessors).toEqual(['s12344'])
+  })
+
+  it('builds and validates a 25,000-wide diamond, and a 25,000-step cycle is still reported', () => {
+    const wide = Array.from({ length: 25_000 }, (_, i) => step(`p${i}`))
+    const wf = workflow<number>({ id: 'wide' })
+      .then(step('start'))
+      .parallel(wide as unknown as [ReturnType<typeof step>])
+      .then(defineStep({ id: 'join', handler: (_c, i: Record<string, number>) => Object.keys(i).length }))
+      .build()
+    expect(wf.steps).toHaveLength(25_002)
+    expect(wf.edges).toHaveLength(50_000)
+    expect(wf.steps.at(-1)?.predecessors).toHaveLength(25_000)
+    const ids = Array.from({ length: 25_000 }, (_, i) => `n${i}`)
+    const edges = ids.map((id, i) => [id, ids[(i + 1) % ids.length] as string] as const)
+    expect(() => validateGraph('ring', ids, edges, ['n0'])).toThrow(/^workflow ring: cycle: n0 -> n1 -> .* -> n24999 -> n0$/)
+  })
+
   it('validates workflow ids and options', () => {
     expect(() => workflow({ id: 'has space' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
     expect(() => workflow({ id: 'w', config: { maxRetries: -1 } })).toThrow('workflow w: maxRetries must be an integer >= 0, got -1')
