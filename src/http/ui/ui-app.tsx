@@ -122,7 +122,12 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
   const renderRun = async (
     c: Context<UiEnv>,
     runId: string,
-    extra: { notice?: RunNotice | undefined; eventForm?: EventFormState } = {},
+    extra: {
+      notice?: RunNotice | undefined
+      eventForm?: EventFormState
+      stepsPage?: number
+      stepsPageError?: string
+    } = {},
     status: 200 | 400 | 409 | 422 = 200,
   ) => {
     const [run, steps, state] = await Promise.all([engine.getRun(runId), engine.listSteps(runId), engine.getState(runId)])
@@ -136,6 +141,8 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
         workflow={findWorkflow(engine, run.workflowId)}
         notice={extra.notice}
         eventForm={extra.eventForm}
+        stepsPage={extra.stepsPage}
+        stepsPageError={extra.stepsPageError}
         refreshMs={refreshMs}
       />,
       status,
@@ -282,7 +289,12 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
   app.get('/runs/:runId', async (c) => {
     const runId = c.req.param('runId')
     if (c.req.header(FINGERPRINT_HEADER) === '1') return c.text(runFingerprint(await engine.getRun(runId)))
-    return renderRun(c, runId, { notice: noticeOf(RUN_NOTICES, c.req.query('notice')) })
+    const notice = noticeOf(RUN_NOTICES, c.req.query('notice'))
+    const steps = c.req.query('steps')
+    if (steps === undefined || /^[1-9][0-9]{0,8}$/.test(steps)) {
+      return renderRun(c, runId, { notice, ...(steps === undefined ? {} : { stepsPage: Number(steps) }) })
+    }
+    return renderRun(c, runId, { notice, stepsPageError: 'Not a page of steps; showing the first page.' }, 400)
   })
 
   app.post('/runs/:runId/cancel', async (c) => {
