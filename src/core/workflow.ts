@@ -38,6 +38,12 @@ export type NodeWait =
 /** The latest representable wake time (year 9999): what "no deadline" is persisted as. */
 export const NEVER = 253_402_300_799_999
 
+/**
+ * Most steps one workflow (so one run) may have: Cloudflare Workflows' ceiling. Runs this long keep a flat cost per
+ * step (README "Long runs"); `build()` refuses more before anything is stored.
+ */
+export const MAX_STEPS = 25_000
+
 /** Longest durable sleep accepted, in ms (one year and a day). */
 export const MAX_SLEEP_MS = 366 * 24 * 60 * 60 * 1000
 
@@ -379,8 +385,9 @@ interface Graph {
 }
 
 /**
- * Checks a step graph: not empty, unique ids, known edge ends, no cycles, every step reachable from the
- * declared entries (by default every step without predecessors, which a leading parallel block produces).
+ * Checks a step graph: not empty, at most {@link MAX_STEPS} steps, unique ids, known edge ends, no cycles, every
+ * step reachable from the declared entries (by default every step without predecessors, which a leading parallel
+ * block produces).
  * Exported for definitions assembled outside the builder.
  * @throws InvalidWorkflowError naming the offending steps
  */
@@ -394,6 +401,7 @@ export function validateGraph(
     throw new InvalidWorkflowError(`workflow ${workflowId}: ${message}`)
   }
   if (ids.length === 0) fail('has no steps')
+  if (ids.length > MAX_STEPS) fail(`has ${ids.length} steps; at most ${MAX_STEPS} are allowed`)
   const seen = new Set<string>()
   const duplicates = new Set<string>()
   for (const id of ids) (seen.has(id) ? duplicates : seen).add(id)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { defineStep } from '../../src/core/step'
-import { validateGraph, workflow } from '../../src/core/workflow'
+import { MAX_STEPS, validateGraph, workflow } from '../../src/core/workflow'
 
 const step = <Id extends string>(id: Id) => defineStep({ id, handler: (_c, i: number) => i + 1 })
 
@@ -63,16 +63,23 @@ describe('workflow().build()', () => {
     expect(wf.steps[12_345]?.predecessors).toEqual(['s12344'])
   })
 
-  it('builds and validates a 25,000-wide diamond, and a 25,000-step cycle is still reported', () => {
-    const wide = Array.from({ length: 25_000 }, (_, i) => step(`p${i}`))
+  it(`refuses more than MAX_STEPS (${MAX_STEPS}) steps, saying how many`, () => {
+    const ids = Array.from({ length: MAX_STEPS + 1 }, (_, i) => `s${i}`)
+    expect(() => validateGraph('big', ids, [])).toThrow(
+      expect.objectContaining({ code: 'INVALID_WORKFLOW', message: `workflow big: has ${MAX_STEPS + 1} steps; at most ${MAX_STEPS} are allowed` }),
+    )
+  })
+
+  it('builds and validates a diamond of MAX_STEPS steps, 24,998 wide, and still reports a 25,000-step cycle', () => {
+    const wide = Array.from({ length: MAX_STEPS - 2 }, (_, i) => step(`p${i}`))
     const wf = workflow<number>({ id: 'wide' })
       .then(step('start'))
       .parallel(wide as unknown as [ReturnType<typeof step>])
       .then(defineStep({ id: 'join', handler: (_c, i: Record<string, number>) => Object.keys(i).length }))
       .build()
-    expect(wf.steps).toHaveLength(25_002)
-    expect(wf.edges).toHaveLength(50_000)
-    expect(wf.steps.at(-1)?.predecessors).toHaveLength(25_000)
+    expect(wf.steps).toHaveLength(MAX_STEPS)
+    expect(wf.edges).toHaveLength(2 * (MAX_STEPS - 2))
+    expect(wf.steps.at(-1)?.predecessors).toHaveLength(MAX_STEPS - 2)
     const ids = Array.from({ length: 25_000 }, (_, i) => `n${i}`)
     const edges = ids.map((id, i) => [id, ids[(i + 1) % ids.length] as string] as const)
     expect(() => validateGraph('ring', ids, edges, ['n0'])).toThrow(/^workflow ring: cycle: n0 -> n1 -> .* -> n24999 -> n0$/)
