@@ -607,6 +607,29 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       expect(steps.map((s) => s.executionIndex)).toEqual([0, 1, 2, 3, 4])
     })
 
+    it('starts ready steps and due retries in insertion order under maxConcurrency 1 (docs/decisions.md#scheduling-order)', async () => {
+      const calls: string[] = []
+      const step = (id: string, failFirst = false) =>
+        defineStep({
+          id,
+          maxRetries: 1,
+          retryDelayMs: 0,
+          handler: (ctx) => {
+            calls.push(`${id}${ctx.attempt}`)
+            if (failFirst && ctx.attempt === 0) throw new Error('once')
+            return id
+          },
+        })
+      const wf = workflow({ id: 'order', config: { maxConcurrency: 1 } })
+        .parallel([step('c'), step('a', true), step('b')])
+        .then(step('d'))
+        .build()
+      const run = await engine([wf]).run('order', null)
+      expect(run.status).toBe('COMPLETED')
+      // a's retry (index 1) is due before b (index 2) is started, and goes first.
+      expect(calls).toEqual(['c0', 'a0', 'a1', 'b0', 'd0'])
+    })
+
     it('persists a long retry delay as wakeAt, releases the lease and resumes through the sweeper', async () => {
       const attempts: number[] = []
       const later = defineStep({
