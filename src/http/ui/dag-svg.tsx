@@ -4,7 +4,7 @@
  * edges as paths with arrowheads. Nodes can link to the step's details, so the graph is keyboard-navigable.
  */
 import type { WorkflowNode } from '../../core/workflow'
-import { FOLDED_ID_PREFIX, foldChains } from './dag-collapse'
+import { FOLDED_ID_PREFIX, foldGraph } from './dag-collapse'
 import { layoutDag, type Point } from './dag-layout'
 import { statusClass, statusLabel, StatusBadge, type DisplayStatus } from './status'
 
@@ -30,9 +30,9 @@ export interface DagSvgProps {
 // Fits the default node width of 160 at 13 px system-ui.
 const MAX_LABEL_CHARS = 20
 
-/** The graph, long chains folded (dag-collapse.ts), with a legend of the statuses it shows. */
+/** The graph, long chains and wide fans folded (dag-collapse.ts), with a legend of the statuses it shows. */
 export function DagSvg(props: DagSvgProps) {
-  const graph = foldChains(props.nodes, props.edges)
+  const graph = foldGraph(props.nodes, props.edges)
   const layout = layoutDag(
     graph.nodes.map((n) => n.id),
     graph.edges,

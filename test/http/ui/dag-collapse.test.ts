@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { FOLDED_ID_PREFIX, foldChains, MAX_CHAIN } from '../../../src/http/ui/dag-collapse'
+import { FOLDED_ID_PREFIX, foldChains, foldGraph, MAX_CHAIN, MAX_FAN } from '../../../src/http/ui/dag-collapse'
 import type { DagNodeView } from '../../../src/http/ui/dag-svg'
 import type { DisplayStatus } from '../../../src/http/ui/status'
 import { layoutDag } from '../../../src/http/ui/dag-layout'
@@ -41,5 +41,27 @@ describe('foldChains', () => {
     expect(graph.edges).toHaveLength(8)
     const layout = layoutDag(graph.nodes.map((n) => n.id), graph.edges)
     expect(layout.layers).toHaveLength(5)
+  })
+
+  it('folds a parallel block wider than MAX_FAN between its fork and join, and leaves a narrower one alone', () => {
+    const fan = (width: number) => {
+      const wide = ids('p', width)
+      const nodes = ['start', ...wide, 'join'].map((id) => node(id, id === 'p3' ? 'FAILED' : 'COMPLETED'))
+      const edges = [...wide.map((id) => ['start', id] as const), ...wide.map((id) => [id, 'join'] as const)]
+      return foldGraph(nodes, edges)
+    }
+    expect(fan(MAX_FAN).nodes).toHaveLength(MAX_FAN + 2)
+    const graph = fan(25_000)
+    const folded = `${FOLDED_ID_PREFIX}p1`
+    expect(graph.nodes.map((n) => n.label)).toEqual(['start', 'p0', '… 24,998 parallel steps', 'p24999', 'join'])
+    expect(graph.nodes[2]).toMatchObject({ id: folded, status: 'FAILED', href: '#step-p1' })
+    expect(graph.edges).toEqual([
+      ['start', 'p0'],
+      ['start', folded],
+      ['start', 'p24999'],
+      ['p0', 'join'],
+      [folded, 'join'],
+      ['p24999', 'join'],
+    ])
   })
 })
