@@ -26,7 +26,8 @@ export default defineConfig({
         extends: true,
         plugins: [
           cloudflareTest(({ inject }) => ({
-            main: './src/worker.ts',
+            // src/worker.ts's Worker with a test workflow added (long-steps).
+            main: './test/workerd/worker-entry.ts',
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
               bindings: {
@@ -36,6 +37,10 @@ export default defineConfig({
                 // A test binding, not a secret; the tests read it back from `env`.
                 API_TOKEN: 'workerd-test-token',
                 LOG_LEVEL: 'warn',
+                // Production's waitUntil cut-off made visible (src/runtime/wait-until-guard.ts), scaled down with
+                // the alarms' execution budget, so steps of a few seconds outlast both.
+                WAIT_UNTIL_LIMIT_MS: '1000',
+                BACKGROUND_BUDGET_MS: '1000',
               },
             },
           })),

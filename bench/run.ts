@@ -11,11 +11,14 @@
  *                     prints where the time went and writes bench/PROFILE.md; profiled timings are not written
  *                     to RESULTS.md
  *   --write / --no-write   write RESULTS.md even for a subset / never (default: only for a full run)
+ *   --wake            only the wake-up lag (bench/wake-lag.ts) of the targets that have it (node-server,
+ *                     wrangler-dev; `--only` narrows), written into RESULTS.md's wake-lag section; a full run
+ *                     measures it after the workloads
  * Example: `npm run bench -- --only memory,libsql-file --workloads W1`
  * Memory over time (RSS across 100,000 runs) is `npm run bench:soak` (bench/soak.ts).
  */
 import { spawn } from 'node:child_process'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
@@ -26,6 +29,7 @@ import { profileMarkdown, summarizeProfile } from './profile'
 import { goalsTable, machine, machineLine, resultsDocument, resultsTable, type Machine, type Outcome } from './report'
 import { TARGETS } from './targets'
 import type { Target } from './targets/target'
+import { measureWakeLagInChildren, WAKE_TARGET_IDS, wakeLagSection, writeWakeLagSection } from './wake-lag'
 import { WORKLOAD_IDS, type WorkloadId } from './workloads'
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url))
@@ -43,17 +47,18 @@ async function main(): Promise<void> {
       profile: { type: 'boolean', default: false },
       write: { type: 'boolean' },
       'no-write': { type: 'boolean', default: false },
+      wake: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   })
   if (values.help) {
-    console.log('usage: npm run bench -- [--only id,…] [--workloads W1,…] [--quick] [--profile] [--write|--no-write]')
+    console.log('usage: npm run bench -- [--only id,…] [--workloads W1,…] [--quick] [--profile] [--write|--no-write] [--wake]')
     console.log(`targets: ${TARGETS.map((t) => t.id).join(', ')}`)
     return
   }
   const targets = selectTargets(values.only)
   const workloads = selectWorkloads(values.workloads)
-  const subset = values.only !== undefined || values.workloads !== undefined || values.quick || values.profile
+  const subset = values.only !== undefined || values.workloads !== undefined || values.quick || values.profile || values.wake
   const write = !values['no-write'] && !values.profile && (values.write ?? !subset)
   if (values.profile) {
     rmSync(PROFILE_DIR, { recursive: true, force: true })
@@ -63,7 +68,7 @@ async function main(): Promise<void> {
   const host = machine()
   console.log(`Machine: ${machineLine(host)}\n`)
   const outcomes: Outcome[] = []
-  for (const target of targets) {
+  for (const target of values.wake ? [] : targets) {
     for (const workload of target.workloads.filter((w) => workloads.includes(w))) {
       process.stdout.write(`${target.id} ${workload} … `)
       const started = Date.now()
@@ -76,16 +81,27 @@ async function main(): Promise<void> {
       )
     }
   }
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
+  const measureWake = values.wake || (!subset && !values.profile)
+  const wakeIds = WAKE_TARGET_IDS.filter((id) => values.only === undefined || targets.some((t) => t.id === id))
+  const wakeOutcomes = measureWake ? await measureWakeLagInChildren(wakeIds, { quick: values.quick }) : []
   host.loadAfter = loadavg()[0] ?? 0
 
-  console.log(`\n${resultsTable(outcomes)}\n\n${goalsTable(outcomes)}\n`)
+  if (outcomes.length > 0) console.log(`\n${resultsTable(outcomes)}\n\n${goalsTable(outcomes)}\n`)
+  const results = join(BENCH_DIR, 'RESULTS.md')
+  const earlier = existsSync(results) ? readFileSync(results, 'utf8') : ''
+  const wakeSection = measureWake ? wakeLagSection(wakeOutcomes, command, machineLine(host), earlier) : null
+  if (wakeSection) console.log(`\n${wakeSection}\n`)
   if (values.profile) writeProfiles(outcomes, host)
   if (write) {
-    const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
-    writeFileSync(join(BENCH_DIR, 'RESULTS.md'), resultsDocument(outcomes, host, command))
+    writeFileSync(results, resultsDocument(outcomes, host, command))
     console.log('wrote bench/RESULTS.md')
   }
-  if (outcomes.some((o) => !o.ok)) process.exitCode = 1
+  if (wakeSection && (write || (values.wake && !values.quick && !values['no-write']))) {
+    writeWakeLagSection(results, wakeSection)
+    console.log('wrote the wake-up lag section of bench/RESULTS.md')
+  }
+  if (outcomes.some((o) => !o.ok) || wakeOutcomes.some((o) => !o.ok)) process.exitCode = 1
 }
 
 function selectTargets(only: string | undefined): Target[] {

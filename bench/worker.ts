@@ -8,4 +8,7 @@ import { createWorker, type WorkerEnv } from '../src/runtime/create-worker'
 import { exampleWorkflows } from '../src/workflows'
 import { benchWorkflows } from './workloads'
 
-export default createWorker<WorkerEnv>({ workflows: [...exampleWorkflows, ...benchWorkflows] })
+const worker = createWorker<WorkerEnv>({ workflows: [...exampleWorkflows, ...benchWorkflows] })
+
+export default worker
+export const { RunAlarm } = worker

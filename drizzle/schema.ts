@@ -87,6 +87,8 @@ export const stepExecutions = sqliteTable(
     executionIndex: integer('execution_index').notNull(),
     status: text('status', { enum: STEP_STATUSES }).notNull(),
     attempt: integer('attempt').notNull(),
+    /** Attempts cut short by a crash, restart or shutdown; they do not spend the step's retries. */
+    interruptions: integer('interruptions').notNull().default(0),
     /** JSON text of the step input. */
     input: text('input').notNull(),
     /** JSON text of the step output; the text `null` unless COMPLETED or SKIPPED (only then is it read). */

@@ -1,8 +1,9 @@
 /**
  * @module
  * Node entry (`npm start`): the same runtime as the Worker (`runtime.ts`) on `@hono/node-server`, the embedded
- * LibSQL file by default, the sweeper on a timer, and a graceful shutdown that lets running steps reach a
- * commit and releases leases.
+ * LibSQL file by default, the sweeper (a timer armed for the earliest due run, `wake-timer.ts`, with a periodic
+ * poll as the safety net), and a graceful shutdown that gives running steps a grace period, records the ones still
+ * running after it as interrupted, and releases every lease before the process exits.
  *
  * Environment: the settings of `env-keys.ts` (the README's Configuration lists them), read by the same code as
  * the Worker's bindings; `DATABASE_URL` and `DATABASE_AUTH_TOKEN` are accepted as the older names of
@@ -12,7 +13,8 @@ import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { serve, type ServerType } from '@hono/node-server'
-import type { Engine } from './core/engine'
+import type { Clock } from './core/clock'
+import { DEFAULT_SHUTDOWN_GRACE_MS, type Engine } from './core/engine'
 import { jsonLogger, type Logger } from './core/logger'
 import type { StepDeps } from './core/step'
 import type { WorkflowStore } from './core/store'
@@ -20,6 +22,7 @@ import type { AnyWorkflow } from './core/workflow'
 import { readInteger, readRetentionMs, readSettings, readString } from './runtime/env-config'
 import { DEFAULT_DATABASE_URL, DEFAULT_SWEEP_INTERVAL_MS, type NodeEnv } from './runtime/env-keys'
 import { composeRuntime, errorFields, openStore, sweep } from './runtime/compose'
+import { WakeTimer } from './runtime/wake-timer'
 import { createLibSQLStore } from './store/libsql/create-libsql-store'
 import type { FileFault } from './store/libsql/file-identity'
 import { registeredWorkflows } from './registry'
@@ -47,8 +50,18 @@ export interface NodeServerOptions {
    * @default keep forever
    */
   readonly retentionMs?: number
-  /** How often the sweeper looks for due runs, in ms; 0 turns it off. @default 5000 */
+  /**
+   * How often the sweeper polls for due runs, in ms: the safety net behind its timer, which wakes it when the
+   * earliest known run comes due. 0 turns the sweeper off, timer and all. @default 5000
+   */
   readonly sweepIntervalMs?: number
+  /** Retry delays and sleeps up to this are waited inline; longer ones yield to the sweeper (engine option). */
+  readonly inlineDelayLimitMs?: number
+  /**
+   * How long `close()` lets running steps finish before it aborts them through `ctx.signal`, records them as
+   * interrupted and releases their runs (the engine's `shutdownGraceMs`). @default 5000
+   */
+  readonly shutdownGraceMs?: number
   readonly maxBodyBytes?: number
   readonly waitBudgetMs?: number
   /** Key of the dashboard's session cookies. @default derived from the API tokens */
@@ -64,8 +77,8 @@ export interface NodeServer {
   readonly engine: Engine
   readonly store: WorkflowStore
   /**
-   * Stops accepting requests and sweeping, lets running steps reach their next commit, releases every lease,
-   * and closes the store it opened.
+   * Stops accepting requests and sweeping, lets running steps finish within `shutdownGraceMs` (interrupting the
+   * rest), releases every lease with the run due at once, and closes the store it opened.
    */
   close(): Promise<void>
 }
@@ -81,6 +94,8 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
       ...(options.databaseAuthToken ? { authToken: options.databaseAuthToken } : {}),
       onFileFault: logFileFault(logger),
     }))
+  // Armed below once the runtime exists; the engine tells it of every run this process yields.
+  let wake: WakeTimer | undefined
   const runtime = composeRuntime({
     store,
     workflows: options.workflows ?? registeredWorkflows,
@@ -89,6 +104,9 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     engine: {
       ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
       ...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
+      ...(options.inlineDelayLimitMs === undefined ? {} : { inlineDelayLimitMs: options.inlineDelayLimitMs }),
+      ...(options.shutdownGraceMs === undefined ? {} : { shutdownGraceMs: options.shutdownGraceMs }),
+      onYield: (_runId, dueAt) => wake?.notify(dueAt),
     },
     apiTokens: options.apiTokens,
     uiSessionSecret: options.uiSessionSecret,
@@ -109,16 +127,20 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
 
   const sweepIntervalMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS
-  let sweeping: Promise<void> | null = null
-  const sweepNow = (): void => {
-    if (sweeping) return // the previous sweep is still working through its runs
-    sweeping = sweep(runtime, { budgetMs: Math.max(sweepIntervalMs * 4, 10_000) }).finally(() => {
-      sweeping = null
-    })
-  }
-  const timer = sweepIntervalMs > 0 ? setInterval(sweepNow, sweepIntervalMs) : undefined
+  const budgetMs = Math.max(sweepIntervalMs * 4, 10_000)
+  wake =
+    sweepIntervalMs > 0
+      ? new WakeTimer({
+          clock: unrefClock,
+          sweep: async (trigger) => (await sweep(runtime, { budgetMs }, trigger))?.claimed ?? 0,
+          nextDueAt: () => store.nextDueAt(),
+          onError: (err) => logger.log('error', 'wake_timer_failed', errorFields(err)),
+        })
+      : undefined
+  const sweeper = wake
+  const timer = sweeper ? setInterval(() => void sweeper.sweepNow('poll'), sweepIntervalMs) : undefined
   timer?.unref()
-  if (timer) sweepNow() // runs left over by a previous process resume at once
+  void sweeper?.sweepNow('start') // runs left over by a previous process resume at once
 
   let closing: Promise<void> | undefined
   return {
@@ -129,12 +151,17 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     close() {
       closing ??= (async () => {
         clearInterval(timer)
-        await new Promise<void>((done) => {
+        const closed = new Promise<void>((done) => {
           server.close(() => done())
           if ('closeIdleConnections' in server) server.closeIdleConnections()
         })
-        await sweeping
+        // No new sweep; then the engine, before the sweeps in flight end: they end when their runs yield, and a
+        // request waiting on its run (`?wait=true`) answers then.
+        const sweepsEnded = sweeper?.stop()
         await engine.shutdown()
+        await sweepsEnded
+        if ('closeIdleConnections' in server) server.closeIdleConnections()
+        await closed
         if (ownsStore) await store.close()
       })()
       return closing
@@ -142,18 +169,31 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
   }
 }
 
-/** How long shutdown waits for running steps before it gives up; their leases then expire on their own. */
-const SHUTDOWN_TIMEOUT_MS = 15_000
+/** Real time whose timers do not keep the process alive, as the poll's interval does not. */
+const unrefClock: Pick<Clock, 'now' | 'timer'> = {
+  now: () => Date.now(),
+  timer: (ms, callback) => {
+    const handle = setTimeout(callback, ms)
+    handle.unref()
+    return () => clearTimeout(handle)
+  },
+}
+
+/**
+ * How long after the grace period shutdown may take to commit the interrupted attempts and release the leases.
+ * Only a store that stopped answering needs it; the process then exits 1 and its leases expire on their own.
+ */
+const SHUTDOWN_COMMIT_MS = 10_000
 
 /** The numeric knobs of {@link NodeServerOptions} that the environment sets, each checked. */
 export type NodeEnvOptions = Pick<
   NodeServerOptions,
-  'port' | 'sweepIntervalMs' | 'leaseMs' | 'retentionMs' | 'maxBodyBytes' | 'waitBudgetMs'
+  'port' | 'sweepIntervalMs' | 'leaseMs' | 'retentionMs' | 'maxBodyBytes' | 'waitBudgetMs' | 'shutdownGraceMs'
 >
 
 /**
- * Reads PORT, SWEEP_INTERVAL_MS, LEASE_MS, RETENTION_DAYS, MAX_BODY_BYTES and WAIT_BUDGET_MS; unset ones are
- * left out (their defaults apply).
+ * Reads PORT, SWEEP_INTERVAL_MS, LEASE_MS, RETENTION_DAYS, MAX_BODY_BYTES, WAIT_BUDGET_MS and SHUTDOWN_GRACE_MS;
+ * unset ones are left out (their defaults apply).
  * @throws Error naming the variable when one is not a non-negative integer
  */
 export function nodeOptionsFromEnv(env: NodeEnv): NodeEnvOptions {
@@ -164,6 +204,7 @@ export function nodeOptionsFromEnv(env: NodeEnv): NodeEnvOptions {
     retentionMs: readRetentionMs(env),
     maxBodyBytes: readInteger(env, 'MAX_BODY_BYTES'),
     waitBudgetMs: readInteger(env, 'WAIT_BUDGET_MS'),
+    shutdownGraceMs: readInteger(env, 'SHUTDOWN_GRACE_MS'),
   }
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as NodeEnvOptions
 }
@@ -201,21 +242,38 @@ async function main(): Promise<void> {
     logger.log('warn', 'api_closed', { reason: 'API_TOKEN is not set: every /v1 request is refused; start with API_TOKEN=<a long random string>' })
   }
 
+  exitOnSignals(server, { logger, graceMs: knobs.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS, closeStore: () => store.close() })
+}
+
+/**
+ * On SIGTERM or SIGINT: `server.close()` (running steps get `graceMs`, then are interrupted and their runs
+ * released), then `closeStore`, then exit 0 — without waiting for handlers that ignore their signal. Exits 1
+ * when that takes over `graceMs` + 10 s, which only a store that no longer answers causes.
+ */
+export function exitOnSignals(
+  server: Pick<NodeServer, 'close'>,
+  options: { readonly logger: Logger; readonly graceMs: number; readonly closeStore?: () => Promise<void> },
+): void {
+  const { logger, graceMs } = options
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
     stopping = true
-    logger.log('info', 'shutdown_started', { signal })
+    logger.log('info', 'shutdown_started', { signal, grace_ms: graceMs })
+    const timeoutMs = graceMs + SHUTDOWN_COMMIT_MS
     const forced = setTimeout(() => {
-      logger.log('error', 'shutdown_timed_out', { timeout_ms: SHUTDOWN_TIMEOUT_MS, reason: 'exiting; leases expire on their own' })
+      logger.log('error', 'shutdown_timed_out', { timeout_ms: timeoutMs, reason: 'the store did not answer; exiting, leases expire on their own' })
       process.exit(1)
-    }, SHUTDOWN_TIMEOUT_MS)
+    }, timeoutMs)
     forced.unref()
     server
       .close()
-      .then(() => store.close())
+      .then(() => options.closeStore?.())
       .then(
-        () => process.exit(0),
+        () => {
+          logger.log('info', 'shutdown_finished', { signal })
+          process.exit(0)
+        },
         (err: unknown) => {
           logger.log('error', 'shutdown_failed', errorFields(err))
           process.exit(1)

@@ -8,4 +8,11 @@ import { dynamoDBStoreFromEnv } from './runtime/dynamodb-store-from-env'
 import { createWorker, type WorkerEnv } from './runtime/create-worker'
 import { registeredWorkflows } from './registry'
 
-export default createWorker<WorkerEnv>({ workflows: registeredWorkflows, stores: { dynamodb: (env) => dynamoDBStoreFromEnv(env) } })
+const worker = createWorker<WorkerEnv>({
+  workflows: registeredWorkflows,
+  stores: { dynamodb: (env) => dynamoDBStoreFromEnv(env) },
+})
+
+export default worker
+/** The Durable Object of each run (wrangler.dynamodb.toml: `RUN_ALARMS`): its alarm executes the run when due. */
+export const { RunAlarm } = worker

@@ -8,4 +8,8 @@ import { createWorker } from './runtime/create-worker'
 import type { WorkerEnv } from './runtime/env-keys'
 import { registeredWorkflows } from './registry'
 
-export default createWorker<WorkerEnv>({ workflows: registeredWorkflows })
+const worker = createWorker<WorkerEnv>({ workflows: registeredWorkflows })
+
+export default worker
+/** The Durable Object of each run (wrangler.toml: `RUN_ALARMS`): its alarm executes the run when due. */
+export const { RunAlarm } = worker

@@ -70,7 +70,17 @@ export interface EngineOptions {
    * Runs released elsewhere are found by the sweeper ({@link WorkflowStore.listDueRuns}). Must not throw.
    */
   readonly onYield?: (runId: string, dueAt: number) => void
+  /**
+   * How long {@link Engine.shutdown} lets running attempts finish, in ms. Past it, their `ctx.signal` aborts
+   * (ATTEMPT_INTERRUPTED), they are recorded as interrupted, not failed, and every lease is released with the run
+   * due at once. 5 s leaves half of Docker's 10 s stop timeout (and most of Kubernetes' 30 s) for that commit.
+   * Minimum `0`. @default 5_000
+   */
+  readonly shutdownGraceMs?: number
 }
+
+/** {@link EngineOptions.shutdownGraceMs}'s default. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 5_000
 
 export interface StartOptions {
   readonly resourceId?: string | null
@@ -79,6 +89,11 @@ export interface StartOptions {
   readonly context?: Json
   /** A repeated start of the same workflow with the same key returns the existing run. */
   readonly idempotencyKey?: string | null
+  /**
+   * Whether the run is created leased to this engine, so executing it here needs no claim. False for a run that
+   * a scheduler executes elsewhere (a Durable Object alarm), which must be able to claim it at once. @default true
+   */
+  readonly leased?: boolean
 }
 
 export interface StartResult {
@@ -121,10 +136,18 @@ export class Engine {
   readonly #logger: Logger
   readonly #retentionMs: number | undefined
   readonly #onYield: ((runId: string, dueAt: number) => void) | undefined
+  readonly #shutdownGraceMs: number
+  /** Shutdown began: nothing new is claimed, and whatever still starts yields at once. */
+  #closing = false
   readonly #env: ConstructorParameters<typeof RunExecution>[0]
   /** Runs this engine created and still holds the lease of: executing them needs no claim round trip. */
   readonly #fresh = new Map<string, { claim: Claim; seeded: boolean }>()
   readonly #active = new Map<string, { execution: RunExecution; done: Promise<RunRecord> }>()
+  /**
+   * Drives whose claim is in flight. A claim by this engine's own owner id succeeds on its own live lease, so two
+   * drives of one run that overlap here (two sweeps, a sweep and an API call) must not both claim it.
+   */
+  readonly #claiming = new Map<string, Promise<{ claimed: boolean; run: RunRecord }>>()
 
   constructor(options: EngineOptions) {
     const leaseMs = options.leaseMs ?? 30_000
@@ -137,6 +160,7 @@ export class Engine {
       throw new InvalidArgumentError('retentionMs must be an integer >= 0')
     }
     this.#retentionMs = options.retentionMs
+    this.#shutdownGraceMs = graceMs(options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS, 'shutdownGraceMs')
     this.#onYield = options.onYield
     for (const wf of options.workflows) {
       if (this.#workflows.has(wf.id)) throw new InvalidArgumentError(`workflow ${wf.id} is registered twice`)
@@ -259,7 +283,7 @@ export class Engine {
     const now = this.#clock.now()
     const resourceId = options.resourceId ?? null
     const concurrencyLimit = wf.concurrency !== null && resourceId !== null ? wf.concurrency.limit : null
-    const leased = concurrencyLimit === null
+    const leased = concurrencyLimit === null && options.leased !== false
     return {
       runId,
       workflowId: wf.id,
@@ -300,7 +324,11 @@ export class Engine {
   #drive(runId: string, options: ExecutionOptions): Promise<{ claimed: boolean; run: RunRecord }> {
     const active = this.#active.get(runId)
     if (active) return active.done.then((run) => ({ claimed: false, run }))
-    return this.#claimAndRun(runId, options)
+    const claiming = this.#claiming.get(runId)
+    if (claiming) return claiming.then(({ run }) => ({ claimed: false, run }))
+    const drive = this.#claimAndRun(runId, options).finally(() => this.#claiming.delete(runId))
+    this.#claiming.set(runId, drive)
+    return drive
   }
 
   async #claimAndRun(runId: string, options: ExecutionOptions): Promise<{ claimed: boolean; run: RunRecord }> {
@@ -334,8 +362,9 @@ export class Engine {
     const { runId } = execution
     const done = execution.execute().finally(() => this.#active.delete(runId))
     this.#active.set(runId, { execution, done: done.then((r) => r.run) })
+    if (this.#closing) execution.yieldSoon()
     const { run, dueAgain } = await done
-    if (dueAgain) return this.#claimAndRun(runId, options)
+    if (dueAgain && !this.#closing) return this.#claimAndRun(runId, options)
     if (run.leaseOwner === null && run.status !== 'PAUSED' && !isTerminalRunStatus(run.status)) {
       this.#onYield?.(runId, run.wakeAt ?? this.#clock.now())
     }
@@ -429,10 +458,11 @@ export class Engine {
   /**
    * Retries a FAILED run as a new run of the same workflow and input, linked both ways (`retryOf`,
    * `retriedBy`). Steps that COMPLETED or were SKIPPED keep their outputs and are not executed again, except
-   * `fromStep` and everything downstream of it when given. The new run is leased here: {@link execute} it.
+   * `fromStep` and everything downstream of it when given. The new run is leased here (unless `leased: false`):
+   * {@link execute} it.
    * @throws RunNotFoundError, RunStateConflictError (not FAILED, or already retried), InvalidArgumentError (fromStep)
    */
-  async retry(runId: string, options: { readonly fromStep?: string } = {}): Promise<RunRecord> {
+  async retry(runId: string, options: { readonly fromStep?: string; readonly leased?: boolean } = {}): Promise<RunRecord> {
     const failed = await this.store.getRun(runId)
     if (failed.status !== 'FAILED') {
       throw new RunStateConflictError(runId, failed.status, `only FAILED runs can be retried; run ${runId} is ${failed.status}`)
@@ -463,6 +493,7 @@ export class Engine {
     // Link first: of two concurrent retries exactly one wins the link, and only the winner creates a run.
     await this.store.linkRetry(runId, newRunId, now)
     const startOptions: StartOptions = {
+      ...(options.leased === undefined ? {} : { leased: options.leased }),
       resourceId: failed.resourceId,
       tags: failed.tags,
       ...(failed.context === null ? {} : { context: failed.context }),
@@ -480,10 +511,10 @@ export class Engine {
     const ids = await this.store.listDueRuns(this.#clock.now(), options.limit ?? 25)
     let claimed = 0
     let completed = 0
-    const queue = ids.filter((id) => !this.#active.has(id))
+    const queue = ids.filter((id) => !this.#active.has(id) && !this.#claiming.has(id))
     const budget = options.budgetMs === undefined ? {} : { budgetMs: options.budgetMs }
     const worker = async () => {
-      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      for (let id = queue.shift(); id !== undefined && !this.#closing; id = queue.shift()) {
         try {
           const result = await this.#drive(id, budget)
           if (result.claimed) claimed++
@@ -496,17 +527,35 @@ export class Engine {
       }
     }
     await Promise.all(Array.from({ length: Math.min(RUNS_SWEPT_AT_ONCE, queue.length) }, worker))
-    const deleted =
-      this.#retentionMs === undefined
-        ? 0
-        : await this.store.deleteFinishedRuns(this.#clock.now() - this.#retentionMs, RETENTION_BATCH)
-    return { claimed, completed, deleted }
+    return { claimed, completed, deleted: await this.pruneFinished() }
   }
 
-  /** Lets running steps finish, commits, and releases every lease this engine holds. */
-  async shutdown(): Promise<void> {
+  /** Deletes one batch of terminal runs older than `retentionMs` (the sweeper's last task); returns how many. */
+  async pruneFinished(): Promise<number> {
+    if (this.#retentionMs === undefined) return 0
+    return this.store.deleteFinishedRuns(this.#clock.now() - this.#retentionMs, RETENTION_BATCH)
+  }
+
+  /**
+   * Starts nothing new, lets running attempts finish for `graceMs`, then aborts the rest through `ctx.signal` and
+   * records them as interrupted (docs/decisions.md#interrupted-attempts); commits, and releases every lease this
+   * engine holds with the run due at once, so another engine continues it without waiting for a lease to expire.
+   * Handlers that ignore the signal are not waited for.
+   */
+  async shutdown(options: { readonly graceMs?: number } = {}): Promise<void> {
+    const grace = options.graceMs === undefined ? this.#shutdownGraceMs : graceMs(options.graceMs, 'graceMs')
+    this.#closing = true
     for (const { execution } of this.#active.values()) execution.yieldSoon()
-    await Promise.allSettled([...this.#active.values()].map((a) => a.done))
+    let cancelGrace = () => {}
+    const graceOver = new Promise<boolean>((resolve) => {
+      cancelGrace = this.#clock.timer(grace, () => resolve(true))
+    })
+    const overdue = await Promise.race([this.#drained().then(() => false), graceOver])
+    cancelGrace()
+    if (overdue) {
+      for (const { execution } of this.#active.values()) execution.interrupt()
+      await this.#drained()
+    }
     for (const [runId, { claim }] of this.#fresh) {
       const released = await this.store
         .commit(claim.lease, { now: this.#clock.now(), steps: [], run: {}, leaseExpiresAt: null })
@@ -514,6 +563,11 @@ export class Engine {
       if (released) this.#onYield?.(runId, this.#clock.now())
     }
     this.#fresh.clear()
+  }
+
+  /** Resolves once no execution is active (one may start while others wind down: `#follow` makes it yield). */
+  async #drained(): Promise<void> {
+    while (this.#active.size > 0) await Promise.allSettled([...this.#active.values()].map((a) => a.done))
   }
 
   #log(level: 'info' | 'warn' | 'error', event: string, fields: Record<string, string | number | null>): void {
@@ -524,6 +578,11 @@ export class Engine {
 /** The run input after the workflow's schema, as the store will hold it. @throws ValidationError */
 async function validInput(wf: AnyWorkflow, input: unknown): Promise<Json> {
   return toJson(wf.inputSchema ? await validate(wf.inputSchema, input, `input of workflow ${wf.id}`) : input)
+}
+
+function graceMs(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new InvalidArgumentError(`${name} must be an integer >= 0`)
+  return value
 }
 
 function toJson(value: unknown): Json {

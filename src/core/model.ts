@@ -124,8 +124,13 @@ export interface StepExecution {
   /** Unique within a run; follows the order in which steps first started (docs/decisions.md#progress). */
   readonly executionIndex: number
   readonly status: StepStatus
-  /** 0-based index of the latest attempt started. */
+  /** 0-based index of the latest attempt started; every attempt, interrupted or not, gets its own. */
   readonly attempt: number
+  /**
+   * Attempts that a crash, a restart or a shutdown cut short (docs/decisions.md#interrupted-attempts). They do not
+   * spend `maxRetries`; more than `maxInterruptions` of them fail the step with ATTEMPT_INTERRUPTED.
+   */
+  readonly interruptions: number
   readonly input: Json
   /** Present (possibly JSON null) only for COMPLETED and SKIPPED steps; null otherwise. */
   readonly output: Json

@@ -7,7 +7,7 @@
  * Round trips: every step boundary is one fenced `commit` that records the finished step *and* marks the
  * steps it unblocks as started, so an N-step sequential run costs N + 1 commits (the first marks the entry
  * steps started; the last also completes the run and releases the lease). Marking an attempt started before
- * its handler runs is what lets a crash count as an attempt (DESIGN point 5).
+ * its handler runs is what lets a resumed run tell an interrupted attempt (docs/decisions.md#interrupted-attempts).
  *
  * Waits (retry backoff, durable sleep, wait-for-event) persist their deadline as the step's `wakeAt`. Short
  * ones are slept inline; otherwise the run commits `wakeAt` (and `waitingFor`), releases its lease and
@@ -141,6 +141,8 @@ export class RunExecution {
   #renewedAt: number
   #failure: WorkflowError | null = null
   #shuttingDown = false
+  /** Shutdown's grace ran out: running attempts are aborted and recorded as interrupted. */
+  #interrupting = false
   #paused = false
   /** Why the execution stopped early; `uncreated`: the creating commit failed or found an idempotent duplicate. */
   #stopped: 'cancelled' | 'lost' | 'uncreated' | null = null
@@ -252,6 +254,17 @@ export class RunExecution {
     this.#wake.notify()
   }
 
+  /**
+   * Graceful shutdown's grace ran out: abort the running attempts through their signals (ATTEMPT_INTERRUPTED),
+   * record them as interrupted, commit and release the lease, without waiting for handlers that ignore the
+   * signal (their late results are ignored: docs/decisions.md#late-results-are-ignored).
+   */
+  interrupt(): void {
+    this.#shuttingDown = true
+    this.#interrupting = true
+    this.#wake.notify()
+  }
+
   /** Runs until terminal or yielded; returns the run as this execution last knew it. */
   async execute(): Promise<ExecutionResult> {
     try {
@@ -270,6 +283,7 @@ export class RunExecution {
     for (;;) {
       if (this.#stopped) return this.#afterStop()
       this.#drainSettled()
+      if (this.#interrupting) this.#interruptRunning(clock.now())
       const now = clock.now()
       const stopping = this.#shuttingDown || this.#paused || now >= this.#deadline
       const checks = this.#failure || stopping ? [] : this.#dueWaitChecks(now)
@@ -305,7 +319,10 @@ export class RunExecution {
     }
   }
 
-  /** Rebuilds slots from persisted step records; crashed attempts count as attempts (DESIGN point 5). */
+  /**
+   * Rebuilds slots from persisted step records. An attempt still RUNNING was interrupted by a crash or a restart:
+   * it is recorded as an interruption, not a failure (docs/decisions.md#interrupted-attempts).
+   */
   #restore(records: readonly StepExecution[], now: number): void {
     for (const record of records) {
       const slot = this.#slots.get(record.stepId)
@@ -336,13 +353,7 @@ export class RunExecution {
             if (record.wakeAt !== null) this.#waitFor(slot, wait.kind, wait.kind === 'event' ? now : record.wakeAt)
             break
           }
-          const error: StepError = {
-            code: 'ATTEMPT_INTERRUPTED',
-            message: `attempt ${record.attempt} was interrupted before it finished (the worker stopped)`,
-            attempt: record.attempt,
-            timestamp: now,
-          }
-          this.#attemptFailed(slot, record.attempt, error, now, 0, true)
+          this.#interrupted(slot, record.attempt, now, 'the worker stopped')
           break
         }
         case 'PENDING':
@@ -365,6 +376,8 @@ export class RunExecution {
     slot.phase = phase
     if (was === 'waiting') this.#waiting.delete(slot)
     if (phase === 'waiting') this.#waiting.add(slot)
+    // Back to idle (a wait node interrupted before it computed its deadline): it may start again.
+    if (phase === 'idle' && slot.blockers === 0 && this.#queueReady) this.#ready.push(slot)
     if (phase !== 'done') return
     this.#doneCount++
     if (slot.continued || this.#outputs.has(slot.node.id)) this.#countedCount++
@@ -422,6 +435,7 @@ export class RunExecution {
       executionIndex: previous ? previous.executionIndex : this.#nextIndex++,
       status: 'RUNNING',
       attempt: slot.attempt,
+      interruptions: previous?.interruptions ?? 0,
       input: previous && previous.status !== 'PENDING' ? previous.input : this.#resolveInput(slot),
       output: null,
       error: previous?.error ?? null,
@@ -532,19 +546,75 @@ export class RunExecution {
     }
   }
 
-  /** Schedules the next attempt, or ends the step FAILED (continued, or failing the run). */
+  /**
+   * Schedules the next attempt, or ends the step FAILED (continued, or failing the run). Only failed attempts
+   * spend `maxRetries`: interrupted ones are counted apart (docs/decisions.md#interrupted-attempts).
+   */
   #attemptFailed(slot: Slot, attempt: number, error: StepError, now: number, durationMs: number, retryable: boolean): void {
     const record = slot.record as StepExecution
-    if (retryable && attempt < slot.config.maxRetries) {
-      const delay = retryDelay(slot.config, attempt + 1, this.#env.random)
+    const retriesSpent = attempt - record.interruptions
+    if (retryable && retriesSpent < slot.config.maxRetries) {
+      const delay = retryDelay(slot.config, retriesSpent + 1, this.#env.random)
       this.#waitFor(slot, 'retry', now + delay)
       slot.attempt = attempt + 1
       this.#setRecord(slot, { ...record, status: 'RETRYING', attempt, error, durationMs, wakeAt: now + delay, updatedAt: now })
       this.#log('warn', 'step_retrying', { run_id: this.runId, step_id: slot.node.id, attempt: attempt + 1, delay })
       return
     }
+    this.#stepFailed(slot, { ...record, status: 'FAILED', attempt, error, durationMs, completedAt: now, wakeAt: null, updatedAt: now })
+  }
+
+  /**
+   * Records attempt `attempt` as interrupted: the next one is due at once and spends no retry, unless the step
+   * has now been interrupted more than `maxInterruptions` times, which ends it FAILED with ATTEMPT_INTERRUPTED.
+   */
+  #interrupted(slot: Slot, attempt: number, now: number, why: string): void {
+    const record = slot.record as StepExecution
+    const interruptions = record.interruptions + 1
+    const { maxInterruptions } = slot.config
+    const over = interruptions > maxInterruptions
+    const error: StepError = {
+      code: 'ATTEMPT_INTERRUPTED',
+      message:
+        `attempt ${attempt} was interrupted before it finished (${why})` +
+        (over ? `; ${interruptions} interruptions exceed maxInterruptions (${maxInterruptions})` : ''),
+      attempt,
+      timestamp: now,
+    }
+    this.#log('warn', 'step_interrupted', { run_id: this.runId, step_id: slot.node.id, attempt, interruptions })
+    if (over) {
+      this.#stepFailed(slot, { ...record, status: 'FAILED', attempt, interruptions, error, completedAt: now, wakeAt: null, updatedAt: now })
+      return
+    }
+    this.#waitFor(slot, 'retry', now)
+    slot.attempt = attempt + 1
+    this.#setRecord(slot, { ...record, status: 'RETRYING', attempt, interruptions, error, wakeAt: now, updatedAt: now })
+  }
+
+  /** Past the shutdown grace: every running attempt is aborted and recorded as interrupted; a wait's look waits on. */
+  #interruptRunning(now: number): void {
+    const reason = new GorkflowError('ATTEMPT_INTERRUPTED', 'the engine is shutting down')
+    for (const slot of this.#order) {
+      if (slot.phase !== 'running') continue
+      slot.controller?.abort(reason)
+      slot.controller = null
+      this.#running--
+      const record = slot.record as StepExecution
+      const wait = slot.node.wait
+      // A wait node has no handler to interrupt: it waits on from its deadline, or computes it again (no side effects).
+      if (wait) {
+        if (record.wakeAt === null) this.#setPhase(slot, 'idle')
+        else this.#waitFor(slot, wait.kind, wait.kind === 'event' ? now : record.wakeAt)
+        continue
+      }
+      this.#interrupted(slot, slot.attempt, now, 'the engine shut down')
+    }
+  }
+
+  #stepFailed(slot: Slot, record: StepExecution): void {
+    const { error } = record
     slot.waitKind = null
-    this.#setRecord(slot, { ...record, status: 'FAILED', attempt, error, durationMs, completedAt: now, wakeAt: null, updatedAt: now })
+    this.#setRecord(slot, record)
     if (slot.config.continueOnError) slot.continued = true
     this.#setPhase(slot, 'done')
     if (slot.continued) {
@@ -783,7 +853,7 @@ export class RunExecution {
    * and that wakes the loop, so only what came due since counts (looking again at once would only spin).
    */
   #nextEvent(seen: number): Promise<void> {
-    if (this.#settled.length > 0 || this.#stopped) return Promise.resolve()
+    if (this.#settled.length > 0 || this.#stopped || this.#interrupting) return Promise.resolve()
     const now = this.#env.clock.now()
     const renewIn = this.#renewedAt + this.#env.leaseMs / 2 - now
     const budgetIn = this.#deadline > seen ? this.#deadline - now : Number.POSITIVE_INFINITY

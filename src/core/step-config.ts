@@ -9,8 +9,16 @@ import type { BackoffStrategy } from './model'
 import { BACKOFF_STRATEGIES } from './model'
 
 export interface StepConfig {
-  /** Further attempts after the first. Minimum `0`. @default 3 */
+  /** Further attempts after the first that failed; interrupted attempts do not count. Minimum `0`. @default 3 */
   readonly maxRetries?: number
+  /**
+   * Attempts that may be interrupted (the process died, restarted or shut down mid-attempt) before the step fails
+   * with ATTEMPT_INTERRUPTED. They do not spend `maxRetries`, and the next attempt starts at once. The bound
+   * exists for a step that kills its worker every time; the default survives ten deploys or crashes in a row
+   * within one attempt's life, as DBOS's `max_recovery_attempts` (default 100) does in spirit. Minimum `0`.
+   * @default 10
+   */
+  readonly maxInterruptions?: number
   /** Base delay between attempts, in ms. Minimum `0`. @default 1000 */
   readonly retryDelayMs?: number
   /** LINEAR: base × n; EXPONENTIAL: base × 2^(n−1); NONE: no delay. @default 'LINEAR' */
@@ -29,6 +37,7 @@ export type ResolvedStepConfig = Required<StepConfig>
 
 export const DEFAULT_STEP_CONFIG: ResolvedStepConfig = Object.freeze({
   maxRetries: 3,
+  maxInterruptions: 10,
   retryDelayMs: 1000,
   backoff: 'LINEAR',
   maxDelayMs: null,
@@ -45,6 +54,7 @@ export function assertStepConfig(config: StepConfig, owner: string): void {
     }
   }
   integer('maxRetries', config.maxRetries, 0)
+  integer('maxInterruptions', config.maxInterruptions, 0)
   integer('retryDelayMs', config.retryDelayMs, 0)
   integer('timeoutMs', config.timeoutMs, 1)
   if (config.maxDelayMs !== null) integer('maxDelayMs', config.maxDelayMs, 0)

@@ -173,6 +173,14 @@ export interface WorkflowStore {
   listDueRuns(now: number, limit: number): Promise<string[]>
 
   /**
+   * The earliest instant at which some run is due by the rule of {@link listDueRuns}: `listDueRuns(t, ·)` is empty
+   * for every `t` below it and lists a run at it. A run due already gives a past instant (0 for one that never had
+   * a lease or wake time); a RUNNING run with a live lease gives its expiry; null when no run is PENDING or
+   * RUNNING. What a scheduler arms its timer with. Index-backed, never a table scan.
+   */
+  nextDueAt(): Promise<number | null>
+
+  /**
    * Cancels a non-terminal run in one conditional write: status CANCELLED, `cancelRequestedAt`,
    * `completedAt`, `updatedAt` = now, lease cleared; its PENDING, RUNNING and RETRYING steps become CANCELLED.
    * The owner, if any, sees RUN_ALREADY_FINISHED at its next commit and stops.

@@ -19,6 +19,12 @@ export interface AppOptions {
    * run). The promise never rejects: the app catches and logs first.
    */
   readonly executeInBackground: (task: Promise<unknown>, c: Context) => void
+  /**
+   * Hands a stored run to the platform's scheduler instead of executing it after the response (Workers: its
+   * Durable Object alarm, which gets minutes where `waitUntil` gets ~30 s). Async starts then store the run
+   * unleased, and events, resumes and retries arm it. Resolves once armed. @default execute it here
+   */
+  readonly scheduleRun?: (runId: string) => Promise<void>
   /** Execution budget of `?wait=true` starts, in ms. @default 25_000 */
   readonly waitBudgetMs?: number
   /** Execution budget of background runs, in ms; what is left over is the sweeper's. @default engine's */

@@ -80,6 +80,11 @@ export const StepSchema = z
     executionIndex: z.number().int(),
     status: z.enum(STEP_STATUSES),
     attempt: z.number().int().openapi({ description: '0-based index of the latest attempt' }),
+    interruptions: z.number().int().openapi({
+      description:
+        'Attempts cut short by a crash, restart or shutdown. They spend no retry; more than the step\'s ' +
+        'maxInterruptions fail it with ATTEMPT_INTERRUPTED',
+    }),
     input: AnyJson,
     output: AnyJson.optional().openapi({ description: 'Present for COMPLETED and SKIPPED steps' }),
     error: z

@@ -45,6 +45,8 @@ export interface StepView {
   status: StepStatus
   /** 0-based index of the latest attempt. */
   attempt: number
+  /** Attempts cut short by a crash, restart or shutdown; they spend no retry (`maxInterruptions` bounds them). */
+  interruptions: number
   input: Json
   /** Present for COMPLETED and SKIPPED steps (may be JSON null). */
   output?: Json
@@ -122,6 +124,7 @@ export function toStepView(step: StepExecution): StepView {
     executionIndex: step.executionIndex,
     status: step.status,
     attempt: step.attempt,
+    interruptions: step.interruptions,
     input: step.input,
     ...(hasOutput ? { output: step.output } : {}),
     ...(step.error === null

@@ -6,6 +6,7 @@
 export {
   DEFAULT_DATABASE_URL,
   DEFAULT_SWEEP_INTERVAL_MS,
+  exitOnSignals,
   nodeOptionsFromEnv,
   startNodeServer,
   type NodeEnvOptions,

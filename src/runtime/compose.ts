@@ -6,7 +6,7 @@
  * AWS SDK, so stores come as factories), and how work outlives a response (`waitUntil` or just running on).
  */
 import type { Context } from 'hono'
-import { Engine, type EngineOptions, type SweepOptions } from '../core/engine'
+import { Engine, type EngineOptions, type SweepOptions, type SweepResult } from '../core/engine'
 import type { LogFields, Logger } from '../core/logger'
 import type { StepDeps } from '../core/step'
 import type { WorkflowStore } from '../core/store'
@@ -52,6 +52,8 @@ export interface RuntimeOptions {
   readonly executeInBackground: (task: Promise<unknown>, c: Context) => void
   /** Execution budget of runs that continue after the response, in ms. @default the engine's (unbounded) */
   readonly backgroundBudgetMs?: number
+  /** Arms a run on the platform's scheduler instead of executing it after the response (the app's option). */
+  readonly scheduleRun?: (runId: string) => Promise<void>
 }
 
 export interface Runtime {
@@ -75,6 +77,7 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
   const background = {
     executeInBackground: options.executeInBackground,
     ...(options.backgroundBudgetMs === undefined ? {} : { backgroundBudgetMs: options.backgroundBudgetMs }),
+    ...(options.scheduleRun === undefined ? {} : { scheduleRun: options.scheduleRun }),
   }
   const app = createApp({
     engine,
@@ -100,15 +103,27 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
 
 /**
  * One sweep (`engine.resumeDue`), logged the same way on both entries: `sweep_finished` (info when it claimed or
- * deleted runs, debug otherwise) or `sweep_failed`. Never rejects.
+ * deleted runs, debug otherwise; with `trigger`, what started it, when given) or `sweep_failed`. Never rejects:
+ * resolves with the sweep's result, or null when it failed.
  */
-export async function sweep(runtime: Pick<Runtime, 'engine' | 'logger'>, options: SweepOptions): Promise<void> {
+export async function sweep(
+  runtime: Pick<Runtime, 'engine' | 'logger'>,
+  options: SweepOptions,
+  trigger?: string,
+): Promise<SweepResult | null> {
   const started = Date.now()
+  const cause = trigger === undefined ? {} : { trigger }
   try {
     const result = await runtime.engine.resumeDue(options)
-    runtime.logger.log(result.claimed + result.deleted > 0 ? 'info' : 'debug', 'sweep_finished', { ...result, duration_ms: Date.now() - started })
+    runtime.logger.log(result.claimed + result.deleted > 0 ? 'info' : 'debug', 'sweep_finished', {
+      ...result,
+      ...cause,
+      duration_ms: Date.now() - started,
+    })
+    return result
   } catch (err) {
     runtime.logger.log('error', 'sweep_failed', errorFields(err))
+    return null
   }
 }
 

@@ -1,7 +1,9 @@
 /**
  * @module
  * The Cloudflare Worker of a list of workflows: `fetch` serves the HTTP API, `scheduled` (the cron trigger in
- * wrangler.toml) runs the sweeper. The store is chosen from bindings (`STORE`: libsql by default, dynamodb,
+ * wrangler.toml) runs the sweeper, and `RunAlarm` is the Durable Object class that executes runs in the background
+ * when wrangler.toml binds it as `RUN_ALARMS` (`run-alarm.ts`; without the binding, background runs execute in
+ * `waitUntil` and the cron resumes them). The store is chosen from bindings (`STORE`: libsql by default, dynamodb,
  * memory). Engine, store and app are composed by `runtime.ts` (as on Node) once per isolate, on the first event,
  * and rebuilt only when a setting of `env-keys.ts` changes.
  *
@@ -11,7 +13,9 @@
  * The only code that reads `env`. A module apart from the deployed entry (`src/worker.ts`), so that the package's
  * `gorkflow/worker` does not carry this repository's registered workflows. Serve yours with per-environment `deps`:
  * @example
- * export default createWorker({ workflows: [orderFlow], deps: (env) => ({ payments: new Payments(env.PAYMENTS_KEY) }) })
+ * const worker = createWorker({ workflows: [orderFlow], deps: (env) => ({ payments: new Payments(env.PAYMENTS_KEY) }) })
+ * export default worker
+ * export const { RunAlarm } = worker
  */
 import type { ExecutionContext } from 'hono'
 import { GorkflowError } from '../core/errors'
@@ -23,6 +27,10 @@ import { configFingerprint } from './config-fingerprint'
 import { ConfigurationError, readSettings, type DatabaseSettings } from './env-config'
 import type { WorkerEnv } from './env-keys'
 import { composeRuntime, errorFields, openStore, sweep, type Runtime } from './compose'
+import type { DurableObjectNamespaceLike } from './durable-object-types'
+import { DEFAULT_BACKGROUND_BUDGET_MS, runAlarmClass } from './run-alarm'
+import { armDueRuns, RunAlarms } from './run-alarms'
+import { guardedWaitUntil } from './wait-until-guard'
 import { createRemoteLibSQLStore } from '../store/libsql/remote-libsql-store'
 
 export type { WorkerEnv } from './env-keys'
@@ -40,18 +48,36 @@ export interface WorkerOptions<Env extends WorkerEnv> {
   readonly stores?: StoreFactories<Env>
 }
 
-/** `waitUntil` may run ~30 s past the response; background runs yield before that and the sweeper resumes them. */
+/**
+ * `waitUntil` may run ~30 s past the response: without alarms, background runs yield before that and the sweeper
+ * resumes them. (With alarms only a `?wait` start that outlives its response executes there.)
+ */
 const BACKGROUND_BUDGET_MS = 25_000
 /** Cron invocations of a `* * * * *` trigger may run for 30 s of wall time; leave room to commit. */
 const SWEEP_BUDGET_MS = 25_000
 const SWEEP_LIMIT = 25
 
-/** Builds the Worker's handlers for `workflows`. */
-export function createWorker<Env extends WorkerEnv>(options: WorkerOptions<Env>) {
-  let cached: { key: string; runtime: Promise<Runtime> } | undefined
+/** The runtime of a Worker, with its runs' alarms when `RUN_ALARMS` is bound. */
+interface WorkerRuntime extends Runtime {
+  readonly alarms: RunAlarms | undefined
+  /** `BACKGROUND_BUDGET_MS`: how long one alarm executes a run before the next continues it. */
+  readonly alarmBudgetMs: number
+  /** `WAIT_UNTIL_LIMIT_MS`: `waitUntil` work still pending after this is reported; undefined: not checked. */
+  readonly waitUntilLimitMs: number | undefined
+}
 
-  async function runtimeFor(env: Env): Promise<Runtime> {
-    const key = await configFingerprint(env)
+/** Worker variables outside the settings table (README, "Wake-ups on Workers"). */
+const SCHEDULING_VARS = ['BACKGROUND_BUDGET_MS', 'WAIT_UNTIL_LIMIT_MS'] as const
+
+/** Builds the Worker's handlers for `workflows`, and its `RunAlarm` Durable Object class. */
+export function createWorker<Env extends WorkerEnv>(options: WorkerOptions<Env>) {
+  let cached: { key: string; runtime: Promise<WorkerRuntime> } | undefined
+
+  async function runtimeFor(env: Env): Promise<WorkerRuntime> {
+    // The alarms binding and the scheduling variables are no settings of env-keys.ts, but shape the runtime too.
+    const bound = 'RUN_ALARMS' in env && env.RUN_ALARMS !== undefined
+    const extra = [bound, ...SCHEDULING_VARS.map((name) => rawVar(env, name))]
+    const key = `${await configFingerprint(env)}:${JSON.stringify(extra)}`
     if (cached?.key !== key) {
       const runtime = buildRuntime(env, options)
       cached = { key, runtime }
@@ -65,28 +91,43 @@ export function createWorker<Env extends WorkerEnv>(options: WorkerOptions<Env>)
 
   return {
     async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-      let runtime: Runtime
+      let runtime: WorkerRuntime
       try {
         runtime = await runtimeFor(env)
       } catch (err) {
         return startupFailure(err, loggerFor(env))
       }
-      return runtime.app.fetch(request, env, ctx)
+      const response = await runtime.app.fetch(request, env, ctx)
+      // A `?wait` run that yielded armed its alarm just now: the response must not cut that short.
+      if (runtime.alarms) guardedWaitUntil(ctx, runtime.waitUntilLimitMs, runtime.logger, runtime.alarms.flush())
+      return response
     },
 
     async scheduled(_controller: unknown, env: Env, ctx: ExecutionContext): Promise<void> {
       ctx.waitUntil(
         runtimeFor(env).then(
-          (runtime) => sweep(runtime, { limit: SWEEP_LIMIT, budgetMs: SWEEP_BUDGET_MS }),
+          async (runtime) => {
+            if (runtime.alarms) await armDueRuns(runtime, runtime.alarms, SWEEP_LIMIT)
+            else await sweep(runtime, { limit: SWEEP_LIMIT, budgetMs: SWEEP_BUDGET_MS }, 'cron')
+          },
           (err: unknown) => loggerFor(env).log('error', 'sweep_failed', errorFields(err)),
         ),
       )
     },
+
+    /** The Durable Object class of wrangler.toml's `RUN_ALARMS` binding: export it as `RunAlarm`. */
+    RunAlarm: runAlarmClass<Env>({ runtimeFor, loggerFor }),
   }
 }
 
-async function buildRuntime<Env extends WorkerEnv>(env: Env, options: WorkerOptions<Env>): Promise<Runtime> {
+async function buildRuntime<Env extends WorkerEnv>(env: Env, options: WorkerOptions<Env>): Promise<WorkerRuntime> {
   const settings = readSettings(env, 'worker')
+  const alarmBudgetMs = optionalMs(env, 'BACKGROUND_BUDGET_MS') ?? DEFAULT_BACKGROUND_BUDGET_MS
+  const waitUntilLimitMs = optionalMs(env, 'WAIT_UNTIL_LIMIT_MS') || undefined
+  const logger = jsonLogger(settings.logLevel)
+  const namespace = (env as { RUN_ALARMS?: DurableObjectNamespaceLike }).RUN_ALARMS
+  // A memory store lives in one isolate, and a run's object may run in another that never saw the run.
+  const alarms = namespace === undefined || settings.store === 'memory' ? undefined : new RunAlarms(namespace, logger)
   const { dynamodb } = options.stores ?? {}
   const store = await openStore(settings.store, settings.database, {
     libsql: remoteLibSQLStore,
@@ -95,14 +136,15 @@ async function buildRuntime<Env extends WorkerEnv>(env: Env, options: WorkerOpti
       'STORE=dynamodb needs the DynamoDB build of the Worker, which bundles the AWS SDK: ' +
       '`wrangler deploy -c wrangler.dynamodb.toml` (entry src/worker-dynamodb.ts)',
   })
-  return composeRuntime({
+  const runtime = composeRuntime({
     store,
     workflows: options.workflows,
     deps: options.deps ? options.deps(env) : (env as unknown as StepDeps),
-    logger: jsonLogger(settings.logLevel),
+    logger,
     engine: {
       // workerd refuses I/O on behalf of another request: only the run's own request may wake its loop.
       isolatedRequests: true,
+      ...(alarms ? { onYield: (runId: string, dueAt: number) => alarms.yielded(runId, dueAt) } : {}),
       ...(settings.leaseMs === undefined ? {} : { leaseMs: settings.leaseMs }),
       ...(settings.retentionMs === undefined ? {} : { retentionMs: settings.retentionMs }),
     },
@@ -110,9 +152,27 @@ async function buildRuntime<Env extends WorkerEnv>(env: Env, options: WorkerOpti
     uiSessionSecret: settings.uiSessionSecret,
     ...(settings.maxBodyBytes === undefined ? {} : { maxBodyBytes: settings.maxBodyBytes }),
     ...(settings.waitBudgetMs === undefined ? {} : { waitBudgetMs: settings.waitBudgetMs }),
-    executeInBackground: (task, c) => c.executionCtx.waitUntil(task),
+    executeInBackground: (task, c) => guardedWaitUntil(c.executionCtx, waitUntilLimitMs, logger, task),
     backgroundBudgetMs: BACKGROUND_BUDGET_MS,
+    ...(alarms ? { scheduleRun: (runId: string) => alarms.arm(runId, Date.now()) } : {}),
   })
+  return { ...runtime, alarms, alarmBudgetMs, waitUntilLimitMs }
+}
+
+function rawVar(env: object, name: string): string | null {
+  const value: unknown = (env as Record<string, unknown>)[name]
+  return typeof value === 'string' ? value : null
+}
+
+/** A variable of {@link SCHEDULING_VARS} in ms, or undefined when unset. @throws ConfigurationError */
+function optionalMs(env: object, name: (typeof SCHEDULING_VARS)[number]): number | undefined {
+  const raw = rawVar(env, name)?.trim()
+  if (raw === undefined || raw === '') return undefined
+  const value = Number(raw)
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new ConfigurationError(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`)
+  }
+  return value
 }
 
 /** Workers speak to libSQL over HTTP only: the file store is Node's. */

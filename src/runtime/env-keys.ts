@@ -4,6 +4,7 @@
  * The Worker's env type, the Node entry's reading, the Worker's configuration fingerprint and the README's
  * configuration table all derive from it, so a setting cannot be added to one and forgotten in another.
  */
+import { DEFAULT_SHUTDOWN_GRACE_MS } from '../core/engine'
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_WAIT_BUDGET_MS } from '../http/options'
 
 /** Where a Node entry finds its database when neither TURSO_DATABASE_URL nor its alias is set. */
@@ -150,6 +151,14 @@ export const ENV_KEYS = {
     secret: false,
     default: `\`${DEFAULT_SWEEP_INTERVAL_MS}\``,
     description: "sweeper period (`0` turns it off); the Worker sweeps from wrangler.toml's `[triggers] crons`",
+  },
+  SHUTDOWN_GRACE_MS: {
+    entries: 'node',
+    secret: false,
+    default: `\`${DEFAULT_SHUTDOWN_GRACE_MS}\``,
+    description:
+      'on SIGTERM/SIGINT, how long running steps may finish; then their `ctx.signal` aborts, they are recorded as ' +
+      'interrupted (not failed), every lease is released and the process exits',
   },
 } as const satisfies Record<string, EnvKey>
 

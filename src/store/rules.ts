@@ -47,6 +47,15 @@ export function dueTime(leaseExpiresAt: number | null, wakeAt: number | null): n
   return Math.max(leaseExpiresAt ?? 0, wakeAt ?? 0)
 }
 
+/**
+ * The earliest instant at which `isClaimable(run, null, ·)` holds (`WorkflowStore.nextDueAt`): when the lease of
+ * its owner expires or its wake time comes, whichever is later; null for a PAUSED or terminal run, never due.
+ */
+export function dueInstant(run: ClaimFields): number | null {
+  if (!isClaimableStatus(run.status)) return null
+  return dueTime(run.leaseOwner === null ? null : run.leaseExpiresAt, run.wakeAt)
+}
+
 /** Page sizes outside 1..MAX_PAGE_SIZE are refused rather than clamped. @throws InvalidArgumentError */
 export function checkPageLimit(limit: number): number {
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {

@@ -471,11 +471,52 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       expect(await store().getStepExecution(run.runId, 'a')).toMatchObject({ status: 'COMPLETED', attempt: 0 })
     })
 
-    it('fails a step that kills its worker on every attempt after maxRetries, with ATTEMPT_INTERRUPTED', async () => {
+    it('does not charge an interrupted attempt to maxRetries: a maxRetries: 0 step interrupted once completes at once', async () => {
       let invocations = 0
-      const poison = defineStep({ id: 'poison', maxRetries: 2, retryDelayMs: 0, handler: () => { invocations++; return 1 } })
+      // A backoff above the inline limit would make the resumed run yield: the interrupted attempt must not wait one.
+      const once = defineStep({ id: 'once', maxRetries: 0, retryDelayMs: 600_000, handler: () => ++invocations })
+      const wf = workflow({ id: 'once' }).then(once).build()
+      // Commit 2 would record the finished attempt: the process dies after the handler ran.
+      const doomed = engine([wf], { store: crashOnCommit(store(), 2), leaseMs: 1000 })
+      const { run } = await doomed.start('once', null)
+      await doomed.execute(run.runId)
+      clock().advance(1001)
+      const resumed = await engine([wf]).execute(run.runId)
+      expect(resumed).toMatchObject({ status: 'COMPLETED', output: 2 })
+      expect(invocations).toBe(2)
+      // The attempt number stays the attempt's identity (ctx.attempt); the interruption is counted apart.
+      expect(await store().getStepExecution(run.runId, 'once')).toMatchObject({ status: 'COMPLETED', attempt: 1, interruptions: 1, error: null })
+    })
+
+    it('spends retries only on failed attempts: interrupted, failed, then completed with maxRetries: 1', async () => {
+      const attempts: number[] = []
+      const flaky = defineStep({
+        id: 'flaky',
+        maxRetries: 1,
+        retryDelayMs: 0,
+        handler: (ctx) => {
+          attempts.push(ctx.attempt)
+          if (ctx.attempt === 1) throw new Error('fails once on purpose')
+          return ctx.attempt
+        },
+      })
+      const wf = workflow({ id: 'flaky-int' }).then(flaky).build()
+      const doomed = engine([wf], { store: crashOnCommit(store(), 2), leaseMs: 1000 })
+      const { run } = await doomed.start('flaky-int', null)
+      await doomed.execute(run.runId)
+      clock().advance(1001)
+      expect(await engine([wf]).execute(run.runId)).toMatchObject({ status: 'COMPLETED', output: 2 })
+      expect(attempts).toEqual([0, 1, 2])
+      expect(await store().getStepExecution(run.runId, 'flaky')).toMatchObject({ status: 'COMPLETED', attempt: 2, interruptions: 1 })
+    })
+
+    it('fails a step that kills its worker on every attempt after maxInterruptions, with ATTEMPT_INTERRUPTED', async () => {
+      let invocations = 0
+      const poison = defineStep({ id: 'poison', maxRetries: 0, retryDelayMs: 0, handler: () => { invocations++; return 1 } })
       const wf = workflow({ id: 'poison' }).then(poison).build()
-      const first = engine([wf], { store: crashOnCommit(store(), 2), leaseMs: 1000 })
+      // The bound comes from the engine's defaults (docs/decisions.md#configuration-merge).
+      const defaults = { maxInterruptions: 2 }
+      const first = engine([wf], { store: crashOnCommit(store(), 2), leaseMs: 1000, defaults })
       const { run } = await first.start('poison', null)
       await first.execute(run.runId)
       let rounds = 0
@@ -483,14 +524,90 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
         rounds++
         clock().advance(1001)
         // Each new engine dies right after the handler finishes, before its completion is recorded.
-        const next = engine([wf], { store: crashOnCommit(store(), 2), leaseMs: 1000 })
+        const next = engine([wf], { store: crashOnCommit(store(), 2), leaseMs: 1000, defaults })
         await next.execute(run.runId)
       }
       const final = await store().getRun(run.runId)
       expect(final.status).toBe('FAILED')
       expect(final.error).toMatchObject({ code: 'ATTEMPT_INTERRUPTED', step: 'poison' })
+      // Attempts 0, 1 and 2 ran and were interrupted; the third interruption is one more than the bound allows.
       expect(invocations).toBe(3)
       expect(rounds).toBe(3)
+      expect(await store().getStepExecution(run.runId, 'poison')).toMatchObject({
+        status: 'FAILED',
+        attempt: 2,
+        interruptions: 3,
+        error: { code: 'ATTEMPT_INTERRUPTED', attempt: 2 },
+      })
+    })
+
+    it('interrupts an attempt still running when the shutdown grace ends, releases the lease, and another engine resumes at once', async () => {
+      let aborted: unknown = null
+      let started!: () => void
+      const running = new Promise<void>((r) => { started = r })
+      let invocations = 0
+      const stubborn = defineStep({
+        id: 'stubborn',
+        maxRetries: 0,
+        handler: (ctx) => {
+          invocations++
+          if (ctx.attempt > 0) return 'done'
+          ctx.signal.addEventListener('abort', () => { aborted = ctx.signal.reason })
+          started()
+          // Ignores its signal: shutdown must not wait for it.
+          return new Promise<never>(() => {})
+        },
+      })
+      const wf = workflow({ id: 'stubborn' }).then(stubborn).build()
+      const yields: [string, number][] = []
+      const first = engine([wf], { onYield: (runId, dueAt) => yields.push([runId, dueAt]) })
+      const begun = await first.begin('stubborn', null)
+      await running
+      const closing = first.shutdown({ graceMs: 1000 })
+      clock().advance(999)
+      await timersFired()
+      expect(aborted).toBeNull()
+      clock().advance(1)
+      await closing
+      const now = clock().now()
+      expect(aborted).toMatchObject({ code: 'ATTEMPT_INTERRUPTED' })
+      expect(await begun.done).toMatchObject({ status: 'RUNNING', leaseOwner: null })
+      expect(yields).toEqual([[begun.run.runId, now]])
+      expect(await store().getRun(begun.run.runId)).toMatchObject({ status: 'RUNNING', leaseOwner: null, leaseExpiresAt: null, wakeAt: null })
+      expect(await store().getStepExecution(begun.run.runId, 'stubborn')).toMatchObject({
+        status: 'RETRYING',
+        attempt: 0,
+        interruptions: 1,
+        error: { code: 'ATTEMPT_INTERRUPTED', attempt: 0 },
+      })
+      // Due now, not when a lease expires: a second engine claims it without the clock moving.
+      expect(await store().listDueRuns(now, 10)).toContain(begun.run.runId)
+      expect(await engine([wf]).resumeDue()).toMatchObject({ claimed: 1, completed: 1 })
+      expect(await store().getRun(begun.run.runId)).toMatchObject({ status: 'COMPLETED', output: 'done' })
+      expect(await store().getStepExecution(begun.run.runId, 'stubborn')).toMatchObject({ status: 'COMPLETED', attempt: 1, interruptions: 1 })
+      expect(invocations).toBe(2)
+    })
+
+    it('lets attempts that finish within the shutdown grace commit as usual', async () => {
+      let release!: () => void
+      const gate = new Promise<void>((r) => { release = r })
+      let started!: () => void
+      const running = new Promise<void>((r) => { started = r })
+      const prompt = defineStep({ id: 'prompt', handler: async () => { started(); await gate; return 'ok' } })
+      const next = defineStep({ id: 'next', handler: () => 'never here' })
+      const wf = workflow({ id: 'prompt' }).then(prompt).then(next).build()
+      expect(() => engine([wf], { shutdownGraceMs: -1 })).toThrow('shutdownGraceMs must be an integer >= 0')
+      const first = engine([wf])
+      const begun = await first.begin('prompt', null)
+      await running
+      await expect(first.shutdown({ graceMs: 0.5 })).rejects.toThrow('graceMs must be an integer >= 0')
+      const closing = first.shutdown({ graceMs: 1000 })
+      release()
+      await closing
+      const steps = await store().listStepExecutions(begun.run.runId)
+      // The finished attempt is recorded; the next step is not started during shutdown.
+      expect(steps.map((s) => [s.stepId, s.status, s.interruptions])).toEqual([['prompt', 'COMPLETED', 0]])
+      expect(await store().getRun(begun.run.runId)).toMatchObject({ status: 'RUNNING', leaseOwner: null, wakeAt: null })
     })
 
     it('persists progress as it changes: 0.5 after one of two steps, 1 at completion', async () => {
@@ -653,6 +770,20 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       expect(await e.resumeDue()).toEqual({ claimed: 1, completed: 1, deleted: 0 })
       expect(attempts).toEqual([0, 1])
       expect(await store().getRun(yielded.runId)).toMatchObject({ status: 'COMPLETED', output: 'done', wakeAt: null })
+    })
+
+    it('runs a due run once when two sweeps of one engine overlap', async () => {
+      let calls = 0
+      const once = defineStep({ id: 'once', handler: () => ++calls })
+      const wf = workflow({ id: 'overlap' }).then(once).build()
+      const starter = engine([wf])
+      const { run } = await starter.start('overlap', null)
+      await starter.shutdown()
+      const e = engine([wf])
+      const sweeps = await Promise.all([e.resumeDue(), e.resumeDue()])
+      expect(sweeps.map((s) => s.claimed).sort()).toEqual([0, 1])
+      expect(calls).toBe(1)
+      expect(await store().getRun(run.runId)).toMatchObject({ status: 'COMPLETED', output: 1 })
     })
 
     it('merges config field by field: engine defaults < workflow config < step options', async () => {

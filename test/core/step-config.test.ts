@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { resolveStepConfig, retryDelay } from '../../src/core/step-config'
+import { assertStepConfig, resolveStepConfig, retryDelay } from '../../src/core/step-config'
 
 describe('retryDelay()', () => {
   it('follows the schedule of docs/decisions.md#backoff for each backoff', () => {
@@ -29,5 +29,11 @@ describe('resolveStepConfig()', () => {
     const cfg = resolveStepConfig({ maxRetries: 5, timeoutMs: 10 }, { timeoutMs: 20 }, undefined, { continueOnError: true })
     expect(cfg).toMatchObject({ maxRetries: 5, timeoutMs: 20, continueOnError: true, retryDelayMs: 1000, backoff: 'LINEAR' })
     expect(Object.isFrozen(cfg)).toBe(true)
+  })
+
+  it('bounds interruptions at 10 by default, overridable like any option, never negative', () => {
+    expect(resolveStepConfig().maxInterruptions).toBe(10)
+    expect(resolveStepConfig({ maxInterruptions: 3 }, { maxRetries: 0 }, { maxInterruptions: 0 })).toMatchObject({ maxInterruptions: 0, maxRetries: 0 })
+    expect(() => assertStepConfig({ maxInterruptions: -1 }, 'step s')).toThrow('step s: maxInterruptions must be an integer >= 0, got -1')
   })
 })

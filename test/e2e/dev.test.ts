@@ -79,10 +79,10 @@ describe('npm run dev (wrangler dev + local libSQL)', () => {
     expect(dashboard.status).toBe(200)
   })
 
-  it('starts sequential asynchronously and completes it in waitUntil, observed by polling', async () => {
+  it('starts sequential asynchronously and completes it in its run\'s alarm, observed by polling', async () => {
     const started = await api('POST', '/v1/workflows/sequential/runs', { input: { val1: 7, val2: 3, mult: 5 } })
     expect(started.status).toBe(202)
-    expect(started.body.run.status).toBe('RUNNING')
+    expect(started.body.run.status).toBe('PENDING')
     const run = await pollRun(started.body.run.runId, (r) => r.status === 'COMPLETED')
     expect(run.output).toEqual({ message: 'The final result is 50' })
     const { body } = await api('GET', `/v1/runs/${run.runId}/steps`)
@@ -124,6 +124,14 @@ describe('npm run dev (wrangler dev + local libSQL)', () => {
     expect(again.status).toBe(409)
     const { body } = await api('GET', `/v1/runs/${runId}/steps`)
     expect(body.steps).toMatchObject([{ stepId: 'sleep', status: 'CANCELLED' }])
+  })
+
+  it('wakes a durable sleep above the inline limit from its alarm, the cron never fired', async () => {
+    // sweepIntervalMs: 0, and no test before this one fires the cron.
+    const started = await api('POST', '/v1/workflows/nap/runs', { input: { ms: 6_000 } })
+    expect(started.status).toBe(202)
+    const run = await pollRun(started.body.run.runId, (r) => r.status === 'COMPLETED', 30_000)
+    expect(run.output).toEqual({ slept: true })
   })
 
   it('fires the cron trigger (the sweeper) on request', async () => {

@@ -122,6 +122,7 @@ export function runApiContract(name: string, makeStore: () => Promise<WorkflowSt
         expect(steps[3]).toMatchObject({
           status: 'COMPLETED',
           attempt: 0,
+          interruptions: 0,
           input: { add: { sum: 7 }, multiply: { product: 12 } },
           output: { message: 'sum=7 product=12' },
         })
@@ -195,9 +196,10 @@ export function runApiContract(name: string, makeStore: () => Promise<WorkflowSt
         const short = createHarness(await makeStore(), { waitBudgetMs: 50 })
         try {
           const started = Date.now()
-          const res = await short.call('POST', '/v1/workflows/sleep/runs?wait=true', { input: { ms: 5_000 } })
+          const res = await short.call('POST', '/v1/workflows/sleep/runs?wait=true', { input: { ms: 120_000 } })
           expect(res.status).toBe(202)
-          expect(Date.now() - started).toBeLessThan(3_000)
+          // Long before the sleep could have ended, however loaded the machine.
+          expect(Date.now() - started).toBeLessThan(60_000)
           const { run } = await json(res)
           expect(run.status).toBe('RUNNING')
           await short.engine.cancel(run.runId)
@@ -257,14 +259,14 @@ export function runApiContract(name: string, makeStore: () => Promise<WorkflowSt
       })
 
       it('cancels a sleeping run at once with 202, and answers 409 for a second cancel', async () => {
-        const res = await h.call('POST', '/v1/workflows/sleep/runs', { input: { ms: 60_000 } })
+        const res = await h.call('POST', '/v1/workflows/sleep/runs', { input: { ms: 300_000 } })
         const { run } = await json(res)
         const cancelled = await h.call('POST', `/v1/runs/${run.runId}/cancel`)
         expect(cancelled.status).toBe(202)
         expect((await json(cancelled)).run).toMatchObject({ runId: run.runId, status: 'CANCELLED' })
         const started = Date.now()
         await h.settle()
-        expect(Date.now() - started).toBeLessThan(5_000)
+        expect(Date.now() - started).toBeLessThan(150_000)
         const again = await h.call('POST', `/v1/runs/${run.runId}/cancel`)
         expect(again.status).toBe(409)
         expect((await json(again)).error.code).toBe('RUN_ALREADY_FINISHED')

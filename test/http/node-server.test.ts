@@ -102,6 +102,8 @@ describe("the Node entry's environment", () => {
       port: 8080,
     })
     expect(nodeOptionsFromEnv({ RETENTION_DAYS: ' 0 ' })).toEqual({ retentionMs: 0 })
+    expect(nodeOptionsFromEnv({ SHUTDOWN_GRACE_MS: '250' })).toEqual({ shutdownGraceMs: 250 })
+    expect(() => nodeOptionsFromEnv({ SHUTDOWN_GRACE_MS: '-1' })).toThrow('SHUTDOWN_GRACE_MS must be a non-negative integer, got "-1"')
     expect(nodeOptionsFromEnv({ RETENTION_DAYS: '' })).toEqual({})
   })
 

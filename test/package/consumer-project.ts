@@ -66,7 +66,9 @@ try {
 const WORKER = `import { createWorker } from 'gorkflow/worker'
 import { mathFlow } from './flow.js'
 
-export default createWorker({ workflows: [mathFlow] })
+const worker = createWorker({ workflows: [mathFlow] })
+export default worker
+export const { RunAlarm } = worker
 `
 
 /** One name from every entry, so \`tsc\` resolves each subpath's declarations. */
@@ -115,6 +117,14 @@ compatibility_date = "2026-05-01"
 
 [triggers]
 crons = ["* * * * *"]
+
+[[durable_objects.bindings]]
+name = "RUN_ALARMS"
+class_name = "RunAlarm"
+
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["RunAlarm"]
 
 [vars]
 STORE = "libsql"

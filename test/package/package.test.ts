@@ -174,6 +174,8 @@ describe('the installed package', { timeout: 120_000 }, () => {
       WRANGLER_LOG_PATH: join(home, 'logs'),
     })
     expect({ code, output }).toMatchObject({ code: 0, output: expect.stringContaining('--dry-run: exiting now.') })
+    // The runs' Durable Object class, exported as the README shows, is what the binding names.
+    expect(output).toContain('env.RUN_ALARMS (RunAlarm)')
     const bundle = readFileSync(join(project, 'out', 'worker.js'), 'utf8')
     expect(bundle).toContain('"math"')
     expect(bundle).toContain('node_modules/gorkflow/dist/')

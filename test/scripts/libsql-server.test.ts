@@ -160,9 +160,8 @@ describe('local libSQL endpoint', () => {
     await client.execute('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
     const abandoned = await client.transaction('write')
     await abandoned.execute({ sql: 'INSERT INTO t (v) VALUES (?)', args: ['lost'] })
-    const started = Date.now()
+    // SQLite admits one writer: this insert can only succeed once the abandoned transaction is rolled back.
     await other.execute({ sql: 'INSERT INTO t (v) VALUES (?)', args: ['after'] })
-    expect(Date.now() - started).toBeGreaterThanOrEqual(150)
     expect((await other.execute('SELECT v FROM t')).rows.map((r) => r.v)).toEqual(['after'])
     await expect(abandoned.commit()).rejects.toThrow(/baton|expired/i)
     expect(server.stats().openStreams).toBe(0)

@@ -1,13 +1,13 @@
 /**
  * The claim rule is written once (src/store/rules.ts) and expressed again as SQL (LibSQL) and as a DynamoDB
- * condition expression. This checks that every store's claimRun and listDueRuns agree with isClaimable on every
- * combination of status, lease and wake time, on the real engines.
+ * condition expression. This checks that every store's claimRun and listDueRuns agree with isClaimable, and
+ * nextDueAt with dueInstant, on every combination of status, lease and wake time, on the real engines.
  */
 import { describe, expect, it, vi } from 'vitest'
 import { RUN_STATUSES, type RunRecord } from '../../src/core/model'
 import type { WorkflowStore } from '../../src/core/store'
 import { MemoryStore } from '../../src/store/memory/memory-store'
-import { isClaimable } from '../../src/store/rules'
+import { dueInstant, isClaimable } from '../../src/store/rules'
 import { useDynamoDBLocal } from '../support/dynamodb-harness'
 import { makeRun, T0 } from '../support/fixtures'
 import { fileStoreHarness } from '../support/libsql-harness'
@@ -48,6 +48,12 @@ async function expectAgreement(store: WorkflowStore): Promise<void> {
   expect(claimed.sort()).toEqual(expectedClaimed.sort())
   // Owner 'a' may also reclaim its own live lease, which is never due.
   expect(expectedClaimed.length).toBeGreaterThan(expectedDue.length)
+
+  // Every run claimable at NOW is now leased until NOW + 1000: the next due time is the earliest of the others.
+  const stored = await Promise.all(runs.map((run) => store.getRun(run.runId)))
+  const next = Math.min(...stored.map(dueInstant).filter((t): t is number => t !== null))
+  expect(next).toBe(NOW + 1)
+  expect(await store.nextDueAt()).toBe(next)
 }
 
 // 240 requests to DynamoDB Local: seconds when idle, far more on a loaded 2-core machine.

@@ -6,6 +6,7 @@ import {
   checkCommitSteps,
   checkNewRunSteps,
   checkPageLimit,
+  dueInstant,
   dueTime,
   isClaimable,
   isClaimableStatus,
@@ -81,5 +82,29 @@ describe('checkCommitSteps', () => {
     const own = makeStep({ runId: 'r1', stepId: 's1', status: 'COMPLETED' })
     expect(() => checkCommitSteps('r1', [own])).not.toThrow()
     expect(() => checkCommitSteps('r1', [own, { ...own, runId: 'r2' }])).toThrow(InvalidArgumentError)
+  })
+})
+
+describe('dueInstant', () => {
+  it('is the first instant isClaimable(run, null, ·) holds, for every kind of lease and wake time', () => {
+    const cases: ClaimFields[] = [
+      { ...free, status: 'RUNNING', wakeAt: NOW + 5 },
+      { ...free, status: 'RUNNING', leaseOwner: 'b', leaseExpiresAt: NOW + 7 },
+      { ...free, leaseOwner: 'b', leaseExpiresAt: NOW + 9, wakeAt: NOW + 3 },
+      { ...free, leaseOwner: 'b', leaseExpiresAt: NOW + 2, wakeAt: NOW + 8 },
+      { ...free, leaseOwner: 'b', leaseExpiresAt: NOW - 4 },
+    ]
+    for (const run of cases) {
+      const due = dueInstant(run) as number
+      expect(isClaimable(run, null, due)).toBe(true)
+      expect(isClaimable(run, null, due - 1)).toBe(false)
+    }
+    expect(dueInstant(free)).toBe(0)
+  })
+
+  it('is null for PAUSED and terminal runs, which are never due', () => {
+    const never = RUN_STATUSES.filter((status) => dueInstant({ ...free, status, wakeAt: NOW }) === null)
+    expect(never).toEqual(RUN_STATUSES.filter((status) => !isClaimableStatus(status)))
+    expect(never).toContain('PAUSED')
   })
 })

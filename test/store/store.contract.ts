@@ -715,6 +715,73 @@ export function runStoreContract(name: string, setup: () => Promise<StoreHarness
       })
     })
 
+    describe('nextDueAt', () => {
+      /** nextDueAt() as listDueRuns sees it: nothing due a millisecond before, something due at it. */
+      async function expectListedFrom(at: number): Promise<void> {
+        expect(await store.nextDueAt()).toBe(at)
+        expect(await store.listDueRuns(at - 1, 10)).toEqual([])
+        expect((await store.listDueRuns(at, 10)).length).toBeGreaterThan(0)
+      }
+
+      it('is null without PENDING or RUNNING runs, whatever their times', async () => {
+        expect(await store.nextDueAt()).toBeNull()
+        for (const status of ['COMPLETED', 'FAILED', 'CANCELLED'] as const) {
+          await create({ status, completedAt: T0, wakeAt: T0 + 5 })
+        }
+        await create({ status: 'PAUSED', wakeAt: T0 + 5, leaseOwner: 'x', leaseExpiresAt: T0 + 9 })
+        expect(await store.nextDueAt()).toBeNull()
+      })
+
+      it('is the earliest wake time or lease expiry, the later of the two within a run', async () => {
+        await create({ runId: 'late-wake', status: 'RUNNING', wakeAt: T0 + 900 })
+        await create({ runId: 'lease', status: 'RUNNING', leaseOwner: 'x', leaseExpiresAt: T0 + 700 })
+        await create({ runId: 'both', status: 'RUNNING', wakeAt: T0 + 400, leaseOwner: 'x', leaseExpiresAt: T0 + 600 })
+        await create({ runId: 'paused', status: 'PAUSED', wakeAt: T0 + 1 })
+        await expectListedFrom(T0 + 600)
+        expect(await store.listDueRuns(T0 + 600, 10)).toEqual(['both'])
+      })
+
+      it('is in the past (0 when it never had a lease or wake time) while an unleased PENDING run waits', async () => {
+        await create({ status: 'RUNNING', wakeAt: T0 + 900 })
+        await create({ runId: 'pending' })
+        expect(await store.nextDueAt()).toBe(0)
+        expect(await store.listDueRuns(0, 10)).toEqual(['pending'])
+      })
+
+      it('follows claims, yields, pauses and cancellation', async () => {
+        const run = await create()
+        const { lease } = await claim(run.runId, 'owner-a', T0, 1_000)
+        await expectListedFrom(T0 + 1_000)
+        await store.commit(lease, { now: T0 + 10, steps: [], run: { status: 'RUNNING', wakeAt: T0 + 5_000 }, leaseExpiresAt: null })
+        await expectListedFrom(T0 + 5_000)
+        await store.transitionRun(run.runId, { from: ['RUNNING'], to: 'PAUSED', now: T0 + 20 })
+        expect(await store.nextDueAt()).toBeNull()
+        await store.transitionRun(run.runId, { from: ['PAUSED'], to: 'RUNNING', now: T0 + 30 })
+        await expectListedFrom(T0 + 5_000)
+        await store.cancelRun(run.runId, T0 + 40)
+        expect(await store.nextDueAt()).toBeNull()
+      })
+
+      it('is the wake time a commit sets while it keeps the lease, once that lease is released', async () => {
+        const { run, lease } = await running()
+        await store.commit(lease, { now: T0 + 5, steps: [], run: { wakeAt: T0 + 90_000 }, leaseExpiresAt: lease.expiresAt })
+        await store.commit(lease, { now: T0 + 6, steps: [], run: { progress: 0.5 }, leaseExpiresAt: lease.expiresAt })
+        await expectListedFrom(T0 + 90_000)
+        await store.commit(lease, { now: T0 + 7, steps: [], run: {}, leaseExpiresAt: null })
+        await expectListedFrom(T0 + 90_000)
+        expect(await store.listDueRuns(T0 + 90_000, 10)).toEqual([run.runId])
+      })
+
+      it('is now once an event wakes a run that waits for it', async () => {
+        const { run, lease } = await running()
+        const waitingFor = { kind: 'event', stepId: 'approve', name: 'approved', until: T0 + 60_000 } as const
+        await store.commit(lease, { now: T0 + 1, steps: [], run: { waitingFor, wakeAt: T0 + 60_000 }, leaseExpiresAt: null })
+        await expectListedFrom(T0 + 60_000)
+        await store.deliverEvent(run.runId, 'approved', { ok: true }, T0 + 50)
+        await expectListedFrom(T0 + 50)
+      })
+    })
+
     describe('cancelRun', () => {
       it('cancels a PENDING run in place and returns the stored record', async () => {
         const run = await create()

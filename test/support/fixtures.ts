@@ -47,6 +47,7 @@ export function makeStep(overrides: Partial<StepExecution> = {}): StepExecution 
     executionIndex: 0,
     status: 'PENDING',
     attempt: 0,
+    interruptions: 0,
     input: { n: 1 },
     output: null,
     error: null,

@@ -15,6 +15,8 @@ export interface Invocation {
   readonly pid: number
   readonly startedAt: number
   readonly endedAt: number | null
+  /** How the handler ended: `ok`, `failed` (it threw), `aborted` (it threw after its signal aborted); null: it never did. */
+  readonly outcome: string | null
 }
 
 /** The invocation log: one row per handler call, written before the handler does anything else. */
@@ -26,7 +28,7 @@ export class ProbeLog {
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000;')
     this.#db.exec(`CREATE TABLE IF NOT EXISTS invocations (
       id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, step_id TEXT NOT NULL, attempt INTEGER NOT NULL,
-      pid INTEGER NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER)`)
+      pid INTEGER NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER, outcome TEXT)`)
   }
 
   begin(runId: string, stepId: string, attempt: number): number {
@@ -36,19 +38,20 @@ export class ProbeLog {
     return Number(info.lastInsertRowid)
   }
 
-  end(id: number): void {
-    this.#db.prepare('UPDATE invocations SET ended_at = ? WHERE id = ?').run(Date.now(), id)
+  end(id: number, outcome: 'ok' | 'failed' | 'aborted' = 'ok'): void {
+    this.#db.prepare('UPDATE invocations SET ended_at = ?, outcome = ? WHERE id = ?').run(Date.now(), outcome, id)
   }
 
   all(): Invocation[] {
     return (
-      this.#db.prepare('SELECT run_id, step_id, attempt, pid, started_at, ended_at FROM invocations ORDER BY id').all() as {
+      this.#db.prepare('SELECT run_id, step_id, attempt, pid, started_at, ended_at, outcome FROM invocations ORDER BY id').all() as {
         run_id: string
         step_id: string
         attempt: number
         pid: number
         started_at: number
         ended_at: number | null
+        outcome: string | null
       }[]
     ).map((r) => ({
       runId: r.run_id,
@@ -57,6 +60,7 @@ export class ProbeLog {
       pid: r.pid,
       startedAt: r.started_at,
       endedAt: r.ended_at,
+      outcome: r.outcome,
     }))
   }
 
@@ -74,7 +78,7 @@ declare module '../../src/core/step' {
 const num = z.object({ n: z.number() })
 
 /** `steps` sequential steps, each adding 1 after a short pause so that kills land inside handlers. */
-export function probeWorkflow(steps = 5, pauseMs = [5, 40] as const): AnyWorkflow {
+export function probeWorkflow(steps = 5, pauseMs: readonly [number, number] = [5, 40]): AnyWorkflow {
   const make = (id: string): AnyStep =>
     defineStep({
       id,

@@ -212,11 +212,20 @@ export function runsRoutes(options: AppOptions) {
       const { workflowId } = c.req.valid('param')
       const body = c.req.valid('json')
       const wait = c.req.valid('query').wait === 'true'
-      // begin: the run is stored with its first steps started, one store call fewer than start + execute.
-      const { run, created, done } = await engine.begin(workflowId, body.input, {
+      const startOptions = {
         ...(body.resourceId === undefined ? {} : { resourceId: body.resourceId }),
         ...(body.tags === undefined ? {} : { tags: body.tags }),
         ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
+      }
+      if (!wait && options.scheduleRun) {
+        const { run, created } = await engine.start(workflowId, body.input, { ...startOptions, leased: false })
+        if (created) executeInBackground(options.scheduleRun(run.runId), c)
+        const location = { Location: `/v1/runs/${encodeURIComponent(run.runId)}` }
+        return c.json({ run: toRunView(run) }, created ? 202 : 200, location)
+      }
+      // begin: the run is stored with its first steps started, one store call fewer than start + execute.
+      const { run, created, done } = await engine.begin(workflowId, body.input, {
+        ...startOptions,
         ...budget(wait ? (options.waitBudgetMs ?? DEFAULT_WAIT_BUDGET_MS) : options.backgroundBudgetMs),
       })
       const location = { Location: `/v1/runs/${encodeURIComponent(run.runId)}` }
@@ -283,17 +292,21 @@ export function runsRoutes(options: AppOptions) {
     .openapi(retryRun, async (c) => {
       const { runId } = c.req.valid('param')
       const { fromStep } = c.req.valid('json')
-      const run = await engine.retry(runId, fromStep === undefined ? {} : { fromStep })
+      const run = await engine.retry(runId, {
+        ...(fromStep === undefined ? {} : { fromStep }),
+        ...(options.scheduleRun ? { leased: false } : {}),
+      })
       continueInBackground(options, run.runId, c)
       return c.json({ run: toRunView(run) }, 201, { Location: `/v1/runs/${encodeURIComponent(run.runId)}` })
     })
 }
 
 /**
- * Continues a run after the response. Losing it to a concurrent writer (a cancel, another engine that holds
+ * Continues a run after the response, or arms it where a scheduler executes runs. Losing it to a concurrent writer (a cancel, another engine that holds
  * it) is that writer's business, not a failure to report; anything else reaches the app's error log.
  */
 function continueInBackground(options: AppOptions, runId: string, c: Context): void {
+  if (options.scheduleRun) return options.executeInBackground(options.scheduleRun(runId), c)
   const execution = options.engine.execute(runId, budget(options.backgroundBudgetMs)).catch((err: unknown) => {
     if (isGorkflowError(err, 'LEASE_LOST') || isGorkflowError(err, 'RUN_ALREADY_FINISHED')) return null
     throw err
@@ -330,5 +343,7 @@ async function executeWithin(options: AppOptions, runId: string, done: Promise<R
     clearTimeout(timer)
   }
   options.executeInBackground(execution, c)
+  // Where runs have a scheduler, its alarm watches the lease: should this invocation be cut off, it resumes the run.
+  if (options.scheduleRun) options.executeInBackground(options.scheduleRun(runId), c)
   return engine.getRun(runId)
 }

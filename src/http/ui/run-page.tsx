@@ -13,6 +13,7 @@ import { inputJsonSchema } from '../../core/schema'
 import type { AnyWorkflow, WorkflowNode } from '../../core/workflow'
 import { CSRF_FIELD } from './csrf'
 import { DagSvg, workflowNodeLabel, type DagNodeView } from './dag-svg'
+import { runDue } from './run-due'
 import { anchorId, formatAbsolute, formatDuration, formatJson, formatRelative, formatWaitingFor } from './format'
 import { exampleFromJsonSchema } from './json-example'
 import { Layout } from './layout'
@@ -99,6 +100,7 @@ export function RunPage(props: RunPageProps) {
   }))
   const edges = workflow?.edges ?? []
   const duration = runDuration(run, ctx.now)
+  const due = runDue(run, ctx.now)
   const percent = Math.round(run.progress * 100)
   const runPath = `${ctx.base}/runs/${encodeURIComponent(run.runId)}`
   const eventWaits = workflow?.steps.filter((n) => n.wait?.kind === 'event') ?? []
@@ -169,6 +171,12 @@ export function RunPage(props: RunPageProps) {
           {formatWaitingFor(run.waitingFor, ctx.now)}.
         </p>
       )}
+      {due?.late ? (
+        <p class="notice late" role="status" data-late="true">
+          Late: due {formatRelative(due.dueAt, ctx.now)} and not running yet. A server's sweeper takes it when it next
+          looks; if none is running, start one.
+        </p>
+      ) : null}
       {live && eventWaits.length > 0 && ctx.csrf !== null ? (
         <SendEventForm action={`${runPath}/events`} csrf={ctx.csrf} run={run} waits={eventWaits} form={props.eventForm} />
       ) : null}
@@ -187,7 +195,12 @@ export function RunPage(props: RunPageProps) {
         <TimeFact label="Completed" at={run.completedAt} now={ctx.now} />
         <dt>Duration</dt>
         <dd>{duration === null ? 'not started' : `${formatDuration(duration)}${live ? ' so far' : ''}`}</dd>
-        {run.wakeAt === null ? null : <TimeFact label="Resumes" at={run.wakeAt} now={ctx.now} />}
+        {due === null ? null : (
+          <>
+            <TimeFact label="Due" at={due.dueAt} now={ctx.now} />
+            {due.late ? <dd class="late">late</dd> : null}
+          </>
+        )}
         <dt>Resource</dt>
         <dd>
           {run.resourceId === null ? '—' : <UserText value={run.resourceId} />}
@@ -449,6 +462,8 @@ function StepDetails(props: { id: string; step: StepExecution | undefined; now: 
     )
   }
   const attempts = step.attempt + 1
+  // Interrupted attempts are restarts, not retries (docs/decisions.md#interrupted-attempts).
+  const retries = step.attempt - step.interruptions
   const failed = step.status === 'FAILED' || step.status === 'RETRYING'
   const duration = step.status === 'RUNNING' && step.startedAt !== null ? props.now - step.startedAt : step.durationMs
   return (
@@ -465,9 +480,17 @@ function StepDetails(props: { id: string; step: StepExecution | undefined; now: 
         <dt>Attempts</dt>
         <dd>
           {attempts}
-          {attempts > 1 ? ` (${attempts - 1} ${attempts === 2 ? 'retry' : 'retries'})` : ''}
+          {retries > 0 ? ` (${retries} ${retries === 1 ? 'retry' : 'retries'})` : ''}
           {step.status === 'RETRYING' ? ', waiting to retry' : ''}
         </dd>
+        {step.interruptions === 0 ? null : (
+          <>
+            <dt>Interruptions</dt>
+            <dd>
+              {step.interruptions} <span class="muted">(attempts cut short by a crash, restart or shutdown; no retry spent)</span>
+            </dd>
+          </>
+        )}
         <dt>First attempt</dt>
         <dd>{formatAbsolute(step.createdAt)}</dd>
         <dt>Latest attempt</dt>

@@ -5,6 +5,7 @@
  */
 import { isTerminalRunStatus, RUN_STATUSES, type RunRecord, type RunStatus } from '../../core/model'
 import { formatAbsolute, formatDuration, formatRelative, shortId } from './format'
+import { runDue } from './run-due'
 import { Layout } from './layout'
 import type { PageContext } from './page-context'
 import { runsFingerprint } from './refresh'
@@ -145,6 +146,7 @@ function RunRow(props: { run: RunRecord; ctx: PageContext }) {
   const { run, ctx } = props
   const percent = Math.round(run.progress * 100)
   const duration = runDuration(run, ctx.now)
+  const due = runDue(run, ctx.now)
   return (
     <tr data-run-id={run.runId} data-status={run.status}>
       <td data-label="Run">
@@ -158,6 +160,14 @@ function RunRow(props: { run: RunRecord; ctx: PageContext }) {
           <StatusBadge status={run.status} />
           {run.waitingFor === null || isTerminalRunStatus(run.status) ? null : (
             <span class="abs">{run.waitingFor.kind === 'sleep' ? 'sleeping' : `waiting for ${run.waitingFor.name}`}</span>
+          )}
+          {due === null ? null : (
+            <span class={due.late ? 'abs late' : 'abs'} data-late={String(due.late)}>
+              {due.late ? 'late: due ' : 'due '}
+              <time datetime={new Date(due.dueAt).toISOString()} title={formatAbsolute(due.dueAt)}>
+                {formatRelative(due.dueAt, ctx.now)}
+              </time>
+            </span>
           )}
         </span>
       </td>

@@ -59,6 +59,7 @@ th,td{text-align:left;padding:.5rem;border-bottom:1px solid var(--line);vertical
 th{font-size:.85rem;color:var(--muted);text-transform:uppercase;letter-spacing:.03em}
 .mono,code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .abs{display:block;color:var(--muted);font-size:.8rem}
+.late{color:#b91c1c;font-weight:700}
 .muted{color:var(--muted)}
 pre{background:var(--panel);border:1px solid var(--line);border-radius:.4rem;padding:.75rem;overflow:auto;max-height:28rem;font-size:.85rem;margin:.25rem 0 .75rem;white-space:pre}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}

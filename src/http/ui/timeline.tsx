@@ -54,7 +54,7 @@ export function Timeline(props: TimelineProps) {
                 <small>
                   +{formatDuration(start - origin)} · {formatDuration(duration)}
                   {step.status === 'RUNNING' ? ' so far' : ''}
-                  {attempts > 1 ? ` · attempt ${attempts} (${attempts - 1} ${attempts === 2 ? 'retry' : 'retries'})` : ''}
+                  {attempts > 1 ? ` · attempt ${attempts} (${retryLabel(step.attempt - step.interruptions, step.interruptions)})` : ''}
                 </small>
               </span>
               <svg aria-hidden="true" focusable="false">
@@ -89,6 +89,13 @@ export function Timeline(props: TimelineProps) {
       </ol>
     </div>
   )
+}
+
+/** "2 retries, 1 interrupted": what the attempts before the latest one were. */
+function retryLabel(retries: number, interruptions: number): string {
+  const parts = [`${retries} ${retries === 1 ? 'retry' : 'retries'}`]
+  if (interruptions > 0) parts.push(`${interruptions} interrupted`)
+  return parts.join(', ')
 }
 
 /** When the latest attempt ended, or `now` while it runs. */

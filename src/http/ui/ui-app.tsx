@@ -48,6 +48,8 @@ export interface UiAppOptions {
    * @default `c.executionCtx.waitUntil(task)` where there is one, else the task simply runs on (Node)
    */
   readonly executeInBackground?: (task: Promise<unknown>, c: Context) => void
+  /** Arms a run where a scheduler executes runs, instead of executing it here (as the API's `scheduleRun`). */
+  readonly scheduleRun?: (runId: string) => Promise<void>
   /** Execution budget of runs started from the dashboard, in ms. @default the engine's (unbounded) */
   readonly backgroundBudgetMs?: number
   /** How often pages showing live runs reload. @default 2_000 */
@@ -109,10 +111,15 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
     },
   })
 
-  /** Continues a run after the response; losing it to a concurrent writer (a cancel) is not a failure. */
+  /**
+   * Continues a run after the response (or arms it, with a scheduler); losing it to a concurrent writer (a
+   * cancel) is not a failure.
+   */
+  const { scheduleRun } = options
+  const handOff = scheduleRun ? { leased: false } : {}
   const continueRun = (runId: string, c: Context) =>
     background(
-      engine.execute(runId, budget).catch((err: unknown) => {
+      (scheduleRun ? scheduleRun(runId) : engine.execute(runId, budget)).catch((err: unknown) => {
         if (!isGorkflowError(err, 'LEASE_LOST') && !isGorkflowError(err, 'RUN_ALREADY_FINISHED')) logError(err)
       }),
       c,
@@ -334,7 +341,7 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
     const fromStep = typeof body.fromStep === 'string' && body.fromStep !== '' ? body.fromStep : undefined
     let retry: string
     try {
-      retry = (await engine.retry(runId, fromStep === undefined ? {} : { fromStep })).runId
+      retry = (await engine.retry(runId, { ...handOff, ...(fromStep === undefined ? {} : { fromStep }) })).runId
     } catch (err) {
       if (isGorkflowError(err, 'RUN_STATE_CONFLICT')) return c.redirect(runPage(runId, 'not-retryable'), 303)
       if (isGorkflowError(err, 'INVALID_ARGUMENT')) return c.redirect(runPage(runId, 'unknown-step'), 303)
@@ -419,7 +426,7 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
     }
     let runId: string
     try {
-      const started = await engine.start(workflow.id, input, resourceId === '' ? {} : { resourceId })
+      const started = await engine.start(workflow.id, input, { ...handOff, ...(resourceId === '' ? {} : { resourceId }) })
       runId = started.run.runId
     } catch (err) {
       if (err instanceof ValidationError || isGorkflowError(err, 'VALIDATION_ERROR')) {

@@ -28,7 +28,7 @@
  *   waiting run: 3.
  * - loadEvent, linkRetry: 1.
  * - listRuns: 1 Query per index partition (4 shards for no filter or a status alone) + 1 BatchGetItem per 100 runs.
- * - listDueRuns: 4 Queries (one per shard, in parallel).
+ * - listDueRuns: 4 Queries (one per shard, in parallel). nextDueAt: the same, each of a few due-index entries.
  * - getRun, getStepExecution, loadStepOutput, loadState, saveState, deleteState: 1.
  *   listStepExecutions, getAllState: 1 Query per 1 MB page.
  * - deleteRun: 1 Query + ⌈children / 25⌉ BatchWriteItem + 1 DeleteItem (+ 1 for the idempotency guard, + 1 to
@@ -74,7 +74,7 @@ import { Expression, UpdateClauses } from './expression'
 import { DEFAULT_MAX_ITEM_BYTES, isValidMaxItemBytes, ItemBudget, MIN_MAX_ITEM_BYTES } from './item-budget'
 import { DYNAMODB_ITEM_LIMIT } from './item-size'
 import { eventKey, PK, stateKey, STATE_SK_PREFIX, STEP_SK_PREFIX, stepKey } from './keys'
-import { listDueRuns, listRuns } from './listing'
+import { listDueRuns, listRuns, nextDueAt } from './listing'
 import { transitionRun } from './transition-run'
 import {
   fromEventItem,
@@ -174,6 +174,10 @@ export class DynamoDBStore implements WorkflowStore {
 
   listDueRuns(now: number, limit: number): Promise<string[]> {
     return listDueRuns(this.#ctx.table, now, limit)
+  }
+
+  nextDueAt(): Promise<number | null> {
+    return nextDueAt(this.#ctx.table)
   }
 
   cancelRun(runId: string, now: number): Promise<RunRecord> {

@@ -6,10 +6,10 @@
  */
 import { BatchGetItemCommand, QueryCommand, type AttributeValue, type QueryCommandInput } from '@aws-sdk/client-dynamodb'
 import { StoreUnavailableError } from '../../core/errors'
-import type { RunRecord } from '../../core/model'
+import type { RunRecord, RunStatus } from '../../core/model'
 import { DEFAULT_PAGE_SIZE, type RunFilter, type RunPage } from '../../core/store'
 import { decodeCursor, encodeCursor } from '../cursor'
-import { checkPageLimit } from '../rules'
+import { checkPageLimit, dueInstant } from '../rules'
 import { claimableCondition } from './claim-run'
 import { Expression } from './expression'
 import {
@@ -135,6 +135,54 @@ export async function listDueRuns(table: DynamoTable, now: number, limit: number
     limit,
   )
   return entries.map((entry) => runIdFromPk(readSort(entry, PK)))
+}
+
+/** Due-index entries read per Query page by `nextDueAt`: the first is almost always the answer. */
+const NEXT_DUE_PAGE = 4
+
+/**
+ * `nextDueAt`: the first entries of each shard of the due index (one Query per shard, in parallel). An entry's
+ * key is never later than the run's true due time (see commit.ts), so each shard is read in key order until a
+ * key passes the earliest true due time found there, computed by dueInstant() from the projected attributes.
+ */
+export async function nextDueAt(table: DynamoTable): Promise<number | null> {
+  const perShard = await Promise.all(ALL_SHARDS.map((shard) => nextDueInShard(table, shard)))
+  return perShard.reduce<number | null>((a, b) => (a === null ? b : b === null ? a : Math.min(a, b)), null)
+}
+
+async function nextDueInShard(table: DynamoTable, shard: number): Promise<number | null> {
+  const expr = new Expression()
+  const input: QueryCommandInput = {
+    TableName: table.name,
+    IndexName: INDEX.due,
+    KeyConditionExpression: `${expr.name(ATTR.shard)} = ${expr.value(n(shard))}`,
+    ScanIndexForward: true,
+    Limit: NEXT_DUE_PAGE,
+    ...expr.attributes(),
+  }
+  let best: number | null = null
+  let start: Record<string, AttributeValue> | undefined
+  do {
+    const page = await table.request(`query ${INDEX.due}`, () =>
+      table.client.send(new QueryCommand({ ...input, ExclusiveStartKey: start })),
+    )
+    for (const item of page.Items ?? []) {
+      if (best !== null && Number(item[ATTR.dueAt]?.N) > best) return best
+      const due = dueInstant({
+        status: item[ATTR.runStatus]?.S as RunStatus,
+        leaseOwner: item[RUN.leaseOwner]?.S ?? null,
+        leaseExpiresAt: optionalNumber(item[RUN.leaseExpiresAt]),
+        wakeAt: optionalNumber(item[RUN.wakeAt]),
+      })
+      if (due !== null && (best === null || due < best)) best = due
+    }
+    start = page.LastEvaluatedKey
+  } while (start !== undefined)
+  return best
+}
+
+function optionalNumber(value: AttributeValue | undefined): number | null {
+  return value?.N === undefined ? null : Number(value.N)
 }
 
 /**

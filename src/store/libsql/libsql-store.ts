@@ -37,6 +37,7 @@ import {
   isNotNull,
   isNull,
   lte,
+  min,
   notInArray,
   or,
   sql,
@@ -372,6 +373,18 @@ export class LibSQLStore implements WorkflowStore {
         .orderBy(asc(workflowRuns.dueAt), asc(workflowRuns.createdAt), asc(workflowRuns.runId))
         .limit(limit)
       return rows.map((row) => row.runId)
+    })
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    return this.#guard('nextDueAt', async () => {
+      // min() over the partial index workflow_runs_due_idx: SQLite reads its first entry, no scan. due_at is the
+      // instant listDueRuns starts listing the run (see there).
+      const [row] = await this.#db
+        .select({ next: min(workflowRuns.dueAt) })
+        .from(workflowRuns)
+        .where(isNotNull(workflowRuns.dueAt))
+      return row?.next ?? null
     })
   }
 

@@ -22,7 +22,7 @@ import { isTerminalRunStatus } from '../../core/model'
 import type { DeliveredEvent, Json, RunRecord, StepExecution } from '../../core/model'
 import { decodeCursor, encodeCursor } from '../cursor'
 import { DEFAULT_PAGE_SIZE, byExecutionIndex } from '../../core/store'
-import { checkCommitSteps, checkNewRunSteps, checkPageLimit, dueTime, isClaimable } from '../rules'
+import { checkCommitSteps, checkNewRunSteps, checkPageLimit, dueInstant, dueTime, isClaimable } from '../rules'
 import type {
   Claim,
   CommitResult,
@@ -159,6 +159,16 @@ export class MemoryStore implements WorkflowStore {
       )
       .slice(0, limit)
       .map((run) => run.runId)
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    this.#open()
+    let next: number | null = null
+    for (const run of this.#runs.values()) {
+      const due = dueInstant(run)
+      if (due !== null && (next === null || due < next)) next = due
+    }
+    return next
   }
 
   async cancelRun(runId: string, now: number): Promise<RunRecord> {

@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
+import { Engine } from '../../../src/core/engine'
 import { NonRetryableError } from '../../../src/core/errors'
 import { defineStep } from '../../../src/core/step'
 import { workflow } from '../../../src/core/workflow'
@@ -208,6 +209,19 @@ describe('starting a run from the workflows page', () => {
     expect(detail).toContain('Run started.')
   })
 
+  it('with a scheduler (scheduleRun), stores the run unleased and arms it instead of executing it', async () => {
+    const armed: string[] = []
+    const h = createUiHarness(WORKFLOWS, { scheduleRun: async (runId) => void armed.push(runId) })
+    const { cookie, csrf } = await h.signIn()
+    const res = await h.post('/ui/workflows/parallel/runs', { _csrf: csrf, input: '{"val1": 1, "val2": 2}' }, cookie)
+    expect(res.status).toBe(303)
+    const runId = decodeURIComponent((res.headers.get('location') ?? '').split('/')[3]?.split('?')[0] ?? '')
+    await eventually(async () => (armed.length > 0 ? true : undefined))
+    expect(armed).toEqual([runId])
+    expect(await h.engine.getRun(runId)).toMatchObject({ status: 'PENDING', leaseOwner: null })
+    expect(await h.engine.listSteps(runId)).toEqual([])
+  })
+
   it('shows invalid JSON inline, keeping what was typed, and starts nothing', async () => {
     const h = createUiHarness(WORKFLOWS)
     const { cookie, csrf } = await h.signIn()
@@ -373,6 +387,32 @@ describe('run detail', () => {
     expect(page).toContain('3 attempts')
   })
 
+  it('shows interrupted attempts apart from retries', async () => {
+    let started!: () => void
+    const running = new Promise<void>((r) => { started = r })
+    const stubborn = defineStep({
+      id: 'stubborn',
+      maxRetries: 0,
+      handler: (ctx) => {
+        if (ctx.attempt > 0) return 'done'
+        started()
+        return new Promise<never>(() => {})
+      },
+    })
+    const wf = workflow({ id: 'stubborn' }).then(stubborn).build()
+    const h = createUiHarness([wf])
+    const { cookie } = await h.signIn()
+    const begun = await h.engine.begin('stubborn', null)
+    await running
+    // Past the grace the attempt is interrupted and the run released; another engine finishes it.
+    await h.engine.shutdown({ graceMs: 0 })
+    const finished = await new Engine({ store: h.engine.store, workflows: [wf] }).execute(begun.run.runId)
+    expect(finished.status).toBe('COMPLETED')
+    const page = await (await h.get(`/ui/runs/${begun.run.runId}`, cookie)).text()
+    expect(page).toContain('attempt 2 (0 retries, 1 interrupted)')
+    expect(page).toMatch(/<dt>Interruptions<\/dt>\s*<dd>1/)
+  })
+
   it('says what a sleeping run waits for, in the list and on its page', async () => {
     const napping = workflow({ id: 'napping' })
       .then(defineStep({ id: 'before', handler: () => ({ ok: true }) }))
@@ -387,6 +427,27 @@ describe('run detail', () => {
     expect(page).toContain('>⏱ nap</text>')
     const list = await (await h.get('/ui/runs', cookie)).text()
     expect(list).toContain('<span class="abs">sleeping</span>')
+  })
+
+  it('shows when a waiting run is due, and flags it late once it is overdue and not running', async () => {
+    const napping = workflow({ id: 'napping' }).sleep(3_600_000, { id: 'nap' }).build()
+    let now = Date.now()
+    const h = createUiHarness([napping], { now: () => now })
+    const { cookie } = await h.signIn()
+    const run = await h.engine.run('napping', null)
+    const due = new Date(run.wakeAt as number).toISOString()
+    const list = await (await h.get('/ui/runs', cookie)).text()
+    expect(list).toMatch(new RegExp(`<span class="abs" data-late="false">due <time datetime="${due}"[^>]*>in (59 min|1 h)</time>`))
+    const page = await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()
+    expect(page).toContain(`<dt>Due</dt><dd><time datetime="${due}">`)
+    expect(page).not.toContain('data-late="true"')
+
+    now = (run.wakeAt as number) + 5 * 60_000 // nothing swept it: the harness has no sweeper
+    const lateList = await (await h.get('/ui/runs', cookie)).text()
+    expect(lateList).toMatch(/<span class="abs late" data-late="true">late: due <time[^>]*>5 min ago<\/time>/)
+    const latePage = await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()
+    expect(latePage).toContain('Late: due 5 min ago and not running yet.')
+    expect(latePage).toContain('<dd class="late">late</dd>')
   })
 
   it('cancels a live run with its CSRF token and shows it CANCELLED', async () => {

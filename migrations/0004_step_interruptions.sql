@@ -1,0 +1,1 @@
+ALTER TABLE `step_executions` ADD `interruptions` integer DEFAULT 0 NOT NULL;
