@@ -588,6 +588,32 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       expect(invocations).toBe(2)
     })
 
+    it('makes a sleep still computing its deadline at the end of the shutdown grace due at once, to compute it again', async () => {
+      let calls = 0
+      let computing!: () => void
+      const started = new Promise<void>((r) => { computing = r })
+      const wf = workflow({ id: 'slow-sleep' })
+        .sleep(() => {
+          calls++
+          if (calls > 1) return 0
+          computing()
+          return new Promise<never>(() => {})
+        })
+        .build()
+      const first = engine([wf])
+      const begun = await first.begin('slow-sleep', null)
+      await started
+      const closing = first.shutdown({ graceMs: 10 })
+      clock().advance(10)
+      await closing
+      expect(await begun.done).toMatchObject({ status: 'RUNNING', leaseOwner: null })
+      // Due at once, and the next engine computes the deadline again: the sleep node went back to ready.
+      expect(await store().getRun(begun.run.runId)).toMatchObject({ status: 'RUNNING', wakeAt: null })
+      expect(await engine([wf]).resumeDue()).toMatchObject({ claimed: 1, completed: 1 })
+      expect(await store().getRun(begun.run.runId)).toMatchObject({ status: 'COMPLETED' })
+      expect(calls).toBe(2)
+    })
+
     it('lets attempts that finish within the shutdown grace commit as usual', async () => {
       let release!: () => void
       const gate = new Promise<void>((r) => { release = r })
