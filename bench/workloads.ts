@@ -3,13 +3,15 @@
  * The benchmark workloads, the same ones peers were measured on (issue 7):
  * - W1: 10 sequential trivial steps, `{ n } → { n: n + 1 }`, start to COMPLETED;
  * - W2: 16 parallel trivial steps fed by the run input, then one step aggregating them;
- * - W3: 100 W1 runs started concurrently on one engine.
+ * - W3: 100 W1 runs started concurrently on one engine;
+ * - W4: one run of 10,000 sequential W1 steps (issue #17: the cost per step must not grow with the run).
+ * Issue #17's W5 (a map over 10,000 items) waits for `map()`, which the builder does not have yet.
  * Steps carry zod schemas, as a user's steps would: validation is part of what is measured.
  */
 import { z } from 'zod'
 import type { Engine } from '../src/core/engine'
 import { defineStep } from '../src/core/step'
-import { workflow, type AnyWorkflow } from '../src/core/workflow'
+import { workflow, type AnyWorkflow, type WorkflowBuilder } from '../src/core/workflow'
 
 /** Steps of W1 (the N of the N + 3 budget). */
 export const W1_STEPS = 10
@@ -17,15 +19,18 @@ export const W1_STEPS = 10
 export const W2_BRANCHES = 16
 /** Concurrent W1 runs in one W3 batch. */
 export const W3_RUNS = 100
+/** Steps of the one W4 run. */
+export const W4_STEPS = 10_000
 
-export type WorkloadId = 'W1' | 'W2' | 'W3'
+export type WorkloadId = 'W1' | 'W2' | 'W3' | 'W4'
 
-export const WORKLOAD_IDS: readonly WorkloadId[] = ['W1', 'W2', 'W3']
+export const WORKLOAD_IDS: readonly WorkloadId[] = ['W1', 'W2', 'W3', 'W4']
 
 export const WORKLOAD_TITLES: Readonly<Record<WorkloadId, string>> = {
   W1: `${W1_STEPS} sequential steps`,
   W2: `${W2_BRANCHES} parallel steps + 1 join`,
   W3: `${W3_RUNS} concurrent W1 runs`,
+  W4: `one run of ${W4_STEPS.toLocaleString('en')} sequential steps`,
 }
 
 const Counter = z.object({ n: z.number().int() })
@@ -65,12 +70,24 @@ export const w2Workflow = workflow({ id: 'bench-w2', name: 'Benchmark W2', input
 
 export const benchWorkflows: readonly AnyWorkflow[] = [w1Workflow, w2Workflow]
 
-/** The output each workload's runs must end with; anything else fails the benchmark loudly. */
-export const EXPECTED_N: Readonly<Record<WorkloadId, number>> = { W1: W1_STEPS, W2: W2_BRANCHES, W3: W1_STEPS }
+let w4: AnyWorkflow | null = null
 
-/** One run of W1 or W2 on `engine`, start to COMPLETED, checked. */
-export async function runOnce(engine: Engine, workload: 'W1' | 'W2'): Promise<void> {
-  const id = workload === 'W1' ? w1Workflow.id : w2Workflow.id
+/** W4: `inc1 → … → inc10000`, built on first use, so processes measuring other workloads never build it. */
+export function w4Workflow(): AnyWorkflow {
+  if (w4 === null) {
+    let builder = workflow({ id: 'bench-w4', name: 'Benchmark W4', input: Counter }) as WorkflowBuilder<unknown, { n: number }>
+    for (let i = 1; i <= W4_STEPS; i++) builder = builder.then(increment(`inc${i}`))
+    w4 = builder.build()
+  }
+  return w4
+}
+
+/** The output each workload's runs must end with; anything else fails the benchmark loudly. */
+export const EXPECTED_N: Readonly<Record<WorkloadId, number>> = { W1: W1_STEPS, W2: W2_BRANCHES, W3: W1_STEPS, W4: W4_STEPS }
+
+/** One run of W1, W2 or W4 on `engine` (which registers that workload's workflow), start to COMPLETED, checked. */
+export async function runOnce(engine: Engine, workload: 'W1' | 'W2' | 'W4'): Promise<void> {
+  const id = workload === 'W1' ? w1Workflow.id : workload === 'W2' ? w2Workflow.id : w4Workflow().id
   const run = await engine.run(id, { n: 0 })
   assertCompleted(run.status, run.output, EXPECTED_N[workload], run.error)
 }

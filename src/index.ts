@@ -17,7 +17,7 @@ export type { ExecutionOptions } from './core/run-execution'
 // Steps and workflows
 export { defineStep } from './core/step'
 export type { AnyStep, RunState, Step, StepContext, StepDeps, StepLogger, StepOutput } from './core/step'
-export { workflow, WorkflowBuilder, validateGraph } from './core/workflow'
+export { MAX_STEPS, workflow, WorkflowBuilder, validateGraph } from './core/workflow'
 export type {
   AnyWorkflow,
   SkipDefault,

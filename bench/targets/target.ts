@@ -37,6 +37,8 @@ export interface Session {
   run(workload: 'W1' | 'W2'): Promise<void>
   /** One W3 batch: 100 W1 runs at once, all checked. */
   batch(): Promise<void>
+  /** One W4 run (10,000 sequential steps), checked; absent on targets that do not run W4. */
+  longRun?(): Promise<void>
   /** Called before each measured repetition (e.g. a fresh in-memory store, so heaps do not grow across them). */
   beforeRepetition?(): Promise<void>
   /** Store method calls so far (counting wrapper), or null when the store is out of reach (another process). */

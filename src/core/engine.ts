@@ -599,11 +599,13 @@ export class Engine {
       if (!wf.steps.some((n) => n.id === options.fromStep)) {
         throw new InvalidArgumentError(`workflow ${wf.id} has no step ${JSON.stringify(options.fromStep)}`)
       }
+      // A map, not `find` per step: retrying a 25,000-step run from its first step stays linear.
+      const nodes = new Map(wf.steps.map((n) => [n.id, n]))
       const stack = [options.fromStep]
       for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
         if (rerun.has(id)) continue
         rerun.add(id)
-        stack.push(...(wf.steps.find((n) => n.id === id)?.successors ?? []))
+        for (const next of nodes.get(id)?.successors ?? []) stack.push(next)
       }
     }
     const steps = reusedSteps(await this.store.listStepExecutions(runId)).filter((s) => !rerun.has(s.stepId))

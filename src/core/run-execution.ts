@@ -20,6 +20,7 @@ import { checkWait, runAttempt, type AttemptScope, type Outcome } from './attemp
 import type { Clock } from './clock'
 import { commitWithRetries } from './commit-retry'
 import { GorkflowError, isGorkflowError, toError, type ErrorCode } from './errors'
+import { IndexHeap } from './index-heap'
 import { isLevelEnabled, type LogFields, type Logger } from './logger'
 import { LoopWake } from './loop-wake'
 import type { Json, RunRecord, StepError, StepExecution, WaitingFor, WorkflowError } from './model'
@@ -82,8 +83,15 @@ type WaitKind = 'retry' | 'sleep' | 'event'
 
 interface Slot {
   readonly node: WorkflowNode
+  /** Position in the workflow's insertion order. */
+  readonly index: number
   readonly config: ResolvedStepConfig
+  /** The slots this one feeds. */
+  readonly successors: Slot[]
+  /** Predecessors not done yet; 0 when the step may start. */
+  blockers: number
   record: StepExecution | null
+  /** Changed only through `#setPhase`, which keeps the counts and queues below in step. */
   phase: Phase
   /** Attempt to run next (idle/waiting on retry) or running now. */
   attempt: number
@@ -109,6 +117,16 @@ export class RunExecution {
   readonly #workflow: AnyWorkflow
   readonly #slots = new Map<string, Slot>()
   readonly #order: Slot[] = []
+  // Every loop iteration used to scan all slots (ready steps, waits, progress), so a run of n steps cost O(n²)
+  // (26 µs a step at 100 steps, 129 µs at 3,000 on memory). These keep each step's work independent of n:
+  /** Idle slots whose predecessors are all done, by insertion order. Filled once restored. */
+  readonly #ready = new IndexHeap<Slot>()
+  #queueReady = false
+  readonly #waiting = new Set<Slot>()
+  /** Slots in phase done. */
+  #doneCount = 0
+  /** Done slots that count towards progress: with an output, or failed and continued (docs/decisions.md#progress). */
+  #countedCount = 0
   readonly #outputs = new Map<string, Json>()
   readonly #dirty = new Map<string, StepExecution>()
   readonly #settled: Settled[] = []
@@ -175,7 +193,10 @@ export class RunExecution {
     for (const node of workflow.steps) {
       const slot: Slot = {
         node,
+        index: this.#order.length,
         config: env.stepConfig(workflow, node),
+        successors: [],
+        blockers: node.predecessors.length,
         record: null,
         phase: 'idle',
         attempt: 0,
@@ -187,7 +208,10 @@ export class RunExecution {
       this.#slots.set(node.id, slot)
       this.#order.push(slot)
     }
+    for (const slot of this.#order) for (const id of slot.node.predecessors) this.#slots.get(id)?.successors.push(slot)
     this.#restore(claim.steps, now)
+    for (const slot of this.#order) if (slot.phase === 'idle' && slot.blockers === 0) this.#ready.push(slot)
+    this.#queueReady = true
     if (start === 'seeded') for (const record of claim.steps) this.#dirty.set(record.stepId, record)
     this.created =
       start === 'create'
@@ -216,8 +240,8 @@ export class RunExecution {
   /** An event was delivered in this isolate: a wait for it looks again at once. */
   eventArrived(name: string): void {
     const now = this.#env.clock.now()
-    for (const slot of this.#order) {
-      if (slot.phase === 'waiting' && slot.waitKind === 'event' && slot.node.wait?.kind === 'event' && slot.node.wait.name === name) {
+    for (const slot of this.#waiting) {
+      if (slot.waitKind === 'event' && slot.node.wait?.kind === 'event' && slot.node.wait.name === name) {
         slot.wakeAt = now
       }
     }
@@ -265,7 +289,7 @@ export class RunExecution {
       const checks = this.#failure || stopping ? [] : this.#dueWaitChecks(now)
       const starts = this.#failure || stopping ? [] : this.#startable(now)
       for (const slot of starts) this.#markStarted(slot, now)
-      const finished = this.#failure !== null || this.#order.every((s) => s.phase === 'done')
+      const finished = this.#failure !== null || this.#doneCount === this.#order.length
       const mustYield = !finished && this.#running === 0 && checks.length === 0 && stopping
       const renew = this.#renewDue(now)
 
@@ -308,13 +332,13 @@ export class RunExecution {
       switch (record.status) {
         case 'COMPLETED':
         case 'SKIPPED':
-          slot.phase = 'done'
           this.#outputs.set(slot.node.id, record.output)
+          this.#setPhase(slot, 'done')
           break
         case 'FAILED':
-          slot.phase = 'done'
           if (slot.config.continueOnError) slot.continued = true
           else this.#failure = this.#stepFailure(slot, record.error)
+          this.#setPhase(slot, 'done')
           break
         case 'RETRYING':
           this.#waitFor(slot, 'retry', record.wakeAt ?? now)
@@ -340,29 +364,67 @@ export class RunExecution {
   }
 
   #waitFor(slot: Slot, kind: WaitKind, wakeAt: number): void {
-    slot.phase = 'waiting'
+    this.#setPhase(slot, 'waiting')
     slot.waitKind = kind
     slot.wakeAt = wakeAt
   }
 
-  /** Ready steps, in insertion order, within maxConcurrency: never-started ones and retries whose backoff ended. */
+  /** The one place a slot's phase changes: keeps the done counts, the waiting set and the ready queue current. */
+  #setPhase(slot: Slot, phase: Phase): void {
+    const was = slot.phase
+    if (was === phase) return
+    slot.phase = phase
+    if (was === 'waiting') this.#waiting.delete(slot)
+    if (phase === 'waiting') this.#waiting.add(slot)
+    // Back to idle (a wait node interrupted before it computed its deadline): it may start again.
+    if (phase === 'idle' && slot.blockers === 0 && this.#queueReady) this.#ready.push(slot)
+    if (phase !== 'done') return
+    this.#doneCount++
+    if (slot.continued || this.#outputs.has(slot.node.id)) this.#countedCount++
+    for (const next of slot.successors) {
+      next.blockers--
+      if (next.blockers === 0 && next.phase === 'idle' && this.#queueReady) this.#ready.push(next)
+    }
+  }
+
+  /**
+   * Ready steps, in insertion order, within maxConcurrency: never-started ones and retries whose backoff ended.
+   * Takes them off the ready queue: the loop starts every step this returns.
+   */
   #startable(now: number): Slot[] {
     const ready: Slot[] = []
     let capacity = this.#maxConcurrency - this.#running
-    for (const slot of this.#order) {
-      if (capacity <= 0) break
-      const due = slot.phase === 'idle' || (slot.phase === 'waiting' && slot.waitKind === 'retry' && slot.wakeAt <= now)
-      if (!due) continue
-      if (!slot.node.predecessors.every((id) => this.#slots.get(id)?.phase === 'done')) continue
-      ready.push(slot)
+    if (capacity <= 0) return ready
+    const retries = this.#dueRetries(now)
+    let r = 0
+    while (capacity > 0) {
+      const idle = this.#ready.peek()
+      const retry = retries[r]
+      if (idle === undefined && retry === undefined) break
+      if (retry === undefined || (idle !== undefined && idle.index < retry.index)) ready.push(this.#ready.pop() as Slot)
+      else ready.push(retries[r++] as Slot)
       capacity--
     }
     return ready
   }
 
+  /** Whether {@link startable} would return a step, without taking any off the queue. */
+  #hasStartable(now: number): boolean {
+    return this.#maxConcurrency - this.#running > 0 && (this.#ready.size > 0 || this.#dueRetries(now).length > 0)
+  }
+
+  /** Retries whose backoff ended, in insertion order. */
+  #dueRetries(now: number): Slot[] {
+    const due: Slot[] = []
+    for (const slot of this.#waiting) if (slot.waitKind === 'retry' && slot.wakeAt <= now && slot.blockers === 0) due.push(slot)
+    return due.sort(byIndex)
+  }
+
   /** Sleeps that ended and event waits to look at again. */
   #dueWaitChecks(now: number): Slot[] {
-    return this.#order.filter((s) => s.phase === 'waiting' && s.waitKind !== 'retry' && s.wakeAt <= now)
+    const due: Slot[] = []
+    for (const slot of this.#waiting) if (slot.waitKind !== 'retry' && slot.wakeAt <= now) due.push(slot)
+    return due.sort(byIndex)
   }
 
   #markStarted(slot: Slot, now: number): void {
@@ -407,7 +469,7 @@ export class RunExecution {
     const attempt = slot.attempt
     const controller = new LazyAbort()
     slot.controller = controller
-    slot.phase = 'running'
+    this.#setPhase(slot, 'running')
     this.#running++
     if (!check) {
       this.#log('info', 'step_started', {
@@ -449,9 +511,9 @@ export class RunExecution {
       }
       const durationMs = Math.max(0, now - (record.startedAt ?? now))
       if (outcome.kind === 'done') {
-        slot.phase = 'done'
         slot.waitKind = null
         this.#outputs.set(slot.node.id, outcome.output)
+        this.#setPhase(slot, 'done')
         this.#setRecord(slot, {
           ...record,
           status: outcome.skipped ? 'SKIPPED' : 'COMPLETED',
@@ -541,7 +603,7 @@ export class RunExecution {
       const wait = slot.node.wait
       // A wait node has no handler to interrupt: it waits on from its deadline, or computes it again (no side effects).
       if (wait) {
-        if (record.wakeAt === null) slot.phase = 'idle'
+        if (record.wakeAt === null) this.#setPhase(slot, 'idle')
         else this.#waitFor(slot, wait.kind, wait.kind === 'event' ? now : record.wakeAt)
         continue
       }
@@ -551,11 +613,11 @@ export class RunExecution {
 
   #stepFailed(slot: Slot, record: StepExecution): void {
     const { error } = record
-    slot.phase = 'done'
     slot.waitKind = null
     this.#setRecord(slot, record)
-    if (slot.config.continueOnError) {
-      slot.continued = true
+    if (slot.config.continueOnError) slot.continued = true
+    this.#setPhase(slot, 'done')
+    if (slot.continued) {
       this.#log('warn', 'step_continued', { run_id: this.runId, step_id: slot.node.id })
     } else if (!this.#failure) {
       this.#failure = this.#stepFailure(slot, error)
@@ -582,18 +644,23 @@ export class RunExecution {
 
   #earliestWait(): number | null {
     let earliest: number | null = null
-    for (const slot of this.#order) if (slot.phase === 'waiting' && (earliest === null || slot.wakeAt < earliest)) earliest = slot.wakeAt
+    for (const slot of this.#waiting) if (earliest === null || slot.wakeAt < earliest) earliest = slot.wakeAt
     return earliest
   }
 
-  /** The sleep or event wait with the nearest deadline, as shown on the run. */
+  /** The sleep or event wait with the nearest deadline (the first in insertion order on a tie), as shown on the run. */
   #waitingFor(): WaitingFor | null {
     let found: WaitingFor | null = null
-    for (const slot of this.#order) {
+    let foundIndex = 0
+    for (const slot of this.#waiting) {
       const wait = slot.node.wait
       const until = slot.record?.wakeAt
-      if (slot.phase !== 'waiting' || !wait || until === null || until === undefined) continue
-      if (found && (found.until ?? NEVER) <= until) continue
+      if (!wait || until === null || until === undefined) continue
+      if (found) {
+        const current: number = found.until ?? NEVER
+        if (current < until || (current === until && foundIndex < slot.index)) continue
+      }
+      foundIndex = slot.index
       found =
         wait.kind === 'sleep'
           ? { kind: 'sleep', stepId: slot.node.id, until }
@@ -603,8 +670,7 @@ export class RunExecution {
   }
 
   #progressPatch(now: number): RunPatch {
-    const counted = this.#order.filter((s) => s.phase === 'done' && (s.continued || this.#outputs.has(s.node.id))).length
-    const progress = counted / this.#order.length
+    const progress = this.#countedCount / this.#order.length
     const waitingFor = this.#waitingFor()
     const patch: { -readonly [K in keyof RunPatch]: RunPatch[K] } = {}
     if (this.#run.startedAt === null) Object.assign(patch, { status: 'RUNNING', startedAt: now })
@@ -626,7 +692,7 @@ export class RunExecution {
         if (slot.phase !== 'running' && slot.phase !== 'waiting') continue
         slot.controller?.abort(new GorkflowError('CANCELLED', `aborted: step ${failure.step ?? '?'} failed`))
         if (slot.record) this.#setRecord(slot, { ...slot.record, status: 'CANCELLED', completedAt: now, wakeAt: null, updatedAt: now })
-        slot.phase = 'done'
+        this.#setPhase(slot, 'done')
       }
       this.#running = 0
       // The failed step is not counted, so progress stays below 1 for a FAILED run (docs/decisions.md#progress).
@@ -653,7 +719,7 @@ export class RunExecution {
    * releases the lease and returns. The sweeper resumes the run (a PAUSED one only after `resume`).
    */
   async #yield(now: number): Promise<RunRecord> {
-    const wakeAt = this.#startable(now).length > 0 || this.#dueWaitChecks(now).length > 0 ? null : this.#earliestWait()
+    const wakeAt = this.#hasStartable(now) || this.#dueWaitChecks(now).length > 0 ? null : this.#earliestWait()
     await this.#commit(now, { ...this.#progressPatch(now), wakeAt }, true)
     if (!this.#stopped) {
       this.#log('info', this.#paused ? 'workflow_paused' : 'workflow_yielded', { run_id: this.runId, wake_at: wakeAt })
@@ -792,11 +858,15 @@ export class RunExecution {
     const renewIn = this.#renewedAt + this.#env.leaseMs / 2 - now
     const budgetIn = this.#deadline > seen ? this.#deadline - now : Number.POSITIVE_INFINITY
     let wakeIn = Number.POSITIVE_INFINITY
-    for (const slot of this.#order) if (slot.phase === 'waiting' && slot.wakeAt > seen) wakeIn = Math.min(wakeIn, slot.wakeAt - now)
+    for (const slot of this.#waiting) if (slot.wakeAt > seen) wakeIn = Math.min(wakeIn, slot.wakeAt - now)
     return this.#wake.wait(Math.min(renewIn, budgetIn, wakeIn))
   }
 
   #log(level: 'debug' | 'info' | 'warn' | 'error', event: string, fields: LogFields): void {
     if (isLevelEnabled(this.#env.logger, level)) this.#env.logger.log(level, event, fields)
   }
+}
+
+function byIndex(a: Slot, b: Slot): number {
+  return a.index - b.index
 }

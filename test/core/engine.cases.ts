@@ -588,6 +588,32 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       expect(invocations).toBe(2)
     })
 
+    it('makes a sleep still computing its deadline at the end of the shutdown grace due at once, to compute it again', async () => {
+      let calls = 0
+      let computing!: () => void
+      const started = new Promise<void>((r) => { computing = r })
+      const wf = workflow({ id: 'slow-sleep' })
+        .sleep(() => {
+          calls++
+          if (calls > 1) return 0
+          computing()
+          return new Promise<never>(() => {})
+        })
+        .build()
+      const first = engine([wf])
+      const begun = await first.begin('slow-sleep', null)
+      await started
+      const closing = first.shutdown({ graceMs: 10 })
+      clock().advance(10)
+      await closing
+      expect(await begun.done).toMatchObject({ status: 'RUNNING', leaseOwner: null })
+      // Due at once, and the next engine computes the deadline again: the sleep node went back to ready.
+      expect(await store().getRun(begun.run.runId)).toMatchObject({ status: 'RUNNING', wakeAt: null })
+      expect(await engine([wf]).resumeDue()).toMatchObject({ claimed: 1, completed: 1 })
+      expect(await store().getRun(begun.run.runId)).toMatchObject({ status: 'COMPLETED' })
+      expect(calls).toBe(2)
+    })
+
     it('lets attempts that finish within the shutdown grace commit as usual', async () => {
       let release!: () => void
       const gate = new Promise<void>((r) => { release = r })
@@ -722,6 +748,29 @@ export function runEngineCases(name: string, setup: () => Promise<EngineHarness>
       const steps = await store().listStepExecutions(run.runId)
       expect(steps.map((s) => s.stepId)).toEqual(['a', 'b', 'c', 'd', 'e'])
       expect(steps.map((s) => s.executionIndex)).toEqual([0, 1, 2, 3, 4])
+    })
+
+    it('starts ready steps and due retries in insertion order under maxConcurrency 1 (docs/decisions.md#scheduling-order)', async () => {
+      const calls: string[] = []
+      const step = (id: string, failFirst = false) =>
+        defineStep({
+          id,
+          maxRetries: 1,
+          retryDelayMs: 0,
+          handler: (ctx) => {
+            calls.push(`${id}${ctx.attempt}`)
+            if (failFirst && ctx.attempt === 0) throw new Error('once')
+            return id
+          },
+        })
+      const wf = workflow({ id: 'order', config: { maxConcurrency: 1 } })
+        .parallel([step('c'), step('a', true), step('b')])
+        .then(step('d'))
+        .build()
+      const run = await engine([wf]).run('order', null)
+      expect(run.status).toBe('COMPLETED')
+      // a's retry (index 1) is due before b (index 2) is started, and goes first.
+      expect(calls).toEqual(['c0', 'a0', 'a1', 'b0', 'd0'])
     })
 
     it('persists a long retry delay as wakeAt, releases the lease and resumes through the sweeper', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { defineStep } from '../../src/core/step'
-import { validateGraph, workflow } from '../../src/core/workflow'
+import { MAX_STEPS, validateGraph, workflow } from '../../src/core/workflow'
 
 const step = <Id extends string>(id: Id) => defineStep({ id, handler: (_c, i: number) => i + 1 })
 
@@ -42,6 +42,47 @@ describe('workflow().build()', () => {
     const two = prefix.then(step('c')).build()
     expect(one.steps.map((s) => s.id)).toEqual(['a', 'b'])
     expect(two.steps.map((s) => s.id)).toEqual(['a', 'c'])
+  })
+
+  it('branches from an earlier builder after a later one appended, and numbers sleeps per branch', () => {
+    const prefix = workflow<number>({ id: 'p' }).then(step('a')).sleep(1)
+    const long = prefix.then(step('b')).sleep(1).then(step('c'))
+    const other = prefix.sleep(1, { id: 'sleep-3' }).sleep(1).then(step('d'))
+    expect(long.build().steps.map((s) => s.id)).toEqual(['a', 'sleep-1', 'b', 'sleep-2', 'c'])
+    expect(other.build().steps.map((s) => s.id)).toEqual(['a', 'sleep-1', 'sleep-3', 'sleep-2', 'd'])
+    expect(prefix.build().steps.map((s) => s.id)).toEqual(['a', 'sleep-1'])
+  })
+
+  it('builds and validates a 25,000-step chain, deeper than the call stack', () => {
+    let b = workflow<number>({ id: 'long' })
+    for (let i = 0; i < 25_000; i++) b = b.then(step(`s${i}`))
+    const wf = b.build()
+    expect(wf.steps).toHaveLength(25_000)
+    expect(wf.entries).toEqual(['s0'])
+    expect(wf.sinks).toEqual(['s24999'])
+    expect(wf.steps[12_345]?.predecessors).toEqual(['s12344'])
+  })
+
+  it(`refuses more than MAX_STEPS (${MAX_STEPS}) steps, saying how many`, () => {
+    const ids = Array.from({ length: MAX_STEPS + 1 }, (_, i) => `s${i}`)
+    expect(() => validateGraph('big', ids, [])).toThrow(
+      expect.objectContaining({ code: 'INVALID_WORKFLOW', message: `workflow big: has ${MAX_STEPS + 1} steps; at most ${MAX_STEPS} are allowed` }),
+    )
+  })
+
+  it('builds and validates a diamond of MAX_STEPS steps, 24,998 wide, and still reports a 25,000-step cycle', () => {
+    const wide = Array.from({ length: MAX_STEPS - 2 }, (_, i) => step(`p${i}`))
+    const wf = workflow<number>({ id: 'wide' })
+      .then(step('start'))
+      .parallel(wide as unknown as [ReturnType<typeof step>])
+      .then(defineStep({ id: 'join', handler: (_c, i: Record<string, number>) => Object.keys(i).length }))
+      .build()
+    expect(wf.steps).toHaveLength(MAX_STEPS)
+    expect(wf.edges).toHaveLength(2 * (MAX_STEPS - 2))
+    expect(wf.steps.at(-1)?.predecessors).toHaveLength(MAX_STEPS - 2)
+    const ids = Array.from({ length: 25_000 }, (_, i) => `n${i}`)
+    const edges = ids.map((id, i) => [id, ids[(i + 1) % ids.length] as string] as const)
+    expect(() => validateGraph('ring', ids, edges, ['n0'])).toThrow(/^workflow ring: cycle: n0 -> n1 -> .* -> n24999 -> n0$/)
   })
 
   it('validates workflow ids and options', () => {

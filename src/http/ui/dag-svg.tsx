@@ -4,6 +4,7 @@
  * edges as paths with arrowheads. Nodes can link to the step's details, so the graph is keyboard-navigable.
  */
 import type { WorkflowNode } from '../../core/workflow'
+import { FOLDED_ID_PREFIX, foldGraph } from './dag-collapse'
 import { layoutDag, type Point } from './dag-layout'
 import { statusClass, statusLabel, StatusBadge, type DisplayStatus } from './status'
 
@@ -29,16 +30,17 @@ export interface DagSvgProps {
 // Fits the default node width of 160 at 13 px system-ui.
 const MAX_LABEL_CHARS = 20
 
-/** The graph, with a legend of the statuses it shows. */
+/** The graph, long chains and wide fans folded (dag-collapse.ts), with a legend of the statuses it shows. */
 export function DagSvg(props: DagSvgProps) {
+  const graph = foldGraph(props.nodes, props.edges)
   const layout = layoutDag(
-    props.nodes.map((n) => n.id),
-    props.edges,
+    graph.nodes.map((n) => n.id),
+    graph.edges,
   )
-  const views = new Map(props.nodes.map((n) => [n.id, n]))
+  const views = new Map(graph.nodes.map((n) => [n.id, n]))
   const marker = `${props.domId}-arrow`
   const titleId = `${props.domId}-title`
-  const statuses = [...new Set(props.nodes.map((n) => n.status).filter((s): s is DisplayStatus => s !== null))]
+  const statuses = [...new Set(graph.nodes.map((n) => n.status).filter((s): s is DisplayStatus => s !== null))]
   return (
     <figure class="dag" id={props.domId}>
       <svg
@@ -61,8 +63,8 @@ export function DagSvg(props: DagSvgProps) {
               class="edge"
               d={edgePath(edge.points)}
               marker-end={`url(#${marker})`}
-              data-from={edge.from}
-              data-to={edge.to}
+              data-from={stepAttr(edge.from)}
+              data-to={stepAttr(edge.to)}
             />
           ))}
         </g>
@@ -88,11 +90,18 @@ export function DagSvg(props: DagSvgProps) {
               </>
             )
             return view.href === undefined ? (
-              <g class={cls} data-step={node.id} data-status={status ?? undefined}>
+              <g class={cls} data-step={stepAttr(node.id)} data-folded={folded(node.id)} data-status={status ?? undefined}>
                 {body}
               </g>
             ) : (
-              <a class={cls} href={view.href} data-step={node.id} data-status={status ?? undefined} aria-label={tooltip}>
+              <a
+                class={cls}
+                href={view.href}
+                data-step={stepAttr(node.id)}
+                data-folded={folded(node.id)}
+                data-status={status ?? undefined}
+                aria-label={tooltip}
+              >
                 {body}
               </a>
             )
@@ -137,6 +146,16 @@ function edgePath(points: readonly Point[]): string {
     prev = p
   }
   return d
+}
+
+/** A node's `data-step`: its step id; none for a folded node, whose id is not a step's. */
+function stepAttr(id: string): string | undefined {
+  return id.startsWith(FOLDED_ID_PREFIX) ? undefined : id
+}
+
+/** A folded node's `data-folded`: the first step it stands for. */
+function folded(id: string): string | undefined {
+  return id.startsWith(FOLDED_ID_PREFIX) ? id.slice(FOLDED_ID_PREFIX.length) : undefined
 }
 
 function truncate(text: string, max: number): string {

@@ -3,7 +3,8 @@
  * One run: status and facts, the run's error with its step, the DAG coloured by step status, the timeline,
  * every step's attempts, error, input and output, and the run's input, output and state. Live runs get
  * Pause or Resume and Cancel buttons, a form to send the events their workflow waits for, and refresh
- * themselves; a FAILED run that was not retried yet gets a Retry form.
+ * themselves; a FAILED run that was not retried yet gets a Retry form. Long runs stay usable: the step list and
+ * the timeline show one page of {@link STEPS_PER_PAGE} steps, and the graph folds long chains (dag-collapse.ts).
  */
 import type { MigrationMismatch, ValidationIssue } from '../../core/errors'
 import type { Json, RunRecord, StepExecution } from '../../core/model'
@@ -44,6 +45,9 @@ export const RUN_NOTICES = {
 } as const
 export type RunNotice = keyof typeof RUN_NOTICES
 
+/** Steps per page of a run's step list and timeline: a 10,000-step run is 100 pages, not one 50 MB page. */
+export const STEPS_PER_PAGE = 100
+
 /** What the user sent with the event form and why it was refused. */
 export interface EventFormState {
   readonly name: string
@@ -77,6 +81,10 @@ export interface RunPageProps {
   /** Set when a sent event was refused: the form shows the problem and keeps what was typed. */
   readonly eventForm?: EventFormState | undefined
   readonly refreshMs: number
+  /** 1-based page of the step list (`?steps=`); past the last page shows the last. @default 1 */
+  readonly stepsPage?: number | undefined
+  /** Set when `?steps=` was not a page number: the first page is shown with this message. */
+  readonly stepsPageError?: string | undefined
 }
 
 export function RunPage(props: RunPageProps) {
@@ -85,13 +93,24 @@ export function RunPage(props: RunPageProps) {
   const byStep = new Map(steps.map((s) => [s.stepId, s]))
   const definitionIds = workflow?.steps.map((s) => s.id) ?? []
   // Executions of steps the current definition lacks (an older version) are still shown.
-  const orderedIds = [...definitionIds, ...steps.map((s) => s.stepId).filter((id) => !definitionIds.includes(id))]
+  const defined = new Set(definitionIds)
+  const orderedIds = [...definitionIds, ...steps.map((s) => s.stepId).filter((id) => !defined.has(id))]
   const definitions = new Map(workflow?.steps.map((s) => [s.id, s]) ?? [])
+  const pages = Math.max(1, Math.ceil(orderedIds.length / STEPS_PER_PAGE))
+  const page = Math.min(Math.max(1, props.stepsPage ?? 1), pages)
+  const pageIds = orderedIds.slice((page - 1) * STEPS_PER_PAGE, page * STEPS_PER_PAGE)
+  const onPage = new Set(pageIds)
+  const position = new Map(orderedIds.map((id, i) => [id, i]))
+  // A step on another page is linked through that page.
+  const stepHref = (id: string) => {
+    const p = Math.floor((position.get(id) ?? 0) / STEPS_PER_PAGE) + 1
+    return `${p === page ? '' : `?steps=${p}`}#${anchorId('step', id)}`
+  }
   const nodes: DagNodeView[] = orderedIds.map((id) => ({
     id,
     label: definitions.has(id) ? workflowNodeLabel(definitions.get(id) as WorkflowNode) : id,
     status: byStep.get(id)?.status ?? 'NOT_STARTED',
-    href: `#${anchorId('step', id)}`,
+    href: stepHref(id),
   }))
   const edges = workflow?.edges ?? []
   const duration = runDuration(run, ctx.now)
@@ -267,7 +286,7 @@ export function RunPage(props: RunPageProps) {
               'Not caused by a step.'
             ) : (
               <>
-                At step <a href={`#${anchorId('step', run.error.step)}`}>{run.error.step}</a>
+                At step <a href={stepHref(run.error.step)}>{run.error.step}</a>
               </>
             )}{' '}
             · {formatAbsolute(run.error.timestamp)}
@@ -279,15 +298,22 @@ export function RunPage(props: RunPageProps) {
       <h2>Graph</h2>
       <DagSvg domId="run-dag" caption={`Steps of run ${run.runId} by status`} nodes={nodes} edges={edges} />
 
-      <h2>Timeline</h2>
-      <Timeline steps={steps} now={ctx.now} />
+      <h2 id="steps">{pages === 1 ? 'Timeline' : 'Timeline of this page\'s steps'}</h2>
+      {props.stepsPageError === undefined ? null : (
+        <p class="error-box" role="alert">
+          {props.stepsPageError}
+        </p>
+      )}
+      <StepPager page={page} pages={pages} total={orderedIds.length} />
+      <Timeline steps={pages === 1 ? steps : steps.filter((s) => onPage.has(s.stepId))} now={ctx.now} />
 
       <h2>Steps</h2>
       <div class="steps">
-        {orderedIds.map((id) => (
+        {pageIds.map((id) => (
           <StepDetails id={id} step={byStep.get(id)} now={ctx.now} />
         ))}
       </div>
+      <StepPager page={page} pages={pages} total={orderedIds.length} />
 
       <h2>Input</h2>
       <pre aria-label="Run input">{formatJson(run.input)}</pre>
@@ -304,6 +330,32 @@ export function RunPage(props: RunPageProps) {
         <pre aria-label="Run state">{formatJson(props.state)}</pre>
       )}
     </Layout>
+  )
+}
+
+/** Where this page of steps sits among all of them, with links to the neighbouring pages. */
+function StepPager(props: { page: number; pages: number; total: number }) {
+  const { page, pages, total } = props
+  if (pages <= 1) return null
+  const first = (page - 1) * STEPS_PER_PAGE + 1
+  const last = Math.min(page * STEPS_PER_PAGE, total)
+  return (
+    <nav class="pager" aria-label="Step pages">
+      {page > 1 ? (
+        <a href={`?steps=${page - 1}#steps`} rel="prev">
+          ← Previous steps
+        </a>
+      ) : null}
+      <span>
+        Steps {first.toLocaleString('en')}–{last.toLocaleString('en')} of {total.toLocaleString('en')} (page {page} of{' '}
+        {pages})
+      </span>
+      {page < pages ? (
+        <a href={`?steps=${page + 1}#steps`} rel="next">
+          Next steps →
+        </a>
+      ) : null}
+    </nav>
   )
 }
 

@@ -23,8 +23,9 @@ const MIN_BAR_PERCENT = 0.6
 export function Timeline(props: TimelineProps) {
   const started = props.steps.filter((s) => s.startedAt !== null)
   if (started.length === 0) return <p class="muted">No step has started yet.</p>
-  const origin = Math.min(...started.map((s) => Math.min(s.createdAt, s.startedAt as number)))
-  const end = Math.max(...started.map((s) => attemptEnd(s, props.now)))
+  // Folds, not Math.min(...steps): spreading tens of thousands of arguments overflows the call stack.
+  const origin = started.reduce((first, s) => Math.min(first, s.createdAt, s.startedAt as number), Infinity)
+  const end = started.reduce((last, s) => Math.max(last, attemptEnd(s, props.now)), -Infinity)
   const span = Math.max(1, end - origin)
   const pct = (t: number) => Math.min(100, Math.max(0, ((t - origin) / span) * 100))
   return (

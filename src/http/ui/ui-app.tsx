@@ -129,7 +129,13 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
   const renderRun = async (
     c: Context<UiEnv>,
     runId: string,
-    extra: { notice?: RunNotice | undefined; eventForm?: EventFormState; migration?: RunPageMigration } = {},
+    extra: {
+      notice?: RunNotice | undefined
+      eventForm?: EventFormState
+      migration?: RunPageMigration
+      stepsPage?: number
+      stepsPageError?: string
+    } = {},
     status: 200 | 400 | 409 | 422 = 200,
   ) => {
     const [run, steps, state] = await Promise.all([engine.getRun(runId), engine.listSteps(runId), engine.getState(runId)])
@@ -145,6 +151,8 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
         notice={extra.notice}
         eventForm={extra.eventForm}
         migration={extra.migration}
+        stepsPage={extra.stepsPage}
+        stepsPageError={extra.stepsPageError}
         refreshMs={refreshMs}
       />,
       status,
@@ -291,7 +299,12 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
   app.get('/runs/:runId', async (c) => {
     const runId = c.req.param('runId')
     if (c.req.header(FINGERPRINT_HEADER) === '1') return c.text(runFingerprint(await engine.getRun(runId)))
-    return renderRun(c, runId, { notice: noticeOf(RUN_NOTICES, c.req.query('notice')) })
+    const notice = noticeOf(RUN_NOTICES, c.req.query('notice'))
+    const steps = c.req.query('steps')
+    if (steps === undefined || /^[1-9][0-9]{0,8}$/.test(steps)) {
+      return renderRun(c, runId, { notice, ...(steps === undefined ? {} : { stepsPage: Number(steps) }) })
+    }
+    return renderRun(c, runId, { notice, stepsPageError: 'Not a page of steps; showing the first page.' }, 400)
   })
 
   app.post('/runs/:runId/cancel', async (c) => {

@@ -199,3 +199,15 @@ describe('layoutDag', () => {
     ).toThrow('cycle through b, c')
   })
 })
+
+describe('layoutDag on wide and long graphs', () => {
+  it('lays out a step fanning out to 5,000 and back, and a 25,000-step chain, without recursion', () => {
+    const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`)
+    const links = (list: readonly string[]) => list.slice(1).map((id, i) => [list[i] as string, id] as const)
+    const wide = ids('p', 5_000)
+    const fan = layoutDag(['start', ...wide, 'join'], [...wide.map((id) => ['start', id] as const), ...wide.map((id) => [id, 'join'] as const)])
+    expect(fan.layers.map((l) => l.length)).toEqual([1, 5_000, 1])
+    const chain = ids('s', 25_000)
+    expect(layoutDag(chain, links(chain)).layers).toHaveLength(25_000)
+  })
+})

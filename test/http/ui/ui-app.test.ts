@@ -516,6 +516,38 @@ describe('page weight', () => {
   })
 })
 
+describe('a 10,000-step run', () => {
+  it('lists 100 steps a page with links between pages, folds the graph, and refuses a page that is not a number', async () => {
+    const h = createUiHarness([chainWorkflow(10_000)])
+    const { cookie } = await h.signIn()
+    const run = await h.engine.run('chain-10000', { value: 0 })
+    expect(run.status).toBe('COMPLETED')
+    const first = await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()
+    expect(first.match(/<details id="step-/g)).toHaveLength(100)
+    expect(first).toContain('Steps 1–100 of 10,000 (page 1 of 100)')
+    expect(first).toContain('href="?steps=2#steps" rel="next"')
+    expect(first).toContain('… 9,998 steps')
+    expect(first).toContain('data-folded="step-02"')
+    expect(first.match(/class="edge"/g)).toHaveLength(2)
+    expect(first).toContain('href="?steps=100#step-step-10000"')
+    expect(new TextEncoder().encode(first).length).toBeLessThan(400 * 1024)
+
+    const last = await h.get(`/ui/runs/${run.runId}?steps=100`, cookie)
+    expect(last.status).toBe(200)
+    const lastPage = await last.text()
+    expect(lastPage).toContain('Steps 9,901–10,000 of 10,000 (page 100 of 100)')
+    expect(lastPage).toContain('id="step-step-10000"')
+    expect(lastPage).not.toContain('id="step-step-01"')
+    expect(await (await h.get(`/ui/runs/${run.runId}?steps=1000`, cookie)).text()).toContain('(page 100 of 100)')
+
+    const bad = await h.get(`/ui/runs/${run.runId}?steps=abc`, cookie)
+    expect(bad.status).toBe(400)
+    const badPage = await bad.text()
+    expect(badPage).toContain('Not a page of steps; showing the first page.')
+    expect(badPage).toContain('(page 1 of 100)')
+  }, 120_000)
+})
+
 describe('the sign-in page itself', () => {
   it('has a labelled token field and carries the next path', async () => {
     const h = createUiHarness(WORKFLOWS)
