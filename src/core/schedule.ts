@@ -91,11 +91,14 @@ function patternOf(schedule: Schedule): Cron {
 
 /** The newest tick at or before `now` (epoch ms), or null when the pattern has none. */
 export function latestTick(schedule: Schedule, now: number): number | null {
-  // croner lists ticks strictly before its reference, and drops the reference's milliseconds first: a reference a
-  // second ahead, filtered, includes a tick at exactly `now`.
-  const ticks = patternOf(schedule).previousRuns(2, new Date(now + 1000))
-  for (const tick of ticks) if (tick.getTime() <= now) return tick.getTime()
-  return null
+  // croner lists ticks strictly before its reference after dropping the reference's milliseconds, so a reference a
+  // second ahead includes a tick at exactly `now`. Asking for one tick, not two, is 2.5x cheaper in a time zone
+  // (0.65 ms against 1.7 ms, croner 11); the check guards the reasoning, not a case seen.
+  const pattern = patternOf(schedule)
+  const [tick] = pattern.previousRuns(1, new Date(now + 1000))
+  if (tick === undefined) return null
+  if (tick.getTime() <= now) return tick.getTime()
+  return pattern.previousRuns(1, tick)[0]?.getTime() ?? null
 }
 
 /** The first tick after `now` (epoch ms), or null when the pattern has none. */
