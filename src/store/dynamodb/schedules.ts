@@ -15,10 +15,10 @@ const ATTR = { workflowId: 'workflowId', paused: 'paused', lastTickAt: 'lastTick
 
 /** Every schedule state, in workflowId order (the sort key's). */
 export async function listScheduleStates(table: DynamoTable): Promise<ScheduleState[]> {
-  const expr = new Expression()
   const items: Item[] = []
   let start: Record<string, AttributeValue> | undefined
   do {
+    const expr = new Expression()
     const page = await table.request('listScheduleStates', () =>
       table.client.send(
         new QueryCommand({
@@ -54,7 +54,6 @@ export async function updateScheduleState(
 async function update(table: DynamoTable, workflowId: string, patch: SchedulePatch, now: number): Promise<ScheduleState | null> {
   const expr = new Expression()
   const paused = expr.name(ATTR.paused)
-  const last = expr.name(ATTR.lastTickAt)
   const sets = [
     `${expr.name(ATTR.workflowId)} = ${expr.value(s(workflowId))}`,
     `${expr.name(ATTR.updatedAt)} = ${expr.value(n(now))}`,
@@ -64,6 +63,7 @@ async function update(table: DynamoTable, workflowId: string, patch: SchedulePat
   ]
   let condition: string | undefined
   if (patch.lastTickAt !== undefined) {
+    const last = expr.name(ATTR.lastTickAt)
     const tick = expr.value(n(patch.lastTickAt))
     sets.push(`${last} = ${tick}`)
     condition = `attribute_not_exists(${last}) OR ${last} < ${tick}`
