@@ -20,7 +20,7 @@ afterEach(async () => {
 })
 
 const tick = defineStep({ id: 'tick', handler: (_ctx, input: { from: string }) => ({ ticked: input.from }) })
-const ticker = workflow({ id: 'ticker', schedule: { cron: '* * * * * *', input: { from: 'schedule' } } }).then(tick).build()
+const ticker = workflow<{ from: string }>({ id: 'ticker', schedule: { cron: '* * * * * *', input: { from: 'schedule' } } }).then(tick).build()
 
 it('starts one run per tick of an every-second schedule through the wake timer, without any HTTP start', async () => {
   dir = tempDir('gorkflow-node-schedule-')
