@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest'
+import { Engine } from '../../src/core/engine'
+import { defineStep } from '../../src/core/step'
 import { dueTick, latestTick, nextTick, parseSchedule, SCHEDULE_GRACE_MS, type Schedule } from '../../src/core/schedule'
 import { workflow } from '../../src/core/workflow'
 import { MemoryStore } from '../../src/store/memory/memory-store'
+import { countingStore } from '../support/counting-store'
 import { VirtualClock } from '../support/virtual-clock'
 import { runScheduleCases } from './schedule.cases'
 
@@ -89,6 +92,26 @@ describe('tick computation', () => {
     expect(dueTick(catchUp, tick, tick + 30 * MINUTE)).toBeNull()
     // Never fired: no baseline to catch up from, so only a tick within the grace window fires.
     expect(dueTick(catchUp, null, tick + 30 * MINUTE)).toBeNull()
+  })
+})
+
+describe('fireSchedules round trips', () => {
+  it('costs no store call without schedules, one read when none is due, and a create and a write per tick fired', async () => {
+    const clock = new VirtualClock(at('2026-05-01T10:00:30Z'))
+    const step = defineStep({ id: 's', handler: () => 1 })
+    const noSchedule = countingStore(new MemoryStore())
+    expect(await new Engine({ store: noSchedule.store, workflows: [workflow({ id: 'p' }).then(step).build()], clock }).fireSchedules()).toBe(0)
+    expect(noSchedule.total()).toBe(0)
+
+    const counted = countingStore(new MemoryStore())
+    const scheduled = workflow({ id: 'every5', schedule: { cron: '*/5 * * * *' } }).then(step).build()
+    const engine = new Engine({ store: counted.store, workflows: [scheduled], clock })
+    expect(await engine.fireSchedules()).toBe(1)
+    expect(counted.calls).toEqual({ listScheduleStates: 1, createRun: 1, updateScheduleState: 1 })
+    counted.reset()
+    clock.advance(MINUTE)
+    expect(await engine.fireSchedules()).toBe(0)
+    expect(counted.calls).toEqual({ listScheduleStates: 1 })
   })
 })
 
