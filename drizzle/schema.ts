@@ -141,5 +141,15 @@ export const workflowEvents = sqliteTable(
   (t) => [primaryKey({ columns: [t.runId, t.name] })],
 )
 
+/** One row per scheduled workflow that was ever paused or fired: what every engine shares about its schedule. */
+export const workflowSchedules = sqliteTable('workflow_schedules', {
+  workflowId: text('workflow_id').primaryKey(),
+  /** 1 while paused. */
+  paused: integer('paused', { mode: 'boolean' }).notNull(),
+  /** The newest tick fired (epoch ms); NULL before the first. Only ever moves forward. */
+  lastTickAt: integer('last_tick_at'),
+  updatedAt: integer('updated_at').notNull(),
+})
+
 export type WorkflowRunRow = typeof workflowRuns.$inferSelect
 export type StepExecutionRow = typeof stepExecutions.$inferSelect

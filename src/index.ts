@@ -11,7 +11,9 @@
 
 // Engine
 export { Engine } from './core/engine'
-export type { EngineOptions, StartOptions, StartResult, SweepOptions, SweepResult } from './core/engine'
+export type { EngineOptions, ScheduleView, StartOptions, StartResult, SweepOptions, SweepResult } from './core/engine'
+export { SCHEDULE_GRACE_MS } from './core/schedule'
+export type { MissedTicks, Schedule, ScheduleOptions } from './core/schedule'
 export type { ExecutionOptions } from './core/run-execution'
 
 // Steps and workflows
@@ -64,6 +66,7 @@ export {
   RunAlreadyFinishedError,
   RunNotFoundError,
   RunStateConflictError,
+  ScheduleNotFoundError,
   StateNotFoundError,
   StepExecutionNotFoundError,
   StepOutputNotFoundError,
@@ -89,6 +92,8 @@ export type {
   RunFilter,
   RunPage,
   RunPatch,
+  SchedulePatch,
+  ScheduleState,
   StoreKind,
   WorkflowStore,
 } from './core/store'

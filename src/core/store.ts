@@ -114,6 +114,22 @@ export interface Claim {
   readonly steps: StepExecution[]
 }
 
+/** What every engine shares about one workflow's schedule: one small record per scheduled workflow. */
+export interface ScheduleState {
+  readonly workflowId: string
+  readonly paused: boolean
+  /** The newest tick fired (epoch ms), or null before the first. */
+  readonly lastTickAt: number | null
+  readonly updatedAt: number
+}
+
+/** A change to a schedule's state; absent fields are left as they are. */
+export interface SchedulePatch {
+  readonly paused?: boolean
+  /** Applied only when later than the stored one: the newest fired tick never moves back. */
+  readonly lastTickAt?: number
+}
+
 export type StoreKind = 'memory' | 'libsql' | 'dynamodb'
 
 export interface WorkflowStore {
@@ -250,6 +266,15 @@ export interface WorkflowStore {
 
   /** Deletes up to `limit` terminal runs with `completedAt < before`, with all their children (incl. events). Returns how many. */
   deleteFinishedRuns(before: number, limit: number): Promise<number>
+
+  /** Every stored schedule state (one per workflow that was ever paused or fired), in workflowId order. */
+  listScheduleStates(): Promise<ScheduleState[]>
+
+  /**
+   * Creates or updates one workflow's schedule state in one atomic write (a new one starts unpaused, never fired),
+   * and returns it as written.
+   */
+  updateScheduleState(workflowId: string, patch: SchedulePatch, now: number): Promise<ScheduleState>
 
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>

@@ -7,6 +7,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { InvalidArgumentError, InvalidWorkflowError } from './errors'
 import { graphFingerprint, nodeKind } from './fingerprint'
+import { parseSchedule, type Schedule, type ScheduleOptions } from './schedule'
 import type { AnyStep, Step, StepContext, StepOutput } from './step'
 import { assertStepConfig, type StepConfig } from './step-config'
 
@@ -84,6 +85,8 @@ export interface WorkflowDefinition<I = unknown, O = unknown> {
   readonly config: WorkflowConfig
   /** Per-resource concurrency: at most `limit` runs with the same `resourceId` execute at once. */
   readonly concurrency: { readonly limit: number } | null
+  /** Starts a run at each tick of a cron pattern (README "Scheduled starts"); null for none. */
+  readonly schedule: Schedule | null
   /** Nodes in insertion order; that order breaks ties between ready steps (docs/decisions.md#scheduling-order). */
   readonly steps: readonly WorkflowNode[]
   readonly edges: readonly (readonly [string, string])[]
@@ -116,10 +119,16 @@ export interface WorkflowOptions {
    * limited. Minimum `1`.
    */
   readonly concurrency?: { readonly limit: number }
+  /**
+   * Starts one run at each tick of a cron pattern, across every engine (README "Scheduled starts").
+   * @example { cron: '*\/5 * * * *', timezone: 'Europe/Berlin', input: { report: 'daily' } }
+   */
+  readonly schedule?: ScheduleOptions
 }
 
 interface Draft {
   readonly options: WorkflowOptions
+  readonly schedule: Schedule | null
   readonly inputSchema: StandardSchemaV1 | null
   /** This draft's nodes are the first `length` of `chain`. */
   readonly chain: Chain
@@ -306,6 +315,7 @@ export class WorkflowBuilder<In, Cur> {
       inputSchema,
       config: Object.freeze({ ...options.config }),
       concurrency: options.concurrency ? Object.freeze({ limit: options.concurrency.limit }) : null,
+      schedule: this.#draft.schedule,
       steps: Object.freeze(steps),
       edges: Object.freeze(edges.map((e) => Object.freeze(e))),
       entries: Object.freeze(graph.entries),
@@ -381,8 +391,10 @@ export function workflow(options: WorkflowOptions & { readonly input?: StandardS
       throw new InvalidArgumentError(`workflow ${rest.id}: maxConcurrency must be an integer >= 1`)
     }
   }
+  const schedule = rest.schedule === undefined ? null : parseSchedule(rest.id, rest.schedule)
   return new WorkflowBuilder({
     options: rest,
+    schedule,
     inputSchema: input ?? null,
     chain: { nodes: [], firstIndex: new Map() },
     length: 0,

@@ -137,6 +137,17 @@ export const VersionSchema = z
   })
   .openapi('WorkflowVersion')
 
+export const ScheduleSchema = z
+  .object({
+    cron: z.string().openapi({ example: '*/5 * * * *' }),
+    timezone: z.string().nullable().openapi({ description: 'IANA time zone of the fields; null for UTC' }),
+    missed: z.enum(['skip', 'catchUpLast']).openapi({ description: 'What happens to ticks missed while no engine looked' }),
+    paused: z.boolean(),
+    nextFireAt: IsoTime.nullable().openapi({ description: 'The next tick; null while paused' }),
+    lastFiredAt: IsoTime.nullable().openapi({ description: 'The newest tick that started a run' }),
+  })
+  .openapi('Schedule')
+
 const WorkflowSummaryShape = {
   id: z.string(),
   name: z.string(),
@@ -148,6 +159,7 @@ const WorkflowSummaryShape = {
   versions: z.array(VersionSchema).openapi({
     description: 'Registered versions (registration order), then versions no longer registered that still have runs',
   }),
+  schedule: ScheduleSchema.nullable().openapi({ description: 'The cron schedule that starts runs; null for none' }),
 }
 export const WorkflowSummarySchema = z.object(WorkflowSummaryShape).openapi('WorkflowSummary')
 export const WorkflowSchema = z

@@ -102,7 +102,7 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
 }
 
 /**
- * One sweep (`engine.resumeDue`), logged the same way on both entries: `sweep_finished` (info when it claimed or
+ * One sweep (`engine.fireSchedules`, then `engine.resumeDue`), logged the same way on both entries: `sweep_finished` (info when it claimed or
  * deleted runs, debug otherwise; with `trigger`, what started it, when given) or `sweep_failed`. Never rejects:
  * resolves with the sweep's result, or null when it failed.
  */
@@ -114,9 +114,12 @@ export async function sweep(
   const started = Date.now()
   const cause = trigger === undefined ? {} : { trigger }
   try {
+    // Scheduled starts first: the runs their ticks create are due at once, and this very sweep executes them.
+    const scheduled = await runtime.engine.fireSchedules()
     const result = await runtime.engine.resumeDue(options)
-    runtime.logger.log(result.claimed + result.deleted > 0 ? 'info' : 'debug', 'sweep_finished', {
+    runtime.logger.log(result.claimed + result.deleted + scheduled > 0 ? 'info' : 'debug', 'sweep_finished', {
       ...result,
+      scheduled,
       ...cause,
       duration_ms: Date.now() - started,
     })

@@ -107,7 +107,12 @@ export function createWorker<Env extends WorkerEnv>(options: WorkerOptions<Env>)
       ctx.waitUntil(
         runtimeFor(env).then(
           async (runtime) => {
-            if (runtime.alarms) await armDueRuns(runtime, runtime.alarms, SWEEP_LIMIT)
+            // The cron trigger fires schedule ticks (a minute's granularity); their runs are due at once, so the
+            // alarms armed next (or the sweep, which fires them itself) execute them.
+            if (runtime.alarms) {
+              await runtime.engine.fireSchedules()
+              await armDueRuns(runtime, runtime.alarms, SWEEP_LIMIT)
+            }
             else await sweep(runtime, { limit: SWEEP_LIMIT, budgetMs: SWEEP_BUDGET_MS }, 'cron')
           },
           (err: unknown) => loggerFor(env).log('error', 'sweep_failed', errorFields(err)),

@@ -1199,6 +1199,41 @@ export function runStoreContract(name: string, setup: () => Promise<StoreHarness
       })
     })
 
+    describe('schedule states', () => {
+      it('creates a state on first update, unpaused and never fired unless the patch says otherwise', async () => {
+        expect(await store.listScheduleStates()).toEqual([])
+        expect(await store.updateScheduleState('wf-b', { paused: true }, T0)).toEqual({
+          workflowId: 'wf-b',
+          paused: true,
+          lastTickAt: null,
+          updatedAt: T0,
+        })
+        expect(await store.updateScheduleState('wf-a', { lastTickAt: T0 - 60_000 }, T0 + 1)).toEqual({
+          workflowId: 'wf-a',
+          paused: false,
+          lastTickAt: T0 - 60_000,
+          updatedAt: T0 + 1,
+        })
+        expect((await store.listScheduleStates()).map((s) => s.workflowId)).toEqual(['wf-a', 'wf-b'])
+      })
+
+      it('never moves lastTickAt back, and keeps what a patch leaves out', async () => {
+        await store.updateScheduleState('wf', { lastTickAt: T0 }, T0)
+        await store.updateScheduleState('wf', { paused: true }, T0 + 1)
+        expect(await store.updateScheduleState('wf', { lastTickAt: T0 - 1 }, T0 + 2)).toMatchObject({ paused: true, lastTickAt: T0 })
+        expect(await store.updateScheduleState('wf', { paused: false, lastTickAt: T0 + 5 }, T0 + 3)).toMatchObject({
+          paused: false,
+          lastTickAt: T0 + 5,
+        })
+        expect(await store.listScheduleStates()).toEqual([{ workflowId: 'wf', paused: false, lastTickAt: T0 + 5, updatedAt: T0 + 3 }])
+      })
+
+      it('keeps the latest tick when engines record ticks concurrently', async () => {
+        await Promise.all([T0 + 3, T0 + 1, T0 + 2].map((tick) => store.updateScheduleState('wf', { lastTickAt: tick }, tick)))
+        expect((await store.listScheduleStates())[0]?.lastTickAt).toBe(T0 + 3)
+      })
+    })
+
     describe('deleteRun', () => {
       it('deletes the run with its steps, outputs and state', async () => {
         const { run, lease } = await running()

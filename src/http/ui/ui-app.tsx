@@ -420,14 +420,21 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
   })
 
   app.get('/workflows', async (c) => {
-    const inventory = await engine.versionInventory()
-    return render(c, <WorkflowsPage ctx={ctxOf(c)} workflows={engine.listWorkflows()} inventory={inventory} />)
+    const [inventory, schedules] = await Promise.all([engine.versionInventory(), engine.listSchedules()])
+    return render(c, <WorkflowsPage ctx={ctxOf(c)} workflows={engine.listWorkflows()} inventory={inventory} schedules={schedules} />)
   })
 
   app.get('/workflows/:workflowId', async (c) => {
     const workflow = engine.getWorkflow(c.req.param('workflowId'))
-    const inventory = await engine.versionInventory(workflow.id)
-    return render(c, <WorkflowsPage ctx={ctxOf(c)} workflows={[workflow]} inventory={inventory} single />)
+    const [inventory, schedules] = await Promise.all([engine.versionInventory(workflow.id), engine.listSchedules()])
+    return render(c, <WorkflowsPage ctx={ctxOf(c)} workflows={[workflow]} inventory={inventory} schedules={schedules} single />)
+  })
+
+  app.post('/workflows/:workflowId/schedule/:action{pause|resume}', async (c) => {
+    const workflowId = c.req.param('workflowId')
+    if (c.req.param('action') === 'pause') await engine.pauseSchedule(workflowId)
+    else await engine.resumeSchedule(workflowId)
+    return c.redirect(`${base}/workflows/${encodeURIComponent(workflowId)}`, 303)
   })
 
   app.post('/workflows/:workflowId/runs', async (c) => {
@@ -442,6 +449,7 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
           ctx={ctxOf(c)}
           workflows={[workflow]}
           inventory={await engine.versionInventory(workflow.id)}
+          schedules={await engine.listSchedules()}
           single
           form={{ workflowId: workflow.id, input: inputText, resourceId, error }}
         />,
@@ -480,6 +488,7 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
   app.onError((err, c) => {
     if (isGorkflowError(err, 'RUN_NOT_FOUND')) return message(c, 404, 'Run not found', err.message)
     if (isGorkflowError(err, 'WORKFLOW_NOT_FOUND')) return message(c, 404, 'Workflow not found', err.message)
+    if (isGorkflowError(err, 'SCHEDULE_NOT_FOUND')) return message(c, 404, 'No schedule', err.message)
     if (isGorkflowError(err, 'STORE_UNAVAILABLE')) {
       return message(c, 503, 'Store unavailable', 'The database could not be reached. Try again in a moment.')
     }

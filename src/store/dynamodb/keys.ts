@@ -12,6 +12,7 @@
  * | delivered event  | `RUN#<runId>`               | `EVENT#<name>`  |
  * | idempotency guard| `IDEM#<workflowId>#<key>`   | `IDEM`          |
  * | concurrency slots| `SLOTS#<workflowId>#<res>`  | `SLOTS`         |
+ * | schedule state   | `SCHEDULES`                 | `WF#<workflowId>` |
  *
  * (The guard and slot partition keys JSON-encode their pair, so `a#b` + `c` and `a` + `b#c` never collide.)
  * Global secondary indexes exist only on run items (sparse: step, state, event, guard and slot items lack their
@@ -107,6 +108,12 @@ export const slotKey = (workflowId: string, resourceId: string): ItemKey => ({
   PK: `${SLOTS_PREFIX}${JSON.stringify([workflowId, resourceId])}`,
   SK: SLOTS_SK,
 })
+
+/**
+ * Schedule states share one partition: one small item per scheduled workflow, so listing them all is one Query.
+ */
+export const SCHEDULES_PK = 'SCHEDULES'
+export const scheduleKey = (workflowId: string): ItemKey => ({ PK: SCHEDULES_PK, SK: `WF#${workflowId}` })
 
 /** Sort-key prefixes for `begins_with` queries within a run's partition. */
 export const STEP_SK_PREFIX = STEP_PREFIX

@@ -47,7 +47,7 @@ import type { LibSQLDatabase } from 'drizzle-orm/libsql/driver-core'
 import { drizzle } from 'drizzle-orm/libsql/web'
 import { alias } from 'drizzle-orm/sqlite-core'
 import type { SQLiteColumn, SQLiteTable, SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core'
-import { stepExecutions, workflowEvents, workflowRuns, workflowState } from '../../../drizzle/schema'
+import { stepExecutions, workflowEvents, workflowRuns, workflowSchedules, workflowState } from '../../../drizzle/schema'
 import {
   EventAlreadyDeliveredError,
   EventNotFoundError,
@@ -77,6 +77,8 @@ import type {
   RunPage,
   RunPatch,
   RunTransition,
+  SchedulePatch,
+  ScheduleState,
   StoreKind,
   WorkflowStore,
 } from '../../core/store'
@@ -642,6 +644,35 @@ export class LibSQLStore implements WorkflowStore {
           .returning({ runId: workflowRuns.runId }),
       ])
       return deleted.length
+    })
+  }
+
+  async listScheduleStates(): Promise<ScheduleState[]> {
+    return this.#guard('listScheduleStates', async () => {
+      const rows = await this.#db.select().from(workflowSchedules).orderBy(asc(workflowSchedules.workflowId))
+      return rows.map((row) => ({ ...row }))
+    })
+  }
+
+  async updateScheduleState(workflowId: string, patch: SchedulePatch, now: number): Promise<ScheduleState> {
+    return this.#guard('updateScheduleState', async () => {
+      const tick = patch.lastTickAt ?? null
+      const rows = await this.#db
+        .insert(workflowSchedules)
+        .values({ workflowId, paused: patch.paused ?? false, lastTickAt: tick, updatedAt: now })
+        .onConflictDoUpdate({
+          target: workflowSchedules.workflowId,
+          set: {
+            ...(patch.paused === undefined ? {} : { paused: patch.paused }),
+            // The newest fired tick never moves back, whichever engine writes last.
+            ...(tick === null
+              ? {}
+              : { lastTickAt: sql`max(coalesce(${workflowSchedules.lastTickAt}, ${tick}), ${tick})` }),
+            updatedAt: now,
+          },
+        })
+        .returning()
+      return { ...(rows[0] as ScheduleState) }
     })
   }
 

@@ -32,6 +32,8 @@ import type {
   RunFilter,
   RunPage,
   RunTransition,
+  SchedulePatch,
+  ScheduleState,
   StoreKind,
   WorkflowStore,
 } from '../../core/store'
@@ -48,6 +50,7 @@ export class MemoryStore implements WorkflowStore {
   readonly #events = new Map<string, Map<string, DeliveredEvent>>()
   /** `workflowId \0 idempotencyKey` → runId; the uniqueness index of idempotent starts. */
   readonly #idempotency = new Map<string, string>()
+  readonly #schedules = new Map<string, ScheduleState>()
   #closed = false
 
   async createRun(run: RunRecord, steps: readonly StepExecution[] = []): Promise<CreateRunResult> {
@@ -307,6 +310,25 @@ export class MemoryStore implements WorkflowStore {
       .slice(0, limit)
     for (const run of doomed) this.#remove(run)
     return doomed.length
+  }
+
+  async listScheduleStates(): Promise<ScheduleState[]> {
+    this.#open()
+    return [...this.#schedules.values()].sort((a, b) => (a.workflowId < b.workflowId ? -1 : a.workflowId > b.workflowId ? 1 : 0)).map((s) => ({ ...s }))
+  }
+
+  async updateScheduleState(workflowId: string, patch: SchedulePatch, now: number): Promise<ScheduleState> {
+    this.#open()
+    const current = this.#schedules.get(workflowId)
+    const last = current?.lastTickAt ?? null
+    const next: ScheduleState = {
+      workflowId,
+      paused: patch.paused ?? current?.paused ?? false,
+      lastTickAt: patch.lastTickAt === undefined || (last !== null && last >= patch.lastTickAt) ? last : patch.lastTickAt,
+      updatedAt: now,
+    }
+    this.#schedules.set(workflowId, next)
+    return { ...next }
   }
 
   async close(): Promise<void> {
