@@ -3,6 +3,7 @@
  * The engine: registry of workflows, `start`, `execute` (fresh or resumed — the same path), queries,
  * cancellation and the sweeper. It talks only to the {@link WorkflowStore} and a {@link Clock}.
  */
+import { trace, type Tracer } from '@opentelemetry/api'
 import { v7 as uuidv7 } from 'uuid'
 import { systemClock, type Clock } from './clock'
 import {
@@ -20,6 +21,7 @@ import { RunExecution, type ExecutionOptions } from './run-execution'
 import { validate } from './schema'
 import type { StepDeps } from './step'
 import { resolveStepConfig, type ResolvedStepConfig, type StepConfig } from './step-config'
+import { startRunTrace, TRACER_NAME } from './run-trace'
 import { runsOn, versionInventory, type Inventory } from './version-inventory'
 import { migrationMismatches, reusedSteps } from './version-migration'
 import type { AnyWorkflow, WorkflowNode } from './workflow'
@@ -87,6 +89,11 @@ export interface EngineOptions {
    * an engine that has its version picks it up after at most this delay. Minimum `1000`. @default 60_000
    */
   readonly versionRecheckMs?: number
+  /**
+   * Where spans of runs and step attempts go (README "Traces"). A no-op unless an OpenTelemetry SDK is registered
+   * or a tracer from one is passed. @default trace.getTracer('gorkflow')
+   */
+  readonly tracer?: Tracer
 }
 
 /** {@link EngineOptions.shutdownGraceMs}'s default. */
@@ -106,6 +113,11 @@ export interface StartOptions {
   readonly leased?: boolean
   /** The registered version to start on. @default the version registered last */
   readonly version?: string
+  /**
+   * W3C trace context to start the run under (a start request's `traceparent` header). @default the active
+   * OpenTelemetry context, if any
+   */
+  readonly traceparent?: string | null
 }
 
 export interface StartResult {
@@ -219,6 +231,7 @@ export class Engine {
       leaseMs,
       inlineDelayLimitMs,
       isolatedRequests: options.isolatedRequests ?? false,
+      tracer: options.tracer ?? trace.getTracer(TRACER_NAME),
       stepConfig: (wf, node) => {
         let config = configs.get(node)
         if (!config) {
@@ -383,6 +396,7 @@ export class Engine {
       retryOf,
       retriedBy: null,
       concurrencyLimit,
+      traceparent: startRunTrace(this.#env.tracer, { runId, workflowId: wf.id, workflowVersion: wf.version }, options.traceparent),
     }
   }
 
