@@ -197,9 +197,11 @@ export class LibSQLStore implements WorkflowStore {
     const [first, ...rest] = tags as [readonly [string, string], ...(readonly [string, string])[]]
     const conditions: SQL[] = [eq(runTags.tagKey, first[0]), eq(runTags.tagValue, first[1])]
     rest.forEach(([key, value], i) => {
-      const other = alias(runTags, `t${i + 1}`)
-      conditions.push(sql`EXISTS (SELECT 1 FROM ${other} WHERE ${other.tagKey} = ${key} AND ${other.tagValue} = ${value}
-        AND ${other.createdAt} = ${runTags.createdAt} AND ${other.runId} = ${runTags.runId})`)
+      const t = sql.identifier(`t${i + 1}`)
+      const column = (c: SQLiteColumn) => sql`${t}.${sql.identifier(c.name)}`
+      conditions.push(sql`EXISTS (SELECT 1 FROM ${runTags} AS ${t} WHERE ${column(runTags.tagKey)} = ${key}
+        AND ${column(runTags.tagValue)} = ${value} AND ${column(runTags.createdAt)} = ${runTags.createdAt}
+        AND ${column(runTags.runId)} = ${runTags.runId})`)
     })
     if (filter.workflowId !== undefined) conditions.push(eq(workflowRuns.workflowId, filter.workflowId))
     if (filter.status !== undefined) conditions.push(eq(workflowRuns.status, filter.status))
