@@ -17,7 +17,7 @@ import {
 } from './errors'
 import { isLevelEnabled, silentLogger, type Logger } from './logger'
 import { isTerminalRunStatus, type Json, type RunRecord, type StepExecution, type WaitingFor } from './model'
-import { RunExecution, type ExecutionOptions } from './run-execution'
+import { RunExecution, type ExecutionOptions, type FinishedAttempt } from './run-execution'
 import { validate } from './schema'
 import type { StepDeps } from './step'
 import { resolveStepConfig, type ResolvedStepConfig, type StepConfig } from './step-config'
@@ -94,6 +94,12 @@ export interface EngineOptions {
    * or a tracer from one is passed. @default trace.getTracer('gorkflow')
    */
   readonly tracer?: Tracer
+  /**
+   * Called when a step attempt of a run executing here ends with an outcome (completed, skipped, failed; not a
+   * wait or an interruption): what an operator's step duration histogram counts. Must be cheap; a throw is logged
+   * and ignored.
+   */
+  readonly onAttemptFinished?: (attempt: FinishedAttempt) => void
 }
 
 /** {@link EngineOptions.shutdownGraceMs}'s default. */
@@ -232,6 +238,7 @@ export class Engine {
       inlineDelayLimitMs,
       isolatedRequests: options.isolatedRequests ?? false,
       tracer: options.tracer ?? trace.getTracer(TRACER_NAME),
+      onAttemptFinished: options.onAttemptFinished,
       stepConfig: (wf, node) => {
         let config = configs.get(node)
         if (!config) {

@@ -43,6 +43,8 @@ export interface ExecutionEnv {
   readonly inlineDelayLimitMs: number
   /** Spans of executions and attempts (run-trace.ts); a no-op tracer without an OpenTelemetry SDK. */
   readonly tracer: Tracer
+  /** EngineOptions.onAttemptFinished. */
+  readonly onAttemptFinished: ((attempt: FinishedAttempt) => void) | undefined
   /** Only the owner's own request may wake the loop (workerd); see EngineOptions.isolatedRequests. */
   readonly isolatedRequests: boolean
   /**
@@ -50,6 +52,14 @@ export interface ExecutionEnv {
    * (docs/decisions.md#configuration-merge).
    */
   readonly stepConfig: (workflow: AnyWorkflow, node: WorkflowNode) => ResolvedStepConfig
+}
+
+/** A step attempt that ended with an outcome (not a wait, not an interruption), for operator metrics. */
+export interface FinishedAttempt {
+  readonly workflowId: string
+  readonly stepId: string
+  readonly status: 'COMPLETED' | 'SKIPPED' | 'FAILED'
+  readonly durationMs: number
 }
 
 export interface ExecutionOptions {
@@ -541,6 +551,7 @@ export class RunExecution {
           updatedAt: now,
         })
         this.#trace.attemptEnded(slot.node.id, outcome.skipped ? 'SKIPPED' : 'COMPLETED')
+        this.#attemptFinished(slot, outcome.skipped ? 'SKIPPED' : 'COMPLETED', durationMs)
         this.#log('info', outcome.skipped ? 'step_skipped' : 'step_completed', {
           run_id: this.runId,
           step_id: slot.node.id,
@@ -559,8 +570,20 @@ export class RunExecution {
         ...(isGorkflowError(outcome.error) && outcome.error.details !== undefined ? { details: outcome.error.details } : {}),
       }
       this.#trace.attemptEnded(slot.node.id, 'FAILED', code)
+      this.#attemptFinished(slot, 'FAILED', durationMs)
       this.#log('error', 'step_failed', { run_id: this.runId, step_id: slot.node.id, attempt, duration_ms: durationMs, code })
       this.#attemptFailed(slot, attempt, error, now, durationMs, !NON_RETRYABLE_CODES.has(code))
+    }
+  }
+
+  #attemptFinished(slot: Slot, status: FinishedAttempt['status'], durationMs: number): void {
+    const observe = this.#env.onAttemptFinished
+    if (observe === undefined) return
+    try {
+      observe({ workflowId: this.#workflow.id, stepId: slot.node.id, status, durationMs })
+    } catch (err) {
+      // An observer's fault must not change the run's outcome.
+      this.#log('warn', 'observer_error', { run_id: this.runId, error: toError(err).message })
     }
   }
 

@@ -3,6 +3,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { OperatorMetrics } from '../../src/http/operator-metrics'
 import { MemoryStore } from '../../src/store/memory/memory-store'
+import { makeRun } from '../support/fixtures'
 import { type ApiHarness, createHarness, json, TOKEN } from './harness'
 
 const START = '/v1/workflows/sequential/runs?wait=true'
@@ -16,7 +17,7 @@ describe('observability over HTTP', () => {
 
   beforeEach(() => {
     metrics = new OperatorMetrics()
-    api = createHarness(new MemoryStore(), { metrics, engine: { tracer } })
+    api = createHarness(new MemoryStore(), { metrics, engine: { tracer, onAttemptFinished: metrics.attemptFinished } })
   })
   afterEach(async () => {
     await api.close()
@@ -78,6 +79,20 @@ describe('observability over HTTP', () => {
     expect(text).toContain('gorkflow_runs{status="COMPLETED"} 2\n')
     expect(text).toContain('gorkflow_runs{status="FAILED"} 0\n')
     expect(text).toContain('gorkflow_webhook_failures_total 1\n')
+    // The sequential workflow has 3 steps: 2 runs, 6 completed attempts, each in the +Inf bucket and the count.
+    expect(text).toContain('gorkflow_step_duration_seconds_bucket{status="COMPLETED",le="+Inf"} 6\n')
+    expect(text).toContain('gorkflow_step_duration_seconds_count{status="COMPLETED"} 6\n')
+    expect(text).toContain('gorkflow_sweeper_lag_seconds 0\n')
+    expect(text).not.toContain('status="FAILED",le=')
+  })
+
+  it('GET /v1/metrics reports how long the most overdue run waits for a sweeper', async () => {
+    const now = Date.now()
+    await api.store.createRun(makeRun({ workflowId: 'sequential', leaseOwner: 'gone', leaseExpiresAt: now - 90_000 }))
+    const text = await (await api.call('GET', '/v1/metrics')).text()
+    const lag = Number(/^gorkflow_sweeper_lag_seconds (\S+)$/m.exec(text)?.[1])
+    expect(lag).toBeGreaterThanOrEqual(90)
+    expect(text).toContain('gorkflow_runs{status="PENDING"} 1\n')
   })
 
   it('GET /v1/metrics requires the bearer token', async () => {

@@ -15,6 +15,15 @@ export const RUN_COUNT_CAP = MAX_PAGE_SIZE
 
 const BEARER = [{ bearerAuth: [] }]
 
+/**
+ * Seconds since the store's earliest due instant (`nextDueAt`, index-backed), or 0. A run that never had a lease or
+ * a wake time (an unleased start waiting for its scheduler) is due from instant 0: it is not counted, as its lag
+ * cannot be told without reading it; a live lease's expiry in the future is not lag either.
+ */
+function sweeperLagSeconds(nextDue: number | null, now: number): number {
+  return nextDue === null || nextDue <= 0 || nextDue >= now ? 0 : (now - nextDue) / 1000
+}
+
 const metrics = createRoute({
   method: 'get',
   path: '/metrics',
@@ -29,9 +38,11 @@ const metrics = createRoute({
 
 export function metricsRoutes({ engine, metrics: counters }: AppOptions) {
   return new OpenAPIHono().openapi(metrics, async (c) => {
-    const counts = await Promise.all(
-      RUN_STATUSES.map(async (status) => [status, (await engine.listRuns({ status, limit: RUN_COUNT_CAP })).runs.length] as const),
-    )
+    const now = Date.now()
+    const [nextDue, ...counts] = await Promise.all([
+      engine.store.nextDueAt(),
+      ...RUN_STATUSES.map(async (status) => [status, (await engine.listRuns({ status, limit: RUN_COUNT_CAP })).runs.length] as const),
+    ])
     const lines = [
       `# HELP gorkflow_runs Runs by status, counted up to ${RUN_COUNT_CAP} per status (a value at the cap means at least).`,
       '# TYPE gorkflow_runs gauge',
@@ -42,6 +53,10 @@ export function metricsRoutes({ engine, metrics: counters }: AppOptions) {
       '# HELP gorkflow_webhook_failures_total Failed completion webhook deliveries by this process.',
       '# TYPE gorkflow_webhook_failures_total counter',
       `gorkflow_webhook_failures_total ${counters?.webhookFailures ?? 0}`,
+      '# HELP gorkflow_sweeper_lag_seconds How long the most overdue run has been due without being claimed (0 when none is).',
+      '# TYPE gorkflow_sweeper_lag_seconds gauge',
+      `gorkflow_sweeper_lag_seconds ${sweeperLagSeconds(nextDue, now)}`,
+      ...(counters?.stepDurationLines() ?? []),
     ]
     return c.text(`${lines.join('\n')}\n`, 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' })
   })
