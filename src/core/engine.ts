@@ -701,6 +701,8 @@ export class Engine {
       resourceId: source.resourceId,
       tags: source.tags,
       ...(source.context === null ? {} : { context: source.context }),
+      // The retry continues the failed run's trace (README "Traces").
+      traceparent: source.traceparent,
     }
     const { run } = await this.#create(wf, source.input, startOptions, source.runId, seed, newRunId)
     return { run, reused: seed.length }

@@ -133,6 +133,10 @@ describe('run traces', () => {
     expect(runSpan?.events.map((event) => event.name)).toEqual(['gorkflow.step.retry'])
     expect(runSpan?.attributes[TRACE_ATTR.runStatus]).toBe('FAILED')
     expect(attributesAndEvents(spans)).not.toContain(SECRET_INPUT)
+
+    // A retry of the failed run continues its trace.
+    const retried = await engine.retry(run.runId)
+    expect(retried.traceparent?.split('-')[1]).toBe(run.traceparent?.split('-')[1])
   })
 
   it('stores no traceparent and costs nothing without an SDK', async () => {
