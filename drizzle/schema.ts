@@ -58,6 +58,8 @@ export const workflowRuns = sqliteTable(
     retriedBy: text('retried_by'),
     /** Most runs of this workflow and resource that may hold a slot at once; NULL for no limit. */
     concurrencyLimit: integer('concurrency_limit'),
+    /** W3C traceparent the run was started under (README "Traces"); NULL outside a trace. */
+    traceparent: text('traceparent'),
   },
   (t) => [
     index('workflow_runs_workflow_created_idx').on(t.workflowId, t.createdAt, t.runId),
@@ -150,6 +152,27 @@ export const workflowSchedules = sqliteTable('workflow_schedules', {
   lastTickAt: integer('last_tick_at'),
   updatedAt: integer('updated_at').notNull(),
 })
+
+/**
+ * One row per (run, tag), written in the run's creating batch (tags never change), so `listRuns` with tags walks
+ * this table's primary key, newest first, instead of reading every run. Deleted with the run.
+ */
+export const runTags = sqliteTable(
+  'run_tags',
+  {
+    tagKey: text('tag_key').notNull(),
+    tagValue: text('tag_value').notNull(),
+    createdAt: integer('created_at').notNull(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => workflowRuns.runId, { onDelete: 'cascade' }),
+  },
+  // The key is the index: one tag's runs, newest first, paged by (created_at, run_id).
+  (t) => [
+    primaryKey({ columns: [t.tagKey, t.tagValue, t.createdAt, t.runId] }),
+    index('run_tags_run_idx').on(t.runId),
+  ],
+)
 
 export type WorkflowRunRow = typeof workflowRuns.$inferSelect
 export type StepExecutionRow = typeof stepExecutions.$inferSelect

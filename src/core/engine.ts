@@ -3,6 +3,7 @@
  * The engine: registry of workflows, `start`, `execute` (fresh or resumed — the same path), queries,
  * cancellation and the sweeper. It talks only to the {@link WorkflowStore} and a {@link Clock}.
  */
+import { trace, type Tracer } from '@opentelemetry/api'
 import { v7 as uuidv7 } from 'uuid'
 import { systemClock, type Clock } from './clock'
 import {
@@ -17,11 +18,12 @@ import {
 } from './errors'
 import { isLevelEnabled, silentLogger, type Logger } from './logger'
 import { isTerminalRunStatus, type Json, type RunRecord, type StepExecution, type WaitingFor } from './model'
-import { RunExecution, type ExecutionOptions } from './run-execution'
+import { RunExecution, type ExecutionOptions, type FinishedAttempt } from './run-execution'
 import { dueTick, latestTick, nextTick, tickKey, type MissedTicks } from './schedule'
 import { validate } from './schema'
 import type { StepDeps } from './step'
 import { resolveStepConfig, type ResolvedStepConfig, type StepConfig } from './step-config'
+import { startRunTrace, TRACER_NAME } from './run-trace'
 import { runsOn, versionInventory, type Inventory } from './version-inventory'
 import { migrationMismatches, reusedSteps } from './version-migration'
 import type { AnyWorkflow, WorkflowNode } from './workflow'
@@ -89,6 +91,17 @@ export interface EngineOptions {
    * an engine that has its version picks it up after at most this delay. Minimum `1000`. @default 60_000
    */
   readonly versionRecheckMs?: number
+  /**
+   * Where spans of runs and step attempts go (README "Traces"). A no-op unless an OpenTelemetry SDK is registered
+   * or a tracer from one is passed. @default trace.getTracer('gorkflow')
+   */
+  readonly tracer?: Tracer
+  /**
+   * Called when a step attempt of a run executing here ends with an outcome (completed, skipped, failed; not a
+   * wait or an interruption): what an operator's step duration histogram counts. Must be cheap; a throw is logged
+   * and ignored.
+   */
+  readonly onAttemptFinished?: (attempt: FinishedAttempt) => void
 }
 
 /** {@link EngineOptions.shutdownGraceMs}'s default. */
@@ -108,6 +121,11 @@ export interface StartOptions {
   readonly leased?: boolean
   /** The registered version to start on. @default the version registered last */
   readonly version?: string
+  /**
+   * W3C trace context to start the run under (a start request's `traceparent` header). @default the active
+   * OpenTelemetry context, if any
+   */
+  readonly traceparent?: string | null
 }
 
 export interface StartResult {
@@ -236,6 +254,8 @@ export class Engine {
       leaseMs,
       inlineDelayLimitMs,
       isolatedRequests: options.isolatedRequests ?? false,
+      tracer: options.tracer ?? trace.getTracer(TRACER_NAME),
+      onAttemptFinished: options.onAttemptFinished,
       stepConfig: (wf, node) => {
         let config = configs.get(node)
         if (!config) {
@@ -400,6 +420,7 @@ export class Engine {
       retryOf,
       retriedBy: null,
       concurrencyLimit,
+      traceparent: startRunTrace(this.#env.tracer, { runId, workflowId: wf.id, workflowVersion: wf.version }, options.traceparent),
     }
   }
 
@@ -697,6 +718,8 @@ export class Engine {
       resourceId: source.resourceId,
       tags: source.tags,
       ...(source.context === null ? {} : { context: source.context }),
+      // The retry continues the failed run's trace (README "Traces").
+      traceparent: source.traceparent,
     }
     const { run } = await this.#create(wf, source.input, startOptions, source.runId, seed, newRunId)
     return { run, reused: seed.length }

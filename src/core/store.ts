@@ -35,6 +35,11 @@ export interface RunFilter {
   readonly workflowId?: string
   readonly status?: RunStatus
   readonly resourceId?: string
+  /**
+   * Runs carrying every one of these tags (key and value equal). Served by a tag index in every store, never a
+   * scan of all runs; at most {@link MAX_TAG_FILTERS}.
+   */
+  readonly tags?: Readonly<Record<string, string>>
   /** Page size. Minimum `1`, maximum `1000`. @default 20 */
   readonly limit?: number
   /** `nextCursor` of the previous page; absent or null for the first page. */
@@ -297,4 +302,6 @@ export function byExecutionIndex(a: StepExecution, b: StepExecution): number {
 /** Default and bounds of {@link RunFilter.limit}, shared so every store pages identically. */
 export const DEFAULT_PAGE_SIZE = 20
 export const MAX_PAGE_SIZE = 1000
+/** Most tags one {@link RunFilter} may require. */
+export const MAX_TAG_FILTERS = 10
 

@@ -14,6 +14,7 @@ import type { AnyWorkflow } from '../core/workflow'
 import { ConfigurationError, type DatabaseSettings, type StoreKindSetting } from './env-config'
 import { createApp } from '../http/app'
 import { createUiApp } from '../http/ui/ui-app'
+import { OperatorMetrics } from '../http/operator-metrics'
 import { MemoryStore } from '../store/memory/memory-store'
 
 /** The store builds an entry carries; memory is always there. */
@@ -62,12 +63,16 @@ export interface Runtime {
   readonly app: ReturnType<typeof createApp>
   readonly store: WorkflowStore
   readonly logger: Logger
+  /** This process's counters behind `GET /v1/metrics`; webhooks report failed deliveries here. */
+  readonly metrics: OperatorMetrics
 }
 
 /** Builds the engine and the app (API and dashboard) over a ready store; unexpected errors go to `logger`. */
 export function composeRuntime(options: RuntimeOptions): Runtime {
   const { store, logger } = options
+  const metrics = new OperatorMetrics()
   const engine = new Engine({
+    onAttemptFinished: metrics.attemptFinished,
     ...options.engine,
     store,
     workflows: options.workflows,
@@ -82,6 +87,7 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
   const app = createApp({
     engine,
     apiTokens: options.apiTokens,
+    metrics,
     ...background,
     ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
     ...(options.waitBudgetMs === undefined ? {} : { waitBudgetMs: options.waitBudgetMs }),
@@ -98,7 +104,7 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
       logError: (error) => logger.log('error', 'ui_error', errorFields(error)),
     }),
   )
-  return { engine, app, store, logger }
+  return { engine, app, store, logger, metrics }
 }
 
 /**
