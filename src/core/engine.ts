@@ -4,6 +4,7 @@
  * cancellation and the sweeper. It talks only to the {@link WorkflowStore} and a {@link Clock}.
  */
 import { v7 as uuidv7 } from 'uuid'
+import { childEventName, childRunId } from './child-run'
 import { systemClock, type Clock } from './clock'
 import {
   InvalidArgumentError,
@@ -15,7 +16,7 @@ import {
   WorkflowVersionNotFoundError,
 } from './errors'
 import { isLevelEnabled, silentLogger, type Logger } from './logger'
-import { isTerminalRunStatus, type Json, type RunRecord, type StepExecution, type WaitingFor } from './model'
+import { isTerminalRunStatus, type Json, type RunRecord, type RunStatus, type StepExecution, type WaitingFor } from './model'
 import { RunExecution, type ExecutionOptions } from './run-execution'
 import { validate } from './schema'
 import type { StepDeps } from './step'
@@ -106,6 +107,14 @@ export interface StartOptions {
   readonly leased?: boolean
   /** The registered version to start on. @default the version registered last */
   readonly version?: string
+}
+
+/** A child run of a parent's child node, as the API lists it. */
+export interface ChildRunSummary {
+  readonly stepId: string
+  readonly runId: string
+  readonly workflowId: string
+  readonly status: RunStatus
 }
 
 export interface StartResult {
@@ -204,6 +213,15 @@ export class Engine {
       }
       this.#workflows.set(wf.id, [...versions, wf])
     }
+    for (const wf of options.workflows) {
+      for (const node of wf.steps) {
+        if (node.wait?.kind === 'child' && !this.#workflows.has(node.wait.workflowId)) {
+          throw new InvalidArgumentError(
+            `workflow ${wf.id} step ${node.id} starts workflow ${node.wait.workflowId}, which is not registered on this engine`,
+          )
+        }
+      }
+    }
     this.store = options.store
     this.#clock = options.clock ?? systemClock
     this.#generateId = options.generateId ?? (() => uuidv7())
@@ -227,6 +245,82 @@ export class Engine {
         }
         return config
       },
+      startChild: (parentRunId, nodeId, workflowId, input) => this.#startChild(parentRunId, nodeId, workflowId, input),
+    }
+  }
+
+  /**
+   * Creates the child run of node `nodeId` of run `parentRunId` on the child workflow's current version, unleased,
+   * and hands it to the scheduler (`onYield`); a child that exists already is returned as it is. One store write.
+   */
+  async #startChild(parentRunId: string, nodeId: string, workflowId: string, input: Json): Promise<RunRecord> {
+    const wf = this.getWorkflow(workflowId)
+    const runId = childRunId(parentRunId, nodeId)
+    const options: StartOptions = { leased: false, idempotencyKey: `child:${runId}` }
+    const record = { ...this.#newRecord(wf, await validInput(wf, input), options, null, runId), parentRunId }
+    const result = await this.#insert(record, []).catch(async (err: unknown) => {
+      // The key is unique per workflow: a child of another version of the parent's node may hold the id.
+      if (isGorkflowError(err, 'RUN_ALREADY_EXISTS')) return { run: await this.store.getRun(runId), created: false }
+      throw err
+    })
+    if (result.created) {
+      this.#log('info', 'child_started', { run_id: runId, parent_run_id: parentRunId, step_id: nodeId, workflow_id: wf.id })
+      this.#onYield?.(runId, this.#clock.now())
+    }
+    return result.run
+  }
+
+  /**
+   * Wakes the parent of a child that ended: delivers the child's internal event, which the store turns into the
+   * parent being due at once (the same atomic rule as any awaited event). A parent that ended meanwhile, or was
+   * woken already, needs nothing.
+   */
+  async #wakeParent(child: RunRecord): Promise<void> {
+    const parentRunId = child.parentRunId
+    if (parentRunId === null) return
+    const name = childEventName(child.runId)
+    const now = this.#clock.now()
+    try {
+      await this.store.deliverEvent(parentRunId, name, child.status, now)
+    } catch (err) {
+      if (isGorkflowError(err, 'RUN_NOT_FOUND') || isGorkflowError(err, 'RUN_ALREADY_FINISHED') || isGorkflowError(err, 'EVENT_ALREADY_DELIVERED')) return
+      throw err
+    }
+    const active = this.#active.get(parentRunId)
+    if (active) active.execution.eventArrived(name)
+    else this.#onYield?.(parentRunId, now)
+  }
+
+  /** The child run ids a run's child nodes name (started or not). Empty when its definition is not registered here. */
+  #childIds(run: RunRecord): { stepId: string; runId: string; workflowId: string }[] {
+    const wf = this.definitionOf(run)
+    if (!wf) return []
+    return wf.steps.flatMap((node) =>
+      node.wait?.kind === 'child' ? [{ stepId: node.id, runId: childRunId(run.runId, node.id), workflowId: node.wait.workflowId }] : [],
+    )
+  }
+
+  /** The child runs a run has started (README "Child workflows"): one read per child node. @throws RunNotFoundError */
+  async listChildren(runId: string): Promise<ChildRunSummary[]> {
+    const run = await this.store.getRun(runId)
+    const children: ChildRunSummary[] = []
+    for (const child of this.#childIds(run)) {
+      const found = await this.store.getRun(child.runId).catch((err: unknown) => {
+        if (isGorkflowError(err, 'RUN_NOT_FOUND')) return null
+        throw err
+      })
+      if (found) children.push({ ...child, status: found.status })
+    }
+    return children
+  }
+
+  /** Applies `action` to each child of `run` that exists and is in a state it applies to. */
+  async #forChildren(run: RunRecord, action: (childRunId: string) => Promise<unknown>): Promise<void> {
+    for (const { runId } of this.#childIds(run)) {
+      await action(runId).catch((err: unknown) => {
+        const skip = ['RUN_NOT_FOUND', 'RUN_ALREADY_FINISHED', 'RUN_STATE_CONFLICT'] as const
+        if (!skip.some((code) => isGorkflowError(err, code))) throw err
+      })
     }
   }
 
@@ -382,6 +476,7 @@ export class Engine {
       waitingFor: null,
       retryOf,
       retriedBy: null,
+      parentRunId: null,
       concurrencyLimit,
     }
   }
@@ -440,6 +535,7 @@ export class Engine {
     this.#active.set(runId, { execution, done: done.then((r) => r.run) })
     if (this.#closing) execution.yieldSoon()
     const { run, dueAgain } = await done
+    if (isTerminalRunStatus(run.status)) await this.#wakeParent(run)
     if (dueAgain && !this.#closing) return this.#claimAndRun(runId, options)
     if (run.leaseOwner === null && run.status !== 'PAUSED' && !isTerminalRunStatus(run.status)) {
       this.#onYield?.(runId, run.wakeAt ?? this.#clock.now())
@@ -532,6 +628,8 @@ export class Engine {
     this.#fresh.delete(runId)
     this.#active.get(runId)?.execution.cancelled(record)
     this.#log('warn', 'workflow_cancelled', { run_id: runId })
+    await this.#forChildren(record, (id) => this.cancel(id))
+    await this.#wakeParent(record)
     return record
   }
 
@@ -545,6 +643,7 @@ export class Engine {
     const record = await this.store.transitionRun(runId, { from: ['PENDING', 'RUNNING'], to: 'PAUSED', now: this.#clock.now() })
     this.#active.get(runId)?.execution.pauseRequested()
     this.#log('info', 'workflow_pause_requested', { run_id: runId })
+    await this.#forChildren(record, (id) => this.pause(id))
     return record
   }
 
@@ -556,6 +655,7 @@ export class Engine {
   async resume(runId: string): Promise<RunRecord> {
     const record = await this.store.transitionRun(runId, { from: ['PAUSED'], to: 'RUNNING', now: this.#clock.now() })
     this.#log('info', 'workflow_resumed', { run_id: runId })
+    await this.#forChildren(record, (id) => this.resume(id))
     return record
   }
 

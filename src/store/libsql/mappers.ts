@@ -65,6 +65,7 @@ export function toRunRow(run: RunRecord): RunInsert {
     waitingFor: encodeNullable(run.waitingFor),
     retryOf: run.retryOf,
     retriedBy: run.retriedBy,
+    parentRunId: run.parentRunId,
     concurrencyLimit: run.concurrencyLimit,
   }
 }
@@ -95,6 +96,7 @@ export function fromRunRow(row: WorkflowRunRow): RunRecord {
     waitingFor: decodeNullable<WaitingFor>(row.waitingFor),
     retryOf: row.retryOf,
     retriedBy: row.retriedBy,
+    parentRunId: row.parentRunId,
     concurrencyLimit: row.concurrencyLimit,
   }
 }
