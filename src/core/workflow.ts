@@ -278,11 +278,11 @@ export class WorkflowBuilder<In, Cur> {
    * @example .child(shipping)                                       // the previous output is shipping's input
    * @example .child(shipping, { input: (ctx, order) => order.address })
    */
-  child<CO>(wf: WorkflowDefinition<Cur, CO>, options?: ChildOptions): WorkflowBuilder<In, CO>
   child<CI, CO>(
     wf: WorkflowDefinition<CI, CO>,
     options: ChildOptions & { readonly input: ChildInput<Cur, NoInfer<CI>> },
   ): WorkflowBuilder<In, CO>
+  child<CO>(wf: WorkflowDefinition<Cur, CO>, options?: ChildOptions): WorkflowBuilder<In, CO>
   child(wf: AnyWorkflow, options: ChildOptions & { readonly input?: ChildInput<Cur, unknown> } = {}): WorkflowBuilder<In, unknown> {
     if (typeof wf?.id !== 'string' || !Array.isArray(wf.steps)) {
       throw new InvalidArgumentError(`workflow ${this.#draft.options.id}: child() needs a built workflow definition`)

@@ -2,6 +2,7 @@ import { vi } from 'vitest'
 import { runDurabilityCases } from '../core/durability.cases'
 import { runEngineCases } from '../core/engine.cases'
 import { runVersionCases } from '../core/versions.cases'
+import { runChildCases } from '../core/children.cases'
 import { runWaitCases } from '../core/waits.cases'
 import { useDynamoDBLocal } from '../support/dynamodb-harness'
 
@@ -14,4 +15,5 @@ const dynamo = useDynamoDBLocal()
 runEngineCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
 runWaitCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
 runVersionCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
+runChildCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
 runDurabilityCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())

@@ -3,6 +3,7 @@
 import { runDurabilityCases } from '../core/durability.cases'
 import { runEngineCases } from '../core/engine.cases'
 import { runVersionCases } from '../core/versions.cases'
+import { runChildCases } from '../core/children.cases'
 import { runWaitCases } from '../core/waits.cases'
 import { useSqld } from '../support/sqld'
 
@@ -12,3 +13,4 @@ runEngineCases('LibSQLStore (sqld)', () => sqld.harness())
 runWaitCases('LibSQLStore (sqld)', () => sqld.harness())
 runDurabilityCases('LibSQLStore (sqld)', () => sqld.harness())
 runVersionCases('LibSQLStore (sqld)', () => sqld.harness())
+runChildCases('LibSQLStore (sqld)', () => sqld.harness())
