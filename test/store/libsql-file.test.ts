@@ -203,12 +203,15 @@ describe('LibSQLStore on a file', () => {
     const old = await createLibSQLStore({ url: `file:${file}`, migrationsFolder: before })
     // Today's store reads and writes `interruptions` (migration 0004), which the old file lacks: add it so this
     // store can write the steps. 0003's rebuild copies only the columns it knows; 0004 adds this one back at 0.
-    // The same for `workflow_fingerprint` (0005), dropped again before the upgrade, which adds it.
+    // The same for `workflow_fingerprint` (0005) and `parent_run_id` (0006), dropped again before the upgrade,
+    // which adds them.
     rawConnection(file).exec('ALTER TABLE step_executions ADD interruptions integer DEFAULT 0 NOT NULL')
     rawConnection(file).exec('ALTER TABLE workflow_runs ADD workflow_fingerprint text')
+    rawConnection(file).exec('ALTER TABLE workflow_runs ADD parent_run_id text')
     const { run, steps } = await busyRun(old)
     await old.close()
     rawConnection(file).exec('ALTER TABLE workflow_runs DROP COLUMN workflow_fingerprint')
+    rawConnection(file).exec('ALTER TABLE workflow_runs DROP COLUMN parent_run_id')
     const tableSql = () =>
       String(plain(rawConnection(file).prepare("SELECT sql FROM sqlite_master WHERE name = 'step_executions'").get()).sql)
     expect(tableSql()).not.toContain('WITHOUT ROWID')
