@@ -12,6 +12,7 @@ import {
   MigrationRefusedError,
   RunAlreadyFinishedError,
   RunStateConflictError,
+  toError,
   WorkflowNotFoundError,
   WorkflowVersionNotFoundError,
 } from './errors'
@@ -259,7 +260,7 @@ export class Engine {
     const options: StartOptions = { leased: false, idempotencyKey: `child:${runId}` }
     const record = { ...this.#newRecord(wf, await validInput(wf, input), options, null, runId), parentRunId }
     const result = await this.#insert(record, []).catch(async (err: unknown) => {
-      // The key is unique per workflow: a child of another version of the parent's node may hold the id.
+      // A store that meets the taken run id before the idempotency key: the same child, started earlier.
       if (isGorkflowError(err, 'RUN_ALREADY_EXISTS')) return { run: await this.store.getRun(runId), created: false }
       throw err
     })
@@ -273,7 +274,8 @@ export class Engine {
   /**
    * Wakes the parent of a child that ended: delivers the child's internal event, which the store turns into the
    * parent being due at once (the same atomic rule as any awaited event). A parent that ended meanwhile, or was
-   * woken already, needs nothing.
+   * woken already, needs nothing. A store fault is logged, not thrown: the child's end is already stored, and the
+   * parent looks at its child after CHILD_RECHECK_MS anyway.
    */
   async #wakeParent(child: RunRecord): Promise<void> {
     const parentRunId = child.parentRunId
@@ -283,8 +285,10 @@ export class Engine {
     try {
       await this.store.deliverEvent(parentRunId, name, child.status, now)
     } catch (err) {
-      if (isGorkflowError(err, 'RUN_NOT_FOUND') || isGorkflowError(err, 'RUN_ALREADY_FINISHED') || isGorkflowError(err, 'EVENT_ALREADY_DELIVERED')) return
-      throw err
+      const settled = ['RUN_NOT_FOUND', 'RUN_ALREADY_FINISHED', 'EVENT_ALREADY_DELIVERED'] as const
+      if (settled.some((code) => isGorkflowError(err, code))) return
+      this.#log('warn', 'parent_wake_failed', { run_id: child.runId, parent_run_id: parentRunId, error: toError(err).message })
+      return
     }
     const active = this.#active.get(parentRunId)
     if (active) active.execution.eventArrived(name)
