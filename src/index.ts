@@ -11,7 +11,8 @@
 
 // Engine
 export { Engine } from './core/engine'
-export type { EngineOptions, StartOptions, StartResult, SweepOptions, SweepResult } from './core/engine'
+export type { ChildRunSummary, EngineOptions, StartOptions, StartResult, SweepOptions, SweepResult } from './core/engine'
+export { CHILD_RECHECK_MS } from './core/child-run'
 export type { ExecutionOptions } from './core/run-execution'
 
 // Steps and workflows
@@ -20,6 +21,8 @@ export type { AnyStep, RunState, Step, StepContext, StepDeps, StepLogger, StepOu
 export { MAX_STEPS, workflow, WorkflowBuilder, validateGraph } from './core/workflow'
 export type {
   AnyWorkflow,
+  ChildInput,
+  ChildOptions,
   SkipDefault,
   StepCondition,
   WorkflowConfig,
