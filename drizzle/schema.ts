@@ -56,6 +56,8 @@ export const workflowRuns = sqliteTable(
     retryOf: text('retry_of'),
     /** The run that retries this one; set once. */
     retriedBy: text('retried_by'),
+    /** The parent of a child run (README "Child workflows"); null for a top-level run. */
+    parentRunId: text('parent_run_id'),
     /** Most runs of this workflow and resource that may hold a slot at once; NULL for no limit. */
     concurrencyLimit: integer('concurrency_limit'),
     /** W3C traceparent the run was started under (README "Traces"); NULL outside a trace. */

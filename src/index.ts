@@ -11,7 +11,8 @@
 
 // Engine
 export { Engine } from './core/engine'
-export type { EngineOptions, ScheduleView, StartOptions, StartResult, SweepOptions, SweepResult } from './core/engine'
+export type { ChildRunSummary, EngineOptions, ScheduleView, StartOptions, StartResult, SweepOptions, SweepResult } from './core/engine'
+export { CHILD_RECHECK_MS } from './core/child-run'
 export { SCHEDULE_GRACE_MS } from './core/schedule'
 export type { MissedTicks, Schedule, ScheduleOptions } from './core/schedule'
 export type { ExecutionOptions, FinishedAttempt } from './core/run-execution'
@@ -22,6 +23,8 @@ export type { AnyStep, RunState, Step, StepContext, StepDeps, StepLogger, StepOu
 export { MAX_STEPS, workflow, WorkflowBuilder, validateGraph } from './core/workflow'
 export type {
   AnyWorkflow,
+  ChildInput,
+  ChildOptions,
   SkipDefault,
   StepCondition,
   WorkflowConfig,

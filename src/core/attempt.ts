@@ -4,9 +4,10 @@
  * handler, validate the output. Also the look at a wait whose time came (a sleep that ended, an event wait).
  * Each resolves to an {@link Outcome}, never rejects; what the outcome means for the run is the execution's call.
  */
+import { CHILD_RECHECK_MS, childRunId } from './child-run'
 import type { Clock } from './clock'
 import { GorkflowError, isGorkflowError, toError } from './errors'
-import type { Json, StepExecution } from './model'
+import type { Json, RunRecord, StepExecution } from './model'
 import { validate } from './schema'
 import type { StepContext } from './step'
 import type { LazyAbort } from './step-context'
@@ -24,6 +25,11 @@ export interface AttemptScope {
   readonly runId: string
   readonly store: WorkflowStore
   readonly clock: Clock
+  /**
+   * Starts the child run of node `nodeId` (README "Child workflows") or, when it exists already (a resumed parent),
+   * returns it: never a second child.
+   */
+  readonly startChild: (nodeId: string, workflowId: string, input: Json) => Promise<RunRecord>
 }
 
 /**
@@ -51,6 +57,10 @@ export async function runAttempt(
   const work = (async (): Promise<Outcome> => {
     const wait = node.wait
     if (wait?.kind === 'sleep') return { kind: 'wait', until: await wait.until(ctx, input, record.startedAt ?? scope.clock.now()) }
+    if (wait?.kind === 'child') {
+      const childInput = wait.input ? await wait.input(ctx, input) : input
+      return childOutcome(scope, node, await scope.startChild(node.id, wait.workflowId, toJson(childInput)))
+    }
     if (wait?.kind === 'event') {
       const deadline = wait.timeoutMs === null ? NEVER : (record.startedAt ?? scope.clock.now()) + wait.timeoutMs
       return eventOutcome(scope, node, deadline)
@@ -77,8 +87,17 @@ export async function runAttempt(
   }
 }
 
-/** A sleep that ended passes its input on; an event wait takes the event, times out, or waits on. */
+/**
+ * A sleep that ended passes its input on; an event wait takes the event, times out, or waits on; a child wait takes
+ * the child's outcome or waits on.
+ */
 export async function checkWait(scope: AttemptScope, node: WorkflowNode, record: StepExecution): Promise<Outcome> {
+  if (node.wait?.kind === 'child') {
+    return scope.store
+      .getRun(childRunId(scope.runId, node.id))
+      .then((child) => childOutcome(scope, node, child))
+      .catch((err: unknown): Outcome => ({ kind: 'failed', error: toError(err) }))
+  }
   if (node.wait?.kind !== 'event') return { kind: 'done', output: record.input, skipped: false }
   return eventOutcome(scope, node, record.wakeAt ?? NEVER).catch((err: unknown): Outcome => ({ kind: 'failed', error: toError(err) }))
 }
@@ -97,6 +116,17 @@ async function eventOutcome(scope: AttemptScope, node: WorkflowNode, deadline: n
     return { kind: 'failed', error: new GorkflowError('TIMEOUT', `no event ${JSON.stringify(wait.name)} arrived before the timeout`) }
   }
   return { kind: 'wait', until: deadline }
+}
+
+/** A finished child's output or failure; a child still going is looked at again after {@link CHILD_RECHECK_MS}. */
+function childOutcome(scope: AttemptScope, node: WorkflowNode, child: RunRecord): Outcome {
+  if (child.status === 'COMPLETED') return { kind: 'done', output: child.output, skipped: false }
+  if (child.status === 'FAILED' || child.status === 'CANCELLED') {
+    const why = child.error ? `${child.error.code}: ${child.error.message}` : child.status
+    const details = { childRunId: child.runId, status: child.status }
+    return { kind: 'failed', error: new GorkflowError('CHILD_FAILED', `child run ${child.runId} of step ${node.id} ended ${child.status} (${why})`, { details }) }
+  }
+  return { kind: 'wait', until: scope.clock.now() + CHILD_RECHECK_MS }
 }
 
 /** Normalises a handler's value to what the store will hold, so fresh and resumed runs see the same thing. */

@@ -5,6 +5,7 @@
  */
 import { trace, type Tracer } from '@opentelemetry/api'
 import { v7 as uuidv7 } from 'uuid'
+import { childEventName, childRunId } from './child-run'
 import { systemClock, type Clock } from './clock'
 import {
   InvalidArgumentError,
@@ -13,11 +14,12 @@ import {
   RunAlreadyFinishedError,
   RunStateConflictError,
   ScheduleNotFoundError,
+  toError,
   WorkflowNotFoundError,
   WorkflowVersionNotFoundError,
 } from './errors'
 import { isLevelEnabled, silentLogger, type Logger } from './logger'
-import { isTerminalRunStatus, type Json, type RunRecord, type StepExecution, type WaitingFor } from './model'
+import { isTerminalRunStatus, type Json, type RunRecord, type RunStatus, type StepExecution, type WaitingFor } from './model'
 import { RunExecution, type ExecutionOptions, type FinishedAttempt } from './run-execution'
 import { dueTick, latestTick, nextTick, tickKey, type MissedTicks } from './schedule'
 import { validate } from './schema'
@@ -126,6 +128,14 @@ export interface StartOptions {
    * OpenTelemetry context, if any
    */
   readonly traceparent?: string | null
+}
+
+/** A child run of a parent's child node, as the API lists it. */
+export interface ChildRunSummary {
+  readonly stepId: string
+  readonly runId: string
+  readonly workflowId: string
+  readonly status: RunStatus
 }
 
 export interface StartResult {
@@ -239,6 +249,15 @@ export class Engine {
       }
       this.#workflows.set(wf.id, [...versions, wf])
     }
+    for (const wf of options.workflows) {
+      for (const node of wf.steps) {
+        if (node.wait?.kind === 'child' && !this.#workflows.has(node.wait.workflowId)) {
+          throw new InvalidArgumentError(
+            `workflow ${wf.id} step ${node.id} starts workflow ${node.wait.workflowId}, which is not registered on this engine`,
+          )
+        }
+      }
+    }
     this.store = options.store
     this.#clock = options.clock ?? systemClock
     this.#generateId = options.generateId ?? (() => uuidv7())
@@ -264,6 +283,85 @@ export class Engine {
         }
         return config
       },
+      startChild: (parentRunId, nodeId, workflowId, input) => this.#startChild(parentRunId, nodeId, workflowId, input),
+    }
+  }
+
+  /**
+   * Creates the child run of node `nodeId` of run `parentRunId` on the child workflow's current version, unleased,
+   * and hands it to the scheduler (`onYield`); a child that exists already is returned as it is. One store write.
+   */
+  async #startChild(parentRunId: string, nodeId: string, workflowId: string, input: Json): Promise<RunRecord> {
+    const wf = this.getWorkflow(workflowId)
+    const runId = childRunId(parentRunId, nodeId)
+    const options: StartOptions = { leased: false, idempotencyKey: `child:${runId}` }
+    const record = { ...this.#newRecord(wf, await validInput(wf, input), options, null, runId), parentRunId }
+    const result = await this.#insert(record, []).catch(async (err: unknown) => {
+      // A store that meets the taken run id before the idempotency key: the same child, started earlier.
+      if (isGorkflowError(err, 'RUN_ALREADY_EXISTS')) return { run: await this.store.getRun(runId), created: false }
+      throw err
+    })
+    if (result.created) {
+      this.#log('info', 'child_started', { run_id: runId, parent_run_id: parentRunId, step_id: nodeId, workflow_id: wf.id })
+      this.#onYield?.(runId, this.#clock.now())
+    }
+    return result.run
+  }
+
+  /**
+   * Wakes the parent of a child that ended: delivers the child's internal event, which the store turns into the
+   * parent being due at once (the same atomic rule as any awaited event). A parent that ended meanwhile, or was
+   * woken already, needs nothing. A store fault is logged, not thrown: the child's end is already stored, and the
+   * parent looks at its child after CHILD_RECHECK_MS anyway.
+   */
+  async #wakeParent(child: RunRecord): Promise<void> {
+    const parentRunId = child.parentRunId
+    if (parentRunId === null) return
+    const name = childEventName(child.runId)
+    const now = this.#clock.now()
+    try {
+      await this.store.deliverEvent(parentRunId, name, child.status, now)
+    } catch (err) {
+      const settled = ['RUN_NOT_FOUND', 'RUN_ALREADY_FINISHED', 'EVENT_ALREADY_DELIVERED'] as const
+      if (settled.some((code) => isGorkflowError(err, code))) return
+      this.#log('warn', 'parent_wake_failed', { run_id: child.runId, parent_run_id: parentRunId, error: toError(err).message })
+      return
+    }
+    const active = this.#active.get(parentRunId)
+    if (active) active.execution.eventArrived(name)
+    else this.#onYield?.(parentRunId, now)
+  }
+
+  /** The child run ids a run's child nodes name (started or not). Empty when its definition is not registered here. */
+  #childIds(run: RunRecord): { stepId: string; runId: string; workflowId: string }[] {
+    const wf = this.definitionOf(run)
+    if (!wf) return []
+    return wf.steps.flatMap((node) =>
+      node.wait?.kind === 'child' ? [{ stepId: node.id, runId: childRunId(run.runId, node.id), workflowId: node.wait.workflowId }] : [],
+    )
+  }
+
+  /** The child runs a run has started (README "Child workflows"): one read per child node. @throws RunNotFoundError */
+  async listChildren(runId: string): Promise<ChildRunSummary[]> {
+    const run = await this.store.getRun(runId)
+    const children: ChildRunSummary[] = []
+    for (const child of this.#childIds(run)) {
+      const found = await this.store.getRun(child.runId).catch((err: unknown) => {
+        if (isGorkflowError(err, 'RUN_NOT_FOUND')) return null
+        throw err
+      })
+      if (found) children.push({ ...child, status: found.status })
+    }
+    return children
+  }
+
+  /** Applies `action` to each child of `run` that exists and is in a state it applies to. */
+  async #forChildren(run: RunRecord, action: (childRunId: string) => Promise<unknown>): Promise<void> {
+    for (const { runId } of this.#childIds(run)) {
+      await action(runId).catch((err: unknown) => {
+        const skip = ['RUN_NOT_FOUND', 'RUN_ALREADY_FINISHED', 'RUN_STATE_CONFLICT'] as const
+        if (!skip.some((code) => isGorkflowError(err, code))) throw err
+      })
     }
   }
 
@@ -419,6 +517,7 @@ export class Engine {
       waitingFor: null,
       retryOf,
       retriedBy: null,
+      parentRunId: null,
       concurrencyLimit,
       traceparent: startRunTrace(this.#env.tracer, { runId, workflowId: wf.id, workflowVersion: wf.version }, options.traceparent),
     }
@@ -478,6 +577,7 @@ export class Engine {
     this.#active.set(runId, { execution, done: done.then((r) => r.run) })
     if (this.#closing) execution.yieldSoon()
     const { run, dueAgain } = await done
+    if (isTerminalRunStatus(run.status)) await this.#wakeParent(run)
     if (dueAgain && !this.#closing) return this.#claimAndRun(runId, options)
     if (run.leaseOwner === null && run.status !== 'PAUSED' && !isTerminalRunStatus(run.status)) {
       this.#onYield?.(runId, run.wakeAt ?? this.#clock.now())
@@ -570,6 +670,8 @@ export class Engine {
     this.#fresh.delete(runId)
     this.#active.get(runId)?.execution.cancelled(record)
     this.#log('warn', 'workflow_cancelled', { run_id: runId })
+    await this.#forChildren(record, (id) => this.cancel(id))
+    await this.#wakeParent(record)
     return record
   }
 
@@ -583,6 +685,7 @@ export class Engine {
     const record = await this.store.transitionRun(runId, { from: ['PENDING', 'RUNNING'], to: 'PAUSED', now: this.#clock.now() })
     this.#active.get(runId)?.execution.pauseRequested()
     this.#log('info', 'workflow_pause_requested', { run_id: runId })
+    await this.#forChildren(record, (id) => this.pause(id))
     return record
   }
 
@@ -594,6 +697,7 @@ export class Engine {
   async resume(runId: string): Promise<RunRecord> {
     const record = await this.store.transitionRun(runId, { from: ['PAUSED'], to: 'RUNNING', now: this.#clock.now() })
     this.#log('info', 'workflow_resumed', { run_id: runId })
+    await this.#forChildren(record, (id) => this.resume(id))
     return record
   }
 

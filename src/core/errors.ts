@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'NON_RETRYABLE',
   'CANCELLED',
   'ATTEMPT_INTERRUPTED',
+  'CHILD_FAILED',
   'INTERNAL_ERROR',
   // definitions and arguments
   'INVALID_WORKFLOW',

@@ -10,13 +10,13 @@
 /** What the fingerprint covers of one node. */
 export interface FingerprintNode {
   readonly id: string
-  readonly kind: 'step' | 'conditional' | 'sleep' | 'event'
-  /** The event name of an event wait; null otherwise. */
+  readonly kind: 'step' | 'conditional' | 'sleep' | 'event' | 'child'
+  /** The event name of an event wait, the workflow id of a child step; null otherwise. */
   readonly event: string | null
 }
 
 /** The kind of a built node, as the fingerprint sees it. */
-export function nodeKind(node: { readonly wait: { readonly kind: 'sleep' | 'event' } | null; readonly condition: unknown }): FingerprintNode['kind'] {
+export function nodeKind(node: { readonly wait: { readonly kind: 'sleep' | 'event' | 'child' } | null; readonly condition: unknown }): FingerprintNode['kind'] {
   return node.wait ? node.wait.kind : node.condition ? 'conditional' : 'step'
 }
 

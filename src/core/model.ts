@@ -64,6 +64,18 @@ export type WaitingFor =
   | { readonly kind: 'sleep'; readonly stepId: string; readonly until: number }
   | { readonly kind: 'event'; readonly stepId: string; readonly name: string; readonly until: number | null }
   /**
+   * A child run (README "Child workflows"): `name` is the internal event its completion delivers, so the stores
+   * wake the parent exactly as for an event wait; `until` is when the parent looks at the child again regardless.
+   */
+  | {
+      readonly kind: 'child'
+      readonly stepId: string
+      readonly name: string
+      readonly runId: string
+      readonly workflowId: string
+      readonly until: number
+    }
+  /**
    * The run's version (or its workflow) is not registered on the engine that last claimed it, which released it
    * untouched for an engine that has it; `until` is when a sweeper looks at it again.
    */
@@ -75,6 +87,11 @@ export type WaitingFor =
       readonly sameVersionOtherGraph: boolean
       readonly until: number
     }
+
+/** The name of the event whose delivery wakes a run waiting for `waitingFor` (an event, or a child's end); else null. */
+export function awaitedEventName(waitingFor: WaitingFor | null): string | null {
+  return waitingFor !== null && (waitingFor.kind === 'event' || waitingFor.kind === 'child') ? waitingFor.name : null
+}
 
 /** An event delivered to a run (`engine.sendEvent`), kept until a waitForEvent node consumes it. */
 export interface DeliveredEvent {
@@ -127,6 +144,8 @@ export interface RunRecord {
   readonly retryOf: string | null
   /** The run created by retrying this one. */
   readonly retriedBy: string | null
+  /** The run whose child-workflow step started this one (README "Child workflows"); null for a top-level run. */
+  readonly parentRunId: string | null
   /**
    * At most this many runs of this workflow with this `resourceId` execute at once (from the workflow's
    * `concurrency.limit` at start); null for no limit. Enforced by `claimRun`.

@@ -17,6 +17,7 @@
  * waits and is woken `loop-wake.ts`.
  */
 import { checkWait, runAttempt, type AttemptScope, type Outcome } from './attempt'
+import { childEventName, childRunId } from './child-run'
 import type { Clock } from './clock'
 import { commitWithRetries } from './commit-retry'
 import { GorkflowError, isGorkflowError, toError, type ErrorCode } from './errors'
@@ -52,6 +53,8 @@ export interface ExecutionEnv {
    * (docs/decisions.md#configuration-merge).
    */
   readonly stepConfig: (workflow: AnyWorkflow, node: WorkflowNode) => ResolvedStepConfig
+  /** Starts (or finds) the child run of a parent's child node: {@link AttemptScope.startChild}. */
+  readonly startChild: (parentRunId: string, nodeId: string, workflowId: string, input: Json) => Promise<RunRecord>
 }
 
 /** A step attempt that ended with an outcome (not a wait, not an interruption), for operator metrics. */
@@ -93,7 +96,7 @@ interface Creating {
 }
 
 /** Why a waiting slot waits: the next attempt's backoff, a durable sleep, or an event (with its deadline). */
-type WaitKind = 'retry' | 'sleep' | 'event'
+type WaitKind = 'retry' | 'sleep' | 'event' | 'child'
 
 interface Slot {
   readonly node: WorkflowNode
@@ -191,7 +194,13 @@ export class RunExecution {
     this.#deadline = options.budgetMs === undefined ? Number.POSITIVE_INFINITY : now + options.budgetMs
     this.#maxConcurrency = workflow.config.maxConcurrency ?? Number.POSITIVE_INFINITY
     this.#wake = new LoopWake(env.clock, env.isolatedRequests)
-    this.#attemptScope = { runId: claim.run.runId, store: env.store, clock: env.clock }
+    const runId = claim.run.runId
+    this.#attemptScope = {
+      runId,
+      store: env.store,
+      clock: env.clock,
+      startChild: (nodeId, workflowId, input) => env.startChild(runId, nodeId, workflowId, input),
+    }
     this.#trace = new RunTrace(env.tracer, claim.run)
     const slots = this.#slots
     const outputs = this.#outputs
@@ -257,7 +266,9 @@ export class RunExecution {
   eventArrived(name: string): void {
     const now = this.#env.clock.now()
     for (const slot of this.#waiting) {
-      if (slot.waitKind === 'event' && slot.node.wait?.kind === 'event' && slot.node.wait.name === name) {
+      const wait = slot.node.wait
+      const awaited = wait?.kind === 'event' ? wait.name : wait?.kind === 'child' ? childEventName(childRunId(this.runId, slot.node.id)) : null
+      if ((slot.waitKind === 'event' || slot.waitKind === 'child') && awaited === name) {
         slot.wakeAt = now
       }
     }
@@ -368,7 +379,7 @@ export class RunExecution {
           if (wait && record.status === 'RUNNING') {
             // A wait node that had computed its deadline resumes waiting (an event is looked for at once, since
             // a delivery may be what woke the run); one that had not simply starts again: it has no side effects.
-            if (record.wakeAt !== null) this.#waitFor(slot, wait.kind, wait.kind === 'event' ? now : record.wakeAt)
+            if (record.wakeAt !== null) this.#waitFor(slot, wait.kind, wait.kind === 'sleep' ? record.wakeAt : now)
             break
           }
           this.#interrupted(slot, record.attempt, now, 'the worker stopped')
@@ -653,7 +664,7 @@ export class RunExecution {
       // A wait node has no handler to interrupt: it waits on from its deadline, or computes it again (no side effects).
       if (wait) {
         if (record.wakeAt === null) this.#setPhase(slot, 'idle')
-        else this.#waitFor(slot, wait.kind, wait.kind === 'event' ? now : record.wakeAt)
+        else this.#waitFor(slot, wait.kind, wait.kind === 'sleep' ? record.wakeAt : now)
         continue
       }
       this.#interrupted(slot, slot.attempt, now, 'the engine shut down')
@@ -710,12 +721,17 @@ export class RunExecution {
         if (current < until || (current === until && foundIndex < slot.index)) continue
       }
       foundIndex = slot.index
-      found =
-        wait.kind === 'sleep'
-          ? { kind: 'sleep', stepId: slot.node.id, until }
-          : { kind: 'event', stepId: slot.node.id, name: wait.name, until: until >= NEVER ? null : until }
+      found = this.#shownWait(slot.node, wait, until)
     }
     return found
+  }
+
+  #shownWait(node: WorkflowNode, wait: NonNullable<WorkflowNode['wait']>, until: number): WaitingFor {
+    const stepId = node.id
+    if (wait.kind === 'sleep') return { kind: 'sleep', stepId, until }
+    if (wait.kind === 'event') return { kind: 'event', stepId, name: wait.name, until: until >= NEVER ? null : until }
+    const runId = childRunId(this.runId, stepId)
+    return { kind: 'child', stepId, name: childEventName(runId), runId, workflowId: wait.workflowId, until }
   }
 
   #progressPatch(now: number): RunPatch {

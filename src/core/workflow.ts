@@ -36,6 +36,24 @@ export type NodeWait =
       /** Null: wait forever. */
       readonly timeoutMs: number | null
     }
+  | {
+      readonly kind: 'child'
+      /** The child workflow's id; it starts on the version registered last (README "Child workflows"). */
+      readonly workflowId: string
+      /** The child's input from this node's input; null passes the input through. */
+      readonly input: ChildInput<unknown, unknown> | null
+    }
+
+/** Computes a child run's input from the parent step's input. */
+export type ChildInput<I, C> = (ctx: StepContext, input: I) => C | Promise<C>
+
+/** Options of {@link WorkflowBuilder.child}. */
+export interface ChildOptions {
+  /** The node's id. @default the child workflow's id */
+  readonly id?: string
+  /** A failed or cancelled child ends this node FAILED (CHILD_FAILED); with this set the run goes on. */
+  readonly continueOnError?: boolean
+}
 
 /** The latest representable wake time (year 9999): what "no deadline" is persisted as. */
 export const NEVER = 253_402_300_799_999
@@ -261,6 +279,30 @@ export class WorkflowBuilder<In, Cur> {
     return this.#wait(options.id ?? name, { kind: 'event', name, schema: options.schema ?? null, timeoutMs }, options.continueOnError ?? false)
   }
 
+  /**
+   * Starts a run of another registered workflow and waits for it durably, holding no lease and no compute: the
+   * parent yields (`waitingFor: { kind: 'child' }`) and is woken when the child ends. Outputs the child's output;
+   * a failed or cancelled child fails this node with CHILD_FAILED (continue-on-error applies). Without `input`,
+   * the previous output is the child's input, which compiles only when the child accepts it.
+   * @example .child(shipping)                                       // the previous output is shipping's input
+   * @example .child(shipping, { input: (ctx, order) => order.address })
+   */
+  child<CI, CO>(
+    wf: WorkflowDefinition<CI, CO>,
+    options: ChildOptions & { readonly input: ChildInput<Cur, NoInfer<CI>> },
+  ): WorkflowBuilder<In, CO>
+  child<CO>(wf: WorkflowDefinition<Cur, CO>, options?: ChildOptions): WorkflowBuilder<In, CO>
+  child(wf: AnyWorkflow, options: ChildOptions & { readonly input?: ChildInput<Cur, unknown> } = {}): WorkflowBuilder<In, unknown> {
+    if (typeof wf?.id !== 'string' || !Array.isArray(wf.steps)) {
+      throw new InvalidArgumentError(`workflow ${this.#draft.options.id}: child() needs a built workflow definition`)
+    }
+    if (options.input !== undefined && typeof options.input !== 'function') {
+      throw new InvalidArgumentError(`workflow ${this.#draft.options.id}: child(${wf.id}) input must be a function`)
+    }
+    const input = (options.input ?? null) as ChildInput<unknown, unknown> | null
+    return this.#wait(options.id ?? wf.id, { kind: 'child', workflowId: wf.id, input }, options.continueOnError ?? false)
+  }
+
   /** `then` for each step in order. */
   sequence<A>(a: Step<Cur, A>): WorkflowBuilder<In, A>
   sequence<A, B>(a: Step<Cur, A>, b: Step<A, B>): WorkflowBuilder<In, B>
@@ -301,7 +343,7 @@ export class WorkflowBuilder<In, Cur> {
       steps.map((n) => ({
         id: n.id,
         kind: nodeKind(n),
-        event: n.wait?.kind === 'event' ? n.wait.name : null,
+        event: n.wait?.kind === 'event' ? n.wait.name : n.wait?.kind === 'child' ? n.wait.workflowId : null,
       })),
       edges,
     )
@@ -324,11 +366,12 @@ export class WorkflowBuilder<In, Cur> {
   }
 
   #wait<Next>(id: string, wait: NodeWait, continueOnError: boolean): WorkflowBuilder<In, Next> {
-    // Waits have no handler and are never retried: their only failure is an event timeout.
+    // Waits have no handler and are never retried: their only failures are an event timeout and a failed child.
     const step: AnyStep = Object.freeze({
       id,
       name: id,
-      description: wait.kind === 'sleep' ? 'durable sleep' : `wait for event ${wait.name}`,
+      description:
+        wait.kind === 'sleep' ? 'durable sleep' : wait.kind === 'event' ? `wait for event ${wait.name}` : `child workflow ${wait.workflowId}`,
       inputSchema: null,
       outputSchema: null,
       config: Object.freeze({ maxRetries: 0, continueOnError }),

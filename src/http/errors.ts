@@ -37,6 +37,7 @@ export const STATUS_BY_CODE = {
   // A definition that fails build() is a deployment fault, not the client's.
   INVALID_WORKFLOW: 500,
   ATTEMPT_INTERRUPTED: 503,
+  CHILD_FAILED: 500,
   STORE_UNAVAILABLE: 503,
   SCHEMA_OUT_OF_DATE: 503,
   TIMEOUT: 504,

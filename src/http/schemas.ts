@@ -37,6 +37,13 @@ export const WaitingForSchema = z
       until: IsoTime.nullable().openapi({ description: "The wait's timeout; null waits forever" }),
     }),
     z.object({
+      kind: z.literal('child'),
+      stepId: z.string(),
+      runId: z.string().openapi({ description: 'The child run' }),
+      workflowId: z.string(),
+      until: IsoTime.openapi({ description: 'When the run looks at its child again if no wake-up came first' }),
+    }),
+    z.object({
       kind: z.literal('version'),
       version: z.string(),
       fingerprint: z.string().nullable(),
@@ -48,7 +55,7 @@ export const WaitingForSchema = z
   ])
   .openapi('WaitingFor', {
     description:
-      'What a RUNNING (or PAUSED) run waits for while it holds no compute: a sleep, an event, or (`version`) a ' +
+      'What a RUNNING (or PAUSED) run waits for while it holds no compute: a sleep, an event, a child run, or (`version`) a ' +
       'deployment that has the version it started on',
   })
 
@@ -87,6 +94,10 @@ export const RunSchema = z
     waitingFor: WaitingForSchema.optional(),
     retryOf: z.string().optional().openapi({ description: 'The FAILED run this one retries' }),
     retriedBy: z.string().optional().openapi({ description: 'The run that retries this one' }),
+    parentRunId: z
+      .string()
+      .optional()
+      .openapi({ description: "The run whose child-workflow step started this one (its children: GET /v1/runs/{runId}/children)" }),
     concurrencyLimit: z
       .number()
       .int()
@@ -287,3 +298,12 @@ export const ListRunsQuery = z.object({
 })
 
 export const RunBody = z.object({ run: RunSchema })
+
+export const ChildRunSchema = z
+  .object({
+    stepId: z.string().openapi({ description: "The parent's child-workflow step" }),
+    runId: z.string(),
+    workflowId: z.string(),
+    status: z.enum(RUN_STATUSES),
+  })
+  .openapi('ChildRun')

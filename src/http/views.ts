@@ -31,6 +31,8 @@ export interface RunView {
   retryOf?: string
   /** The run that retries this one. */
   retriedBy?: string
+  /** The run whose child-workflow step started this one. */
+  parentRunId?: string
   /** Per-resource concurrency limit the run was started under. */
   concurrencyLimit?: number
   createdAt: string
@@ -42,6 +44,7 @@ export interface RunView {
 export type WaitingForView =
   | { kind: 'sleep'; stepId: string; until: string }
   | { kind: 'event'; stepId: string; name: string; until: string | null }
+  | { kind: 'child'; stepId: string; runId: string; workflowId: string; until: string }
   | { kind: 'version'; version: string; fingerprint: string | null; sameVersionOtherGraph: boolean; until: string }
 
 export interface StepView {
@@ -143,6 +146,7 @@ export function toRunView(run: RunRecord): RunView {
     ...(run.waitingFor === null ? {} : { waitingFor: toWaitingForView(run.waitingFor) }),
     ...(run.retryOf === null ? {} : { retryOf: run.retryOf }),
     ...(run.retriedBy === null ? {} : { retriedBy: run.retriedBy }),
+    ...(run.parentRunId === null ? {} : { parentRunId: run.parentRunId }),
     ...(run.concurrencyLimit === null ? {} : { concurrencyLimit: run.concurrencyLimit }),
     createdAt: iso(run.createdAt),
     ...(run.startedAt === null ? {} : { startedAt: iso(run.startedAt) }),
@@ -183,6 +187,11 @@ export function toWaitingForView(waiting: WaitingFor): WaitingForView {
   if (waiting.kind === 'version') {
     const { version, fingerprint, sameVersionOtherGraph } = waiting
     return { kind: 'version', version, fingerprint, sameVersionOtherGraph, until: iso(waiting.until) }
+  }
+  if (waiting.kind === 'child') {
+    // The internal event name is the engine's business; the child's run id is what a client follows.
+    const { stepId, runId, workflowId } = waiting
+    return { kind: 'child', stepId, runId, workflowId, until: iso(waiting.until) }
   }
   return {
     kind: 'event',

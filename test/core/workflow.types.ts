@@ -61,3 +61,16 @@ workflow({ id: 'c4', input: num }).thenIf(toText, () => true)
 workflow({ id: 'c5', input: num }).thenIf(toText, () => true, { n: 1 })
 // @ts-expect-error the condition receives the previous output
 workflow({ id: 'c6', input: num }).thenIf(sameShape, (_c, i: { s: string }) => i.s === '')
+
+// Child workflows: the child's input must accept what the step passes; the next step receives the child's output.
+const textChild = workflow({ id: 'text-child', input: text }).then(toNum).build()
+const viaChild = workflow({ id: 'parent', input: num }).then(toText).child(textChild).then(toText).build()
+expectType<Equal<typeof viaChild, WorkflowDefinition<{ n: number }, { s: string }>>>(true)
+const mapped = workflow({ id: 'parent2', input: num }).child(textChild, { input: (_ctx, { n }) => ({ s: String(n) }) }).then(plain).build()
+expectType<Equal<typeof mapped, WorkflowDefinition<{ n: number }, number>>>(true)
+// @ts-expect-error textChild needs { s }, the previous step outputs { n }
+workflow({ id: 'bad-child', input: num }).child(textChild)
+// @ts-expect-error the input function returns { n }, textChild needs { s }
+workflow({ id: 'bad-child2', input: num }).child(textChild, { input: (_ctx, i) => i })
+// @ts-expect-error textChild outputs { n }, asyncPlain needs a number
+workflow({ id: 'bad-child3', input: num }).then(toText).child(textChild).then(asyncPlain)

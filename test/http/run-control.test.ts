@@ -214,10 +214,11 @@ describe('OpenAPI document', () => {
     expect(doc.paths['/v1/runs/{runId}/retry'].post.requestBody.required).toBe(false)
     expect(doc.paths['/v1/runs/{runId}/events/{name}'].post.security).toEqual([{ bearerAuth: [] }])
     const { Run, StepExecution, WaitingFor } = doc.components.schemas
-    expect(Object.keys(Run.properties)).toEqual(expect.arrayContaining(['waitingFor', 'retryOf', 'retriedBy', 'concurrencyLimit']))
+    expect(Object.keys(Run.properties)).toEqual(expect.arrayContaining(['waitingFor', 'retryOf', 'retriedBy', 'parentRunId', 'concurrencyLimit']))
     expect(Run.properties.status.enum).toContain('PAUSED')
     expect(StepExecution.properties).toHaveProperty('wakeAt')
-    expect(WaitingFor.oneOf ?? WaitingFor.anyOf).toHaveLength(3)
+    // sleep, event, child, version
+    expect(WaitingFor.oneOf ?? WaitingFor.anyOf).toHaveLength(4)
     const listStatus = doc.paths['/v1/runs'].get.parameters.find((p: { name: string }) => p.name === 'status')
     expect(listStatus.schema.enum).toContain('PAUSED')
   })

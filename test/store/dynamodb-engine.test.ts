@@ -3,6 +3,7 @@ import { runDurabilityCases } from '../core/durability.cases'
 import { runEngineCases } from '../core/engine.cases'
 import { runScheduleCases } from '../core/schedule.cases'
 import { runVersionCases } from '../core/versions.cases'
+import { runChildCases } from '../core/children.cases'
 import { runWaitCases } from '../core/waits.cases'
 import { useDynamoDBLocal } from '../support/dynamodb-harness'
 
@@ -15,5 +16,6 @@ const dynamo = useDynamoDBLocal()
 runEngineCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
 runWaitCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
 runVersionCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
+runChildCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
 runDurabilityCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
 runScheduleCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())

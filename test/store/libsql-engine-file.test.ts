@@ -4,11 +4,13 @@ import { runDurabilityCases } from '../core/durability.cases'
 import { runEngineCases } from '../core/engine.cases'
 import { runScheduleCases } from '../core/schedule.cases'
 import { runVersionCases } from '../core/versions.cases'
+import { runChildCases } from '../core/children.cases'
 import { runWaitCases } from '../core/waits.cases'
 import { fileStoreHarness } from '../support/libsql-harness'
 
 runEngineCases('LibSQLStore (file:)', fileStoreHarness)
 runWaitCases('LibSQLStore (file:)', fileStoreHarness)
 runVersionCases('LibSQLStore (file:)', fileStoreHarness)
+runChildCases('LibSQLStore (file:)', fileStoreHarness)
 runDurabilityCases('LibSQLStore (file:)', fileStoreHarness)
 runScheduleCases('LibSQLStore (file:)', fileStoreHarness)

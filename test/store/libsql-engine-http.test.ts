@@ -2,10 +2,12 @@
 import { runDurabilityCases } from '../core/durability.cases'
 import { runEngineCases } from '../core/engine.cases'
 import { runVersionCases } from '../core/versions.cases'
+import { runChildCases } from '../core/children.cases'
 import { runWaitCases } from '../core/waits.cases'
 import { httpStoreHarness } from '../support/libsql-harness'
 
 runEngineCases('LibSQLStore (HTTP)', httpStoreHarness)
 runWaitCases('LibSQLStore (HTTP)', httpStoreHarness)
 runVersionCases('LibSQLStore (HTTP)', httpStoreHarness)
+runChildCases('LibSQLStore (HTTP)', httpStoreHarness)
 runDurabilityCases('LibSQLStore (HTTP)', httpStoreHarness)

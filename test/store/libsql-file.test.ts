@@ -203,17 +203,19 @@ describe('LibSQLStore on a file', () => {
     const old = await createLibSQLStore({ url: `file:${file}`, migrationsFolder: before })
     // Today's store reads and writes `interruptions` (migration 0004), which the old file lacks: add it so this
     // store can write the steps. 0003's rebuild copies only the columns it knows; 0004 adds this one back at 0.
-    // The same for `workflow_fingerprint` (0005), `traceparent` and `run_tags` (0007), dropped again before the
-    // upgrade, which adds them (and fills run_tags from the runs' tags).
+    // The same for `workflow_fingerprint` (0005), `traceparent` and `run_tags` (0007) and `parent_run_id` (0008),
+    // dropped again before the upgrade, which adds them (and fills run_tags from the runs' tags).
     rawConnection(file).exec('ALTER TABLE step_executions ADD interruptions integer DEFAULT 0 NOT NULL')
     rawConnection(file).exec('ALTER TABLE workflow_runs ADD workflow_fingerprint text')
     rawConnection(file).exec('ALTER TABLE workflow_runs ADD traceparent text')
+    rawConnection(file).exec('ALTER TABLE workflow_runs ADD parent_run_id text')
     rawConnection(file).exec('CREATE TABLE run_tags (tag_key text, tag_value text, created_at integer, run_id text, PRIMARY KEY (tag_key, tag_value, created_at, run_id))')
     const { run, steps } = await busyRun(old, { tags: { env: 'prod' } })
     await old.close()
     rawConnection(file).exec('ALTER TABLE workflow_runs DROP COLUMN workflow_fingerprint')
     rawConnection(file).exec('ALTER TABLE workflow_runs DROP COLUMN traceparent')
     rawConnection(file).exec('DROP TABLE run_tags')
+    rawConnection(file).exec('ALTER TABLE workflow_runs DROP COLUMN parent_run_id')
     const tableSql = () =>
       String(plain(rawConnection(file).prepare("SELECT sql FROM sqlite_master WHERE name = 'step_executions'").get()).sql)
     expect(tableSql()).not.toContain('WITHOUT ROWID')

@@ -4,6 +4,7 @@ import { runDurabilityCases } from '../core/durability.cases'
 import { runEngineCases } from '../core/engine.cases'
 import { runScheduleCases } from '../core/schedule.cases'
 import { runVersionCases } from '../core/versions.cases'
+import { runChildCases } from '../core/children.cases'
 import { runWaitCases } from '../core/waits.cases'
 import { useSqld } from '../support/sqld'
 
@@ -14,3 +15,4 @@ runWaitCases('LibSQLStore (sqld)', () => sqld.harness())
 runDurabilityCases('LibSQLStore (sqld)', () => sqld.harness())
 runVersionCases('LibSQLStore (sqld)', () => sqld.harness())
 runScheduleCases('LibSQLStore (sqld)', () => sqld.harness())
+runChildCases('LibSQLStore (sqld)', () => sqld.harness())

@@ -96,6 +96,7 @@ export function runStoreContract(name: string, setup: () => Promise<StoreHarness
           leaseExpiresAt: T0 + 5,
           wakeAt: T0 + 6,
           cancelRequestedAt: T0 + 8,
+          parentRunId: 'parent-run-ö',
         })
         const result = await store.createRun(run)
         expect(result).toEqual({ run, created: true })
@@ -1165,6 +1166,22 @@ export function runStoreContract(name: string, setup: () => Promise<StoreHarness
         expect(await store.getRun(run.runId)).toMatchObject({ waitingFor, wakeAt: T0 + 2, leaseOwner: null })
         expect(await store.listDueRuns(T0 + 2, 10)).toEqual([run.runId])
         expect(await store.claimRun(run.runId, 'owner-b', T0 + 2, LEASE_MS)).not.toBeNull()
+      })
+
+      it("wakes a run waiting for a child on the child's event: at delivery, and in a yield commit after it", async () => {
+        const waitingFor = { kind: 'child', stepId: 'sub', name: 'child:kid', runId: 'kid', workflowId: 'child', until: T0 + 100_000 } as const
+        const { run, lease } = await running()
+        await store.commit(lease, { now: T0 + 1, steps: [], run: { waitingFor, wakeAt: T0 + 100_000 }, leaseExpiresAt: null })
+        expect(await store.getRun(run.runId)).toMatchObject({ waitingFor, wakeAt: T0 + 100_000 })
+        expect((await store.deliverEvent(run.runId, 'child:other', 'COMPLETED', T0 + 2)).wakeAt).toBe(T0 + 100_000)
+        expect((await store.deliverEvent(run.runId, 'child:kid', 'COMPLETED', T0 + 3)).wakeAt).toBe(T0 + 3)
+        expect(await store.listDueRuns(T0 + 3, 10)).toEqual([run.runId])
+
+        const early = await running()
+        await store.deliverEvent(early.run.runId, 'child:kid', 'FAILED', T0 + 1)
+        const result = await store.commit(early.lease, { now: T0 + 2, steps: [], run: { waitingFor, wakeAt: T0 + 100_000 }, leaseExpiresAt: null })
+        expect(result.awaitedEventDelivered).toBe(true)
+        expect((await store.getRun(early.run.runId)).wakeAt).toBe(T0 + 2)
       })
 
       it('makes a run due at once when the event came between the commit showing the wait and the one setting its deadline', async () => {

@@ -35,6 +35,7 @@ export function makeRun(overrides: Partial<RunRecord> = {}): RunRecord {
     waitingFor: null,
     retryOf: null,
     retriedBy: null,
+    parentRunId: null,
     concurrencyLimit: null,
     traceparent: null,
     ...overrides,

@@ -11,6 +11,7 @@ import { DEFAULT_WAIT_BUDGET_MS, type AppOptions } from '../options'
 import {
   EventParams,
   ListRunsQuery,
+  ChildRunSchema,
   MigrateRunBody,
   RetryRunBody,
   RunBody,
@@ -84,6 +85,19 @@ const listSteps = createRoute({
   request: { params: RunParams },
   responses: {
     200: json(z.object({ steps: z.array(StepSchema) }), 'The step executions'),
+    ...errorResponses(400, 401, 404, 503),
+  },
+})
+
+const listChildren = createRoute({
+  method: 'get',
+  path: '/runs/{runId}/children',
+  tags: ['runs'],
+  summary: 'The child runs a run started (one per child-workflow step that has started)',
+  security: BEARER,
+  request: { params: RunParams },
+  responses: {
+    200: json(z.object({ children: z.array(ChildRunSchema) }), 'The child runs, in step order'),
     ...errorResponses(400, 401, 404, 503),
   },
 })
@@ -289,6 +303,10 @@ export function runsRoutes(options: AppOptions) {
       // The store lists no steps for an unknown run; reading the run too turns that into a 404.
       const [, steps] = await Promise.all([engine.getRun(runId), engine.listSteps(runId)])
       return c.json({ steps: steps.map(toStepView) }, 200)
+    })
+    .openapi(listChildren, async (c) => {
+      const children = await engine.listChildren(c.req.valid('param').runId)
+      return c.json({ children }, 200)
     })
     .openapi(getStepOutput, async (c) => {
       const { runId, stepId } = c.req.valid('param')

@@ -124,10 +124,11 @@ export function DagSvg(props: DagSvgProps) {
   )
 }
 
-/** A node's label: its id, marked ⏱ for a durable sleep and ✉ for a wait for an event. */
+/** A node's label: its id, marked ⏱ for a durable sleep, ✉ for a wait for an event and ↳ for a child workflow. */
 export function workflowNodeLabel(node: WorkflowNode): string {
   if (node.wait?.kind === 'sleep') return `⏱ ${node.id}`
   if (node.wait?.kind === 'event') return `✉ ${node.id}`
+  if (node.wait?.kind === 'child') return `↳ ${node.id}`
   return node.id
 }
 

@@ -80,6 +80,7 @@ export function formatWaitingFor(waiting: WaitingFor, now: number): string {
   const until = waiting.until === null ? null : `${formatAbsolute(waiting.until)} (${formatRelative(waiting.until, now)})`
   if (waiting.kind === 'sleep') return `Sleeping at step ${waiting.stepId} until ${until ?? 'further notice'}`
   if (waiting.kind === 'version') return formatVersionWait(waiting)
+  if (waiting.kind === 'child') return `Waiting for child run ${waiting.runId} (${waiting.workflowId}) at step ${waiting.stepId}`
   return `Waiting for event \u201c${waiting.name}\u201d at step ${waiting.stepId}${until === null ? ', with no deadline' : `, until ${until}`}`
 }
 

@@ -6,6 +6,7 @@
  * themselves; a FAILED run that was not retried yet gets a Retry form. Long runs stay usable: the step list and
  * the timeline show one page of {@link STEPS_PER_PAGE} steps, and the graph folds long chains (dag-collapse.ts).
  */
+import type { ChildRunSummary } from '../../core/engine'
 import type { MigrationMismatch, ValidationIssue } from '../../core/errors'
 import type { Json, RunRecord, StepExecution } from '../../core/model'
 import { isFinishedStepStatus, isTerminalRunStatus } from '../../core/model'
@@ -85,6 +86,8 @@ export interface RunPageProps {
   readonly stepsPage?: number | undefined
   /** Set when `?steps=` was not a page number: the first page is shown with this message. */
   readonly stepsPageError?: string | undefined
+  /** The child runs this run started (README "Child workflows"). @default [] */
+  readonly childRuns?: readonly ChildRunSummary[] | undefined
 }
 
 export function RunPage(props: RunPageProps) {
@@ -240,6 +243,30 @@ export function RunPage(props: RunPageProps) {
             <dt>Retry of</dt>
             <dd>
               <a class="mono" href={`${ctx.base}/runs/${encodeURIComponent(run.retryOf)}`}>{run.retryOf}</a>
+            </dd>
+          </>
+        )}
+        {run.parentRunId === null ? null : (
+          <>
+            <dt>Parent run</dt>
+            <dd>
+              <a class="mono" href={`${ctx.base}/runs/${encodeURIComponent(run.parentRunId)}`}>{run.parentRunId}</a>
+            </dd>
+          </>
+        )}
+        {(props.childRuns ?? []).length === 0 ? null : (
+          <>
+            <dt>Child runs</dt>
+            <dd>
+              {(props.childRuns ?? []).map((child) => (
+                <div>
+                  <UserText value={child.stepId} /> →{' '}
+                  <a class="mono" href={`${ctx.base}/runs/${encodeURIComponent(child.runId)}`}>{child.runId}</a>{' '}
+                  <span class="muted">
+                    (<UserText value={child.workflowId} />, {child.status})
+                  </span>
+                </div>
+              ))}
             </dd>
           </>
         )}

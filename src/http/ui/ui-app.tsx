@@ -140,7 +140,12 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
     } = {},
     status: 200 | 400 | 409 | 422 = 200,
   ) => {
-    const [run, steps, state] = await Promise.all([engine.getRun(runId), engine.listSteps(runId), engine.getState(runId)])
+    const [run, steps, state, children] = await Promise.all([
+      engine.getRun(runId),
+      engine.listSteps(runId),
+      engine.getState(runId),
+      engine.listChildren(runId),
+    ])
     return render(
       c,
       <RunDetailPage
@@ -155,6 +160,7 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
         migration={extra.migration}
         stepsPage={extra.stepsPage}
         stepsPageError={extra.stepsPageError}
+        childRuns={children}
         refreshMs={refreshMs}
       />,
       status,

@@ -5,6 +5,7 @@
  * commit that would leave the run waiting for an event with a later wakeAt is conditioned on that event not being
  * in the set. A refusal for that reason is answered by writing the commit again with wakeAt = now.
  */
+import { awaitedEventName } from '../../core/model'
 import type { RunPatch } from '../../core/store'
 import type { Expression } from './expression'
 import { n, readOptionalString, RUN, s, type Item } from './mappers'
@@ -12,9 +13,10 @@ import { n, readOptionalString, RUN, s, type Item } from './mappers'
 /** The condition that the event the run would wait for is undelivered; null when the commit cannot leave it so. */
 export function awaitedEventUndelivered(expr: Expression, patch: RunPatch, now: number): string | null {
   if (patch.waitingFor !== undefined) {
-    if (patch.waitingFor?.kind !== 'event') return null
+    const awaited = awaitedEventName(patch.waitingFor)
+    if (awaited === null) return null
     if (patch.wakeAt !== undefined && (patch.wakeAt === null || patch.wakeAt <= now)) return null
-    const notDelivered = `NOT contains(${expr.name(RUN.deliveredEvents)}, ${expr.value(s(patch.waitingFor.name))})`
+    const notDelivered = `NOT contains(${expr.name(RUN.deliveredEvents)}, ${expr.value(s(awaited))})`
     if (patch.wakeAt !== undefined) return notDelivered
     const wake = expr.name(RUN.wakeAt)
     return `(attribute_not_exists(${wake}) OR ${wake} <= ${expr.value(n(now))} OR ${notDelivered})`
@@ -29,8 +31,6 @@ export function awaitedEventWasDelivered(item: Item, patch: RunPatch): boolean {
   const awaited =
     patch.waitingFor === undefined
       ? readOptionalString(item, RUN.waitEvent)
-      : patch.waitingFor?.kind === 'event'
-        ? patch.waitingFor.name
-        : null
+      : awaitedEventName(patch.waitingFor)
   return awaited !== null && (item[RUN.deliveredEvents]?.SS ?? []).includes(awaited)
 }

@@ -25,6 +25,7 @@ import {
   type StepStatus,
   type WaitingFor,
   type WorkflowError,
+  awaitedEventName,
 } from '../../core/model'
 import { dueTime, isClaimableStatus } from '../rules'
 import { itemSize } from './item-size'
@@ -71,12 +72,14 @@ export const RUN = {
   cancelRequestedAt: 'cancelRequestedAt',
   /** JSON text of the run's `waitingFor`; absent when null. */
   waitingFor: 'waitingFor',
-  /** Name of the event the run waits for: present exactly when `waitingFor.kind` is `event`. */
+  /** Name of the event the run waits for: present exactly when `waitingFor.kind` is `event` or `child`. */
   waitEvent: 'waitEvent',
   /** String set of the names of the events delivered to the run, so a commit's condition can see them. */
   deliveredEvents: 'deliveredEvents',
   retryOf: 'retryOf',
   retriedBy: 'retriedBy',
+  /** The parent of a child run; absent for a top-level run. */
+  parentRunId: 'parentRunId',
   concurrencyLimit: 'concurrencyLimit',
   /** W3C traceparent the run was started under; absent when null. */
   traceparent: 'traceparent',
@@ -161,9 +164,9 @@ export function dueAttributeOf(status: RunStatus): string | null {
   return isClaimableStatus(status) ? ATTR.dueAt : status === 'PAUSED' ? RUN.parkedDueAt : null
 }
 
-/** The `waitEvent` attribute value for a `waitingFor`: the event name, or null when not waiting for an event. */
+/** The `waitEvent` attribute value for a `waitingFor`: the awaited event's name, or null when it awaits none. */
 export const waitEventOf = (waitingFor: WaitingFor | null): string | null =>
-  waitingFor !== null && waitingFor.kind === 'event' ? waitingFor.name : null
+  awaitedEventName(waitingFor)
 
 /** The full run item for a new run, with its index keys and `baseBytes`. */
 export function toRunItem(run: RunRecord, ttl: number | null): Item {
@@ -186,6 +189,7 @@ export function toRunItem(run: RunRecord, ttl: number | null): Item {
   }
   if (run.idempotencyKey !== null) item[RUN.idempotencyKey] = s(run.idempotencyKey)
   if (run.retryOf !== null) item[RUN.retryOf] = s(run.retryOf)
+  if (run.parentRunId !== null) item[RUN.parentRunId] = s(run.parentRunId)
   if (run.workflowFingerprint !== null) item[RUN.workflowFingerprint] = s(run.workflowFingerprint)
   setOptionalNumber(item, RUN.concurrencyLimit, run.concurrencyLimit)
   if (run.traceparent !== null) item[RUN.traceparent] = s(run.traceparent)
@@ -247,6 +251,7 @@ export function fromRunItem(item: Item): RunRecord {
     waitingFor: (readOptionalJson(item, RUN.waitingFor) as WaitingFor | null) ?? null,
     retryOf: readOptionalString(item, RUN.retryOf),
     retriedBy: readOptionalString(item, RUN.retriedBy),
+    parentRunId: readOptionalString(item, RUN.parentRunId),
     concurrencyLimit: readOptionalNumber(item, RUN.concurrencyLimit),
     traceparent: readOptionalString(item, RUN.traceparent),
   }

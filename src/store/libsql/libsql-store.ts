@@ -384,7 +384,7 @@ export class LibSQLStore implements WorkflowStore {
     // to wake (see the port's rules). SET sees the old row, so an unpatched column is its current value.
     const waiting = patch.waitingFor === undefined ? sql`${workflowRuns.waitingFor}` : sql`${value('waitingFor')}`
     const now = sql.placeholder('now')
-    const awaitedDelivered = sql`json_extract(${waiting}, '$.kind') = 'event' AND EXISTS (SELECT 1 FROM ${workflowEvents}
+    const awaitedDelivered = sql`json_extract(${waiting}, '$.kind') IN ('event', 'child') AND EXISTS (SELECT 1 FROM ${workflowEvents}
       WHERE ${workflowEvents.runId} = ${sql.placeholder('runId')} AND ${workflowEvents.name} = json_extract(${waiting}, '$.name'))`
     const touchesWait = patch.wakeAt !== undefined || patch.waitingFor !== undefined
     const wakeAt = touchesWait
@@ -520,7 +520,7 @@ export class LibSQLStore implements WorkflowStore {
           .where(
             and(
               open,
-              sql`json_extract(${workflowRuns.waitingFor}, '$.kind') = 'event'`,
+              sql`json_extract(${workflowRuns.waitingFor}, '$.kind') IN ('event', 'child')`,
               sql`json_extract(${workflowRuns.waitingFor}, '$.name') = ${name}`,
               notDelivered,
             ),

@@ -65,6 +65,7 @@ export function toRunRow(run: RunRecord): RunInsert {
     waitingFor: encodeNullable(run.waitingFor),
     retryOf: run.retryOf,
     retriedBy: run.retriedBy,
+    parentRunId: run.parentRunId,
     concurrencyLimit: run.concurrencyLimit,
     traceparent: run.traceparent,
   }
@@ -96,6 +97,7 @@ export function fromRunRow(row: WorkflowRunRow): RunRecord {
     waitingFor: decodeNullable<WaitingFor>(row.waitingFor),
     retryOf: row.retryOf,
     retriedBy: row.retriedBy,
+    parentRunId: row.parentRunId,
     concurrencyLimit: row.concurrencyLimit,
     traceparent: row.traceparent,
   }

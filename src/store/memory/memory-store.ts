@@ -18,7 +18,7 @@ import {
   StepOutputNotFoundError,
   StoreUnavailableError,
 } from '../../core/errors'
-import { isTerminalRunStatus } from '../../core/model'
+import { awaitedEventName, isTerminalRunStatus } from '../../core/model'
 import type { DeliveredEvent, Json, RunRecord, StepExecution } from '../../core/model'
 import { decodeCursor, encodeCursor } from '../cursor'
 import { DEFAULT_PAGE_SIZE, byExecutionIndex } from '../../core/store'
@@ -144,7 +144,7 @@ export class MemoryStore implements WorkflowStore {
     if (patch.wakeAt !== undefined) next.wakeAt = patch.wakeAt
     if (patch.waitingFor !== undefined) next.waitingFor = patch.waitingFor
     // An event delivered before this commit finds no waitingFor to wake (see the port's rules): wake it here.
-    const awaited = next.waitingFor?.kind === 'event' ? next.waitingFor.name : null
+    const awaited = awaitedEventName(next.waitingFor)
     const awaitedEventDelivered =
       awaited !== null && next.wakeAt !== null && next.wakeAt > commit.now && this.#events.get(run.runId)?.has(awaited) === true
     if (awaitedEventDelivered) next.wakeAt = commit.now
@@ -237,7 +237,7 @@ export class MemoryStore implements WorkflowStore {
     }
     if (events.has(name)) throw new EventAlreadyDeliveredError(runId, name)
     events.set(name, { name, payload: copy(payload), receivedAt: now })
-    const waiting = run.waitingFor?.kind === 'event' && run.waitingFor.name === name
+    const waiting = awaitedEventName(run.waitingFor) === name
     const next: RunRecord = waiting ? { ...run, wakeAt: now, updatedAt: now } : run
     this.#runs.set(runId, next)
     return copy(next)
