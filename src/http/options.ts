@@ -29,6 +29,10 @@ export interface AppOptions {
   readonly waitBudgetMs?: number
   /** Execution budget of background runs, in ms; what is left over is the sweeper's. @default engine's */
   readonly backgroundBudgetMs?: number
+  /** Interval between two reads of a streamed run (`GET /v1/runs/:runId/stream`), in ms; at least 200. @default 1_000 */
+  readonly streamPollMs?: number
+  /** Lifetime of one stream connection, in ms; the client reconnects with `Last-Event-ID`. @default 25_000 */
+  readonly streamMaxConnectionMs?: number
   /** Where unexpected failures are reported (never with request bodies). @default console.error */
   readonly logError?: (entry: UnhandledErrorReport) => void
 }

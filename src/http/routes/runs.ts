@@ -23,6 +23,7 @@ import {
   StepSchema,
   WorkflowParams,
 } from '../schemas'
+import { DEFAULT_STREAM_MAX_MS, DEFAULT_STREAM_POLL_MS, MIN_STREAM_POLL_MS, runStreamResponse, type RunStreamOptions } from '../run-stream'
 import { optionalJsonBody, requireJsonBody, validationHook } from '../validation'
 import { toRunView, toStepView } from '../views'
 import { BEARER, errorResponses, json } from './responses'
@@ -110,6 +111,26 @@ const getState = createRoute({
   request: { params: RunParams },
   responses: {
     200: json(z.object({ state: z.record(z.string(), z.unknown()) }), 'The state'),
+    ...errorResponses(400, 401, 404, 503),
+  },
+})
+
+const streamRun = createRoute({
+  method: 'get',
+  path: '/runs/{runId}/stream',
+  tags: ['runs'],
+  summary: "Server-Sent Events of the run's step and run events",
+  description:
+    'Events `run.started`, `run.paused`, `run.resumed`, `run.finished`, `step.started`, `step.waiting`, ' +
+    '`step.retrying`, `step.completed`, `step.failed`, `step.skipped`, `step.cancelled`, read from the store ' +
+    'once per poll interval. Each carries an id: reconnecting with `Last-Event-ID` resumes after it, without ' +
+    'gaps or duplicates. The stream ends after `run.finished`, or after a bounded time with a `retry:` hint; ' +
+    'a reconnect after `run.finished` gets 204. 400 INVALID_ARGUMENT for a `Last-Event-ID` this stream never sent.',
+  security: BEARER,
+  request: { params: RunParams },
+  responses: {
+    200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'The event stream' },
+    204: { description: 'The run had already finished when the client last heard from it' },
     ...errorResponses(400, 401, 404, 503),
   },
 })
@@ -297,6 +318,11 @@ export function runsRoutes(options: AppOptions) {
       const [, state] = await Promise.all([engine.getRun(runId), engine.getState(runId)])
       return c.json({ state }, 200)
     })
+    .openapi(streamRun, async (c) => {
+      const response = await runStreamResponse(c, engine, c.req.valid('param').runId, streamOptions(options))
+      // The OpenAPI types know JSON bodies only; the document above declares the event stream.
+      return response as never
+    })
     .openapi(cancelRun, async (c) => {
       const run = await engine.cancel(c.req.valid('param').runId)
       return c.json({ run: toRunView(run) }, 202)
@@ -346,6 +372,14 @@ function continueInBackground(options: AppOptions, runId: string, c: Context): v
     throw err
   })
   options.executeInBackground(execution, c)
+}
+
+/** The stream's timing, with the poll interval held at its floor whatever the configuration says. */
+export function streamOptions(options: Pick<AppOptions, 'streamPollMs' | 'streamMaxConnectionMs'>): RunStreamOptions {
+  return {
+    pollMs: Math.max(MIN_STREAM_POLL_MS, options.streamPollMs ?? DEFAULT_STREAM_POLL_MS),
+    maxConnectionMs: options.streamMaxConnectionMs ?? DEFAULT_STREAM_MAX_MS,
+  }
 }
 
 function budget(budgetMs: number | undefined): { budgetMs?: number } {
