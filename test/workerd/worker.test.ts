@@ -150,3 +150,23 @@ describe('Worker in workerd', () => {
     expect((await body(res)).error.message).toContain('wrangler.dynamodb.toml')
   })
 })
+
+describe('the run stream in workerd', () => {
+  it('streams a finished run to its end, resumes after Last-Event-ID and refuses without the token', async () => {
+    const ctx = createExecutionContext()
+    const started = await worker.fetch(post('/v1/workflows/sequential/runs?wait=true', { input: { val1: 2, val2: 3, mult: 4 } }), env, ctx)
+    await waitOnExecutionContext(ctx)
+    const { runId } = (await body(started)).run
+    const res = await exports.default.fetch(`${BASE}/v1/runs/${runId}/stream`, { headers: AUTH })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('Content-Type')).toMatch(/^text\/event-stream/)
+    const text = await res.text()
+    const events = [...text.matchAll(/event: (\S+)\n/g)].map((m) => m[1])
+    expect(events).toEqual(['run.started', 'step.started', 'step.completed', 'step.started', 'step.completed', 'step.started', 'step.completed', 'run.finished'])
+    const ids = [...text.matchAll(/id: (\S+)\n/g)].map((m) => m[1] as string)
+    const rest = await exports.default.fetch(`${BASE}/v1/runs/${runId}/stream`, { headers: { ...AUTH, 'Last-Event-ID': ids[4] as string } })
+    expect([...(await rest.text()).matchAll(/event: (\S+)\n/g)].map((m) => m[1])).toEqual(events.slice(5))
+    const anonymous = await exports.default.fetch(`${BASE}/v1/runs/${runId}/stream`)
+    expect(anonymous.status).toBe(401)
+  })
+})

@@ -127,6 +127,7 @@ export function RunPage(props: RunPageProps) {
       // reload would drop what the user typed.
       refreshMs={live && props.eventForm === undefined ? props.refreshMs : undefined}
       fingerprint={runFingerprint(run)}
+      stream={{ url: `${ctx.base}/runs/${encodeURIComponent(run.runId)}/stream`, updatedAt: run.updatedAt }}
     >
       <p>
         <a href={`${ctx.base}/runs`}>← All runs</a>

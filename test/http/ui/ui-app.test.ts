@@ -285,6 +285,21 @@ describe('runs list', () => {
     expect(page).toContain('/ui/assets/refresh.js')
   })
 
+  it("listens to a live run's event stream under the session, from the record it shows", async () => {
+    const h = createUiHarness(WORKFLOWS, { streamPollMs: 200, streamMaxConnectionMs: 400 })
+    const { cookie } = await h.signIn()
+    const { run } = await h.engine.start('sleep', { ms: 60_000 })
+    const page = await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()
+    expect(page).toContain(`data-stream="/ui/runs/${run.runId}/stream"`)
+    expect(page).toContain(`data-updated-at="${run.updatedAt}"`)
+    const anonymous = await h.get(`/ui/runs/${run.runId}/stream`)
+    expect(anonymous.status).toBe(303)
+    await h.engine.cancel(run.runId)
+    const res = await h.get(`/ui/runs/${run.runId}/stream`, cookie)
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    expect(await res.text()).toMatch(/event: run\.finished\ndata: \{"runId":"[^"]+","status":"CANCELLED"[^\n]*\nid: \d+\.2\.0\.0\.0\.T\n/)
+  })
+
   it('answers a refresh probe with a fingerprint that changes only when the shown runs change', async () => {
     const h = createUiHarness(WORKFLOWS)
     const { cookie } = await h.signIn()
