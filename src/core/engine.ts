@@ -106,6 +106,11 @@ export interface StartOptions {
   readonly leased?: boolean
   /** The registered version to start on. @default the version registered last */
   readonly version?: string
+  /**
+   * Where to POST the run's view once it is terminal (README, "Completion webhooks"); checked by the caller (the HTTP
+   * layer's SSRF guard). Refused with INVALID_ARGUMENT on a store that keeps no webhooks.
+   */
+  readonly webhookUrl?: string | null
 }
 
 export interface StartResult {
@@ -357,6 +362,10 @@ export class Engine {
     const resourceId = options.resourceId ?? null
     const concurrencyLimit = wf.concurrency !== null && resourceId !== null ? wf.concurrency.limit : null
     const leased = concurrencyLimit === null && options.leased !== false
+    const webhookUrl = options.webhookUrl ?? null
+    if (webhookUrl !== null && !this.store.listDueWebhooks) {
+      throw new InvalidArgumentError(`callbackUrl: the ${this.store.kind} store does not keep completion webhooks`)
+    }
     return {
       runId,
       workflowId: wf.id,
@@ -383,6 +392,8 @@ export class Engine {
       retryOf,
       retriedBy: null,
       concurrencyLimit,
+      // Due at once, but listed only once the run is terminal (see WorkflowStore.listDueWebhooks).
+      webhook: webhookUrl === null ? null : { url: webhookUrl, attempts: 0, lastStatus: null, nextAttemptAt: now, deliveredAt: null },
     }
   }
 

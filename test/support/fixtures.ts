@@ -36,6 +36,7 @@ export function makeRun(overrides: Partial<RunRecord> = {}): RunRecord {
     retryOf: null,
     retriedBy: null,
     concurrencyLimit: null,
+    webhook: null,
     ...overrides,
   }
 }

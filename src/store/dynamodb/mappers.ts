@@ -245,6 +245,8 @@ export function fromRunItem(item: Item): RunRecord {
     retryOf: readOptionalString(item, RUN.retryOf),
     retriedBy: readOptionalString(item, RUN.retriedBy),
     concurrencyLimit: readOptionalNumber(item, RUN.concurrencyLimit),
+    // This store keeps no webhooks (it has no listDueWebhooks): the engine refuses a start that asks for one.
+    webhook: null,
   }
 }
 

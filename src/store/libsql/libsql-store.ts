@@ -63,7 +63,7 @@ import {
   StoreUnavailableError,
 } from '../../core/errors'
 import { TERMINAL_RUN_STATUSES, isTerminalRunStatus } from '../../core/model'
-import type { DeliveredEvent, Json, RunRecord, StepExecution } from '../../core/model'
+import type { DeliveredEvent, Json, RunRecord, StepExecution, WebhookDelivery } from '../../core/model'
 import { decodeCursor, encodeCursor } from '../cursor'
 import { DEFAULT_PAGE_SIZE, byExecutionIndex } from '../../core/store'
 import { CLAIMABLE_RUN_STATUSES, OPEN_STEP_STATUSES, checkCommitSteps, checkNewRunSteps, checkPageLimit } from '../rules'
@@ -89,6 +89,7 @@ import {
   fromStepRow,
   toRunRow,
   toStepRow,
+  webhookDueAt,
 } from './mappers'
 
 /** A {@link WorkflowStore} over a Drizzle LibSQL database (any `@libsql/client` build). */
@@ -385,6 +386,46 @@ export class LibSQLStore implements WorkflowStore {
         .from(workflowRuns)
         .where(isNotNull(workflowRuns.dueAt))
       return row?.next ?? null
+    })
+  }
+
+  async listDueWebhooks(now: number, limit: number): Promise<string[]> {
+    return this.#guard('listDueWebhooks', async () => {
+      checkPageLimit(limit)
+      // Served by the partial index workflow_runs_webhook_due_idx: its condition is repeated literally (not as bound
+      // parameters) so SQLite can tell the query implies it.
+      const rows = await this.#db
+        .select({ runId: workflowRuns.runId })
+        .from(workflowRuns)
+        .where(
+          and(
+            sql`${workflowRuns.webhookDueAt} IS NOT NULL AND ${workflowRuns.status} IN ('COMPLETED', 'FAILED', 'CANCELLED')`,
+            lte(workflowRuns.webhookDueAt, now),
+          ),
+        )
+        .orderBy(asc(workflowRuns.webhookDueAt), asc(workflowRuns.runId))
+        .limit(limit)
+      return rows.map((row) => row.runId)
+    })
+  }
+
+  async recordWebhookAttempt(runId: string, expectedAttempts: number, next: WebhookDelivery): Promise<boolean> {
+    return this.#guard('recordWebhookAttempt', async () => {
+      const [updated, existing] = await this.#db.batch([
+        this.#db
+          .update(workflowRuns)
+          .set({ webhook: encodeNullable(next), webhookDueAt: webhookDueAt(next) })
+          .where(
+            and(
+              eq(workflowRuns.runId, runId),
+              sql`json_extract(${workflowRuns.webhook}, '$.attempts') = ${expectedAttempts}`,
+            ),
+          )
+          .returning({ runId: workflowRuns.runId }),
+        this.#db.select({ runId: workflowRuns.runId }).from(workflowRuns).where(eq(workflowRuns.runId, runId)),
+      ])
+      if (existing.length === 0) throw new RunNotFoundError(runId)
+      return updated.length > 0
     })
   }
 
