@@ -33,6 +33,11 @@ export interface AppOptions {
   readonly streamPollMs?: number
   /** Lifetime of one stream connection, in ms; the client reconnects with `Last-Event-ID`. @default 25_000 */
   readonly streamMaxConnectionMs?: number
+  /**
+   * Completion webhooks are configured (a `WEBHOOK_SECRET`): starts may carry a `callbackUrl`, checked by the SSRF
+   * guard, which lets private targets through only with `allowPrivate`. @default none: a `callbackUrl` is refused
+   */
+  readonly webhooks?: { readonly allowPrivate: boolean }
   /** Where unexpected failures are reported (never with request bodies). @default console.error */
   readonly logError?: (entry: UnhandledErrorReport) => void
 }

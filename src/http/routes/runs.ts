@@ -5,7 +5,7 @@
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
-import { isGorkflowError } from '../../core/errors'
+import { InvalidArgumentError, isGorkflowError } from '../../core/errors'
 import { isTerminalRunStatus, type RunRecord } from '../../core/model'
 import { DEFAULT_WAIT_BUDGET_MS, type AppOptions } from '../options'
 import {
@@ -26,6 +26,7 @@ import {
 import { DEFAULT_STREAM_MAX_MS, DEFAULT_STREAM_POLL_MS, MIN_STREAM_POLL_MS, runStreamResponse, type RunStreamOptions } from '../run-stream'
 import { optionalJsonBody, requireJsonBody, validationHook } from '../validation'
 import { toRunView, toStepView } from '../views'
+import { checkWebhookUrl } from '../webhook-target'
 import { BEARER, errorResponses, json } from './responses'
 
 /** How long past its budget a `?wait=true` start waits for a step that is still running. */
@@ -265,6 +266,7 @@ export function runsRoutes(options: AppOptions) {
         ...(body.tags === undefined ? {} : { tags: body.tags }),
         ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
         ...(body.version === undefined ? {} : { version: body.version }),
+        ...(body.callbackUrl === undefined ? {} : { webhookUrl: callbackUrl(options, body.callbackUrl) }),
       }
       if (!wait && options.scheduleRun) {
         const { run, created } = await engine.start(workflowId, body.input, { ...startOptions, leased: false })
@@ -372,6 +374,12 @@ function continueInBackground(options: AppOptions, runId: string, c: Context): v
     throw err
   })
   options.executeInBackground(execution, c)
+}
+
+/** A start's `callbackUrl`, checked before anything is stored. @throws InvalidArgumentError */
+function callbackUrl(options: AppOptions, url: string): string {
+  if (!options.webhooks) throw new InvalidArgumentError('callbackUrl: this server has no WEBHOOK_SECRET to sign webhooks with')
+  return checkWebhookUrl(url, options.webhooks).href
 }
 
 /** The stream's timing, with the poll interval held at its floor whatever the configuration says. */
