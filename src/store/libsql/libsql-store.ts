@@ -392,19 +392,14 @@ export class LibSQLStore implements WorkflowStore {
   async listDueWebhooks(now: number, limit: number): Promise<string[]> {
     return this.#guard('listDueWebhooks', async () => {
       checkPageLimit(limit)
-      // Served by the partial index workflow_runs_webhook_due_idx: its condition is repeated literally (not as bound
-      // parameters) so SQLite can tell the query implies it.
-      const rows = await this.#db
-        .select({ runId: workflowRuns.runId })
-        .from(workflowRuns)
-        .where(
-          and(
-            sql`${workflowRuns.webhookDueAt} IS NOT NULL AND ${workflowRuns.status} IN ('COMPLETED', 'FAILED', 'CANCELLED')`,
-            lte(workflowRuns.webhookDueAt, now),
-          ),
-        )
-        .orderBy(asc(workflowRuns.webhookDueAt), asc(workflowRuns.runId))
-        .limit(limit)
+      // INDEXED BY, as in deleteFinishedRuns: with an IN on status the planner would take workflow_runs_status_created_idx
+      // and sort every terminal run; the partial index holds only terminal runs with a webhook to send, in due order.
+      // Its condition is literal SQL so SQLite can prove it.
+      const rows = await this.#db.all<{ runId: string }>(sql`SELECT ${workflowRuns.runId} AS runId FROM ${workflowRuns}
+        INDEXED BY workflow_runs_webhook_due_idx
+        WHERE ${workflowRuns.webhookDueAt} IS NOT NULL AND ${workflowRuns.status} IN ('COMPLETED', 'FAILED', 'CANCELLED')
+          AND ${workflowRuns.webhookDueAt} <= ${now}
+        ORDER BY ${workflowRuns.webhookDueAt}, ${workflowRuns.runId} LIMIT ${limit}`)
       return rows.map((row) => row.runId)
     })
   }
