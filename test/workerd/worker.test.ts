@@ -170,3 +170,26 @@ describe('the run stream in workerd', () => {
     expect(anonymous.status).toBe(401)
   })
 })
+
+describe('completion webhooks in workerd', () => {
+  it('delivers a webhook signed with Web Crypto from the cron tick, which the receiver verifies', async () => {
+    const receiver = String(env.WEBHOOK_RECEIVER_URL)
+    const ctx = createExecutionContext()
+    const started = await worker.fetch(
+      post('/v1/workflows/sequential/runs?wait=true', { input: { val1: 3, val2: 4, mult: 5 }, callbackUrl: `${receiver}/hook` }),
+      env,
+      ctx,
+    )
+    await waitOnExecutionContext(ctx)
+    const { run } = await body(started)
+    expect(run).toMatchObject({ status: 'COMPLETED', webhook: { url: `${receiver}/hook`, attempts: 0, deliveredAt: null } })
+
+    const tick = createExecutionContext()
+    await worker.scheduled(createScheduledController({ cron: '* * * * *', scheduledTime: Date.now() }), env, tick)
+    await waitOnExecutionContext(tick)
+    const { received } = (await (await fetch(`${receiver}/received`)).json()) as { received: unknown[] }
+    expect(received.filter((r: any) => r.runId === run.runId)).toEqual([{ runId: run.runId, status: 'COMPLETED', verified: true }])
+    const after = (await body(await exports.default.fetch(`${BASE}/v1/runs/${run.runId}`, { headers: AUTH }))).run
+    expect(after.webhook).toMatchObject({ attempts: 1, lastStatus: 204, nextAttemptAt: null, deliveredAt: expect.any(String) })
+  })
+})
