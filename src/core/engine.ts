@@ -108,7 +108,8 @@ export interface StartOptions {
   readonly version?: string
   /**
    * Where to POST the run's view once it is terminal (README, "Completion webhooks"); checked by the caller (the HTTP
-   * layer's SSRF guard). Refused with INVALID_ARGUMENT on a store that keeps no webhooks.
+   * layer's SSRF guard). @default the workflow's `webhook.url`, if any. Refused with INVALID_ARGUMENT on a store that
+   * keeps no webhooks.
    */
   readonly webhookUrl?: string | null
 }
@@ -362,7 +363,7 @@ export class Engine {
     const resourceId = options.resourceId ?? null
     const concurrencyLimit = wf.concurrency !== null && resourceId !== null ? wf.concurrency.limit : null
     const leased = concurrencyLimit === null && options.leased !== false
-    const webhookUrl = options.webhookUrl ?? null
+    const webhookUrl = options.webhookUrl ?? wf.webhook?.url ?? null
     if (webhookUrl !== null && !this.store.listDueWebhooks) {
       throw new InvalidArgumentError(`callbackUrl: the ${this.store.kind} store does not keep completion webhooks`)
     }

@@ -84,6 +84,8 @@ export interface WorkflowDefinition<I = unknown, O = unknown> {
   readonly config: WorkflowConfig
   /** Per-resource concurrency: at most `limit` runs with the same `resourceId` execute at once. */
   readonly concurrency: { readonly limit: number } | null
+  /** The completion webhook of runs started without their own `callbackUrl`; null for none. */
+  readonly webhook: { readonly url: string } | null
   /** Nodes in insertion order; that order breaks ties between ready steps (docs/decisions.md#scheduling-order). */
   readonly steps: readonly WorkflowNode[]
   readonly edges: readonly (readonly [string, string])[]
@@ -116,6 +118,11 @@ export interface WorkflowOptions {
    * limited. Minimum `1`.
    */
   readonly concurrency?: { readonly limit: number }
+  /**
+   * Where to POST each run once it is terminal, when its start names no `callbackUrl` of its own (README,
+   * "Completion webhooks"). Checked by the SSRF guard at each start through the API, like a `callbackUrl`.
+   */
+  readonly webhook?: { readonly url: string }
 }
 
 interface Draft {
@@ -306,6 +313,7 @@ export class WorkflowBuilder<In, Cur> {
       inputSchema,
       config: Object.freeze({ ...options.config }),
       concurrency: options.concurrency ? Object.freeze({ limit: options.concurrency.limit }) : null,
+      webhook: options.webhook ? Object.freeze({ url: options.webhook.url }) : null,
       steps: Object.freeze(steps),
       edges: Object.freeze(edges.map((e) => Object.freeze(e))),
       entries: Object.freeze(graph.entries),

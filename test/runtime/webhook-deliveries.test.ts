@@ -9,6 +9,10 @@ import type { AddressInfo } from 'node:net'
 import { Webhook } from 'standardwebhooks'
 import { afterEach, describe, expect, it } from 'vitest'
 import { silentLogger } from '../../src/core/logger'
+import { defineStep } from '../../src/core/step'
+import { workflow, type AnyWorkflow } from '../../src/core/workflow'
+import { exampleWorkflows } from '../../src/workflows'
+import { z } from 'zod'
 import { startNodeServer, type NodeServer } from '../../src/node'
 import { tempDir, type TempDir } from '../support/libsql-harness'
 
@@ -49,9 +53,13 @@ async function startReceiver(statuses: number[]): Promise<{ url: string; receive
   return { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/gorkflow`, received }
 }
 
-async function startServer(webhooks: { secret: string; allowPrivate: boolean } | undefined): Promise<NodeServer> {
+async function startServer(
+  webhooks: { secret: string; allowPrivate: boolean } | undefined,
+  workflows: readonly AnyWorkflow[] = exampleWorkflows,
+): Promise<NodeServer> {
   dir ??= tempDir('gorkflow-webhooks-')
   server = await startNodeServer({
+    workflows,
     port: 0,
     apiTokens: [TOKEN],
     databaseUrl: `file:${dir.file('gorkflow.db')}`,
@@ -105,6 +113,29 @@ describe('completion webhooks', () => {
     }
     // One message, retried: the same webhook-id lets the receiver drop a duplicate.
     expect(hook.received.map((r) => r.headers['webhook-id'])).toEqual([`msg_${run.runId}`, `msg_${run.runId}`])
+  })
+
+  it("sends a workflow's default webhook for a start without a callbackUrl, and checks it like one", async () => {
+    const hook = await startReceiver([200])
+    const echo = defineStep({ id: 'echo', input: z.object({ n: z.number() }), output: z.object({ n: z.number() }), handler: (_ctx, x) => x })
+    const hooked = workflow({ id: 'hooked', input: z.object({ n: z.number() }), webhook: { url: hook.url } }).then(echo).build()
+    const s = await startServer({ secret: SECRET, allowPrivate: true }, [hooked])
+    const res = await call(s, 'POST', '/v1/workflows/hooked/runs?wait=true', { input: { n: 7 } })
+    const { run } = (await res.json()) as { run: any }
+    expect(run).toMatchObject({ status: 'COMPLETED', webhook: { url: hook.url, attempts: 0 } })
+    const delivered = await runWhen(s, run.runId, (r) => r.webhook.deliveredAt !== null)
+    expect(delivered.webhook).toMatchObject({ attempts: 1, lastStatus: 200 })
+    expect(hook.received).toHaveLength(1)
+    expect(new Webhook(SECRET).verify(hook.received[0]?.body ?? '', hook.received[0]?.headers as Record<string, string>)).toMatchObject({
+      run: { runId: run.runId, output: { n: 7 } },
+    })
+    await s.close()
+    server = undefined
+    const strict = await startServer({ secret: SECRET, allowPrivate: false }, [hooked])
+    const refused = await call(strict, 'POST', '/v1/workflows/hooked/runs', { input: { n: 1 } })
+    expect(refused.status).toBe(400)
+    // Same database: only the first run is there.
+    expect(((await (await call(strict, 'GET', '/v1/runs')).json()) as any).runs.map((r: any) => r.runId)).toEqual([run.runId])
   })
 
   it('refuses private targets without WEBHOOK_ALLOW_PRIVATE, malformed URLs, and a server without a secret, storing nothing', async () => {

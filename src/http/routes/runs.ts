@@ -266,7 +266,7 @@ export function runsRoutes(options: AppOptions) {
         ...(body.tags === undefined ? {} : { tags: body.tags }),
         ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
         ...(body.version === undefined ? {} : { version: body.version }),
-        ...(body.callbackUrl === undefined ? {} : { webhookUrl: callbackUrl(options, body.callbackUrl) }),
+        ...webhookOf(options, workflowId, body),
       }
       if (!wait && options.scheduleRun) {
         const { run, created } = await engine.start(workflowId, body.input, { ...startOptions, leased: false })
@@ -376,10 +376,15 @@ function continueInBackground(options: AppOptions, runId: string, c: Context): v
   options.executeInBackground(execution, c)
 }
 
-/** A start's `callbackUrl`, checked before anything is stored. @throws InvalidArgumentError */
-function callbackUrl(options: AppOptions, url: string): string {
+/**
+ * The webhook of a start: its `callbackUrl`, or else its workflow's default, checked by the SSRF guard before anything
+ * is stored. @throws InvalidArgumentError
+ */
+function webhookOf(options: AppOptions, workflowId: string, body: { callbackUrl?: string | undefined; version?: string | undefined }) {
+  const url = body.callbackUrl ?? options.engine.getWorkflow(workflowId, body.version).webhook?.url
+  if (url === undefined) return {}
   if (!options.webhooks) throw new InvalidArgumentError('callbackUrl: this server has no WEBHOOK_SECRET to sign webhooks with')
-  return checkWebhookUrl(url, options.webhooks).href
+  return { webhookUrl: checkWebhookUrl(url, options.webhooks).href }
 }
 
 /** The stream's timing, with the poll interval held at its floor whatever the configuration says. */
