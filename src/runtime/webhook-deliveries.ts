@@ -60,7 +60,10 @@ export class WebhookDeliveries {
     let attempted = 0
     let delivered = 0
     for (const runId of ids) {
-      const outcome = await this.#attempt(await store.getRun(runId))
+      // A run deleted since the listing (retention, an operator) has nothing left to deliver.
+      const run = await store.getRun(runId).catch(() => null)
+      if (run === null) continue
+      const outcome = await this.#attempt(run)
       if (outcome === null) continue
       attempted++
       if (outcome) delivered++
