@@ -300,6 +300,20 @@ describe('runs list', () => {
     expect(await res.text()).toMatch(/event: run\.finished\ndata: \{"runId":"[^"]+","status":"CANCELLED"[^\n]*\nid: \d+\.2\.0\.0\.0\.T\n/)
   })
 
+  it("shows a run's completion webhook and how its delivery went", async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie } = await h.signIn()
+    const { run } = await h.engine.start('sleep', { ms: 60_000 }, { webhookUrl: 'https://hooks.example.com/x' })
+    const page = await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()
+    expect(page).toContain('<dt>Webhook</dt>')
+    expect(page).toContain('https://hooks.example.com/x')
+    expect(page).toContain('(sent once the run ends)')
+    await h.engine.cancel(run.runId)
+    const webhook = { url: 'https://hooks.example.com/x', attempts: 2, lastStatus: 200, nextAttemptAt: null, deliveredAt: 1_767_225_600_000 }
+    await h.engine.store.recordWebhookAttempt?.(run.runId, 0, webhook)
+    expect(await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()).toContain('(delivered 2026-01-01 00:00:00 UTC; 2 attempts, last answer HTTP 200)')
+  })
+
   it('answers a refresh probe with a fingerprint that changes only when the shown runs change', async () => {
     const h = createUiHarness(WORKFLOWS)
     const { cookie } = await h.signIn()
