@@ -4,7 +4,11 @@
  * `Last-Event-ID` resumes with exactly the events after it; the store reads per stream are counted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { systemClock, type Clock } from '../../src/core/clock'
 import { Engine } from '../../src/core/engine'
+import { defineStep } from '../../src/core/step'
+import { workflow } from '../../src/core/workflow'
 import { silentLogger } from '../../src/core/logger'
 import { createLibSQLStore } from '../../src/store/libsql/create-libsql-store'
 import { exampleWorkflows } from '../../src/workflows'
@@ -35,6 +39,24 @@ async function readStream(res: Response): Promise<{ events: SseEvent[]; retry: n
   return { events, retry }
 }
 
+const attempt = defineStep({
+  id: 'attempt',
+  input: z.object({ failTimes: z.number() }),
+  output: z.object({ attempts: z.number() }),
+  maxRetries: 2,
+  retryDelayMs: 60_000,
+  handler: (ctx, { failTimes }) => {
+    if (ctx.attempt < failTimes) throw new Error(`attempt ${ctx.attempt} failed on purpose`)
+    return { attempts: ctx.attempt + 1 }
+  },
+})
+const WORKFLOWS = [...exampleWorkflows, workflow({ id: 'slow-retry', input: z.object({ failTimes: z.number() }) }).then(attempt).build()]
+
+/** The system clock moved `ms` ahead, as another process's would be once the backoff has passed. */
+function shiftedClock(ms: number): Clock {
+  return { ...systemClock, now: () => systemClock.now() + ms }
+}
+
 const stream = (h: ApiHarness, runId: string, headers: Record<string, string> = {}) =>
   Promise.resolve(h.app.request(`/v1/runs/${runId}/stream`, { headers: { Authorization: `Bearer ${TOKEN}`, ...headers } }))
 
@@ -47,8 +69,8 @@ beforeAll(async () => {
   dir = tempDir('gorkflow-stream-')
   const url = `file:${dir.file('gorkflow.db')}`
   counted = countingStore(await createLibSQLStore({ url }))
-  h = createHarness(counted.store, { streamPollMs: 200, streamMaxConnectionMs: 1_000, engine: { logger: silentLogger } })
-  executor = new Engine({ store: await createLibSQLStore({ url }), workflows: exampleWorkflows, logger: silentLogger })
+  h = createHarness(counted.store, { streamPollMs: 200, streamMaxConnectionMs: 1_000, engine: { logger: silentLogger, workflows: WORKFLOWS } })
+  executor = new Engine({ store: await createLibSQLStore({ url }), workflows: WORKFLOWS, logger: silentLogger })
 })
 afterAll(async () => {
   await executor.shutdown()
@@ -97,25 +119,26 @@ describe('GET /v1/runs/:runId/stream', () => {
   })
 
   it('shows a retry while the step waits for its next attempt, then the attempt that completed', async () => {
-    // No inline backoff: the failed attempt is committed RETRYING and the run yields until its wakeAt.
-    const yielding = new Engine({ store: executor.store, workflows: exampleWorkflows, logger: silentLogger, inlineDelayLimitMs: 0 })
-    const { run } = await yielding.start('flaky', { failTimes: 1 })
-    await yielding.execute(run.runId)
+    // A minute's backoff: the failed attempt is committed RETRYING and the run yields until its wakeAt.
+    const { run } = await executor.start('slow-retry', { failTimes: 1 })
+    await executor.execute(run.runId)
     const first = (await readStream(await stream(h, run.runId))).events
     expect(first.map((e) => [e.event, e.data.attempt])).toEqual([
       ['run.started', undefined],
       ['step.started', 0],
       ['step.retrying', 0],
     ])
-    expect(first[2]?.data.error.message).toBe('attempt 0 failed on purpose')
-    while ((await yielding.resumeDue()).completed === 0) await new Promise((r) => setTimeout(r, 20))
+    expect(first[2]?.data).toMatchObject({ error: { message: 'attempt 0 failed on purpose' }, nextAttemptAt: expect.any(Number) })
+    // An engine whose clock is past the backoff sweeps the run to its end.
+    const later = new Engine({ store: executor.store, workflows: WORKFLOWS, logger: silentLogger, clock: shiftedClock(120_000) })
+    expect((await later.resumeDue()).completed).toBe(1)
+    await later.shutdown()
     const rest = (await readStream(await stream(h, run.runId, { 'Last-Event-ID': (first[2] as SseEvent).id }))).events
     expect(rest.map((e) => [e.event, e.data.attempt])).toEqual([
       ['step.started', 1],
       ['step.completed', 1],
       ['run.finished', undefined],
     ])
-    await yielding.shutdown()
   })
 
   it('pauses and resumes in the stream, closes a connection after its bounded time, and reads steps only when the run changed', async () => {
