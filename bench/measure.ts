@@ -10,7 +10,7 @@
  */
 import { writeFileSync } from 'node:fs'
 import { Session as InspectorSession } from 'node:inspector/promises'
-import { pathToFileURL } from 'node:url'
+import { runAsChild } from './child-process'
 import { median, quantile, summarize, type Repetition, type Summary } from './stats'
 import { findTarget } from './targets'
 import { DEFAULT_BUDGET, type Budget, type Session } from './targets/target'
@@ -18,9 +18,6 @@ import { W3_RUNS, type WorkloadId } from './workloads'
 
 /** W4 is one long run: a few of them, each its own repetition, are enough for a median. */
 const W4_REPETITIONS = 3
-
-/** The line `bench/run.ts` looks for in a measuring process's output. */
-export const RESULT_PREFIX = 'BENCH_RESULT '
 
 export interface Measurement extends Summary {
   readonly target: string
@@ -159,24 +156,12 @@ async function measureBatches(session: Session, budget: Budget): Promise<Summary
   }
 }
 
-const invoked = process.argv[1]
-if (invoked !== undefined && import.meta.url === pathToFileURL(invoked).href) {
-  const [targetId, workload] = process.argv.slice(2)
-  const profileAt = process.argv.indexOf('--profile')
-  const profilePath = profileAt > 0 ? process.argv[profileAt + 1] : undefined
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
-  measure(targetId as string, workload as WorkloadId, {
-    quick: process.argv.includes('--quick'),
+runAsChild(import.meta.url, (args) => {
+  const [targetId, workload] = args
+  const profileAt = args.indexOf('--profile')
+  const profilePath = profileAt > 0 ? args[profileAt + 1] : undefined
+  return measure(targetId as string, workload as WorkloadId, {
+    quick: args.includes('--quick'),
     ...(profilePath === undefined ? {} : { profilePath }),
-  }).then(
-    (result) => {
-      console.log(RESULT_PREFIX + JSON.stringify(result))
-      // Handles a store or client may leave open must not hold the process (and its profile) back.
-      process.exit(0)
-    },
-    (err: unknown) => {
-      console.error(err instanceof Error ? (err.stack ?? err.message) : String(err))
-      process.exit(1)
-    },
-  )
-}
+  })
+})

@@ -17,14 +17,13 @@
  * Example: `npm run bench -- --only memory,libsql-file --workloads W1`
  * Memory over time (RSS across 100,000 runs) is `npm run bench:soak` (bench/soak.ts).
  */
-import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
-import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { RESULT_PREFIX, type Measurement } from './measure'
+import { runInChild } from './child-process'
+import type { Measurement } from './measure'
 import { profileMarkdown, summarizeProfile } from './profile'
 import { goalsTable, machine, machineLine, resultsDocument, resultsTable, type Machine, type Outcome } from './report'
 import { TARGETS } from './targets'
@@ -33,7 +32,7 @@ import { measureWakeLagInChildren, WAKE_TARGET_IDS, wakeLagSection, writeWakeLag
 import { WORKLOAD_IDS, type WorkloadId } from './workloads'
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url))
-const MEASURE_SCRIPT = join(BENCH_DIR, 'measure.ts')
+const MEASURE_MODULE = new URL('./measure.ts', import.meta.url).href
 const PROFILE_DIR = join(BENCH_DIR, 'profiles')
 /** A measurement that takes longer than this is stuck (a server that never answers): kill it, report it. */
 const MEASURE_TIMEOUT_MS = 180_000
@@ -131,40 +130,15 @@ function profilePath(target: Target, workload: WorkloadId): string {
 }
 
 /** Runs bench/measure.ts for one (target, workload) in a new Node process and parses its result line. */
-function measureInChild(target: Target, workload: WorkloadId, options: { quick: boolean; profile: boolean }): Promise<Outcome> {
-  const tsx = createRequire(import.meta.url).resolve('tsx')
+async function measureInChild(target: Target, workload: WorkloadId, options: { quick: boolean; profile: boolean }): Promise<Outcome> {
   const args = [
-    '--import',
-    tsx,
-    MEASURE_SCRIPT,
     target.id,
     workload,
     ...(options.quick ? ['--quick'] : []),
     ...(options.profile ? ['--profile', profilePath(target, workload)] : []),
   ]
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)))
-    const timer = setTimeout(() => {
-      stderr += `\nkilled after ${MEASURE_TIMEOUT_MS / 1000} s`
-      child.kill('SIGKILL')
-    }, MEASURE_TIMEOUT_MS)
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      const line = stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX))
-      if (code === 0 && line) {
-        resolve({ ok: true, target, workload, result: JSON.parse(line.slice(RESULT_PREFIX.length)) as Measurement })
-      } else {
-        resolve({ ok: false, target, workload, error: (stderr || stdout || `exit code ${code}`).trim() })
-      }
-    })
-  })
+  const outcome = await runInChild<Measurement>(MEASURE_MODULE, args, MEASURE_TIMEOUT_MS)
+  return outcome.ok ? { ok: true, target, workload, result: outcome.result } : { ok: false, target, workload, error: outcome.error }
 }
 
 function writeProfiles(outcomes: readonly Outcome[], host: Machine): void {

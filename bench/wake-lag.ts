@@ -12,16 +12,15 @@
  * `bench/run.ts` runs each target in its own process (`node --import tsx bench/wake-lag.ts <id> [--quick]`, which
  * prints one `WAKE_RESULT {…}` line) and writes the table into bench/RESULTS.md between the markers below.
  */
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { pathToFileURL, fileURLToPath } from 'node:url'
+import { pathToFileURL } from 'node:url'
 import { jsonLogger } from '../src/core/logger'
 import { startNodeServer } from '../src/node'
 import { napWorkflow } from '../src/workflows'
 import { startDev } from '../scripts/dev'
 import { freePort } from '../test/support/local-server'
+import { runAsChild, runInChild } from './child-process'
 import { formatMs, quantile } from './stats'
 import { tempDir } from './targets/temp-dir'
 
@@ -33,7 +32,8 @@ const RUNS = 40
 const QUICK_RUNS = 5
 /** A runtime that wakes nothing for this long after the last due time is reported as failed, not waited for. */
 const SETTLE_TIMEOUT_MS = 150_000
-const RESULT_PREFIX = 'WAKE_RESULT '
+/** A wake-lag child that hangs is killed after this. */
+const WAKE_TIMEOUT_MS = 300_000
 const START_MARK = '<!-- wake-lag:start -->'
 const END_MARK = '<!-- wake-lag:end -->'
 
@@ -165,28 +165,11 @@ export async function measureWakeLag(targetId: string, options: { quick?: boolea
 
 /** Measures each target in a fresh process, as bench/run.ts does for the other workloads. */
 export async function measureWakeLagInChildren(ids: readonly string[], options: { quick: boolean }): Promise<WakeOutcome[]> {
-  const tsx = createRequire(import.meta.url).resolve('tsx')
-  const script = fileURLToPath(import.meta.url)
   const outcomes: WakeOutcome[] = []
   for (const id of ids) {
     process.stdout.write(`${id} wake-up lag … `)
-    const outcome = await new Promise<WakeOutcome>((resolve) => {
-      const child = spawn(process.execPath, ['--import', tsx, script, id, ...(options.quick ? ['--quick'] : [])], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-      child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)))
-      child.once('exit', (code) => {
-        const line = stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX))
-        resolve(
-          code === 0 && line
-            ? { ok: true, result: JSON.parse(line.slice(RESULT_PREFIX.length)) as WakeLag }
-            : { ok: false, target: id, error: (stderr || stdout || `exit code ${code}`).trim() },
-        )
-      })
-    })
+    const child = await runInChild<WakeLag>(import.meta.url, [id, ...(options.quick ? ['--quick'] : [])], WAKE_TIMEOUT_MS)
+    const outcome: WakeOutcome = child.ok ? child : { ok: false, target: id, error: child.error }
     console.log(outcome.ok ? `p50 ${formatMs(outcome.result.p50Ms)} ms, p99 ${formatMs(outcome.result.p99Ms)} ms` : `FAILED\n${outcome.error}`)
     outcomes.push(outcome)
   }
@@ -239,17 +222,4 @@ export function writeWakeLagSection(file: string, section: string): void {
   writeFileSync(file, next)
 }
 
-const invoked = process.argv[1]
-if (invoked !== undefined && import.meta.url === pathToFileURL(invoked).href) {
-  const [id] = process.argv.slice(2)
-  measureWakeLag(id as string, { quick: process.argv.includes('--quick') }).then(
-    (result) => {
-      console.log(RESULT_PREFIX + JSON.stringify(result))
-      process.exit(0)
-    },
-    (err: unknown) => {
-      console.error(err instanceof Error ? (err.stack ?? err.message) : String(err))
-      process.exit(1)
-    },
-  )
-}
+runAsChild(import.meta.url, (args) => measureWakeLag(args[0] as string, { quick: args.includes('--quick') }))

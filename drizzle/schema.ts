@@ -58,6 +58,8 @@ export const workflowRuns = sqliteTable(
     retriedBy: text('retried_by'),
     /** Most runs of this workflow and resource that may hold a slot at once; NULL for no limit. */
     concurrencyLimit: integer('concurrency_limit'),
+    /** W3C traceparent the run was started under (README "Traces"); NULL outside a trace. */
+    traceparent: text('traceparent'),
     /** JSON text of the completion webhook's delivery state (WebhookDelivery), or NULL for none. */
     webhook: text('webhook'),
     /** When the webhook's next attempt is due; NULL once delivered or given up. The run must be terminal too. */
@@ -147,6 +149,37 @@ export const workflowEvents = sqliteTable(
     receivedAt: integer('received_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.name] })],
+)
+
+/** One row per scheduled workflow that was ever paused or fired: what every engine shares about its schedule. */
+export const workflowSchedules = sqliteTable('workflow_schedules', {
+  workflowId: text('workflow_id').primaryKey(),
+  /** 1 while paused. */
+  paused: integer('paused', { mode: 'boolean' }).notNull(),
+  /** The newest tick fired (epoch ms); NULL before the first. Only ever moves forward. */
+  lastTickAt: integer('last_tick_at'),
+  updatedAt: integer('updated_at').notNull(),
+})
+
+/**
+ * One row per (run, tag), written in the run's creating batch (tags never change), so `listRuns` with tags walks
+ * this table's primary key, newest first, instead of reading every run. Deleted with the run.
+ */
+export const runTags = sqliteTable(
+  'run_tags',
+  {
+    tagKey: text('tag_key').notNull(),
+    tagValue: text('tag_value').notNull(),
+    createdAt: integer('created_at').notNull(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => workflowRuns.runId, { onDelete: 'cascade' }),
+  },
+  // The key is the index: one tag's runs, newest first, paged by (created_at, run_id).
+  (t) => [
+    primaryKey({ columns: [t.tagKey, t.tagValue, t.createdAt, t.runId] }),
+    index('run_tags_run_idx').on(t.runId),
+  ],
 )
 
 export type WorkflowRunRow = typeof workflowRuns.$inferSelect

@@ -11,8 +11,10 @@
 
 // Engine
 export { Engine } from './core/engine'
-export type { EngineOptions, StartOptions, StartResult, SweepOptions, SweepResult } from './core/engine'
-export type { ExecutionOptions } from './core/run-execution'
+export type { EngineOptions, ScheduleView, StartOptions, StartResult, SweepOptions, SweepResult } from './core/engine'
+export { SCHEDULE_GRACE_MS } from './core/schedule'
+export type { MissedTicks, Schedule, ScheduleOptions } from './core/schedule'
+export type { ExecutionOptions, FinishedAttempt } from './core/run-execution'
 
 // Steps and workflows
 export { defineStep } from './core/step'
@@ -64,6 +66,7 @@ export {
   RunAlreadyFinishedError,
   RunNotFoundError,
   RunStateConflictError,
+  ScheduleNotFoundError,
   StateNotFoundError,
   StepExecutionNotFoundError,
   StepOutputNotFoundError,
@@ -89,12 +92,15 @@ export type {
   RunFilter,
   RunPage,
   RunPatch,
+  SchedulePatch,
+  ScheduleState,
   StoreKind,
   WorkflowStore,
 } from './core/store'
 export { MemoryStore } from './store/memory/memory-store'
 
 // HTTP
+export { OperatorMetrics, STEP_DURATION_BUCKETS_MS } from './http/operator-metrics'
 export { createApp, DEFAULT_MAX_BODY_BYTES, DEFAULT_WAIT_BUDGET_MS, type AppOptions, type AppType } from './http/app'
 export { parseApiTokens } from './http/auth'
 export { HTTP_ERROR_CODES, STATUS_BY_CODE, type ErrorBody, type HttpErrorCode } from './http/errors'

@@ -139,7 +139,8 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
       ? new WakeTimer({
           clock: unrefClock,
           sweep: async (trigger) => (await sweep(runtime, { budgetMs }, trigger))?.claimed ?? 0,
-          nextDueAt: () => store.nextDueAt(),
+          // The next schedule tick is a due time too: the timer that wakes sleeping runs fires scheduled starts.
+          nextDueAt: async () => earliest(await store.nextDueAt(), engine.nextScheduledTick()),
           onError: (err) => logger.log('error', 'wake_timer_failed', errorFields(err)),
         })
       : undefined
@@ -173,6 +174,10 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
       return closing
     },
   }
+}
+
+function earliest(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b)
 }
 
 /** Real time whose timers do not keep the process alive, as the poll's interval does not. */

@@ -3,6 +3,7 @@
  * The engine: registry of workflows, `start`, `execute` (fresh or resumed — the same path), queries,
  * cancellation and the sweeper. It talks only to the {@link WorkflowStore} and a {@link Clock}.
  */
+import { trace, type Tracer } from '@opentelemetry/api'
 import { v7 as uuidv7 } from 'uuid'
 import { systemClock, type Clock } from './clock'
 import {
@@ -11,19 +12,22 @@ import {
   MigrationRefusedError,
   RunAlreadyFinishedError,
   RunStateConflictError,
+  ScheduleNotFoundError,
   WorkflowNotFoundError,
   WorkflowVersionNotFoundError,
 } from './errors'
 import { isLevelEnabled, silentLogger, type Logger } from './logger'
 import { isTerminalRunStatus, type Json, type RunRecord, type StepExecution, type WaitingFor } from './model'
-import { RunExecution, type ExecutionOptions } from './run-execution'
+import { RunExecution, type ExecutionOptions, type FinishedAttempt } from './run-execution'
+import { dueTick, latestTick, nextTick, tickKey, type MissedTicks } from './schedule'
 import { validate } from './schema'
 import type { StepDeps } from './step'
 import { resolveStepConfig, type ResolvedStepConfig, type StepConfig } from './step-config'
+import { startRunTrace, TRACER_NAME } from './run-trace'
 import { runsOn, versionInventory, type Inventory } from './version-inventory'
 import { migrationMismatches, reusedSteps } from './version-migration'
 import type { AnyWorkflow, WorkflowNode } from './workflow'
-import type { Claim, CreateRunResult, RunFilter, RunPage, WorkflowStore } from './store'
+import type { Claim, CreateRunResult, RunFilter, RunPage, ScheduleState, WorkflowStore } from './store'
 
 export interface EngineOptions {
   readonly store: WorkflowStore
@@ -87,6 +91,17 @@ export interface EngineOptions {
    * an engine that has its version picks it up after at most this delay. Minimum `1000`. @default 60_000
    */
   readonly versionRecheckMs?: number
+  /**
+   * Where spans of runs and step attempts go (README "Traces"). A no-op unless an OpenTelemetry SDK is registered
+   * or a tracer from one is passed. @default trace.getTracer('gorkflow')
+   */
+  readonly tracer?: Tracer
+  /**
+   * Called when a step attempt of a run executing here ends with an outcome (completed, skipped, failed; not a
+   * wait or an interruption): what an operator's step duration histogram counts. Must be cheap; a throw is logged
+   * and ignored.
+   */
+  readonly onAttemptFinished?: (attempt: FinishedAttempt) => void
 }
 
 /** {@link EngineOptions.shutdownGraceMs}'s default. */
@@ -106,6 +121,11 @@ export interface StartOptions {
   readonly leased?: boolean
   /** The registered version to start on. @default the version registered last */
   readonly version?: string
+  /**
+   * W3C trace context to start the run under (a start request's `traceparent` header). @default the active
+   * OpenTelemetry context, if any
+   */
+  readonly traceparent?: string | null
   /**
    * Where to POST the run's view once it is terminal (README, "Completion webhooks"); checked by the caller (the HTTP
    * layer's SSRF guard). @default the workflow's `webhook.url`, if any. Refused with INVALID_ARGUMENT on a store that
@@ -140,6 +160,19 @@ export interface SweepResult {
   readonly parked: number
   /** Terminal runs deleted by retention during this sweep. */
   readonly deleted: number
+}
+
+/** A workflow's schedule as the API and the dashboard show it. */
+export interface ScheduleView {
+  readonly workflowId: string
+  readonly cron: string
+  readonly timezone: string | null
+  readonly missed: MissedTicks
+  readonly paused: boolean
+  /** The next tick (epoch ms); null while paused or when the pattern has no more ticks. */
+  readonly nextFireAt: number | null
+  /** The newest tick fired (epoch ms), or null. */
+  readonly lastFiredAt: number | null
 }
 
 /** Runs one sweep executes concurrently: enough to overlap store latency, few enough for one isolate. */
@@ -183,6 +216,8 @@ export class Engine {
    * drives of one run that overlap here (two sweeps, a sweep and an API call) must not both claim it.
    */
   readonly #claiming = new Map<string, Promise<{ claimed: boolean; run: RunRecord }>>()
+  /** Schedules paused as of this engine's last look at the store: no timer is armed for their ticks. */
+  #pausedSchedules = new Set<string>()
 
   constructor(options: EngineOptions) {
     const leaseMs = options.leaseMs ?? 30_000
@@ -225,6 +260,8 @@ export class Engine {
       leaseMs,
       inlineDelayLimitMs,
       isolatedRequests: options.isolatedRequests ?? false,
+      tracer: options.tracer ?? trace.getTracer(TRACER_NAME),
+      onAttemptFinished: options.onAttemptFinished,
       stepConfig: (wf, node) => {
         let config = configs.get(node)
         if (!config) {
@@ -393,6 +430,7 @@ export class Engine {
       retryOf,
       retriedBy: null,
       concurrencyLimit,
+      traceparent: startRunTrace(this.#env.tracer, { runId, workflowId: wf.id, workflowVersion: wf.version }, options.traceparent),
       // Due at once, but listed only once the run is terminal (see WorkflowStore.listDueWebhooks).
       webhook: webhookUrl === null ? null : { url: webhookUrl, attempts: 0, lastStatus: null, nextAttemptAt: now, deliveredAt: null },
     }
@@ -692,6 +730,8 @@ export class Engine {
       resourceId: source.resourceId,
       tags: source.tags,
       ...(source.context === null ? {} : { context: source.context }),
+      // The retry continues the failed run's trace (README "Traces").
+      traceparent: source.traceparent,
     }
     const { run } = await this.#create(wf, source.input, startOptions, source.runId, seed, newRunId)
     return { run, reused: seed.length }
@@ -725,6 +765,114 @@ export class Engine {
     await Promise.all(Array.from({ length: Math.min(RUNS_SWEPT_AT_ONCE, queue.length) }, worker))
     this.#logParked(parked)
     return { claimed, completed, parked: parked.length, deleted: await this.pruneFinished() }
+  }
+
+  /**
+   * Starts the run of each schedule tick that is due at `now` (README "Scheduled starts"): for each current
+   * workflow version with a schedule that is not paused, the newest tick at or before `now`, when it is later than
+   * the newest tick fired and the missed-ticks policy allows it. The run is created PENDING without a lease (a
+   * sweep executes it) with the idempotency key of its tick, so any number of engines firing at once start one
+   * run; then the tick is recorded as fired. One store read, plus a create and a write per tick fired; none when
+   * no workflow has a schedule. Never throws for a store or input fault: it is logged (`schedule_failed`) and the
+   * next call tries again. Returns how many runs it created.
+   */
+  async fireSchedules(now: number = this.#clock.now()): Promise<number> {
+    const scheduled = this.listWorkflows().filter((wf) => wf.schedule !== null)
+    if (scheduled.length === 0) return 0
+    let states: Map<string, ScheduleState>
+    try {
+      states = await this.#scheduleStates()
+    } catch (err) {
+      if (!isGorkflowError(err)) throw err
+      this.#log('error', 'schedule_failed', { workflow_id: null, tick: null, code: err.code })
+      return 0
+    }
+    let created = 0
+    for (const wf of scheduled) {
+      const schedule = wf.schedule as NonNullable<AnyWorkflow['schedule']>
+      const state = states.get(wf.id)
+      if (state?.paused) continue
+      const tick = dueTick(schedule, state?.lastTickAt ?? null, now)
+      if (tick === null) continue
+      try {
+        const started = await this.start(wf.id, schedule.input, { idempotencyKey: tickKey(wf.id, tick), leased: false })
+        if (started.created) created++
+        await this.store.updateScheduleState(wf.id, { lastTickAt: tick }, now)
+      } catch (err) {
+        if (!isGorkflowError(err)) throw err
+        this.#log('error', 'schedule_failed', { workflow_id: wf.id, tick: new Date(tick).toISOString(), code: err.code })
+        // An input its workflow refuses fails every tick alike: the tick is spent rather than tried in every sweep.
+        if (err.code === 'VALIDATION_ERROR') await this.store.updateScheduleState(wf.id, { lastTickAt: tick }, now).catch(() => {})
+      }
+    }
+    return created
+  }
+
+  /**
+   * The first tick after `now` of any schedule not paused as of this engine's last look at the store, or null: what
+   * a scheduler arms its timer for, beside {@link WorkflowStore.nextDueAt}.
+   */
+  nextScheduledTick(now: number = this.#clock.now()): number | null {
+    let next: number | null = null
+    for (const wf of this.listWorkflows()) {
+      if (wf.schedule === null || this.#pausedSchedules.has(wf.id)) continue
+      const tick = nextTick(wf.schedule, now)
+      if (tick !== null && (next === null || tick < next)) next = tick
+    }
+    return next
+  }
+
+  /** The schedules of the current workflow versions, with their state (one store read; none without schedules). */
+  async listSchedules(): Promise<ScheduleView[]> {
+    const scheduled = this.listWorkflows().filter((wf) => wf.schedule !== null)
+    if (scheduled.length === 0) return []
+    const states = await this.#scheduleStates()
+    const now = this.#clock.now()
+    return scheduled.map((wf) => scheduleView(wf, states.get(wf.id), now))
+  }
+
+  /**
+   * Stops a workflow's schedule on every engine (one store write) until {@link resumeSchedule}; a tick already
+   * being fired when it lands still starts its run.
+   * @throws WorkflowNotFoundError, ScheduleNotFoundError
+   */
+  async pauseSchedule(workflowId: string): Promise<ScheduleView> {
+    const wf = this.#scheduled(workflowId)
+    const now = this.#clock.now()
+    const state = await this.store.updateScheduleState(workflowId, { paused: true }, now)
+    this.#pausedSchedules.add(workflowId)
+    return scheduleView(wf, state, now)
+  }
+
+  /**
+   * Restarts a paused schedule from the next tick: ticks that passed while it was paused are dropped, whatever
+   * the missed-ticks policy. Resuming a running schedule changes nothing but that.
+   * @throws WorkflowNotFoundError, ScheduleNotFoundError
+   */
+  async resumeSchedule(workflowId: string): Promise<ScheduleView> {
+    const wf = this.#scheduled(workflowId)
+    const now = this.#clock.now()
+    const passed = latestTick(wf.schedule as NonNullable<AnyWorkflow['schedule']>, now)
+    const state = await this.store.updateScheduleState(
+      workflowId,
+      { paused: false, ...(passed === null ? {} : { lastTickAt: passed }) },
+      now,
+    )
+    this.#pausedSchedules.delete(workflowId)
+    return scheduleView(wf, state, now)
+  }
+
+  /** The current version of `workflowId`, which must have a schedule. */
+  #scheduled(workflowId: string): AnyWorkflow {
+    const wf = this.getWorkflow(workflowId)
+    if (wf.schedule === null) throw new ScheduleNotFoundError(workflowId)
+    return wf
+  }
+
+  async #scheduleStates(): Promise<Map<string, ScheduleState>> {
+    const states = new Map((await this.store.listScheduleStates()).map((s) => [s.workflowId, s]))
+    this.#pausedSchedules = new Set([...states.values()].filter((s) => s.paused).map((s) => s.workflowId))
+    return states
   }
 
   /** Deletes one batch of terminal runs older than `retentionMs` (the sweeper's last task); returns how many. */
@@ -769,6 +917,20 @@ export class Engine {
 
   #log(level: 'info' | 'warn' | 'error', event: string, fields: Record<string, string | number | null>): void {
     if (isLevelEnabled(this.#logger, level)) this.#logger.log(level, event, fields)
+  }
+}
+
+function scheduleView(wf: AnyWorkflow, state: ScheduleState | undefined, now: number): ScheduleView {
+  const schedule = wf.schedule as NonNullable<AnyWorkflow['schedule']>
+  const paused = state?.paused ?? false
+  return {
+    workflowId: wf.id,
+    cron: schedule.cron,
+    timezone: schedule.timezone,
+    missed: schedule.missed,
+    paused,
+    nextFireAt: paused ? null : nextTick(schedule, now),
+    lastFiredAt: state?.lastTickAt ?? null,
   }
 }
 

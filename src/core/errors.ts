@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   'INVALID_ARGUMENT',
   'WORKFLOW_NOT_FOUND',
   'WORKFLOW_VERSION_NOT_FOUND',
+  'SCHEDULE_NOT_FOUND',
   'MIGRATION_REFUSED',
   // store contract
   'RUN_NOT_FOUND',
@@ -177,6 +178,14 @@ export class WorkflowNotFoundError extends GorkflowError {
   override name = 'WorkflowNotFoundError'
   constructor(workflowId: string) {
     super('WORKFLOW_NOT_FOUND', `workflow ${JSON.stringify(workflowId)} is not registered`)
+  }
+}
+
+/** The workflow is registered but its current version has no `schedule` (pause, resume). */
+export class ScheduleNotFoundError extends GorkflowError {
+  override name = 'ScheduleNotFoundError'
+  constructor(workflowId: string) {
+    super('SCHEDULE_NOT_FOUND', `workflow ${JSON.stringify(workflowId)} has no schedule`)
   }
 }
 

@@ -132,6 +132,11 @@ export interface RunRecord {
    * `concurrency.limit` at start); null for no limit. Enforced by `claimRun`.
    */
   readonly concurrencyLimit: number | null
+  /**
+   * W3C trace context (`00-<trace id>-<span id>-<flags>`) the run was started under; every execution's span joins
+   * this trace, whichever process runs it (README "Traces"). Null when the run was started outside any trace.
+   */
+  readonly traceparent: string | null
   /** The completion webhook of the run and how its delivery went; null when none was asked for. */
   readonly webhook: WebhookDelivery | null
 }

@@ -23,8 +23,10 @@ import { GorkflowError, isGorkflowError, toError, type ErrorCode } from './error
 import { IndexHeap } from './index-heap'
 import { isLevelEnabled, type LogFields, type Logger } from './logger'
 import { LoopWake } from './loop-wake'
+import type { Tracer } from '@opentelemetry/api'
 import type { Json, RunRecord, StepError, StepExecution, WaitingFor, WorkflowError } from './model'
 import type { StepContext, StepDeps } from './step'
+import { RunTrace, TRACE_ATTR } from './run-trace'
 import { retryDelay, type ResolvedStepConfig } from './step-config'
 import { AttemptContext, LazyAbort, RunStateAccessor, type RunScope } from './step-context'
 import { NEVER, type AnyWorkflow, type WorkflowNode } from './workflow'
@@ -39,6 +41,10 @@ export interface ExecutionEnv {
   readonly random: () => number
   readonly leaseMs: number
   readonly inlineDelayLimitMs: number
+  /** Spans of executions and attempts (run-trace.ts); a no-op tracer without an OpenTelemetry SDK. */
+  readonly tracer: Tracer
+  /** EngineOptions.onAttemptFinished. */
+  readonly onAttemptFinished: ((attempt: FinishedAttempt) => void) | undefined
   /** Only the owner's own request may wake the loop (workerd); see EngineOptions.isolatedRequests. */
   readonly isolatedRequests: boolean
   /**
@@ -46,6 +52,14 @@ export interface ExecutionEnv {
    * (docs/decisions.md#configuration-merge).
    */
   readonly stepConfig: (workflow: AnyWorkflow, node: WorkflowNode) => ResolvedStepConfig
+}
+
+/** A step attempt that ended with an outcome (not a wait, not an interruption), for operator metrics. */
+export interface FinishedAttempt {
+  readonly workflowId: string
+  readonly stepId: string
+  readonly status: 'COMPLETED' | 'SKIPPED' | 'FAILED'
+  readonly durationMs: number
 }
 
 export interface ExecutionOptions {
@@ -152,6 +166,7 @@ export class RunExecution {
   #awaitedEventDelivered = false
   readonly #wake: LoopWake
   readonly #attemptScope: AttemptScope
+  readonly #trace: RunTrace
 
   /**
    * For `create`: settles with the store's answer to the creating commit (rejects with its error); no step runs
@@ -177,6 +192,7 @@ export class RunExecution {
     this.#maxConcurrency = workflow.config.maxConcurrency ?? Number.POSITIVE_INFINITY
     this.#wake = new LoopWake(env.clock, env.isolatedRequests)
     this.#attemptScope = { runId: claim.run.runId, store: env.store, clock: env.clock }
+    this.#trace = new RunTrace(env.tracer, claim.run)
     const slots = this.#slots
     const outputs = this.#outputs
     this.#scope = {
@@ -269,11 +285,13 @@ export class RunExecution {
   async execute(): Promise<ExecutionResult> {
     try {
       const run = await this.#loop()
+      this.#trace.end(run)
       return { run, dueAgain: run.leaseOwner === null && !this.#stopped && this.#awaitedEventDelivered }
     } catch (err) {
       // Store faults that outlived the commit retries: stop and let the lease expire; the sweeper resumes.
       this.#halt('lost', toError(err))
       this.#log('error', 'persistence_error', { run_id: this.runId, error: toError(err).message })
+      this.#trace.end(this.#run)
       return { run: this.#run, dueAgain: false }
     }
   }
@@ -472,6 +490,7 @@ export class RunExecution {
     this.#setPhase(slot, 'running')
     this.#running++
     if (!check) {
+      this.#trace.attemptStarted(slot.node.id, attempt)
       this.#log('info', 'step_started', {
         run_id: this.runId,
         step_id: slot.node.id,
@@ -505,7 +524,14 @@ export class RunExecution {
       slot.controller = null
       const record = slot.record as StepExecution
       if (outcome.kind === 'wait') {
-        this.#waitFor(slot, slot.node.wait?.kind ?? 'sleep', outcome.until)
+        const kind = slot.node.wait?.kind ?? 'sleep'
+        this.#trace.attemptEnded(slot.node.id, 'WAITING')
+        this.#trace.event('gorkflow.step.wait', {
+          [TRACE_ATTR.stepId]: slot.node.id,
+          [TRACE_ATTR.waitKind]: kind,
+          ...(outcome.until >= NEVER ? {} : { [TRACE_ATTR.wakeAt]: outcome.until }),
+        })
+        this.#waitFor(slot, kind, outcome.until)
         if (record.wakeAt !== outcome.until) this.#setRecord(slot, { ...record, wakeAt: outcome.until, updatedAt: now })
         continue
       }
@@ -524,6 +550,8 @@ export class RunExecution {
           wakeAt: null,
           updatedAt: now,
         })
+        this.#trace.attemptEnded(slot.node.id, outcome.skipped ? 'SKIPPED' : 'COMPLETED')
+        this.#attemptFinished(slot, outcome.skipped ? 'SKIPPED' : 'COMPLETED', durationMs)
         this.#log('info', outcome.skipped ? 'step_skipped' : 'step_completed', {
           run_id: this.runId,
           step_id: slot.node.id,
@@ -541,8 +569,21 @@ export class RunExecution {
         timestamp: now,
         ...(isGorkflowError(outcome.error) && outcome.error.details !== undefined ? { details: outcome.error.details } : {}),
       }
+      this.#trace.attemptEnded(slot.node.id, 'FAILED', code)
+      this.#attemptFinished(slot, 'FAILED', durationMs)
       this.#log('error', 'step_failed', { run_id: this.runId, step_id: slot.node.id, attempt, duration_ms: durationMs, code })
       this.#attemptFailed(slot, attempt, error, now, durationMs, !NON_RETRYABLE_CODES.has(code))
+    }
+  }
+
+  #attemptFinished(slot: Slot, status: FinishedAttempt['status'], durationMs: number): void {
+    const observe = this.#env.onAttemptFinished
+    if (observe === undefined) return
+    try {
+      observe({ workflowId: this.#workflow.id, stepId: slot.node.id, status, durationMs })
+    } catch (err) {
+      // An observer's fault must not change the run's outcome.
+      this.#log('warn', 'observer_error', { run_id: this.runId, error: toError(err).message })
     }
   }
 
@@ -558,6 +599,12 @@ export class RunExecution {
       this.#waitFor(slot, 'retry', now + delay)
       slot.attempt = attempt + 1
       this.#setRecord(slot, { ...record, status: 'RETRYING', attempt, error, durationMs, wakeAt: now + delay, updatedAt: now })
+      this.#trace.event('gorkflow.step.retry', {
+        [TRACE_ATTR.stepId]: slot.node.id,
+        [TRACE_ATTR.attempt]: attempt + 1,
+        [TRACE_ATTR.errorCode]: error.code,
+        [TRACE_ATTR.wakeAt]: now + delay,
+      })
       this.#log('warn', 'step_retrying', { run_id: this.runId, step_id: slot.node.id, attempt: attempt + 1, delay })
       return
     }
@@ -581,6 +628,8 @@ export class RunExecution {
       attempt,
       timestamp: now,
     }
+    this.#trace.attemptEnded(slot.node.id, 'INTERRUPTED', 'ATTEMPT_INTERRUPTED')
+    this.#trace.event('gorkflow.step.interrupted', { [TRACE_ATTR.stepId]: slot.node.id, [TRACE_ATTR.attempt]: attempt })
     this.#log('warn', 'step_interrupted', { run_id: this.runId, step_id: slot.node.id, attempt, interruptions })
     if (over) {
       this.#stepFailed(slot, { ...record, status: 'FAILED', attempt, interruptions, error, completedAt: now, wakeAt: null, updatedAt: now })
@@ -722,6 +771,7 @@ export class RunExecution {
     const wakeAt = this.#hasStartable(now) || this.#dueWaitChecks(now).length > 0 ? null : this.#earliestWait()
     await this.#commit(now, { ...this.#progressPatch(now), wakeAt }, true)
     if (!this.#stopped) {
+      this.#trace.event(this.#paused ? 'gorkflow.run.paused' : 'gorkflow.run.yield', wakeAt === null ? {} : { [TRACE_ATTR.wakeAt]: wakeAt })
       this.#log('info', this.#paused ? 'workflow_paused' : 'workflow_yielded', { run_id: this.runId, wake_at: wakeAt })
     }
     return this.#stopped ? this.#afterStop() : this.#run

@@ -35,6 +35,11 @@ export interface RunFilter {
   readonly workflowId?: string
   readonly status?: RunStatus
   readonly resourceId?: string
+  /**
+   * Runs carrying every one of these tags (key and value equal). Served by a tag index in every store, never a
+   * scan of all runs; at most {@link MAX_TAG_FILTERS}.
+   */
+  readonly tags?: Readonly<Record<string, string>>
   /** Page size. Minimum `1`, maximum `1000`. @default 20 */
   readonly limit?: number
   /** `nextCursor` of the previous page; absent or null for the first page. */
@@ -112,6 +117,22 @@ export interface Claim {
   readonly run: RunRecord
   /** All step executions of the run, by executionIndex ascending. */
   readonly steps: StepExecution[]
+}
+
+/** What every engine shares about one workflow's schedule: one small record per scheduled workflow. */
+export interface ScheduleState {
+  readonly workflowId: string
+  readonly paused: boolean
+  /** The newest tick fired (epoch ms), or null before the first. */
+  readonly lastTickAt: number | null
+  readonly updatedAt: number
+}
+
+/** A change to a schedule's state; absent fields are left as they are. */
+export interface SchedulePatch {
+  readonly paused?: boolean
+  /** Applied only when later than the stored one: the newest fired tick never moves back. */
+  readonly lastTickAt?: number
 }
 
 export type StoreKind = 'memory' | 'libsql' | 'dynamodb'
@@ -251,6 +272,15 @@ export interface WorkflowStore {
   /** Deletes up to `limit` terminal runs with `completedAt < before`, with all their children (incl. events). Returns how many. */
   deleteFinishedRuns(before: number, limit: number): Promise<number>
 
+  /** Every stored schedule state (one per workflow that was ever paused or fired), in workflowId order. */
+  listScheduleStates(): Promise<ScheduleState[]>
+
+  /**
+   * Creates or updates one workflow's schedule state in one atomic write (a new one starts unpaused, never fired),
+   * and returns it as written.
+   */
+  updateScheduleState(workflowId: string, patch: SchedulePatch, now: number): Promise<ScheduleState>
+
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>
 
@@ -286,4 +316,6 @@ export function byExecutionIndex(a: StepExecution, b: StepExecution): number {
 /** Default and bounds of {@link RunFilter.limit}, shared so every store pages identically. */
 export const DEFAULT_PAGE_SIZE = 20
 export const MAX_PAGE_SIZE = 1000
+/** Most tags one {@link RunFilter} may require. */
+export const MAX_TAG_FILTERS = 10
 

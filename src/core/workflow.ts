@@ -7,6 +7,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { InvalidArgumentError, InvalidWorkflowError } from './errors'
 import { graphFingerprint, nodeKind } from './fingerprint'
+import { parseSchedule, type Schedule, type ScheduleOptions } from './schedule'
 import type { AnyStep, Step, StepContext, StepOutput } from './step'
 import { assertStepConfig, type StepConfig } from './step-config'
 
@@ -84,6 +85,8 @@ export interface WorkflowDefinition<I = unknown, O = unknown> {
   readonly config: WorkflowConfig
   /** Per-resource concurrency: at most `limit` runs with the same `resourceId` execute at once. */
   readonly concurrency: { readonly limit: number } | null
+  /** Starts a run at each tick of a cron pattern (README "Scheduled starts"); null for none. */
+  readonly schedule: Schedule | null
   /** The completion webhook of runs started without their own `callbackUrl`; null for none. */
   readonly webhook: { readonly url: string } | null
   /** Nodes in insertion order; that order breaks ties between ready steps (docs/decisions.md#scheduling-order). */
@@ -119,6 +122,11 @@ export interface WorkflowOptions {
    */
   readonly concurrency?: { readonly limit: number }
   /**
+   * Starts one run at each tick of a cron pattern, across every engine (README "Scheduled starts").
+   * @example { cron: '*\/5 * * * *', timezone: 'Europe/Berlin', input: { report: 'daily' } }
+   */
+  readonly schedule?: ScheduleOptions
+  /**
    * Where to POST each run once it is terminal, when its start names no `callbackUrl` of its own (README,
    * "Completion webhooks"). Checked by the SSRF guard at each start through the API, like a `callbackUrl`.
    */
@@ -127,6 +135,7 @@ export interface WorkflowOptions {
 
 interface Draft {
   readonly options: WorkflowOptions
+  readonly schedule: Schedule | null
   readonly inputSchema: StandardSchemaV1 | null
   /** This draft's nodes are the first `length` of `chain`. */
   readonly chain: Chain
@@ -313,6 +322,7 @@ export class WorkflowBuilder<In, Cur> {
       inputSchema,
       config: Object.freeze({ ...options.config }),
       concurrency: options.concurrency ? Object.freeze({ limit: options.concurrency.limit }) : null,
+      schedule: this.#draft.schedule,
       webhook: options.webhook ? Object.freeze({ url: options.webhook.url }) : null,
       steps: Object.freeze(steps),
       edges: Object.freeze(edges.map((e) => Object.freeze(e))),
@@ -389,8 +399,10 @@ export function workflow(options: WorkflowOptions & { readonly input?: StandardS
       throw new InvalidArgumentError(`workflow ${rest.id}: maxConcurrency must be an integer >= 1`)
     }
   }
+  const schedule = rest.schedule === undefined ? null : parseSchedule(rest.id, rest.schedule)
   return new WorkflowBuilder({
     options: rest,
+    schedule,
     inputSchema: input ?? null,
     chain: { nodes: [], firstIndex: new Map() },
     length: 0,

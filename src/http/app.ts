@@ -11,6 +11,7 @@ import { createErrorHandler, errorResponse, HttpError, type UnhandledErrorReport
 import { methodNotAllowed } from './method-not-allowed'
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_WAIT_BUDGET_MS, type AppOptions } from './options'
 import { healthRoutes } from './routes/health'
+import { metricsRoutes } from './routes/metrics'
 import { runsRoutes } from './routes/runs'
 import { workflowsRoutes } from './routes/workflows'
 import { validationHook } from './validation'
@@ -57,6 +58,7 @@ export function createApp(options: AppOptions) {
     .route('/', healthRoutes(resolved))
     .route('/v1', workflowsRoutes(resolved))
     .route('/v1', runsRoutes(resolved))
+    .route('/v1', metricsRoutes(resolved))
 
   app.doc31('/v1/openapi.json', {
     openapi: '3.1.0',

@@ -2,6 +2,7 @@
 import type { Context } from 'hono'
 import type { Engine } from '../core/engine'
 import type { UnhandledErrorReport } from './errors'
+import type { OperatorMetrics } from './operator-metrics'
 
 /** Default cap on request bodies. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -40,5 +41,7 @@ export interface AppOptions {
   readonly webhooks?: { readonly allowPrivate: boolean }
   /** Where unexpected failures are reported (never with request bodies). @default console.error */
   readonly logError?: (entry: UnhandledErrorReport) => void
+  /** In-process counters `GET /v1/metrics` reports; other parts (webhooks) increment them. @default none (zeros) */
+  readonly metrics?: OperatorMetrics
 }
 

@@ -6,6 +6,7 @@
  */
 import { z } from '@hono/zod-openapi'
 import { RUN_STATUSES, STEP_STATUSES } from '../core/model'
+import { MAX_TAG_FILTERS } from '../core/store'
 import { VERSION_PATTERN } from '../core/workflow'
 import {
   MAX_IDEMPOTENCY_KEY_LENGTH,
@@ -147,6 +148,17 @@ export const VersionSchema = z
   })
   .openapi('WorkflowVersion')
 
+export const ScheduleSchema = z
+  .object({
+    cron: z.string().openapi({ example: '*/5 * * * *' }),
+    timezone: z.string().nullable().openapi({ description: 'IANA time zone of the fields; null for UTC' }),
+    missed: z.enum(['skip', 'catchUpLast']).openapi({ description: 'What happens to ticks missed while no engine looked' }),
+    paused: z.boolean(),
+    nextFireAt: IsoTime.nullable().openapi({ description: 'The next tick; null while paused' }),
+    lastFiredAt: IsoTime.nullable().openapi({ description: 'The newest tick that started a run' }),
+  })
+  .openapi('Schedule')
+
 const WorkflowSummaryShape = {
   id: z.string(),
   name: z.string(),
@@ -158,6 +170,7 @@ const WorkflowSummaryShape = {
   versions: z.array(VersionSchema).openapi({
     description: 'Registered versions (registration order), then versions no longer registered that still have runs',
   }),
+  schedule: ScheduleSchema.nullable().openapi({ description: 'The cron schedule that starts runs; null for none' }),
 }
 export const WorkflowSummarySchema = z.object(WorkflowSummaryShape).openapi('WorkflowSummary')
 export const WorkflowSchema = z
@@ -240,10 +253,39 @@ export const MigrateRunBody = z
   .strictObject({ version: VersionString.openapi({ description: 'A registered version of the run\'s workflow' }) })
   .openapi('MigrateRun')
 
+/** `key:value` (split at the first colon), so a tag whose key holds a colon cannot be searched for. */
+const TagFilter = z
+  .string()
+  .max(MAX_TAG_KEY_LENGTH + 1 + MAX_TAG_VALUE_LENGTH)
+  .refine((tag) => tag.indexOf(':') > 0, 'a tag filter is key:value, with a non-empty key')
+
+/** The repeated `tag` query parameters as one record; a key given twice is refused (it could match nothing). */
+const TagFilters = z
+  .union([TagFilter, z.array(TagFilter).max(MAX_TAG_FILTERS, `at most ${MAX_TAG_FILTERS} tag filters`)])
+  .transform((value, ctx) => {
+    const tags: Record<string, string> = {}
+    for (const tag of Array.isArray(value) ? value : [value]) {
+      const colon = tag.indexOf(':')
+      const key = tag.slice(0, colon)
+      if (Object.hasOwn(tags, key)) {
+        ctx.addIssue({ code: 'custom', message: `tag key ${key} is given twice` })
+        return z.NEVER
+      }
+      tags[key] = tag.slice(colon + 1)
+    }
+    return tags
+  })
+
 export const ListRunsQuery = z.object({
   workflowId: IdString.optional().openapi({ param: { name: 'workflowId', in: 'query' } }),
   status: z.enum(RUN_STATUSES).optional().openapi({ param: { name: 'status', in: 'query' } }),
   resourceId: z.string().min(1).max(MAX_RESOURCE_ID_LENGTH).optional().openapi({ param: { name: 'resourceId', in: 'query' } }),
+  tag: TagFilters.optional().openapi({
+    param: { name: 'tag', in: 'query', style: 'form', explode: true },
+    description: 'Runs carrying this tag, as `key:value`; repeat for several (all must match)',
+    type: 'array',
+    items: { type: 'string' },
+  }),
   limit: z.coerce
     .number()
     .int()

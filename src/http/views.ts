@@ -7,6 +7,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import type { Json, RunRecord, RunStatus, StepExecution, StepStatus, WaitingFor } from '../core/model'
 import { inputJsonSchema } from '../core/schema'
+import type { ScheduleView as EngineScheduleView } from '../core/engine'
 import type { VersionInventory } from '../core/version-inventory'
 
 export interface RunView {
@@ -87,6 +88,30 @@ export interface WorkflowSummaryView {
   steps: { id: string; name: string; description: string }[]
   edges: [string, string][]
   versions: VersionView[]
+  /** The workflow's cron schedule and its state; null when it has none. */
+  schedule: ScheduleView | null
+}
+
+/** A schedule as the API shows it (`GET /v1/workflows`, pause and resume). */
+export interface ScheduleView {
+  cron: string
+  timezone: string | null
+  missed: 'skip' | 'catchUpLast'
+  paused: boolean
+  /** Null while paused. */
+  nextFireAt: string | null
+  lastFiredAt: string | null
+}
+
+export function toScheduleView(schedule: EngineScheduleView): ScheduleView {
+  return {
+    cron: schedule.cron,
+    timezone: schedule.timezone,
+    missed: schedule.missed,
+    paused: schedule.paused,
+    nextFireAt: schedule.nextFireAt === null ? null : iso(schedule.nextFireAt),
+    lastFiredAt: schedule.lastFiredAt === null ? null : iso(schedule.lastFiredAt),
+  }
 }
 
 export interface WorkflowView extends WorkflowSummaryView {
@@ -180,7 +205,11 @@ export function toWaitingForView(waiting: WaitingFor): WaitingForView {
   }
 }
 
-export function toWorkflowSummaryView(workflow: DescribedWorkflow, versions: readonly VersionInventory[]): WorkflowSummaryView {
+export function toWorkflowSummaryView(
+  workflow: DescribedWorkflow,
+  versions: readonly VersionInventory[],
+  schedule: EngineScheduleView | null = null,
+): WorkflowSummaryView {
   return {
     id: workflow.id,
     name: workflow.name,
@@ -190,11 +219,16 @@ export function toWorkflowSummaryView(workflow: DescribedWorkflow, versions: rea
     steps: workflow.steps.map((step) => ({ id: step.id, name: step.name, description: step.description ?? '' })),
     edges: workflow.edges.map(([from, to]) => [from, to]),
     versions: versions.map(toVersionView),
+    schedule: schedule === null ? null : toScheduleView(schedule),
   }
 }
 
-export function toWorkflowView(workflow: DescribedWorkflow, versions: readonly VersionInventory[]): WorkflowView {
-  return { ...toWorkflowSummaryView(workflow, versions), inputSchema: inputJsonSchema(workflow.inputSchema) }
+export function toWorkflowView(
+  workflow: DescribedWorkflow,
+  versions: readonly VersionInventory[],
+  schedule: EngineScheduleView | null = null,
+): WorkflowView {
+  return { ...toWorkflowSummaryView(workflow, versions, schedule), inputSchema: inputJsonSchema(workflow.inputSchema) }
 }
 
 /** One version of a workflow and its in-flight runs (`GET /v1/workflows`). */

@@ -15,6 +15,7 @@ import { ConfigurationError, type DatabaseSettings, type StoreKindSetting, type 
 import { WebhookDeliveries } from './webhook-deliveries'
 import { createApp } from '../http/app'
 import { createUiApp } from '../http/ui/ui-app'
+import { OperatorMetrics } from '../http/operator-metrics'
 import { MemoryStore } from '../store/memory/memory-store'
 
 /** The store builds an entry carries; memory is always there. */
@@ -67,6 +68,8 @@ export interface Runtime {
   readonly app: ReturnType<typeof createApp>
   readonly store: WorkflowStore
   readonly logger: Logger
+  /** This process's counters behind `GET /v1/metrics`; webhooks report failed deliveries here. */
+  readonly metrics: OperatorMetrics
   /** Sends due completion webhooks; each sweep calls it. Null without WEBHOOK_SECRET. */
   readonly webhooks: WebhookDeliveries | null
 }
@@ -74,7 +77,9 @@ export interface Runtime {
 /** Builds the engine and the app (API and dashboard) over a ready store; unexpected errors go to `logger`. */
 export function composeRuntime(options: RuntimeOptions): Runtime {
   const { store, logger } = options
+  const metrics = new OperatorMetrics()
   const engine = new Engine({
+    onAttemptFinished: metrics.attemptFinished,
     ...options.engine,
     store,
     workflows: options.workflows,
@@ -89,6 +94,7 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
   const app = createApp({
     engine,
     apiTokens: options.apiTokens,
+    metrics,
     ...background,
     ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
     ...(options.waitBudgetMs === undefined ? {} : { waitBudgetMs: options.waitBudgetMs }),
@@ -114,12 +120,13 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
           logger,
           ...options.webhooks,
           ...(options.webhookRetryMs === undefined ? {} : { retryMs: options.webhookRetryMs }),
+          onFailure: () => metrics.webhookFailed(),
         })
-  return { engine, app, store, logger, webhooks }
+  return { engine, app, store, logger, metrics, webhooks }
 }
 
 /**
- * One sweep (`engine.resumeDue`, then the due completion webhooks), logged the same way on both entries: `sweep_finished` (info when it claimed or
+ * One sweep (`engine.fireSchedules`, then `engine.resumeDue`, then the due completion webhooks), logged the same way on both entries: `sweep_finished` (info when it claimed or
  * deleted runs, debug otherwise; with `trigger`, what started it, when given) or `sweep_failed`. Never rejects:
  * resolves with the sweep's result, or null when it failed.
  */
@@ -131,11 +138,14 @@ export async function sweep(
   const started = Date.now()
   const cause = trigger === undefined ? {} : { trigger }
   try {
+    // Scheduled starts first: the runs their ticks create are due at once, and this very sweep executes them.
+    const scheduled = await runtime.engine.fireSchedules()
     const result = await runtime.engine.resumeDue(options)
     // After the runs: a run this sweep finished gets its webhook in the same sweep.
     const webhooks = runtime.webhooks ? await runtime.webhooks.deliverDue() : { attempted: 0, delivered: 0 }
-    runtime.logger.log(result.claimed + result.deleted + webhooks.attempted > 0 ? 'info' : 'debug', 'sweep_finished', {
+    runtime.logger.log(result.claimed + result.deleted + scheduled + webhooks.attempted > 0 ? 'info' : 'debug', 'sweep_finished', {
       ...result,
+      scheduled,
       webhooks_attempted: webhooks.attempted,
       webhooks_delivered: webhooks.delivered,
       ...cause,

@@ -107,7 +107,10 @@ export function createWorker<Env extends WorkerEnv>(options: WorkerOptions<Env>)
       ctx.waitUntil(
         runtimeFor(env).then(
           async (runtime) => {
+            // The cron trigger fires schedule ticks (a minute's granularity); their runs are due at once, so the
+            // alarms armed next (or the sweep, which fires them itself) execute them.
             if (runtime.alarms) {
+              await runtime.engine.fireSchedules()
               await armDueRuns(runtime, runtime.alarms, SWEEP_LIMIT)
               await deliverWebhooks(runtime)
             } else await sweep(runtime, { limit: SWEEP_LIMIT, budgetMs: SWEEP_BUDGET_MS }, 'cron')

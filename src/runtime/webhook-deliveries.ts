@@ -34,6 +34,8 @@ export interface WebhookDeliveriesOptions {
   readonly retryMs?: number
   readonly now?: () => number
   readonly fetch?: typeof fetch
+  /** Called for each failed attempt (the `/v1/metrics` counter). */
+  readonly onFailure?: () => void
 }
 
 export interface DeliveryResult {
@@ -89,6 +91,7 @@ export class WebhookDeliveries {
       nextAttemptAt: ok || attempts >= MAX_WEBHOOK_ATTEMPTS ? null : now + this.#retryDelay(attempts),
     }
     await store.recordWebhookAttempt(run.runId, attempts, next)
+    if (!ok) this.#options.onFailure?.()
     logger.log(ok ? 'info' : 'warn', ok ? 'webhook_delivered' : 'webhook_failed', {
       run_id: run.runId,
       attempt: attempts,

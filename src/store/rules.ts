@@ -7,7 +7,7 @@
  */
 import { InvalidArgumentError } from '../core/errors'
 import type { RunRecord, RunStatus, StepExecution, StepStatus } from '../core/model'
-import { MAX_PAGE_SIZE } from '../core/store'
+import { MAX_PAGE_SIZE, MAX_TAG_FILTERS } from '../core/store'
 
 /** Statuses a run can be claimed in (and a sweeper looks at): PAUSED and terminal runs never are. */
 export const CLAIMABLE_RUN_STATUSES: readonly RunStatus[] = ['PENDING', 'RUNNING']
@@ -62,6 +62,20 @@ export function checkPageLimit(limit: number): number {
     throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${limit}`)
   }
   return limit
+}
+
+/** The tags of a {@link RunFilter} as (key, value) pairs in key order; refuses more than MAX_TAG_FILTERS. */
+export function checkTagFilter(tags: Readonly<Record<string, string>> | undefined): (readonly [string, string])[] {
+  const pairs = Object.entries(tags ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  if (pairs.length > MAX_TAG_FILTERS) {
+    throw new InvalidArgumentError(`at most ${MAX_TAG_FILTERS} tags may be filtered on, got ${pairs.length}`)
+  }
+  return pairs
+}
+
+/** Whether a run carries every (key, value) pair. */
+export function hasTags(run: Pick<RunRecord, 'tags'>, pairs: readonly (readonly [string, string])[]): boolean {
+  return pairs.every(([key, value]) => Object.hasOwn(run.tags, key) && run.tags[key] === value)
 }
 
 /**

@@ -1,6 +1,7 @@
 import { vi } from 'vitest'
 import { runDurabilityCases } from '../core/durability.cases'
 import { runEngineCases } from '../core/engine.cases'
+import { runScheduleCases } from '../core/schedule.cases'
 import { runVersionCases } from '../core/versions.cases'
 import { runWaitCases } from '../core/waits.cases'
 import { useDynamoDBLocal } from '../support/dynamodb-harness'
@@ -15,3 +16,4 @@ runEngineCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
 runWaitCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
 runVersionCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
 runDurabilityCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
+runScheduleCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())

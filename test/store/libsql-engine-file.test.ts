@@ -2,6 +2,7 @@
 // a separate file so the two run in parallel).
 import { runDurabilityCases } from '../core/durability.cases'
 import { runEngineCases } from '../core/engine.cases'
+import { runScheduleCases } from '../core/schedule.cases'
 import { runVersionCases } from '../core/versions.cases'
 import { runWaitCases } from '../core/waits.cases'
 import { fileStoreHarness } from '../support/libsql-harness'
@@ -10,3 +11,4 @@ runEngineCases('LibSQLStore (file:)', fileStoreHarness)
 runWaitCases('LibSQLStore (file:)', fileStoreHarness)
 runVersionCases('LibSQLStore (file:)', fileStoreHarness)
 runDurabilityCases('LibSQLStore (file:)', fileStoreHarness)
+runScheduleCases('LibSQLStore (file:)', fileStoreHarness)

@@ -203,17 +203,21 @@ describe('LibSQLStore on a file', () => {
     const old = await createLibSQLStore({ url: `file:${file}`, migrationsFolder: before })
     // Today's store reads and writes `interruptions` (migration 0004), which the old file lacks: add it so this
     // store can write the steps. 0003's rebuild copies only the columns it knows; 0004 adds this one back at 0.
-    // The same for `workflow_fingerprint` (0005) and the webhook columns (0006), dropped again before the upgrade,
-    // which adds them.
+    // The same for `workflow_fingerprint` (0005), `traceparent` and `run_tags` (0007) and the webhook columns (0008),
+    // dropped again before the upgrade, which adds them (and fills run_tags from the runs' tags).
     rawConnection(file).exec('ALTER TABLE step_executions ADD interruptions integer DEFAULT 0 NOT NULL')
     rawConnection(file).exec('ALTER TABLE workflow_runs ADD workflow_fingerprint text')
+    rawConnection(file).exec('ALTER TABLE workflow_runs ADD traceparent text')
     rawConnection(file).exec('ALTER TABLE workflow_runs ADD webhook text')
     rawConnection(file).exec('ALTER TABLE workflow_runs ADD webhook_due_at integer')
-    const { run, steps } = await busyRun(old)
+    rawConnection(file).exec('CREATE TABLE run_tags (tag_key text, tag_value text, created_at integer, run_id text, PRIMARY KEY (tag_key, tag_value, created_at, run_id))')
+    const { run, steps } = await busyRun(old, { tags: { env: 'prod' } })
     await old.close()
     rawConnection(file).exec('ALTER TABLE workflow_runs DROP COLUMN workflow_fingerprint')
+    rawConnection(file).exec('ALTER TABLE workflow_runs DROP COLUMN traceparent')
     rawConnection(file).exec('ALTER TABLE workflow_runs DROP COLUMN webhook')
     rawConnection(file).exec('ALTER TABLE workflow_runs DROP COLUMN webhook_due_at')
+    rawConnection(file).exec('DROP TABLE run_tags')
     const tableSql = () =>
       String(plain(rawConnection(file).prepare("SELECT sql FROM sqlite_master WHERE name = 'step_executions'").get()).sql)
     expect(tableSql()).not.toContain('WITHOUT ROWID')
@@ -222,6 +226,7 @@ describe('LibSQLStore on a file', () => {
     expect(tableSql()).toContain('WITHOUT ROWID')
     expect(await store.listStepExecutions(run.runId)).toEqual(steps)
     expect(await store.loadStepOutput(run.runId, 'fetch')).toEqual({ rows: [1, 2] })
+    expect((await store.listRuns({ tags: { env: 'prod' } })).runs.map((r) => r.runId)).toEqual([run.runId])
     const indexes = rawConnection(file).prepare("SELECT name FROM sqlite_master WHERE tbl_name = 'step_executions'")
     expect(indexes.all().map((row) => plain(row).name)).toEqual(['step_executions'])
   })
@@ -489,7 +494,8 @@ describe('LibSQLStore on a file', () => {
 
 /** Calls every store method at least once, on runs with steps, outputs and state. */
 async function exerciseEveryMethod(store: LibSQLStore): Promise<void> {
-  const { run, lease } = await busyRun(store, { resourceId: 'customer-1', idempotencyKey: 'k' })
+  const { run, lease } = await busyRun(store, { resourceId: 'customer-1', idempotencyKey: 'k', tags: { env: 'prod', team: 'red' } })
+  await store.createRun(makeRun({ tags: { env: 'prod' } }))
   await store.createRun(makeRun({ idempotencyKey: 'k' }))
   await store.getRun(run.runId)
   const page = await store.listRuns({ limit: 1 })
@@ -498,6 +504,8 @@ async function exerciseEveryMethod(store: LibSQLStore): Promise<void> {
   await store.listRuns({ status: 'RUNNING' })
   await store.listRuns({ resourceId: 'customer-1' })
   await store.listRuns({ workflowId: 'wf-test', status: 'RUNNING', resourceId: 'customer-1' })
+  const tagged = await store.listRuns({ tags: { env: 'prod' }, limit: 1 })
+  await store.listRuns({ tags: { env: 'prod', team: 'red' }, status: 'RUNNING', limit: 1, cursor: tagged.nextCursor })
   await store.listDueRuns(T0 + LEASE_MS * 2, 10)
   await store.nextDueAt()
   await store.getStepExecution(run.runId, 'fetch')

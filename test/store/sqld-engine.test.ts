@@ -2,6 +2,7 @@
 // endpoint: libsql-engine-http.test.ts). sqld runs with one connection (test/support/sqld.ts says why).
 import { runDurabilityCases } from '../core/durability.cases'
 import { runEngineCases } from '../core/engine.cases'
+import { runScheduleCases } from '../core/schedule.cases'
 import { runVersionCases } from '../core/versions.cases'
 import { runWaitCases } from '../core/waits.cases'
 import { useSqld } from '../support/sqld'
@@ -12,3 +13,4 @@ runEngineCases('LibSQLStore (sqld)', () => sqld.harness())
 runWaitCases('LibSQLStore (sqld)', () => sqld.harness())
 runDurabilityCases('LibSQLStore (sqld)', () => sqld.harness())
 runVersionCases('LibSQLStore (sqld)', () => sqld.harness())
+runScheduleCases('LibSQLStore (sqld)', () => sqld.harness())

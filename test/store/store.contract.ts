@@ -344,6 +344,57 @@ export function runStoreContract(name: string, setup: () => Promise<StoreHarness
           await expect(store.listRuns({ limit })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
         }
       })
+      it('finds runs carrying every given tag, newest first, combined with the other filters', async () => {
+        const a = await create({ tags: { env: 'prod', team: 'red' }, createdAt: T0 + 1 })
+        const b = await create({ tags: { env: 'prod' }, status: 'COMPLETED', createdAt: T0 + 2 })
+        const c = await create({ tags: { env: 'dev', team: 'red' }, createdAt: T0 + 3 })
+        const d = await create({ tags: { env: 'prod', team: 'red', 'a:b': 'c:d' }, workflowId: 'wf-other', createdAt: T0 + 4 })
+        await create({ tags: {}, createdAt: T0 + 5 })
+        const ids = async (filter: Parameters<WorkflowStore['listRuns']>[0]) =>
+          (await store.listRuns(filter)).runs.map((r) => r.runId)
+
+        expect(await ids({ tags: { env: 'prod' } })).toEqual([d, b, a].map((r) => r.runId))
+        expect(await ids({ tags: { env: 'prod', team: 'red' } })).toEqual([d, a].map((r) => r.runId))
+        expect(await ids({ tags: { team: 'red' }, workflowId: 'wf-test' })).toEqual([c, a].map((r) => r.runId))
+        expect(await ids({ tags: { env: 'prod' }, status: 'COMPLETED' })).toEqual([b.runId])
+        expect(await ids({ tags: { 'a:b': 'c:d' } })).toEqual([d.runId])
+        expect(await ids({ tags: { env: 'prod', team: 'blue' } })).toEqual([])
+        expect(await ids({ tags: { env: 'staging' } })).toEqual([])
+        expect(await ids({ tags: {} })).toHaveLength(5)
+        expect((await store.listRuns({ tags: { team: 'red' } })).runs[0]).toEqual(d)
+      })
+
+      it('pages through tagged runs with a cursor, each once', async () => {
+        for (let i = 0; i < 5; i++) await create({ runId: `tagged-${i}`, tags: { env: 'prod' }, createdAt: T0 + i })
+        for (let i = 0; i < 3; i++) await create({ tags: { env: 'dev' }, createdAt: T0 + i })
+        const first = await store.listRuns({ tags: { env: 'prod' }, limit: 2 })
+        const second = await store.listRuns({ tags: { env: 'prod' }, limit: 2, cursor: first.nextCursor })
+        const third = await store.listRuns({ tags: { env: 'prod' }, limit: 2, cursor: second.nextCursor })
+        expect([...first.runs, ...second.runs, ...third.runs].map((r) => r.runId)).toEqual(
+          ['tagged-4', 'tagged-3', 'tagged-2', 'tagged-1', 'tagged-0'],
+        )
+        expect(third.nextCursor).toBeNull()
+      })
+
+      it('forgets the tags of a deleted run', async () => {
+        const run = await create({ tags: { env: 'prod' } })
+        await store.deleteRun(run.runId)
+        await create({ runId: run.runId, tags: { env: 'dev' } })
+        expect((await store.listRuns({ tags: { env: 'prod' } })).runs).toEqual([])
+        expect((await store.listRuns({ tags: { env: 'dev' } })).runs.map((r) => r.runId)).toEqual([run.runId])
+      })
+
+      it('refuses more than 10 tags in a filter with INVALID_ARGUMENT', async () => {
+        const tags = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, 'v']))
+        await expect(store.listRuns({ tags })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+      })
+
+      it('round-trips the traceparent', async () => {
+        const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+        const run = await create({ traceparent })
+        expect((await store.getRun(run.runId)).traceparent).toBe(traceparent)
+        expect((await create()).traceparent).toBeNull()
+      })
     })
 
     describe('claimRun', () => {
@@ -1227,6 +1278,41 @@ export function runStoreContract(name: string, setup: () => Promise<StoreHarness
           if (claims[i] === null && (await store.claimRun(r.runId, `owner-${i}`, T0 + 11, LEASE_MS)) !== null) held++
         }
         expect(held).toBe(2)
+      })
+    })
+
+    describe('schedule states', () => {
+      it('creates a state on first update, unpaused and never fired unless the patch says otherwise', async () => {
+        expect(await store.listScheduleStates()).toEqual([])
+        expect(await store.updateScheduleState('wf-b', { paused: true }, T0)).toEqual({
+          workflowId: 'wf-b',
+          paused: true,
+          lastTickAt: null,
+          updatedAt: T0,
+        })
+        expect(await store.updateScheduleState('wf-a', { lastTickAt: T0 - 60_000 }, T0 + 1)).toEqual({
+          workflowId: 'wf-a',
+          paused: false,
+          lastTickAt: T0 - 60_000,
+          updatedAt: T0 + 1,
+        })
+        expect((await store.listScheduleStates()).map((s) => s.workflowId)).toEqual(['wf-a', 'wf-b'])
+      })
+
+      it('never moves lastTickAt back, and keeps what a patch leaves out', async () => {
+        await store.updateScheduleState('wf', { lastTickAt: T0 }, T0)
+        await store.updateScheduleState('wf', { paused: true }, T0 + 1)
+        expect(await store.updateScheduleState('wf', { lastTickAt: T0 - 1 }, T0 + 2)).toMatchObject({ paused: true, lastTickAt: T0 })
+        expect(await store.updateScheduleState('wf', { paused: false, lastTickAt: T0 + 5 }, T0 + 3)).toMatchObject({
+          paused: false,
+          lastTickAt: T0 + 5,
+        })
+        expect(await store.listScheduleStates()).toEqual([{ workflowId: 'wf', paused: false, lastTickAt: T0 + 5, updatedAt: T0 + 3 }])
+      })
+
+      it('keeps the latest tick when engines record ticks concurrently', async () => {
+        await Promise.all([T0 + 3, T0 + 1, T0 + 2].map((tick) => store.updateScheduleState('wf', { lastTickAt: tick }, tick)))
+        expect((await store.listScheduleStates())[0]?.lastTickAt).toBe(T0 + 3)
       })
     })
 

@@ -36,6 +36,7 @@ export function makeRun(overrides: Partial<RunRecord> = {}): RunRecord {
     retryOf: null,
     retriedBy: null,
     concurrencyLimit: null,
+    traceparent: null,
     webhook: null,
     ...overrides,
   }

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { createClient } from '@libsql/client/web'
 import { drizzle } from 'drizzle-orm/libsql/web'
 import { afterAll, beforeAll } from 'vitest'
-import { stepExecutions, workflowEvents, workflowRuns, workflowState } from '../../drizzle/schema'
+import { stepExecutions, workflowEvents, workflowRuns, workflowSchedules, workflowState } from '../../drizzle/schema'
 import type { LibSQLStore } from '../../src/store/libsql/libsql-store'
 import { createRemoteLibSQLStore } from '../../src/store/libsql/remote-libsql-store'
 import { tempDir } from './libsql-harness'
@@ -175,7 +175,13 @@ async function emptyTables(url: string): Promise<void> {
   const client = createClient({ url })
   try {
     const db = drizzle(client)
-    await db.batch([db.delete(stepExecutions), db.delete(workflowEvents), db.delete(workflowState), db.delete(workflowRuns)])
+    await db.batch([
+      db.delete(stepExecutions),
+      db.delete(workflowEvents),
+      db.delete(workflowState),
+      db.delete(workflowRuns),
+      db.delete(workflowSchedules),
+    ])
   } finally {
     client.close()
   }

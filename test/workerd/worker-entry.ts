@@ -1,13 +1,14 @@
 /**
  * @module
- * The Worker the workerd tests run (vitest.config.ts's `main`): `src/worker.ts`'s, with `long-steps` added to the
- * registered workflows, and its `RunAlarm` class for wrangler.toml's `RUN_ALARMS` binding.
+ * The Worker the workerd tests run (vitest.config.ts's `main`): `src/worker.ts`'s, with `long-steps` and the
+ * every-minute `minutely` schedule added to the registered workflows, and its `RunAlarm` class for wrangler.toml's `RUN_ALARMS` binding.
  */
 import { createWorker, type WorkerEnv } from '../../src/runtime/create-worker'
 import { registeredWorkflows } from '../../src/registry'
 import { longStepsWorkflow } from './long-steps'
+import { minutelyWorkflow } from './minutely'
 
-const worker = createWorker<WorkerEnv>({ workflows: [...registeredWorkflows, longStepsWorkflow] })
+const worker = createWorker<WorkerEnv>({ workflows: [...registeredWorkflows, longStepsWorkflow, minutelyWorkflow] })
 
 export default worker
 export const { RunAlarm } = worker

@@ -266,6 +266,8 @@ export function runsRoutes(options: AppOptions) {
         ...(body.tags === undefined ? {} : { tags: body.tags }),
         ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
         ...(body.version === undefined ? {} : { version: body.version }),
+        // The caller's trace becomes the run's parent (README "Traces"); a malformed header starts a new trace.
+        traceparent: c.req.header('traceparent') ?? null,
         ...webhookOf(options, workflowId, body),
       }
       if (!wait && options.scheduleRun) {
@@ -296,6 +298,7 @@ export function runsRoutes(options: AppOptions) {
         ...(query.workflowId === undefined ? {} : { workflowId: query.workflowId }),
         ...(query.status === undefined ? {} : { status: query.status }),
         ...(query.resourceId === undefined ? {} : { resourceId: query.resourceId }),
+        ...(query.tag === undefined ? {} : { tags: query.tag }),
         ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
       })
       return c.json({ runs: page.runs.map(toRunView), nextCursor: page.nextCursor }, 200)

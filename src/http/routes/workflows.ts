@@ -1,9 +1,9 @@
 /** @module /v1/workflows: the registered workflow definitions, their versions and what still runs on each. */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { AppOptions } from '../options'
-import { VersionSchema, WorkflowParams, WorkflowSchema, WorkflowSummarySchema } from '../schemas'
+import { ScheduleSchema, VersionSchema, WorkflowParams, WorkflowSchema, WorkflowSummarySchema } from '../schemas'
 import { validationHook } from '../validation'
-import { toVersionView, toWorkflowSummaryView, toWorkflowView } from '../views'
+import { toScheduleView, toVersionView, toWorkflowSummaryView, toWorkflowView } from '../views'
 import { BEARER, errorResponses, json } from './responses'
 
 const TRUNCATED = z.boolean().openapi({
@@ -47,17 +47,36 @@ const getWorkflow = createRoute({
   },
 })
 
+const scheduleAction = (action: 'pause' | 'resume') =>
+  createRoute({
+    method: 'post',
+    path: `/workflows/{workflowId}/schedule/${action}`,
+    tags: ['workflows'],
+    summary: action === 'pause' ? 'Pause a workflow’s schedule on every engine' : 'Resume a paused schedule from its next tick',
+    description:
+      action === 'pause'
+        ? 'No tick fires until it is resumed; a tick already being fired still starts its run. Pausing a paused schedule changes nothing.'
+        : 'Ticks that passed while it was paused are dropped, whatever the missed-ticks policy. Resuming a running schedule changes nothing.',
+    security: BEARER,
+    request: { params: WorkflowParams },
+    responses: {
+      200: json(z.object({ workflowId: z.string(), schedule: ScheduleSchema }), 'The schedule as it is now'),
+      ...errorResponses(400, 401, 404, 503),
+    },
+  })
+
 /** The workflow routes, mounted under `/v1`. */
 export function workflowsRoutes({ engine }: AppOptions) {
   return new OpenAPIHono({ defaultHook: validationHook })
     .openapi(listWorkflows, async (c) => {
-      const inventory = await engine.versionInventory()
+      const [inventory, schedules] = await Promise.all([engine.versionInventory(), engine.listSchedules()])
       const byId = new Map(inventory.workflows.map((w) => [w.workflowId, w.versions]))
+      const scheduleOf = new Map(schedules.map((s) => [s.workflowId, s]))
       const registered = engine.listWorkflows()
       const ids = new Set(registered.map((wf) => wf.id))
       return c.json(
         {
-          workflows: registered.map((wf) => toWorkflowSummaryView(wf, byId.get(wf.id) ?? [])),
+          workflows: registered.map((wf) => toWorkflowSummaryView(wf, byId.get(wf.id) ?? [], scheduleOf.get(wf.id) ?? null)),
           unregistered: inventory.workflows
             .filter((w) => !ids.has(w.workflowId))
             .map((w) => ({ workflowId: w.workflowId, versions: w.versions.map(toVersionView) })),
@@ -69,8 +88,20 @@ export function workflowsRoutes({ engine }: AppOptions) {
     .openapi(getWorkflow, async (c) => {
       const { workflowId } = c.req.valid('param')
       const wf = engine.getWorkflow(workflowId)
-      const inventory = await engine.versionInventory(workflowId)
+      const [inventory, schedules] = await Promise.all([
+        engine.versionInventory(workflowId),
+        wf.schedule === null ? [] : engine.listSchedules(),
+      ])
       const versions = inventory.workflows.find((w) => w.workflowId === workflowId)?.versions ?? []
-      return c.json({ workflow: toWorkflowView(wf, versions), truncated: inventory.truncated }, 200)
+      const schedule = schedules.find((s) => s.workflowId === workflowId) ?? null
+      return c.json({ workflow: toWorkflowView(wf, versions, schedule), truncated: inventory.truncated }, 200)
+    })
+    .openapi(scheduleAction('pause'), async (c) => {
+      const { workflowId } = c.req.valid('param')
+      return c.json({ workflowId, schedule: toScheduleView(await engine.pauseSchedule(workflowId)) }, 200)
+    })
+    .openapi(scheduleAction('resume'), async (c) => {
+      const { workflowId } = c.req.valid('param')
+      return c.json({ workflowId, schedule: toScheduleView(await engine.resumeSchedule(workflowId)) }, 200)
     })
 }

@@ -1,9 +1,10 @@
 /**
  * @module
- * The runs list: newest first, filtered by workflow, status and resource, paged with the store's cursor.
+ * The runs list: newest first, filtered by workflow, status, resource and tags, paged with the store's cursor.
  * Refreshes itself while any run on the page is not terminal.
  */
 import { isTerminalRunStatus, RUN_STATUSES, type RunRecord, type RunStatus } from '../../core/model'
+import { MAX_TAG_FILTERS } from '../../core/store'
 import { formatAbsolute, formatDuration, formatRelative, shortId } from './format'
 import { runDue } from './run-due'
 import { Layout } from './layout'
@@ -17,7 +18,27 @@ export interface RunsQuery {
   readonly workflow: string
   readonly status: RunStatus | ''
   readonly resource: string
+  /** `key:value` pairs separated by commas; every one must match (see {@link parseTagFilter}). */
+  readonly tags: string
   readonly cursor: string
+}
+
+/**
+ * The tags of the filter form's text (`env:prod, team:red`), split at each pair's first colon, or why it is not
+ * a valid filter.
+ */
+export function parseTagFilter(text: string): { tags: Record<string, string> } | { error: string } {
+  const tags: Record<string, string> = {}
+  const pairs = text.split(',').map((pair) => pair.trim()).filter((pair) => pair !== '')
+  if (pairs.length > MAX_TAG_FILTERS) return { error: `Filter on at most ${MAX_TAG_FILTERS} tags.` }
+  for (const pair of pairs) {
+    const colon = pair.indexOf(':')
+    if (colon <= 0) return { error: `Tags are written key:value; "${pair}" is not.` }
+    const key = pair.slice(0, colon).trim()
+    if (Object.hasOwn(tags, key)) return { error: `The tag key "${key}" is given twice.` }
+    tags[key] = pair.slice(colon + 1).trim()
+  }
+  return { tags }
 }
 
 export interface RunsPageProps {
@@ -37,6 +58,7 @@ export function runsHref(base: string, query: Partial<RunsQuery>): string {
   if (query.workflow) params.set('workflow', query.workflow)
   if (query.status) params.set('status', query.status)
   if (query.resource) params.set('resource', query.resource)
+  if (query.tags) params.set('tags', query.tags)
   if (query.cursor) params.set('cursor', query.cursor)
   const search = params.toString()
   return `${base}/runs${search ? `?${search}` : ''}`
@@ -51,7 +73,7 @@ export function runDuration(run: RunRecord, now: number): number | null {
 export function RunsPage(props: RunsPageProps) {
   const { ctx, query, runs } = props
   const live = runs.some((r) => !isTerminalRunStatus(r.status))
-  const filtered = Boolean(query.workflow || query.status || query.resource)
+  const filtered = Boolean(query.workflow || query.status || query.resource || query.tags)
   return (
     <Layout
       ctx={ctx}
@@ -87,6 +109,10 @@ export function RunsPage(props: RunsPageProps) {
         <div>
           <label for="f-resource">Resource id</label>
           <input id="f-resource" name="resource" value={query.resource} autocomplete="off" />
+        </div>
+        <div>
+          <label for="f-tags">Tags</label>
+          <input id="f-tags" name="tags" value={query.tags} placeholder="env:prod, team:red" autocomplete="off" />
         </div>
         <div class="actions">
           <button type="submit">Apply</button>

@@ -19,7 +19,7 @@ import { isGorkflowError, ValidationError, type ErrorCode, type MigrationRefused
 import { RUN_STATUSES, type RunStatus } from '../../core/model'
 import type { AnyWorkflow } from '../../core/workflow'
 import type { RunPage } from '../../core/store'
-import { MAX_RESOURCE_ID_LENGTH } from '../limits'
+import { MAX_RESOURCE_ID_LENGTH, MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH } from '../limits'
 import { CSRF_FIELD, csrfToken, verifyCsrfToken } from './csrf'
 import { MessagePage } from './message-page'
 import type { PageContext } from './page-context'
@@ -27,7 +27,7 @@ import { streamOptions } from '../routes/runs'
 import { runStreamResponse } from '../run-stream'
 import { FINGERPRINT_HEADER, runFingerprint, runsFingerprint } from './refresh'
 import { RUN_NOTICES, RunPage as RunDetailPage, type EventFormState, type RunNotice, type RunPageMigration } from './run-page'
-import { RunsPage, type RunsQuery } from './runs-page'
+import { parseTagFilter, RunsPage, type RunsQuery } from './runs-page'
 import { DEFAULT_SESSION_TTL_MS, SessionKeys, type Session } from './session'
 import { SIGN_IN_NOTICES, SignInPage, type SignInNotice } from './sign-in-page'
 import { REFRESH_JS, UI_CSS } from './styles'
@@ -76,6 +76,8 @@ export const SESSION_COOKIE = 'gorkflow_session'
 /** Largest form body accepted (the start form carries the run's JSON input). */
 const MAX_FORM_BYTES = 256 * 1024
 const PAGE_SIZE = 20
+/** Longest tag filter text the runs page reads (10 pairs of the longest key and value). */
+const MAX_TAGS_TEXT = 10 * (MAX_TAG_KEY_LENGTH + MAX_TAG_VALUE_LENGTH + 2)
 /** Event names as the builder's `waitForEvent` accepts them (and the API's route checks them). */
 const EVENT_NAME = /^[A-Za-z0-9_.:-]{1,100}$/
 
@@ -272,22 +274,31 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
       workflow: c.req.query('workflow') ?? '',
       status: (RUN_STATUSES as readonly string[]).includes(status) ? (status as RunStatus) : '',
       resource: (c.req.query('resource') ?? '').trim(),
+      tags: (c.req.query('tags') ?? '').trim().slice(0, MAX_TAGS_TEXT),
       cursor: c.req.query('cursor') ?? '',
     }
+    const parsedTags = parseTagFilter(query.tags)
     const filter = {
       limit: PAGE_SIZE,
       ...(query.workflow ? { workflowId: query.workflow } : {}),
       ...(query.status ? { status: query.status } : {}),
       ...(query.resource ? { resourceId: query.resource } : {}),
+      ...('tags' in parsedTags && Object.keys(parsedTags.tags).length > 0 ? { tags: parsedTags.tags } : {}),
     }
     let page: RunPage
     let error: string | undefined
-    try {
-      page = await engine.listRuns({ ...filter, ...(query.cursor ? { cursor: query.cursor } : {}) })
-    } catch (err) {
-      if (!isGorkflowError(err, 'INVALID_CURSOR')) throw err
-      error = 'That page link is not valid for this list any more; showing the newest runs instead.'
-      page = await engine.listRuns(filter)
+    if ('error' in parsedTags) {
+      // Nothing is listed for a filter that cannot be read: showing unfiltered runs would look like matches.
+      error = parsedTags.error
+      page = { runs: [], nextCursor: null }
+    } else {
+      try {
+        page = await engine.listRuns({ ...filter, ...(query.cursor ? { cursor: query.cursor } : {}) })
+      } catch (err) {
+        if (!isGorkflowError(err, 'INVALID_CURSOR')) throw err
+        error = 'That page link is not valid for this list any more; showing the newest runs instead.'
+        page = await engine.listRuns(filter)
+      }
     }
     if (c.req.header(FINGERPRINT_HEADER) === '1') return c.text(runsFingerprint(page.runs, page.nextCursor))
     const props = {
@@ -430,14 +441,21 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
   })
 
   app.get('/workflows', async (c) => {
-    const inventory = await engine.versionInventory()
-    return render(c, <WorkflowsPage ctx={ctxOf(c)} workflows={engine.listWorkflows()} inventory={inventory} />)
+    const [inventory, schedules] = await Promise.all([engine.versionInventory(), engine.listSchedules()])
+    return render(c, <WorkflowsPage ctx={ctxOf(c)} workflows={engine.listWorkflows()} inventory={inventory} schedules={schedules} />)
   })
 
   app.get('/workflows/:workflowId', async (c) => {
     const workflow = engine.getWorkflow(c.req.param('workflowId'))
-    const inventory = await engine.versionInventory(workflow.id)
-    return render(c, <WorkflowsPage ctx={ctxOf(c)} workflows={[workflow]} inventory={inventory} single />)
+    const [inventory, schedules] = await Promise.all([engine.versionInventory(workflow.id), engine.listSchedules()])
+    return render(c, <WorkflowsPage ctx={ctxOf(c)} workflows={[workflow]} inventory={inventory} schedules={schedules} single />)
+  })
+
+  app.post('/workflows/:workflowId/schedule/:action{pause|resume}', async (c) => {
+    const workflowId = c.req.param('workflowId')
+    if (c.req.param('action') === 'pause') await engine.pauseSchedule(workflowId)
+    else await engine.resumeSchedule(workflowId)
+    return c.redirect(`${base}/workflows/${encodeURIComponent(workflowId)}`, 303)
   })
 
   app.post('/workflows/:workflowId/runs', async (c) => {
@@ -452,6 +470,7 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
           ctx={ctxOf(c)}
           workflows={[workflow]}
           inventory={await engine.versionInventory(workflow.id)}
+          schedules={await engine.listSchedules()}
           single
           form={{ workflowId: workflow.id, input: inputText, resourceId, error }}
         />,
@@ -490,6 +509,7 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
   app.onError((err, c) => {
     if (isGorkflowError(err, 'RUN_NOT_FOUND')) return message(c, 404, 'Run not found', err.message)
     if (isGorkflowError(err, 'WORKFLOW_NOT_FOUND')) return message(c, 404, 'Workflow not found', err.message)
+    if (isGorkflowError(err, 'SCHEDULE_NOT_FOUND')) return message(c, 404, 'No schedule', err.message)
     if (isGorkflowError(err, 'STORE_UNAVAILABLE')) {
       return message(c, 503, 'Store unavailable', 'The database could not be reached. Try again in a moment.')
     }

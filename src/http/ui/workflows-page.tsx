@@ -4,6 +4,7 @@
  * that starts a run with JSON input. A rejected start re-renders the workflow with the problems next to
  * the field and the text the user typed kept.
  */
+import type { ScheduleView } from '../../core/engine'
 import type { ValidationIssue } from '../../core/errors'
 import { inputJsonSchema } from '../../core/schema'
 import type { Inventory, VersionInventory } from '../../core/version-inventory'
@@ -11,7 +12,7 @@ import type { AnyWorkflow } from '../../core/workflow'
 import { MAX_RESOURCE_ID_LENGTH } from '../limits'
 import { CSRF_FIELD } from './csrf'
 import { DagSvg, workflowNodeLabel } from './dag-svg'
-import { anchorId, formatJson } from './format'
+import { anchorId, formatAbsolute, formatJson, formatRelative } from './format'
 import { exampleFromJsonSchema } from './json-example'
 import { Layout } from './layout'
 import type { PageContext } from './page-context'
@@ -33,6 +34,8 @@ export interface WorkflowsPageProps {
   readonly form?: StartFormState | undefined
   /** In-flight runs by version, and those of versions (or workflows) no longer registered. */
   readonly inventory: Inventory
+  /** The schedules of the workflows shown (`engine.listSchedules()`). */
+  readonly schedules: readonly ScheduleView[]
 }
 
 export function WorkflowsPage(props: WorkflowsPageProps) {
@@ -64,6 +67,7 @@ export function WorkflowsPage(props: WorkflowsPageProps) {
           ctx={ctx}
           workflow={wf}
           versions={props.inventory.workflows.find((w) => w.workflowId === wf.id)?.versions ?? []}
+          schedule={props.schedules.find((sch) => sch.workflowId === wf.id)}
           form={props.form?.workflowId === wf.id ? props.form : undefined}
         />
       ))}
@@ -137,10 +141,43 @@ function VersionsTable(props: { versions: readonly VersionInventory[] }) {
   )
 }
 
+/** A workflow's cron schedule: when it fires next, when it last fired, and a pause or resume button. */
+function ScheduleBlock(props: { ctx: PageContext; workflowId: string; schedule: ScheduleView }) {
+  const { ctx, schedule } = props
+  const action = schedule.paused ? 'resume' : 'pause'
+  return (
+    <>
+      <h3>Schedule</h3>
+      <p>
+        <code>{schedule.cron}</code> ({schedule.timezone ?? 'UTC'}) · missed ticks:{' '}
+        {schedule.missed === 'skip' ? 'skipped' : 'the last one caught up'} ·{' '}
+        {schedule.paused ? (
+          <span class="badge">paused</span>
+        ) : schedule.nextFireAt === null ? (
+          'no further ticks'
+        ) : (
+          <>
+            next run <time datetime={new Date(schedule.nextFireAt).toISOString()}>{formatAbsolute(schedule.nextFireAt)}</time>{' '}
+            <span class="muted">({formatRelative(schedule.nextFireAt, ctx.now)})</span>
+          </>
+        )}
+        {schedule.lastFiredAt === null ? null : (
+          <span class="muted"> · last fired {formatAbsolute(schedule.lastFiredAt)}</span>
+        )}
+      </p>
+      <form method="post" action={`${ctx.base}/workflows/${encodeURIComponent(props.workflowId)}/schedule/${action}`}>
+        <input type="hidden" name={CSRF_FIELD} value={ctx.csrf ?? ''} />
+        <button type="submit">{schedule.paused ? 'Resume schedule' : 'Pause schedule'}</button>
+      </form>
+    </>
+  )
+}
+
 function WorkflowSection(props: {
   ctx: PageContext
   workflow: AnyWorkflow
   versions: readonly VersionInventory[]
+  schedule: ScheduleView | undefined
   form: StartFormState | undefined
 }) {
   const { ctx, workflow: wf, form } = props
@@ -161,6 +198,7 @@ function WorkflowSection(props: {
         <a href={`${ctx.base}/runs?workflow=${encodeURIComponent(wf.id)}`}>its runs</a>
         {Object.keys(wf.tags).length > 0 ? ` · tags ${Object.entries(wf.tags).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''}
       </p>
+      {props.schedule ? <ScheduleBlock ctx={ctx} workflowId={wf.id} schedule={props.schedule} /> : null}
       <h3>Versions</h3>
       <VersionsTable versions={props.versions} />
       <h3>Graph</h3>

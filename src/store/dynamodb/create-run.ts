@@ -10,8 +10,8 @@ import type { CreateRunResult } from '../../core/store'
 import { checkNewRunSteps } from '../rules'
 import { deleteGuard, guardedRunId, guardPut } from './idempotency'
 import { DYNAMODB_TRANSACTION_ACTIONS } from './item-size'
-import { PK } from './keys'
-import { fromRunItem, readOptionalString, RUN, toRunItem, toStepItem, type Item } from './mappers'
+import { ATTR, createdSortValue, PK, tagIndexValue, tagItemKey } from './keys'
+import { fromRunItem, keyItem, n, readOptionalString, RUN, s, toRunItem, toStepItem, type Item } from './mappers'
 import type { StoreContext } from './store-context'
 
 export async function createRun(
@@ -38,14 +38,29 @@ export async function createRun(
     budget.check(`step ${step.stepId} of run ${run.runId}`, stepItem)
     return { Put: { TableName: table.name, Item: stepItem } }
   })
-  if (stepPuts.length + 2 > DYNAMODB_TRANSACTION_ACTIONS) {
-    throw new InvalidArgumentError(`run ${run.runId} is created with ${steps.length} steps; DynamoDB allows ${DYNAMODB_TRANSACTION_ACTIONS - 2}`)
+  // One item per tag in the index `byTag` (one write unit each, in the same transaction): tags never change, so
+  // nothing else writes them; they live in the run's partition, so deletion and TTL take them along.
+  const tagPuts = Object.entries(run.tags).map(([key, value]) => {
+    const tagItem: Item = {
+      ...keyItem(tagItemKey(run.runId, key, value)),
+      [ATTR.tagKey]: s(tagIndexValue(key, value)),
+      [ATTR.createdSort]: s(createdSortValue(run.createdAt, run.runId)),
+      ...(ttl === null ? {} : { [ATTR.ttl]: n(ttl) }),
+    }
+    budget.check(`tag ${key} of run ${run.runId}`, tagItem)
+    return { Put: { TableName: table.name, Item: tagItem } }
+  })
+  const childPuts = [...stepPuts, ...tagPuts]
+  if (childPuts.length + 2 > DYNAMODB_TRANSACTION_ACTIONS) {
+    throw new InvalidArgumentError(
+      `run ${run.runId} is created with ${steps.length} steps and ${tagPuts.length} tags; DynamoDB allows ${DYNAMODB_TRANSACTION_ACTIONS - 2} together`,
+    )
   }
 
-  if (run.idempotencyKey === null && stepPuts.length > 0) {
+  if (run.idempotencyKey === null && childPuts.length > 0) {
     // The SDK's idempotency token makes a retried transaction after a lost reply a no-op, not a failure.
     const sent = await table.send('createRun', () =>
-      table.client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: runPut }, ...stepPuts] })),
+      table.client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: runPut }, ...childPuts] })),
     )
     if (!sent.ok) {
       throw sent.failures.some((f) => f.index === 0) ? new RunAlreadyExistsError(run.runId) : table.failure(sent.error, 'createRun')
@@ -65,7 +80,7 @@ export async function createRun(
   // A guard can outlive its run: such a stale guard is removed and the create retried, once.
   for (let attempt = 1; ; attempt++) {
     const sent = await table.send('createRun', () =>
-      table.client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: runPut }, { Put: guard }, ...stepPuts] })),
+      table.client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: runPut }, { Put: guard }, ...childPuts] })),
     )
     if (sent.ok) return { run: stored, created: true }
     const taken = sent.failures.find((f) => f.index === 1)

@@ -70,6 +70,11 @@ export const GLOBAL_SECONDARY_INDEXES: readonly GlobalSecondaryIndex[] = [
       NonKeyAttributes: [ATTR.runStatus, RUN.leaseOwner, RUN.leaseExpiresAt, RUN.wakeAt],
     },
   },
+  {
+    IndexName: INDEX.tag,
+    KeySchema: [...hash(ATTR.tagKey), range(ATTR.createdSort)],
+    Projection: { ProjectionType: 'KEYS_ONLY' },
+  },
 ]
 
 const ATTRIBUTE_DEFINITIONS: readonly AttributeDefinition[] = [
@@ -81,6 +86,7 @@ const ATTRIBUTE_DEFINITIONS: readonly AttributeDefinition[] = [
   { AttributeName: ATTR.resourceKey, AttributeType: 'S' },
   { AttributeName: ATTR.runStatus, AttributeType: 'S' },
   { AttributeName: ATTR.dueAt, AttributeType: 'N' },
+  { AttributeName: ATTR.tagKey, AttributeType: 'S' },
 ]
 
 export interface CreateTableResult {

@@ -29,6 +29,7 @@
  * - loadEvent, linkRetry: 1.
  * - listRuns: 1 Query per index partition (4 shards for no filter or a status alone) + 1 BatchGetItem per 100 runs.
  * - listDueRuns: 4 Queries (one per shard, in parallel). nextDueAt: the same, each of a few due-index entries.
+ * - listScheduleStates: 1 Query. updateScheduleState: 1 UpdateItem (2 when a later tick is stored already).
  * - getRun, getStepExecution, loadStepOutput, loadState, saveState, deleteState: 1.
  *   listStepExecutions, getAllState: 1 Query per 1 MB page.
  * - deleteRun: 1 Query + ⌈children / 25⌉ BatchWriteItem + 1 DeleteItem (+ 1 for the idempotency guard, + 1 to
@@ -42,6 +43,7 @@
  * back as results.
  */
 import { DeleteItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { listScheduleStates, updateScheduleState } from './schedules'
 import {
   EventNotFoundError,
   InvalidArgumentError,
@@ -58,6 +60,8 @@ import {
   type CommitResult,
   type CreateRunResult,
   type Lease,
+  type SchedulePatch,
+  type ScheduleState,
   type RunCommit,
   type RunFilter,
   type RunPage,
@@ -269,6 +273,14 @@ export class DynamoDBStore implements WorkflowStore {
 
   deleteFinishedRuns(before: number, limit: number): Promise<number> {
     return deleteFinishedRuns(this.#ctx, before, limit)
+  }
+
+  listScheduleStates(): Promise<ScheduleState[]> {
+    return listScheduleStates(this.#ctx.table)
+  }
+
+  updateScheduleState(workflowId: string, patch: SchedulePatch, now: number): Promise<ScheduleState> {
+    return updateScheduleState(this.#ctx.table, workflowId, patch, now)
   }
 
   async close(): Promise<void> {

@@ -12,6 +12,8 @@
  * | delivered event  | `RUN#<runId>`               | `EVENT#<name>`  |
  * | idempotency guard| `IDEM#<workflowId>#<key>`   | `IDEM`          |
  * | concurrency slots| `SLOTS#<workflowId>#<res>`  | `SLOTS`         |
+ * | schedule state   | `SCHEDULES`                 | `WF#<workflowId>` |
+ * | tag              | `RUN#<runId>`               | `TAG#<key, value>` |
  *
  * (The guard and slot partition keys JSON-encode their pair, so `a#b` + `c` and `a` + `b#c` never collide.)
  * Global secondary indexes exist only on run items (sparse: step, state, event, guard and slot items lack their
@@ -49,6 +51,8 @@ export const ATTR = {
    * sorts by (dueAt, createdSk), so ties go to the oldest run, and a commit sets it without knowing createdAt.
    */
   dueAt: 'dueAt',
+  /** `TAG#<JSON [key, value]>` on tag items only; immutable. */
+  tagKey: 'gsiTag',
   /** Epoch seconds after which DynamoDB's TTL deletes the item; set when the run ends and retention is on. */
   ttl: 'ttl',
 } as const
@@ -68,6 +72,8 @@ export const INDEX = {
   resourceStatus: 'byResourceStatus',
   /** HASH shard, RANGE (dueAt, createdSk): the sweeper's queue, oldest due first. */
   due: 'byDue',
+  /** HASH gsiTag, RANGE createdSk: the runs carrying one tag, newest first (tag items only). */
+  tag: 'byTag',
 } as const
 
 const RUN_PREFIX = 'RUN#'
@@ -107,6 +113,22 @@ export const slotKey = (workflowId: string, resourceId: string): ItemKey => ({
   PK: `${SLOTS_PREFIX}${JSON.stringify([workflowId, resourceId])}`,
   SK: SLOTS_SK,
 })
+
+/**
+ * Schedule states share one partition: one small item per scheduled workflow, so listing them all is one Query.
+ */
+export const SCHEDULES_PK = 'SCHEDULES'
+export const scheduleKey = (workflowId: string): ItemKey => ({ PK: SCHEDULES_PK, SK: `WF#${workflowId}` })
+
+/**
+ * One tag of a run, as its own item in the run's partition (so deleting and expiring the run take it along), keyed
+ * into the tag index by {@link tagIndexValue}. JSON-encoded so `a:b` + `c` and `a` + `b:c` cannot collide.
+ */
+export const tagItemKey = (runId: string, key: string, value: string): ItemKey => ({
+  PK: runPk(runId),
+  SK: `TAG#${JSON.stringify([key, value])}`,
+})
+export const tagIndexValue = (key: string, value: string): string => `TAG#${JSON.stringify([key, value])}`
 
 /** Sort-key prefixes for `begins_with` queries within a run's partition. */
 export const STEP_SK_PREFIX = STEP_PREFIX

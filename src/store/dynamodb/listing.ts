@@ -9,7 +9,7 @@ import { StoreUnavailableError } from '../../core/errors'
 import type { RunRecord, RunStatus } from '../../core/model'
 import { DEFAULT_PAGE_SIZE, type RunFilter, type RunPage } from '../../core/store'
 import { decodeCursor, encodeCursor } from '../cursor'
-import { checkPageLimit, dueInstant } from '../rules'
+import { checkPageLimit, checkTagFilter, dueInstant, hasTags } from '../rules'
 import { claimableCondition } from './claim-run'
 import { Expression } from './expression'
 import {
@@ -21,7 +21,9 @@ import {
   PK,
   resourceKeyValue,
   runIdFromPk,
+  runKey,
   SK,
+  tagIndexValue,
   workflowKeyValue,
   type ItemKey,
 } from './keys'
@@ -53,6 +55,8 @@ export async function listRuns(table: DynamoTable, filter: RunFilter): Promise<R
   const position = filter.cursor === undefined || filter.cursor === null ? null : decodeCursor(filter.cursor)
   const below = position === null ? null : createdSortValue(position.createdAt, position.runId)
   const { workflowId, status, resourceId } = filter
+  const tags = checkTagFilter(filter.tags)
+  if (tags.length > 0) return listRunsByTags(table, filter, tags, limit, below)
 
   // Pick the index whose partition matches the most filters. Only (workflow, resource[, status]) has no index
   // of its own: the resource index is queried and the workflow filtered, as resources are the narrower key.
@@ -116,6 +120,58 @@ export async function listRuns(table: DynamoTable, filter: RunFilter): Promise<R
   const nextCursor =
     entries.length > limit && last !== undefined ? encodeCursor(parseCreatedSort(readSort(last, ATTR.createdSort))) : null
   return { runs, nextCursor }
+}
+
+/**
+ * Runs carrying every tag: the first tag's partition of the tag index, newest first, in rounds of entries whose
+ * runs are read (BatchGetItem) and checked against the other tags and filters until a page and one more are found
+ * or the partition ends. Cost: the first tag's entries down to the page's end, and a read of each of their runs.
+ */
+async function listRunsByTags(
+  table: DynamoTable,
+  filter: RunFilter,
+  tags: readonly (readonly [string, string])[],
+  limit: number,
+  below: string | null,
+): Promise<RunPage> {
+  const [key, value] = tags[0] as readonly [string, string]
+  const round = Math.max(limit + 1, 25)
+  const found: RunRecord[] = []
+  let before = below
+  for (;;) {
+    const bound = before
+    const entries = await queryPartitions(
+      table,
+      [
+        {
+          index: INDEX.tag,
+          partition: [[ATTR.tagKey, s(tagIndexValue(key, value))]],
+          sort: CREATED_SORT,
+          sortCondition: bound === null ? undefined : (expr) => `${expr.name(ATTR.createdSort)} < ${expr.value(s(bound))}`,
+          forward: false,
+        },
+      ],
+      round,
+    )
+    const runs = await getRuns(table, entries.map((entry) => runKey(runIdFromPk(readSort(entry, PK)))))
+    found.push(
+      ...runs.filter(
+        (run) =>
+          hasTags(run, tags) &&
+          (filter.workflowId === undefined || run.workflowId === filter.workflowId) &&
+          (filter.status === undefined || run.status === filter.status) &&
+          (filter.resourceId === undefined || run.resourceId === filter.resourceId),
+      ),
+    )
+    const last = entries[entries.length - 1]
+    if (found.length > limit || entries.length < round || last === undefined) break
+    before = readSort(last, ATTR.createdSort)
+  }
+  const page = found.slice(0, limit)
+  const lastRun = page[page.length - 1]
+  const nextCursor =
+    found.length > limit && lastRun !== undefined ? encodeCursor({ createdAt: lastRun.createdAt, runId: lastRun.runId }) : null
+  return { runs: page, nextCursor }
 }
 
 export async function listDueRuns(table: DynamoTable, now: number, limit: number): Promise<string[]> {

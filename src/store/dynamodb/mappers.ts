@@ -78,6 +78,8 @@ export const RUN = {
   retryOf: 'retryOf',
   retriedBy: 'retriedBy',
   concurrencyLimit: 'concurrencyLimit',
+  /** W3C traceparent the run was started under; absent when null. */
+  traceparent: 'traceparent',
   /** A PAUSED run's due time (what `dueAt` was, and becomes again on resume); absent in every other status. */
   parkedDueAt: 'parkedDueAt',
   /** Present (true) while the run is one of its slot item's holders; removed when it releases the slot. */
@@ -186,6 +188,7 @@ export function toRunItem(run: RunRecord, ttl: number | null): Item {
   if (run.retryOf !== null) item[RUN.retryOf] = s(run.retryOf)
   if (run.workflowFingerprint !== null) item[RUN.workflowFingerprint] = s(run.workflowFingerprint)
   setOptionalNumber(item, RUN.concurrencyLimit, run.concurrencyLimit)
+  if (run.traceparent !== null) item[RUN.traceparent] = s(run.traceparent)
   // Everything above is fixed for the run's lifetime; `baseBytes` counts it (and itself, at most 30 bytes).
   item[RUN.baseBytes] = n(itemSize(item) + 30)
 
@@ -245,6 +248,7 @@ export function fromRunItem(item: Item): RunRecord {
     retryOf: readOptionalString(item, RUN.retryOf),
     retriedBy: readOptionalString(item, RUN.retriedBy),
     concurrencyLimit: readOptionalNumber(item, RUN.concurrencyLimit),
+    traceparent: readOptionalString(item, RUN.traceparent),
     // This store keeps no webhooks (it has no listDueWebhooks): the engine refuses a start that asks for one.
     webhook: null,
   }

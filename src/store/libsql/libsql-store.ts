@@ -47,7 +47,7 @@ import type { LibSQLDatabase } from 'drizzle-orm/libsql/driver-core'
 import { drizzle } from 'drizzle-orm/libsql/web'
 import { alias } from 'drizzle-orm/sqlite-core'
 import type { SQLiteColumn, SQLiteTable, SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core'
-import { stepExecutions, workflowEvents, workflowRuns, workflowState } from '../../../drizzle/schema'
+import { runTags, stepExecutions, workflowEvents, workflowRuns, workflowSchedules, workflowState } from '../../../drizzle/schema'
 import {
   EventAlreadyDeliveredError,
   EventNotFoundError,
@@ -66,7 +66,7 @@ import { TERMINAL_RUN_STATUSES, isTerminalRunStatus } from '../../core/model'
 import type { DeliveredEvent, Json, RunRecord, StepExecution, WebhookDelivery } from '../../core/model'
 import { decodeCursor, encodeCursor } from '../cursor'
 import { DEFAULT_PAGE_SIZE, byExecutionIndex } from '../../core/store'
-import { CLAIMABLE_RUN_STATUSES, OPEN_STEP_STATUSES, checkCommitSteps, checkNewRunSteps, checkPageLimit } from '../rules'
+import { CLAIMABLE_RUN_STATUSES, OPEN_STEP_STATUSES, checkCommitSteps, checkNewRunSteps, checkPageLimit, checkTagFilter } from '../rules'
 import type {
   Claim,
   CommitResult,
@@ -77,6 +77,8 @@ import type {
   RunPage,
   RunPatch,
   RunTransition,
+  SchedulePatch,
+  ScheduleState,
   StoreKind,
   WorkflowStore,
 } from '../../core/store'
@@ -159,6 +161,8 @@ export class LibSQLStore implements WorkflowStore {
     return this.#guard('listRuns', async () => {
       const limit = checkPageLimit(filter.limit ?? DEFAULT_PAGE_SIZE)
       const after = filter.cursor == null ? null : decodeCursor(filter.cursor)
+      const tags = checkTagFilter(filter.tags)
+      if (tags.length > 0) return this.#listRunsByTags(tags, filter, limit, after)
       const conditions: SQL[] = []
       if (filter.workflowId !== undefined) conditions.push(eq(workflowRuns.workflowId, filter.workflowId))
       if (filter.status !== undefined) conditions.push(eq(workflowRuns.status, filter.status))
@@ -180,6 +184,46 @@ export class LibSQLStore implements WorkflowStore {
       const nextCursor = more ? encodeCursor({ createdAt: last.createdAt, runId: last.runId }) : null
       return { runs: page.map(fromRunRow), nextCursor }
     })
+  }
+
+  /**
+   * Runs carrying every tag: walks the first tag's rows in run_tags' primary key, newest first, and checks each
+   * further tag by a primary-key lookup on the same (created_at, run_id); other filters apply to the joined run.
+   * Cost: the rows of the first tag down to the page's end, never the whole runs table.
+   */
+  async #listRunsByTags(
+    tags: readonly (readonly [string, string])[],
+    filter: RunFilter,
+    limit: number,
+    after: { createdAt: number; runId: string } | null,
+  ): Promise<RunPage> {
+    const [first, ...rest] = tags as [readonly [string, string], ...(readonly [string, string])[]]
+    const conditions: SQL[] = [eq(runTags.tagKey, first[0]), eq(runTags.tagValue, first[1])]
+    rest.forEach(([key, value], i) => {
+      const t = sql.identifier(`t${i + 1}`)
+      const column = (c: SQLiteColumn) => sql`${t}.${sql.identifier(c.name)}`
+      conditions.push(sql`EXISTS (SELECT 1 FROM ${runTags} AS ${t} WHERE ${column(runTags.tagKey)} = ${key}
+        AND ${column(runTags.tagValue)} = ${value} AND ${column(runTags.createdAt)} = ${runTags.createdAt}
+        AND ${column(runTags.runId)} = ${runTags.runId})`)
+    })
+    if (filter.workflowId !== undefined) conditions.push(eq(workflowRuns.workflowId, filter.workflowId))
+    if (filter.status !== undefined) conditions.push(eq(workflowRuns.status, filter.status))
+    if (filter.resourceId !== undefined) conditions.push(eq(workflowRuns.resourceId, filter.resourceId))
+    if (after !== null) {
+      conditions.push(sql`(${runTags.createdAt}, ${runTags.runId}) < (${after.createdAt}, ${after.runId})`)
+    }
+    const rows = await this.#db
+      .select({ run: workflowRuns })
+      .from(runTags)
+      .innerJoin(workflowRuns, eq(workflowRuns.runId, runTags.runId))
+      .where(and(...conditions))
+      .orderBy(desc(runTags.createdAt), desc(runTags.runId))
+      .limit(limit + 1)
+    const page = rows.slice(0, limit).map((row) => row.run)
+    const last = page.at(-1)
+    const more = rows.length > limit && last !== undefined
+    const nextCursor = more ? encodeCursor({ createdAt: last.createdAt, runId: last.runId }) : null
+    return { runs: page.map(fromRunRow), nextCursor }
   }
 
   async claimRun(runId: string, owner: string, now: number, leaseMs: number): Promise<Claim | null> {
@@ -288,6 +332,19 @@ export class LibSQLStore implements WorkflowStore {
       for (let i = 0; i < steps; i++) {
         queries.push(this.#fencedUpsert(stepExecutions, placeholderRow(stepExecutions, `s${i}.`), inserted, key, 'nothing'))
       }
+      // The tag index rows, from the inserted row's own tags (json_each), so one statement serves any number of tags.
+      queries.push(
+        this.#db
+          .insert(runTags)
+          .select(
+            sql`SELECT j.key, j.value, ${workflowRuns.createdAt}, ${workflowRuns.runId}
+              FROM ${workflowRuns}, json_each(${workflowRuns.tags}) AS j
+              WHERE ${workflowRuns.runId} = ${sql.placeholder('r.runId')}
+              AND ${workflowRuns.createdAt} = ${sql.placeholder('r.createdAt')}
+              AND ${workflowRuns.leaseOwner} IS ${sql.placeholder('r.leaseOwner')}`,
+          )
+          .onConflictDoNothing(),
+      )
       template = queries.map((query) => toTemplate(query.toSQL()))
       if (shape < MAX_CREATE_TEMPLATES) this.#createTemplates[shape] = template
     }
@@ -652,6 +709,7 @@ export class LibSQLStore implements WorkflowStore {
         this.#db.delete(stepExecutions).where(eq(stepExecutions.runId, runId)),
         this.#db.delete(workflowState).where(eq(workflowState.runId, runId)),
         this.#db.delete(workflowEvents).where(eq(workflowEvents.runId, runId)),
+        this.#db.delete(runTags).where(eq(runTags.runId, runId)),
       ])
       if (deleted.length === 0) throw new RunNotFoundError(runId)
     })
@@ -668,7 +726,8 @@ export class LibSQLStore implements WorkflowStore {
       const doomed = sql`(SELECT ${workflowRuns.runId} FROM ${workflowRuns} INDEXED BY workflow_runs_retention_idx
         WHERE ${workflowRuns.status} IN ('COMPLETED', 'FAILED', 'CANCELLED') AND ${workflowRuns.completedAt} < ${before}
         ORDER BY ${workflowRuns.completedAt}, ${workflowRuns.runId} LIMIT ${limit})`
-      const [, , , deleted] = await this.#db.batch([
+      const [, , , , deleted] = await this.#db.batch([
+        this.#db.delete(runTags).where(inArray(runTags.runId, doomed)),
         this.#db.delete(stepExecutions).where(inArray(stepExecutions.runId, doomed)),
         this.#db.delete(workflowState).where(inArray(workflowState.runId, doomed)),
         this.#db.delete(workflowEvents).where(inArray(workflowEvents.runId, doomed)),
@@ -678,6 +737,35 @@ export class LibSQLStore implements WorkflowStore {
           .returning({ runId: workflowRuns.runId }),
       ])
       return deleted.length
+    })
+  }
+
+  async listScheduleStates(): Promise<ScheduleState[]> {
+    return this.#guard('listScheduleStates', async () => {
+      const rows = await this.#db.select().from(workflowSchedules).orderBy(asc(workflowSchedules.workflowId))
+      return rows.map((row) => ({ ...row }))
+    })
+  }
+
+  async updateScheduleState(workflowId: string, patch: SchedulePatch, now: number): Promise<ScheduleState> {
+    return this.#guard('updateScheduleState', async () => {
+      const tick = patch.lastTickAt ?? null
+      const rows = await this.#db
+        .insert(workflowSchedules)
+        .values({ workflowId, paused: patch.paused ?? false, lastTickAt: tick, updatedAt: now })
+        .onConflictDoUpdate({
+          target: workflowSchedules.workflowId,
+          set: {
+            ...(patch.paused === undefined ? {} : { paused: patch.paused }),
+            // The newest fired tick never moves back, whichever engine writes last.
+            ...(tick === null
+              ? {}
+              : { lastTickAt: sql`max(coalesce(${workflowSchedules.lastTickAt}, ${tick}), ${tick})` }),
+            updatedAt: now,
+          },
+        })
+        .returning()
+      return { ...(rows[0] as ScheduleState) }
     })
   }
 

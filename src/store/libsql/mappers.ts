@@ -66,6 +66,7 @@ export function toRunRow(run: RunRecord): RunInsert {
     retryOf: run.retryOf,
     retriedBy: run.retriedBy,
     concurrencyLimit: run.concurrencyLimit,
+    traceparent: run.traceparent,
     webhook: encodeNullable(run.webhook),
     webhookDueAt: webhookDueAt(run.webhook),
   }
@@ -103,6 +104,7 @@ export function fromRunRow(row: WorkflowRunRow): RunRecord {
     retryOf: row.retryOf,
     retriedBy: row.retriedBy,
     concurrencyLimit: row.concurrencyLimit,
+    traceparent: row.traceparent,
     webhook: decodeNullable<WebhookDelivery>(row.webhook),
   }
 }

@@ -22,7 +22,7 @@ import { isTerminalRunStatus } from '../../core/model'
 import type { DeliveredEvent, Json, RunRecord, StepExecution, WebhookDelivery } from '../../core/model'
 import { decodeCursor, encodeCursor } from '../cursor'
 import { DEFAULT_PAGE_SIZE, byExecutionIndex } from '../../core/store'
-import { checkCommitSteps, checkNewRunSteps, checkPageLimit, dueInstant, dueTime, isClaimable } from '../rules'
+import { checkCommitSteps, checkNewRunSteps, checkPageLimit, checkTagFilter, dueInstant, dueTime, hasTags, isClaimable } from '../rules'
 import type {
   Claim,
   CommitResult,
@@ -32,6 +32,8 @@ import type {
   RunFilter,
   RunPage,
   RunTransition,
+  SchedulePatch,
+  ScheduleState,
   StoreKind,
   WorkflowStore,
 } from '../../core/store'
@@ -48,6 +50,9 @@ export class MemoryStore implements WorkflowStore {
   readonly #events = new Map<string, Map<string, DeliveredEvent>>()
   /** `workflowId \0 idempotencyKey` → runId; the uniqueness index of idempotent starts. */
   readonly #idempotency = new Map<string, string>()
+  readonly #schedules = new Map<string, ScheduleState>()
+  /** `JSON [key, value]` → ids of the runs carrying that tag; what `listRuns` with tags starts from. */
+  readonly #byTag = new Map<string, Set<string>>()
   #closed = false
 
   async createRun(run: RunRecord, steps: readonly StepExecution[] = []): Promise<CreateRunResult> {
@@ -64,6 +69,11 @@ export class MemoryStore implements WorkflowStore {
     this.#runs.set(stored.runId, stored)
     if (steps.length > 0) this.#steps.set(stored.runId, new Map(steps.map((step) => [step.stepId, copy(step)])))
     if (idemKey !== null) this.#idempotency.set(idemKey, stored.runId)
+    for (const tag of Object.entries(stored.tags)) {
+      const key = JSON.stringify(tag)
+      const ids = this.#byTag.get(key) ?? new Set<string>()
+      this.#byTag.set(key, ids.add(stored.runId))
+    }
     return { run: copy(stored), created: true }
   }
 
@@ -76,7 +86,15 @@ export class MemoryStore implements WorkflowStore {
     this.#open()
     const limit = checkPageLimit(filter.limit ?? DEFAULT_PAGE_SIZE)
     const after = filter.cursor == null ? null : decodeCursor(filter.cursor)
-    const matching = [...this.#runs.values()]
+    const tags = checkTagFilter(filter.tags)
+    // With tags, the candidates are the smallest tag's runs, not every run.
+    const candidates =
+      tags.length === 0
+        ? [...this.#runs.values()]
+        : [...tags.map((tag) => this.#byTag.get(JSON.stringify(tag)) ?? new Set<string>()).reduce((a, b) => (b.size < a.size ? b : a))]
+            .map((runId) => this.#runs.get(runId))
+            .filter((run): run is RunRecord => run !== undefined && hasTags(run, tags))
+    const matching = candidates
       .filter(
         (run) =>
           (filter.workflowId === undefined || run.workflowId === filter.workflowId) &&
@@ -329,6 +347,25 @@ export class MemoryStore implements WorkflowStore {
     return doomed.length
   }
 
+  async listScheduleStates(): Promise<ScheduleState[]> {
+    this.#open()
+    return [...this.#schedules.values()].sort((a, b) => (a.workflowId < b.workflowId ? -1 : a.workflowId > b.workflowId ? 1 : 0)).map((s) => ({ ...s }))
+  }
+
+  async updateScheduleState(workflowId: string, patch: SchedulePatch, now: number): Promise<ScheduleState> {
+    this.#open()
+    const current = this.#schedules.get(workflowId)
+    const last = current?.lastTickAt ?? null
+    const next: ScheduleState = {
+      workflowId,
+      paused: patch.paused ?? current?.paused ?? false,
+      lastTickAt: patch.lastTickAt === undefined || (last !== null && last >= patch.lastTickAt) ? last : patch.lastTickAt,
+      updatedAt: now,
+    }
+    this.#schedules.set(workflowId, next)
+    return { ...next }
+  }
+
   async close(): Promise<void> {
     this.#closed = true
   }
@@ -373,6 +410,7 @@ export class MemoryStore implements WorkflowStore {
     this.#steps.delete(run.runId)
     this.#state.delete(run.runId)
     this.#events.delete(run.runId)
+    for (const tag of Object.entries(run.tags)) this.#byTag.get(JSON.stringify(tag))?.delete(run.runId)
     // Free the key only if it still points here: a deleted run must not answer for a later start.
     if (run.idempotencyKey !== null) {
       const key = idempotencyIndexKey(run.workflowId, run.idempotencyKey)

@@ -351,6 +351,26 @@ describe('runs list', () => {
     expect(await shown('workflow=parallel&resource=r-1&status=COMPLETED')).toEqual([a.runId])
   })
 
+  it('filters by tags (key:value, comma-separated, all must match) and refuses a malformed tag filter', async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie } = await h.signIn()
+    const a = await h.engine.run('parallel', { val1: 1, val2: 2 }, { tags: { env: 'prod', team: 'red' } })
+    const b = await h.engine.run('parallel', { val1: 1, val2: 2 }, { tags: { env: 'prod' } })
+    const c = await h.engine.run('failing', null, { tags: { env: 'dev', team: 'red' } })
+    const shown = async (query: string) => {
+      const page = await (await h.get(`/ui/runs?${query}`, cookie)).text()
+      return [a, b, c].filter((r) => page.includes(`data-run-id="${r.runId}"`)).map((r) => r.runId)
+    }
+    expect(await shown('tags=env%3Aprod')).toEqual([a.runId, b.runId])
+    expect(await shown(`tags=${encodeURIComponent('env:prod, team:red')}`)).toEqual([a.runId])
+    expect(await shown(`tags=${encodeURIComponent('team:red')}&workflow=failing`)).toEqual([c.runId])
+    const bad = await h.get(`/ui/runs?tags=${encodeURIComponent('env')}`, cookie)
+    expect(bad.status).toBe(400)
+    const text = await bad.text()
+    expect(text).toContain('Tags are written key:value')
+    expect(text).not.toContain('data-run-id=')
+  })
+
   it('pages with the store cursor and says when a cursor is no longer valid', async () => {
     const h = createUiHarness(WORKFLOWS)
     const { cookie } = await h.signIn()
