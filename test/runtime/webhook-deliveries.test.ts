@@ -113,6 +113,8 @@ describe('completion webhooks', () => {
     }
     // One message, retried: the same webhook-id lets the receiver drop a duplicate.
     expect(hook.received.map((r) => r.headers['webhook-id'])).toEqual([`msg_${run.runId}`, `msg_${run.runId}`])
+    // The failed attempt counts for operators.
+    expect(await (await call(s, 'GET', '/v1/metrics')).text()).toMatch(/^gorkflow_webhook_failures_total 1$/m)
   })
 
   it("sends a workflow's default webhook for a start without a callbackUrl, and checks it like one", async () => {
