@@ -41,6 +41,10 @@ export default defineConfig({
                 // the alarms' execution budget, so steps of a few seconds outlast both.
                 WAIT_UNTIL_LIMIT_MS: '1000',
                 BACKGROUND_BUDGET_MS: '1000',
+                // Completion webhooks to the receiver of test/workerd/global-setup.ts on 127.0.0.1 (test values).
+                WEBHOOK_SECRET: `whsec_${Buffer.from('workerd-webhook-test-secret-32b!').toString('base64')}`,
+                WEBHOOK_ALLOW_PRIVATE: '1',
+                WEBHOOK_RECEIVER_URL: inject('webhookReceiverUrl'),
               },
             },
           })),

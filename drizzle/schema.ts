@@ -62,6 +62,10 @@ export const workflowRuns = sqliteTable(
     concurrencyLimit: integer('concurrency_limit'),
     /** W3C traceparent the run was started under (README "Traces"); NULL outside a trace. */
     traceparent: text('traceparent'),
+    /** JSON text of the completion webhook's delivery state (WebhookDelivery), or NULL for none. */
+    webhook: text('webhook'),
+    /** When the webhook's next attempt is due; NULL once delivered or given up. The run must be terminal too. */
+    webhookDueAt: integer('webhook_due_at'),
   },
   (t) => [
     index('workflow_runs_workflow_created_idx').on(t.workflowId, t.createdAt, t.runId),
@@ -74,6 +78,10 @@ export const workflowRuns = sqliteTable(
     index('workflow_runs_retention_idx')
       .on(t.completedAt, t.runId)
       .where(sql`status IN ('COMPLETED', 'FAILED', 'CANCELLED')`),
+    // Partial: a run enters it when it becomes terminal (no write has to move it), and leaves it once delivered.
+    index('workflow_runs_webhook_due_idx')
+      .on(t.webhookDueAt, t.runId)
+      .where(sql`webhook_due_at IS NOT NULL AND status IN ('COMPLETED', 'FAILED', 'CANCELLED')`),
     uniqueIndex('workflow_runs_idempotency_idx').on(t.workflowId, t.idempotencyKey),
     // Per-resource concurrency: claimRun counts slot holders and looks for older waiting runs of one key.
     index('workflow_runs_slot_idx')

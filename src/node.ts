@@ -19,7 +19,7 @@ import { jsonLogger, type Logger } from './core/logger'
 import type { StepDeps } from './core/step'
 import type { WorkflowStore } from './core/store'
 import type { AnyWorkflow } from './core/workflow'
-import { readInteger, readRetentionMs, readSettings, readString } from './runtime/env-config'
+import { readInteger, readRetentionMs, readSettings, readString, type WebhookSettings } from './runtime/env-config'
 import { DEFAULT_DATABASE_URL, DEFAULT_SWEEP_INTERVAL_MS, type NodeEnv } from './runtime/env-keys'
 import { composeRuntime, errorFields, openStore, sweep } from './runtime/compose'
 import { WakeTimer } from './runtime/wake-timer'
@@ -66,6 +66,10 @@ export interface NodeServerOptions {
   readonly waitBudgetMs?: number
   /** Key of the dashboard's session cookies. @default derived from the API tokens */
   readonly uiSessionSecret?: string
+  /** Completion webhooks (WEBHOOK_SECRET, WEBHOOK_ALLOW_PRIVATE). @default none: `callbackUrl` is refused */
+  readonly webhooks?: WebhookSettings
+  /** Delay before a failed webhook's second attempt, doubling after. @default 30_000 */
+  readonly webhookRetryMs?: number
   /** @default jsonLogger('info') */
   readonly logger?: Logger
 }
@@ -110,6 +114,8 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     },
     apiTokens: options.apiTokens,
     uiSessionSecret: options.uiSessionSecret,
+    webhooks: options.webhooks,
+    ...(options.webhookRetryMs === undefined ? {} : { webhookRetryMs: options.webhookRetryMs }),
     ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
     ...(options.waitBudgetMs === undefined ? {} : { waitBudgetMs: options.waitBudgetMs }),
     // Node keeps running after the response; the engine tracks the execution and shutdown waits for it.
@@ -240,6 +246,7 @@ async function main(): Promise<void> {
     logger,
     store,
     ...(settings.uiSessionSecret === undefined ? {} : { uiSessionSecret: settings.uiSessionSecret }),
+    ...(settings.webhooks === undefined ? {} : { webhooks: settings.webhooks }),
   })
   const where = settings.store === 'libsql' ? displayDatabase(settings.database?.url ?? DEFAULT_DATABASE_URL) : settings.store
   console.log(`Gorkflow listening on ${server.url} (store: ${where}); dashboard at ${server.url}/ui`)

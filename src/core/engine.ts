@@ -128,6 +128,12 @@ export interface StartOptions {
    * OpenTelemetry context, if any
    */
   readonly traceparent?: string | null
+  /**
+   * Where to POST the run's view once it is terminal (README, "Completion webhooks"); checked by the caller (the HTTP
+   * layer's SSRF guard). @default the workflow's `webhook.url`, if any. Refused with INVALID_ARGUMENT on a store that
+   * keeps no webhooks.
+   */
+  readonly webhookUrl?: string | null
 }
 
 /** A child run of a parent's child node, as the API lists it. */
@@ -492,6 +498,10 @@ export class Engine {
     const resourceId = options.resourceId ?? null
     const concurrencyLimit = wf.concurrency !== null && resourceId !== null ? wf.concurrency.limit : null
     const leased = concurrencyLimit === null && options.leased !== false
+    const webhookUrl = options.webhookUrl ?? wf.webhook?.url ?? null
+    if (webhookUrl !== null && !this.store.listDueWebhooks) {
+      throw new InvalidArgumentError(`callbackUrl: the ${this.store.kind} store does not keep completion webhooks`)
+    }
     return {
       runId,
       workflowId: wf.id,
@@ -520,6 +530,8 @@ export class Engine {
       parentRunId: null,
       concurrencyLimit,
       traceparent: startRunTrace(this.#env.tracer, { runId, workflowId: wf.id, workflowVersion: wf.version }, options.traceparent),
+      // Due at once, but listed only once the run is terminal (see WorkflowStore.listDueWebhooks).
+      webhook: webhookUrl === null ? null : { url: webhookUrl, attempts: 0, lastStatus: null, nextAttemptAt: now, deliveredAt: null },
     }
   }
 

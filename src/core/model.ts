@@ -156,6 +156,21 @@ export interface RunRecord {
    * this trace, whichever process runs it (README "Traces"). Null when the run was started outside any trace.
    */
   readonly traceparent: string | null
+  /** The completion webhook of the run and how its delivery went; null when none was asked for. */
+  readonly webhook: WebhookDelivery | null
+}
+
+/**
+ * A completion webhook's durable delivery state (README, "Completion webhooks"). Due once the run is terminal and
+ * `nextAttemptAt <= now`; done once `deliveredAt` is set or the attempts ran out (`nextAttemptAt` null).
+ */
+export interface WebhookDelivery {
+  readonly url: string
+  readonly attempts: number
+  /** HTTP status of the last attempt; 0 when it got no response (refused, timed out). */
+  readonly lastStatus: number | null
+  readonly nextAttemptAt: number | null
+  readonly deliveredAt: number | null
 }
 
 /** The persisted record of one step within one run; retries update the same record. */

@@ -22,7 +22,7 @@
  * The rules that stores apply alike (claimable, due, page limits, step checks) are written once in
  * src/store/rules.ts.
  */
-import type { DeliveredEvent, Json, RunRecord, RunStatus, StepExecution, WaitingFor, WorkflowError } from './model'
+import type { DeliveredEvent, Json, RunRecord, RunStatus, StepExecution, WaitingFor, WebhookDelivery, WorkflowError } from './model'
 
 /** The right to write one run until `expiresAt`. Held by exactly one engine at a time. */
 export interface Lease {
@@ -283,6 +283,20 @@ export interface WorkflowStore {
 
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>
+
+  /**
+   * Ids of terminal runs whose webhook is due (`webhook.nextAttemptAt <= now`), earliest first, at most `limit`.
+   * Index-backed, never a table scan. Absent on stores that do not keep webhooks (then `createRun` must not be
+   * given a run with one: the engine refuses it first).
+   */
+  listDueWebhooks?(now: number, limit: number): Promise<string[]>
+
+  /**
+   * Records a delivery attempt: replaces the run's `webhook` with `next` only while its `attempts` is still
+   * `expectedAttempts`, so two sweepers never both count one attempt. Changes nothing else (not `updatedAt`).
+   * Returns whether it applied. @throws RunNotFoundError
+   */
+  recordWebhookAttempt?(runId: string, expectedAttempts: number, next: WebhookDelivery): Promise<boolean>
 
   /**
    * Optional, cheap (no query) self-check for `GET /health`: why the store cannot be trusted any more (a `file:`

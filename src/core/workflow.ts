@@ -105,6 +105,8 @@ export interface WorkflowDefinition<I = unknown, O = unknown> {
   readonly concurrency: { readonly limit: number } | null
   /** Starts a run at each tick of a cron pattern (README "Scheduled starts"); null for none. */
   readonly schedule: Schedule | null
+  /** The completion webhook of runs started without their own `callbackUrl`; null for none. */
+  readonly webhook: { readonly url: string } | null
   /** Nodes in insertion order; that order breaks ties between ready steps (docs/decisions.md#scheduling-order). */
   readonly steps: readonly WorkflowNode[]
   readonly edges: readonly (readonly [string, string])[]
@@ -142,6 +144,11 @@ export interface WorkflowOptions {
    * @example { cron: '*\/5 * * * *', timezone: 'Europe/Berlin', input: { report: 'daily' } }
    */
   readonly schedule?: ScheduleOptions
+  /**
+   * Where to POST each run once it is terminal, when its start names no `callbackUrl` of its own (README,
+   * "Completion webhooks"). Checked by the SSRF guard at each start through the API, like a `callbackUrl`.
+   */
+  readonly webhook?: { readonly url: string }
 }
 
 interface Draft {
@@ -358,6 +365,7 @@ export class WorkflowBuilder<In, Cur> {
       config: Object.freeze({ ...options.config }),
       concurrency: options.concurrency ? Object.freeze({ limit: options.concurrency.limit }) : null,
       schedule: this.#draft.schedule,
+      webhook: options.webhook ? Object.freeze({ url: options.webhook.url }) : null,
       steps: Object.freeze(steps),
       edges: Object.freeze(edges.map((e) => Object.freeze(e))),
       entries: Object.freeze(graph.entries),

@@ -30,6 +30,15 @@ export interface AppOptions {
   readonly waitBudgetMs?: number
   /** Execution budget of background runs, in ms; what is left over is the sweeper's. @default engine's */
   readonly backgroundBudgetMs?: number
+  /** Interval between two reads of a streamed run (`GET /v1/runs/:runId/stream`), in ms; at least 200. @default 1_000 */
+  readonly streamPollMs?: number
+  /** Lifetime of one stream connection, in ms; the client reconnects with `Last-Event-ID`. @default 25_000 */
+  readonly streamMaxConnectionMs?: number
+  /**
+   * Completion webhooks are configured (a `WEBHOOK_SECRET`): starts may carry a `callbackUrl`, checked by the SSRF
+   * guard, which lets private targets through only with `allowPrivate`. @default none: a `callbackUrl` is refused
+   */
+  readonly webhooks?: { readonly allowPrivate: boolean }
   /** Where unexpected failures are reported (never with request bodies). @default console.error */
   readonly logError?: (entry: UnhandledErrorReport) => void
   /** In-process counters `GET /v1/metrics` reports; other parts (webhooks) increment them. @default none (zeros) */

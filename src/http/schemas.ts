@@ -103,6 +103,16 @@ export const RunSchema = z
       .int()
       .optional()
       .openapi({ description: 'At most this many runs of the workflow with this resourceId execute at once' }),
+    webhook: z
+      .object({
+        url: z.string(),
+        attempts: z.number().int(),
+        lastStatus: z.number().int().nullable().openapi({ description: 'HTTP status of the last attempt; 0 for no answer' }),
+        nextAttemptAt: IsoTime.nullable(),
+        deliveredAt: IsoTime.nullable(),
+      })
+      .optional()
+      .openapi({ description: 'The completion webhook and its delivery (README, "Completion webhooks")' }),
     createdAt: IsoTime,
     startedAt: IsoTime.optional(),
     completedAt: IsoTime.optional(),
@@ -241,6 +251,11 @@ export const StartRunBody = z
       .openapi({ description: 'A repeated start with the same key returns the existing run (200)' }),
     version: VersionString.optional().openapi({
       description: 'A registered version to start on (default: the current one); an unknown one is 404 WORKFLOW_VERSION_NOT_FOUND',
+    }),
+    callbackUrl: z.string().optional().openapi({
+      description:
+        'POSTed the run, signed per Standard Webhooks, once it is terminal. 400 INVALID_ARGUMENT for a malformed URL, a ' +
+        'loopback, private or link-local target (unless WEBHOOK_ALLOW_PRIVATE=1), or a server without WEBHOOK_SECRET',
     }),
   })
   .openapi('StartRun')

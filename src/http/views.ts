@@ -35,6 +35,8 @@ export interface RunView {
   parentRunId?: string
   /** Per-resource concurrency limit the run was started under. */
   concurrencyLimit?: number
+  /** The completion webhook and how its delivery went (README, "Completion webhooks"). */
+  webhook?: { url: string; attempts: number; lastStatus: number | null; nextAttemptAt: string | null; deliveredAt: string | null }
   createdAt: string
   startedAt?: string
   completedAt?: string
@@ -148,6 +150,17 @@ export function toRunView(run: RunRecord): RunView {
     ...(run.retriedBy === null ? {} : { retriedBy: run.retriedBy }),
     ...(run.parentRunId === null ? {} : { parentRunId: run.parentRunId }),
     ...(run.concurrencyLimit === null ? {} : { concurrencyLimit: run.concurrencyLimit }),
+    ...(run.webhook === null
+      ? {}
+      : {
+          webhook: {
+            url: run.webhook.url,
+            attempts: run.webhook.attempts,
+            lastStatus: run.webhook.lastStatus,
+            nextAttemptAt: run.webhook.nextAttemptAt === null ? null : iso(run.webhook.nextAttemptAt),
+            deliveredAt: run.webhook.deliveredAt === null ? null : iso(run.webhook.deliveredAt),
+          },
+        }),
     createdAt: iso(run.createdAt),
     ...(run.startedAt === null ? {} : { startedAt: iso(run.startedAt) }),
     ...(run.completedAt === null ? {} : { completedAt: iso(run.completedAt) }),

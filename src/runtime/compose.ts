@@ -11,7 +11,8 @@ import type { LogFields, Logger } from '../core/logger'
 import type { StepDeps } from '../core/step'
 import type { WorkflowStore } from '../core/store'
 import type { AnyWorkflow } from '../core/workflow'
-import { ConfigurationError, type DatabaseSettings, type StoreKindSetting } from './env-config'
+import { ConfigurationError, type DatabaseSettings, type StoreKindSetting, type WebhookSettings } from './env-config'
+import { WebhookDeliveries } from './webhook-deliveries'
 import { createApp } from '../http/app'
 import { createUiApp } from '../http/ui/ui-app'
 import { OperatorMetrics } from '../http/operator-metrics'
@@ -47,6 +48,10 @@ export interface RuntimeOptions {
   readonly apiTokens: readonly string[]
   /** Key of the dashboard's session cookies. @default derived from the API tokens */
   readonly uiSessionSecret?: string | undefined
+  /** Completion webhooks (WEBHOOK_SECRET, WEBHOOK_ALLOW_PRIVATE); without them a start's `callbackUrl` is refused. */
+  readonly webhooks?: WebhookSettings | undefined
+  /** Delay before a failed webhook's second attempt (doubling after). @default 30_000 */
+  readonly webhookRetryMs?: number
   readonly maxBodyBytes?: number
   readonly waitBudgetMs?: number
   /** Keeps a run executing after the response: `waitUntil` on Workers; nothing to do on Node. */
@@ -65,6 +70,8 @@ export interface Runtime {
   readonly logger: Logger
   /** This process's counters behind `GET /v1/metrics`; webhooks report failed deliveries here. */
   readonly metrics: OperatorMetrics
+  /** Sends due completion webhooks; each sweep calls it. Null without WEBHOOK_SECRET. */
+  readonly webhooks: WebhookDeliveries | null
 }
 
 /** Builds the engine and the app (API and dashboard) over a ready store; unexpected errors go to `logger`. */
@@ -91,6 +98,7 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
     ...background,
     ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
     ...(options.waitBudgetMs === undefined ? {} : { waitBudgetMs: options.waitBudgetMs }),
+    ...(options.webhooks === undefined ? {} : { webhooks: { allowPrivate: options.webhooks.allowPrivate } }),
     logError: ({ event, method, route, error }) => logger.log('error', event, { method, route, ...errorFields(error) }),
   })
   // The dashboard (docs/ui.md): signs in with the same tokens, its own cookie session, HTML errors.
@@ -104,16 +112,26 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
       logError: (error) => logger.log('error', 'ui_error', errorFields(error)),
     }),
   )
-  return { engine, app, store, logger, metrics }
+  const webhooks =
+    options.webhooks === undefined
+      ? null
+      : new WebhookDeliveries({
+          store,
+          logger,
+          ...options.webhooks,
+          ...(options.webhookRetryMs === undefined ? {} : { retryMs: options.webhookRetryMs }),
+          onFailure: () => metrics.webhookFailed(),
+        })
+  return { engine, app, store, logger, metrics, webhooks }
 }
 
 /**
- * One sweep (`engine.fireSchedules`, then `engine.resumeDue`), logged the same way on both entries: `sweep_finished` (info when it claimed or
+ * One sweep (`engine.fireSchedules`, then `engine.resumeDue`, then the due completion webhooks), logged the same way on both entries: `sweep_finished` (info when it claimed or
  * deleted runs, debug otherwise; with `trigger`, what started it, when given) or `sweep_failed`. Never rejects:
  * resolves with the sweep's result, or null when it failed.
  */
 export async function sweep(
-  runtime: Pick<Runtime, 'engine' | 'logger'>,
+  runtime: Pick<Runtime, 'engine' | 'logger'> & { readonly webhooks?: WebhookDeliveries | null },
   options: SweepOptions,
   trigger?: string,
 ): Promise<SweepResult | null> {
@@ -123,9 +141,13 @@ export async function sweep(
     // Scheduled starts first: the runs their ticks create are due at once, and this very sweep executes them.
     const scheduled = await runtime.engine.fireSchedules()
     const result = await runtime.engine.resumeDue(options)
-    runtime.logger.log(result.claimed + result.deleted + scheduled > 0 ? 'info' : 'debug', 'sweep_finished', {
+    // After the runs: a run this sweep finished gets its webhook in the same sweep.
+    const webhooks = runtime.webhooks ? await runtime.webhooks.deliverDue() : { attempted: 0, delivered: 0 }
+    runtime.logger.log(result.claimed + result.deleted + scheduled + webhooks.attempted > 0 ? 'info' : 'debug', 'sweep_finished', {
       ...result,
       scheduled,
+      webhooks_attempted: webhooks.attempted,
+      webhooks_delivered: webhooks.delivered,
       ...cause,
       duration_ms: Date.now() - started,
     })
@@ -133,6 +155,20 @@ export async function sweep(
   } catch (err) {
     runtime.logger.log('error', 'sweep_failed', errorFields(err))
     return null
+  }
+}
+
+/**
+ * The due completion webhooks, where a tick does not sweep (a Worker whose runs have alarms): logged like a sweep's,
+ * never rejects.
+ */
+export async function deliverWebhooks(runtime: Pick<Runtime, 'logger' | 'webhooks'>): Promise<void> {
+  if (!runtime.webhooks) return
+  try {
+    const { attempted, delivered } = await runtime.webhooks.deliverDue()
+    runtime.logger.log(attempted > 0 ? 'info' : 'debug', 'webhooks_swept', { attempted, delivered })
+  } catch (err) {
+    runtime.logger.log('error', 'webhooks_failed', errorFields(err))
   }
 }
 

@@ -26,7 +26,7 @@ import type { AnyWorkflow } from '../core/workflow'
 import { configFingerprint } from './config-fingerprint'
 import { ConfigurationError, readSettings, type DatabaseSettings } from './env-config'
 import type { WorkerEnv } from './env-keys'
-import { composeRuntime, errorFields, openStore, sweep, type Runtime } from './compose'
+import { composeRuntime, deliverWebhooks, errorFields, openStore, sweep, type Runtime } from './compose'
 import type { DurableObjectNamespaceLike } from './durable-object-types'
 import { DEFAULT_BACKGROUND_BUDGET_MS, runAlarmClass } from './run-alarm'
 import { armDueRuns, RunAlarms } from './run-alarms'
@@ -112,8 +112,8 @@ export function createWorker<Env extends WorkerEnv>(options: WorkerOptions<Env>)
             if (runtime.alarms) {
               await runtime.engine.fireSchedules()
               await armDueRuns(runtime, runtime.alarms, SWEEP_LIMIT)
-            }
-            else await sweep(runtime, { limit: SWEEP_LIMIT, budgetMs: SWEEP_BUDGET_MS }, 'cron')
+              await deliverWebhooks(runtime)
+            } else await sweep(runtime, { limit: SWEEP_LIMIT, budgetMs: SWEEP_BUDGET_MS }, 'cron')
           },
           (err: unknown) => loggerFor(env).log('error', 'sweep_failed', errorFields(err)),
         ),
@@ -155,6 +155,7 @@ async function buildRuntime<Env extends WorkerEnv>(env: Env, options: WorkerOpti
     },
     apiTokens: settings.apiTokens,
     uiSessionSecret: settings.uiSessionSecret,
+    webhooks: settings.webhooks,
     ...(settings.maxBodyBytes === undefined ? {} : { maxBodyBytes: settings.maxBodyBytes }),
     ...(settings.waitBudgetMs === undefined ? {} : { waitBudgetMs: settings.waitBudgetMs }),
     executeInBackground: (task, c) => guardedWaitUntil(c.executionCtx, waitUntilLimitMs, logger, task),

@@ -31,11 +31,18 @@ export interface DatabaseSettings {
   readonly authToken?: string
 }
 
+export interface WebhookSettings {
+  readonly secret: string
+  readonly allowPrivate: boolean
+}
+
 /** What both entries read from their environment, checked. Unset knobs are left out (their defaults apply). */
 export interface EntrySettings {
   readonly store: StoreKindSetting
   readonly apiTokens: readonly string[]
   readonly uiSessionSecret?: string
+  /** Completion webhooks, when WEBHOOK_SECRET is set. */
+  readonly webhooks?: WebhookSettings
   /** Unset only on the Worker, where the libSQL store then refuses to start naming TURSO_DATABASE_URL. */
   readonly database?: DatabaseSettings
   readonly logLevel: LogLevel
@@ -121,12 +128,31 @@ export function readSettings(env: Env, entry: EntryKind): EntrySettings {
   }
   const database = readDatabase(env, entry)
   const uiSessionSecret = readString(env, 'UI_SESSION_SECRET')
+  const webhooks = readWebhooks(env)
   return {
     store: store as StoreKindSetting,
     apiTokens: parseApiTokens(readString(env, 'API_TOKEN')),
     logLevel: parseLogLevel(readString(env, 'LOG_LEVEL'), 'info'),
     ...(database === undefined ? {} : { database }),
     ...(uiSessionSecret === undefined ? {} : { uiSessionSecret }),
+    ...(webhooks === undefined ? {} : { webhooks }),
     ...Object.fromEntries(Object.entries(knobs).filter(([, value]) => value !== undefined)),
   }
+}
+
+/**
+ * WEBHOOK_SECRET and WEBHOOK_ALLOW_PRIVATE, checked.
+ * @throws ConfigurationError for a secret that is not `whsec_` and base64 of at least 24 bytes, or a flag not 0/1
+ */
+export function readWebhooks(env: Env): WebhookSettings | undefined {
+  const secret = readString(env, 'WEBHOOK_SECRET')
+  const flag = readString(env, 'WEBHOOK_ALLOW_PRIVATE') ?? '0'
+  if (flag !== '0' && flag !== '1') throw new ConfigurationError(`WEBHOOK_ALLOW_PRIVATE must be 0 or 1, got ${JSON.stringify(flag)}`)
+  if (secret === undefined) return undefined
+  const encoded = secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret
+  // Values are not quoted: this is a secret.
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || encoded.length < 32) {
+    throw new ConfigurationError('WEBHOOK_SECRET must be whsec_ followed by base64 of at least 24 bytes')
+  }
+  return { secret, allowPrivate: flag === '1' }
 }

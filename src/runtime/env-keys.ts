@@ -102,6 +102,19 @@ export const ENV_KEYS = {
     default: 'derived from `API_TOKEN`',
     description: "key of the dashboard's session cookies",
   },
+  WEBHOOK_SECRET: {
+    entries: 'both',
+    secret: true,
+    default: '— (`callbackUrl` refused)',
+    description:
+      'signs completion webhooks per Standard Webhooks: `whsec_` + base64 of 24–64 random bytes (`echo whsec_$(openssl rand -base64 32)`)',
+  },
+  WEBHOOK_ALLOW_PRIVATE: {
+    entries: 'both',
+    secret: false,
+    default: '`0`',
+    description: '`1` lets `callbackUrl` target loopback, private and link-local addresses (tests, private networks)',
+  },
   LOG_LEVEL: {
     entries: 'both',
     secret: false,

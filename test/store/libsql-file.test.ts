@@ -203,17 +203,22 @@ describe('LibSQLStore on a file', () => {
     const old = await createLibSQLStore({ url: `file:${file}`, migrationsFolder: before })
     // Today's store reads and writes `interruptions` (migration 0004), which the old file lacks: add it so this
     // store can write the steps. 0003's rebuild copies only the columns it knows; 0004 adds this one back at 0.
-    // The same for `workflow_fingerprint` (0005), `traceparent` and `run_tags` (0007) and `parent_run_id` (0008),
-    // dropped again before the upgrade, which adds them (and fills run_tags from the runs' tags).
+    // The same for `workflow_fingerprint` (0005), `traceparent` and `run_tags` (0007), `parent_run_id` (0008) and
+    // the webhook columns (0009), dropped again before the upgrade, which adds them (and fills run_tags from the
+    // runs' tags).
     rawConnection(file).exec('ALTER TABLE step_executions ADD interruptions integer DEFAULT 0 NOT NULL')
     rawConnection(file).exec('ALTER TABLE workflow_runs ADD workflow_fingerprint text')
     rawConnection(file).exec('ALTER TABLE workflow_runs ADD traceparent text')
     rawConnection(file).exec('ALTER TABLE workflow_runs ADD parent_run_id text')
+    rawConnection(file).exec('ALTER TABLE workflow_runs ADD webhook text')
+    rawConnection(file).exec('ALTER TABLE workflow_runs ADD webhook_due_at integer')
     rawConnection(file).exec('CREATE TABLE run_tags (tag_key text, tag_value text, created_at integer, run_id text, PRIMARY KEY (tag_key, tag_value, created_at, run_id))')
     const { run, steps } = await busyRun(old, { tags: { env: 'prod' } })
     await old.close()
     rawConnection(file).exec('ALTER TABLE workflow_runs DROP COLUMN workflow_fingerprint')
     rawConnection(file).exec('ALTER TABLE workflow_runs DROP COLUMN traceparent')
+    rawConnection(file).exec('ALTER TABLE workflow_runs DROP COLUMN webhook')
+    rawConnection(file).exec('ALTER TABLE workflow_runs DROP COLUMN webhook_due_at')
     rawConnection(file).exec('DROP TABLE run_tags')
     rawConnection(file).exec('ALTER TABLE workflow_runs DROP COLUMN parent_run_id')
     const tableSql = () =>
@@ -471,6 +476,8 @@ describe('LibSQLStore on a file', () => {
       'deleteState',
       'deleteRun',
       'deleteFinishedRuns',
+      'listDueWebhooks',
+      'recordWebhookAttempt',
     ]
     expect(Object.keys(perMethod).sort()).toEqual(methods.slice().sort())
     expect(perMethod).toEqual(Object.fromEntries(methods.map((m) => [m, 1])))
@@ -523,6 +530,10 @@ async function exerciseEveryMethod(store: LibSQLStore): Promise<void> {
   await store.claimRun(second.runId, 'owner-b', T0, LEASE_MS)
   await store.cancelRun(run.runId, T0 + 4)
   await store.linkRetry(run.runId, 'retry-run', T0 + 5)
+  const hook = { url: 'https://hooks.example.com/x', attempts: 0, lastStatus: null, nextAttemptAt: T0, deliveredAt: null }
+  const hooked = (await store.createRun(makeRun({ status: 'COMPLETED', completedAt: T0, webhook: hook }))).run
+  await store.listDueWebhooks(T0 + 10, 10)
+  await store.recordWebhookAttempt(hooked.runId, 0, { ...hook, attempts: 1, nextAttemptAt: T0 + 100 })
   const other = await busyRun(store)
   await store.deleteRun(other.run.runId)
   await store.deleteFinishedRuns(T0 + 100, 10)

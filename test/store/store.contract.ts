@@ -768,6 +768,37 @@ export function runStoreContract(name: string, setup: () => Promise<StoreHarness
       })
     })
 
+    describe('completion webhooks', () => {
+      const pending = (nextAttemptAt: number) => ({ url: 'https://hooks.example.com/x', attempts: 0, lastStatus: null, nextAttemptAt, deliveredAt: null })
+
+      it('round-trips the delivery state, lists terminal runs whose webhook is due, earliest first, and records attempts conditionally', async () => {
+        // Stores without webhooks (DynamoDB) leave both methods out; the engine refuses a webhook there.
+        if (!store.listDueWebhooks || !store.recordWebhookAttempt) return expect(store.kind).toBe('dynamodb')
+        const open = await running({ webhook: pending(T0) })
+        const later = await create({ status: 'COMPLETED', completedAt: T0, webhook: pending(T0 + 50) })
+        const first = await create({ status: 'FAILED', completedAt: T0, webhook: pending(T0 + 10) })
+        await create({ status: 'COMPLETED', completedAt: T0 })
+        expect((await store.getRun(first.runId)).webhook).toEqual(pending(T0 + 10))
+        expect(await store.listDueWebhooks(T0 + 100, 10)).toEqual([first.runId, later.runId])
+        expect(await store.listDueWebhooks(T0 + 20, 10)).toEqual([first.runId])
+        expect(await store.listDueWebhooks(T0 + 100, 1)).toEqual([first.runId])
+
+        const claimed = { ...pending(T0 + 500), attempts: 1 }
+        expect(await store.recordWebhookAttempt(first.runId, 0, claimed)).toBe(true)
+        expect(await store.recordWebhookAttempt(first.runId, 0, claimed)).toBe(false)
+        expect(await store.listDueWebhooks(T0 + 100, 10)).toEqual([later.runId])
+        const delivered = { ...claimed, lastStatus: 200, nextAttemptAt: null, deliveredAt: T0 + 60 }
+        expect(await store.recordWebhookAttempt(first.runId, 1, delivered)).toBe(true)
+        expect(await store.getRun(first.runId)).toMatchObject({ status: 'FAILED', updatedAt: first.updatedAt, webhook: delivered })
+        expect(await store.listDueWebhooks(T0 + 1_000, 10)).toEqual([later.runId])
+
+        // The open run's webhook becomes due when the run ends, with no write to the webhook.
+        await store.cancelRun(open.run.runId, T0 + 5)
+        expect(await store.listDueWebhooks(T0 + 100, 10)).toEqual([open.run.runId, later.runId])
+        await expect(store.recordWebhookAttempt('no-such-run', 0, claimed)).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' })
+      })
+    })
+
     describe('nextDueAt', () => {
       /** nextDueAt() as listDueRuns sees it: nothing due a millisecond before, something due at it. */
       async function expectListedFrom(at: number): Promise<void> {

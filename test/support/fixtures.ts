@@ -38,6 +38,7 @@ export function makeRun(overrides: Partial<RunRecord> = {}): RunRecord {
     parentRunId: null,
     concurrencyLimit: null,
     traceparent: null,
+    webhook: null,
     ...overrides,
   }
 }

@@ -150,3 +150,46 @@ describe('Worker in workerd', () => {
     expect((await body(res)).error.message).toContain('wrangler.dynamodb.toml')
   })
 })
+
+describe('the run stream in workerd', () => {
+  it('streams a finished run to its end, resumes after Last-Event-ID and refuses without the token', async () => {
+    const ctx = createExecutionContext()
+    const started = await worker.fetch(post('/v1/workflows/sequential/runs?wait=true', { input: { val1: 2, val2: 3, mult: 4 } }), env, ctx)
+    await waitOnExecutionContext(ctx)
+    const { runId } = (await body(started)).run
+    const res = await exports.default.fetch(`${BASE}/v1/runs/${runId}/stream`, { headers: AUTH })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('Content-Type')).toMatch(/^text\/event-stream/)
+    const text = await res.text()
+    const events = [...text.matchAll(/event: (\S+)\n/g)].map((m) => m[1])
+    expect(events).toEqual(['run.started', 'step.started', 'step.completed', 'step.started', 'step.completed', 'step.started', 'step.completed', 'run.finished'])
+    const ids = [...text.matchAll(/id: (\S+)\n/g)].map((m) => m[1] as string)
+    const rest = await exports.default.fetch(`${BASE}/v1/runs/${runId}/stream`, { headers: { ...AUTH, 'Last-Event-ID': ids[4] as string } })
+    expect([...(await rest.text()).matchAll(/event: (\S+)\n/g)].map((m) => m[1])).toEqual(events.slice(5))
+    const anonymous = await exports.default.fetch(`${BASE}/v1/runs/${runId}/stream`)
+    expect(anonymous.status).toBe(401)
+  })
+})
+
+describe('completion webhooks in workerd', () => {
+  it('delivers a webhook signed with Web Crypto from the cron tick, which the receiver verifies', async () => {
+    const receiver = String(env.WEBHOOK_RECEIVER_URL)
+    const ctx = createExecutionContext()
+    const started = await worker.fetch(
+      post('/v1/workflows/sequential/runs?wait=true', { input: { val1: 3, val2: 4, mult: 5 }, callbackUrl: `${receiver}/hook` }),
+      env,
+      ctx,
+    )
+    await waitOnExecutionContext(ctx)
+    const { run } = await body(started)
+    expect(run).toMatchObject({ status: 'COMPLETED', webhook: { url: `${receiver}/hook`, attempts: 0, deliveredAt: null } })
+
+    const tick = createExecutionContext()
+    await worker.scheduled(createScheduledController({ cron: '* * * * *', scheduledTime: Date.now() }), env, tick)
+    await waitOnExecutionContext(tick)
+    const { received } = (await (await fetch(`${receiver}/received`)).json()) as { received: unknown[] }
+    expect(received.filter((r: any) => r.runId === run.runId)).toEqual([{ runId: run.runId, status: 'COMPLETED', verified: true }])
+    const after = (await body(await exports.default.fetch(`${BASE}/v1/runs/${run.runId}`, { headers: AUTH }))).run
+    expect(after.webhook).toMatchObject({ attempts: 1, lastStatus: 204, nextAttemptAt: null, deliveredAt: expect.any(String) })
+  })
+})

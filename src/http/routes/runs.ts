@@ -5,7 +5,7 @@
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
-import { isGorkflowError } from '../../core/errors'
+import { InvalidArgumentError, isGorkflowError } from '../../core/errors'
 import { isTerminalRunStatus, type RunRecord } from '../../core/model'
 import { DEFAULT_WAIT_BUDGET_MS, type AppOptions } from '../options'
 import {
@@ -24,8 +24,10 @@ import {
   StepSchema,
   WorkflowParams,
 } from '../schemas'
+import { DEFAULT_STREAM_MAX_MS, DEFAULT_STREAM_POLL_MS, MIN_STREAM_POLL_MS, runStreamResponse, type RunStreamOptions } from '../run-stream'
 import { optionalJsonBody, requireJsonBody, validationHook } from '../validation'
 import { toRunView, toStepView } from '../views'
+import { checkWebhookUrl } from '../webhook-target'
 import { BEARER, errorResponses, json } from './responses'
 
 /** How long past its budget a `?wait=true` start waits for a step that is still running. */
@@ -124,6 +126,26 @@ const getState = createRoute({
   request: { params: RunParams },
   responses: {
     200: json(z.object({ state: z.record(z.string(), z.unknown()) }), 'The state'),
+    ...errorResponses(400, 401, 404, 503),
+  },
+})
+
+const streamRun = createRoute({
+  method: 'get',
+  path: '/runs/{runId}/stream',
+  tags: ['runs'],
+  summary: "Server-Sent Events of the run's step and run events",
+  description:
+    'Events `run.started`, `run.paused`, `run.resumed`, `run.finished`, `step.started`, `step.waiting`, ' +
+    '`step.retrying`, `step.completed`, `step.failed`, `step.skipped`, `step.cancelled`, read from the store ' +
+    'once per poll interval. Each carries an id: reconnecting with `Last-Event-ID` resumes after it, without ' +
+    'gaps or duplicates. The stream ends after `run.finished`, or after a bounded time with a `retry:` hint; ' +
+    'a reconnect after `run.finished` gets 204. 400 INVALID_ARGUMENT for a `Last-Event-ID` this stream never sent.',
+  security: BEARER,
+  request: { params: RunParams },
+  responses: {
+    200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'The event stream' },
+    204: { description: 'The run had already finished when the client last heard from it' },
     ...errorResponses(400, 401, 404, 503),
   },
 })
@@ -260,6 +282,7 @@ export function runsRoutes(options: AppOptions) {
         ...(body.version === undefined ? {} : { version: body.version }),
         // The caller's trace becomes the run's parent (README "Traces"); a malformed header starts a new trace.
         traceparent: c.req.header('traceparent') ?? null,
+        ...webhookOf(options, workflowId, body),
       }
       if (!wait && options.scheduleRun) {
         const { run, created } = await engine.start(workflowId, body.input, { ...startOptions, leased: false })
@@ -318,6 +341,11 @@ export function runsRoutes(options: AppOptions) {
       const [, state] = await Promise.all([engine.getRun(runId), engine.getState(runId)])
       return c.json({ state }, 200)
     })
+    .openapi(streamRun, async (c) => {
+      const response = await runStreamResponse(c, engine, c.req.valid('param').runId, streamOptions(options))
+      // The OpenAPI types know JSON bodies only; the document above declares the event stream.
+      return response as never
+    })
     .openapi(cancelRun, async (c) => {
       const run = await engine.cancel(c.req.valid('param').runId)
       return c.json({ run: toRunView(run) }, 202)
@@ -367,6 +395,25 @@ function continueInBackground(options: AppOptions, runId: string, c: Context): v
     throw err
   })
   options.executeInBackground(execution, c)
+}
+
+/**
+ * The webhook of a start: its `callbackUrl`, or else its workflow's default, checked by the SSRF guard before anything
+ * is stored. @throws InvalidArgumentError
+ */
+function webhookOf(options: AppOptions, workflowId: string, body: { callbackUrl?: string | undefined; version?: string | undefined }) {
+  const url = body.callbackUrl ?? options.engine.getWorkflow(workflowId, body.version).webhook?.url
+  if (url === undefined) return {}
+  if (!options.webhooks) throw new InvalidArgumentError('callbackUrl: this server has no WEBHOOK_SECRET to sign webhooks with')
+  return { webhookUrl: checkWebhookUrl(url, options.webhooks).href }
+}
+
+/** The stream's timing, with the poll interval held at its floor whatever the configuration says. */
+export function streamOptions(options: Pick<AppOptions, 'streamPollMs' | 'streamMaxConnectionMs'>): RunStreamOptions {
+  return {
+    pollMs: Math.max(MIN_STREAM_POLL_MS, options.streamPollMs ?? DEFAULT_STREAM_POLL_MS),
+    maxConnectionMs: options.streamMaxConnectionMs ?? DEFAULT_STREAM_MAX_MS,
+  }
 }
 
 function budget(budgetMs: number | undefined): { budgetMs?: number } {

@@ -14,6 +14,8 @@ export interface LayoutProps {
   readonly section?: 'runs' | 'workflows'
   /** Reload the page this often while something on it is live; omitted when nothing changes. */
   readonly refreshMs?: number | undefined
+  /** The run's event stream, which the refresh script listens to where EventSource exists. */
+  readonly stream?: { readonly url: string; readonly updatedAt: number } | undefined
   /** What the page shows, condensed; the refresh script reloads when the server's differs. */
   readonly fingerprint?: string | undefined
   readonly children?: Child
@@ -43,6 +45,8 @@ export function Layout(props: LayoutProps) {
       <body
         data-refresh-ms={props.refreshMs === undefined ? undefined : String(props.refreshMs)}
         data-fingerprint={props.refreshMs === undefined ? undefined : props.fingerprint}
+        data-stream={props.refreshMs === undefined ? undefined : props.stream?.url}
+        data-updated-at={props.refreshMs === undefined || props.stream === undefined ? undefined : String(props.stream.updatedAt)}
       >
         <a class="skip" href="#main">
           Skip to content

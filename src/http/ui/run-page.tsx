@@ -8,7 +8,7 @@
  */
 import type { ChildRunSummary } from '../../core/engine'
 import type { MigrationMismatch, ValidationIssue } from '../../core/errors'
-import type { Json, RunRecord, StepExecution } from '../../core/model'
+import type { Json, RunRecord, StepExecution, WebhookDelivery } from '../../core/model'
 import { isFinishedStepStatus, isTerminalRunStatus } from '../../core/model'
 import { inputJsonSchema } from '../../core/schema'
 import type { AnyWorkflow, WorkflowNode } from '../../core/workflow'
@@ -130,6 +130,7 @@ export function RunPage(props: RunPageProps) {
       // reload would drop what the user typed.
       refreshMs={live && props.eventForm === undefined ? props.refreshMs : undefined}
       fingerprint={runFingerprint(run)}
+      stream={{ url: `${ctx.base}/runs/${encodeURIComponent(run.runId)}/stream`, updatedAt: run.updatedAt }}
     >
       <p>
         <a href={`${ctx.base}/runs`}>← All runs</a>
@@ -297,6 +298,19 @@ export function RunPage(props: RunPageProps) {
             <dt>Idempotency key</dt>
             <dd class="mono">
               <UserText value={run.idempotencyKey} />
+            </dd>
+          </>
+        )}
+        {run.webhook === null ? null : (
+          <>
+            <dt>Webhook</dt>
+            <dd>
+              <span class="mono">
+                <UserText value={run.webhook.url} />
+              </span>{' '}
+              <span class="muted" data-webhook>
+                {webhookSummary(run.webhook)}
+              </span>
             </dd>
           </>
         )}
@@ -622,4 +636,13 @@ function MigrateForm(props: {
       ) : null}
     </form>
   )
+}
+
+/** A completion webhook's delivery in words (README, "Completion webhooks"). */
+function webhookSummary(webhook: WebhookDelivery): string {
+  const last = webhook.lastStatus === null ? '' : `, last answer ${webhook.lastStatus === 0 ? 'none' : `HTTP ${webhook.lastStatus}`}`
+  const tries = `${webhook.attempts} attempt${webhook.attempts === 1 ? '' : 's'}${last}`
+  if (webhook.deliveredAt !== null) return `(delivered ${formatAbsolute(webhook.deliveredAt)}; ${tries})`
+  if (webhook.nextAttemptAt === null) return `(given up; ${tries})`
+  return webhook.attempts === 0 ? '(sent once the run ends)' : `(retrying from ${formatAbsolute(webhook.nextAttemptAt)}; ${tries})`
 }

@@ -124,8 +124,10 @@ progress::-moz-progress-bar{background:#2563eb;border-radius:999px}
 ${STATUS_CSS}`
 
 /**
- * Keeps a live page current without a client-side framework: every `data-refresh-ms` it asks the server for
- * the page's fingerprint (see `refresh.ts`) and reloads only when that changed, or after 30 s so relative
+ * Keeps a live page current without a client-side framework. A page with `data-stream` (a run's) listens to the
+ * run's event stream and reloads once an event later than the shown record (`data-updated-at`; an id starts with its
+ * time) arrives; without EventSource, or on other pages, it asks the server every `data-refresh-ms` for the page's
+ * fingerprint (see `refresh.ts`) and reloads only when that changed. Either way it reloads after 30 s so relative
  * times stay honest. It holds off while the tab is hidden, while a control has focus (a keyboard user
  * tabbing to Cancel keeps their place, someone typing keeps their text), while a field holds text the user
  * changed (an event payload typed and not yet sent) and just after a pointer press, and stops once a form is
@@ -138,7 +140,12 @@ document.addEventListener('pointerdown',function(){pressed=Date.now()},true);
 function dirty(){return [].some.call(document.querySelectorAll('input,textarea'),function(e){return e.value!==e.defaultValue})}
 function busy(){var a=document.activeElement;return sent||document.hidden||Date.now()-pressed<ms||dirty()||!!(a&&/^(A|BUTTON|SUMMARY|INPUT|SELECT|TEXTAREA)$/.test(a.tagName.toUpperCase()))}
 function later(){setTimeout(tick,ms)}
-function tick(){if(sent)return;if(busy())return later();if(Date.now()-born>30000)return location.reload();
+var src=b.getAttribute('data-stream'),upd=Number(b.getAttribute('data-updated-at')),changed=false,es=null;
+if(src&&window.EventSource){es=new EventSource(src);
+['run.started','run.paused','run.resumed','run.finished','step.started','step.waiting','step.retrying','step.completed','step.failed','step.skipped','step.cancelled'].forEach(function(t){
+es.addEventListener(t,function(e){if(Number(String(e.lastEventId).split('.')[0])>upd)changed=true})})}
+function tick(){if(sent)return;if(busy())return later();if(Date.now()-born>30000||changed)return location.reload();
+if(es)return later();
 fetch(location.href,{headers:{'X-Gorkflow-Fingerprint':'1'},cache:'no-store',credentials:'same-origin'})
 .then(function(r){return r.text()}).then(function(t){if(t!==fp&&!busy())location.reload();else later()},later)}
 later()})();

@@ -23,6 +23,8 @@ import { MAX_RESOURCE_ID_LENGTH, MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH } from
 import { CSRF_FIELD, csrfToken, verifyCsrfToken } from './csrf'
 import { MessagePage } from './message-page'
 import type { PageContext } from './page-context'
+import { streamOptions } from '../routes/runs'
+import { runStreamResponse } from '../run-stream'
 import { FINGERPRINT_HEADER, runFingerprint, runsFingerprint } from './refresh'
 import { RUN_NOTICES, RunPage as RunDetailPage, type EventFormState, type RunNotice, type RunPageMigration } from './run-page'
 import { parseTagFilter, RunsPage, type RunsQuery } from './runs-page'
@@ -54,6 +56,10 @@ export interface UiAppOptions {
   readonly backgroundBudgetMs?: number
   /** How often pages showing live runs reload. @default 2_000 */
   readonly refreshMs?: number
+  /** Timing of the run page's event stream (see `AppOptions`). @default 1_000 */
+  readonly streamPollMs?: number
+  /** @default 25_000 */
+  readonly streamMaxConnectionMs?: number
   /** @default 12 hours */
   readonly sessionTtlMs?: number
   /** Clock for session expiry and relative times. @default Date.now */
@@ -312,6 +318,10 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
     }
     return render(c, <RunsPage {...props} />, error === undefined ? 200 : 400)
   })
+
+  // The run page's live updates: the API's event stream, under the session instead of the bearer token (an
+  // EventSource cannot send headers).
+  app.get('/runs/:runId/stream', (c) => runStreamResponse(c, engine, c.req.param('runId'), streamOptions(options)))
 
   app.get('/runs/:runId', async (c) => {
     const runId = c.req.param('runId')

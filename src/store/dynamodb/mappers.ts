@@ -254,6 +254,8 @@ export function fromRunItem(item: Item): RunRecord {
     parentRunId: readOptionalString(item, RUN.parentRunId),
     concurrencyLimit: readOptionalNumber(item, RUN.concurrencyLimit),
     traceparent: readOptionalString(item, RUN.traceparent),
+    // This store keeps no webhooks (it has no listDueWebhooks): the engine refuses a start that asks for one.
+    webhook: null,
   }
 }
 

@@ -63,7 +63,7 @@ import {
   StoreUnavailableError,
 } from '../../core/errors'
 import { TERMINAL_RUN_STATUSES, isTerminalRunStatus } from '../../core/model'
-import type { DeliveredEvent, Json, RunRecord, StepExecution } from '../../core/model'
+import type { DeliveredEvent, Json, RunRecord, StepExecution, WebhookDelivery } from '../../core/model'
 import { decodeCursor, encodeCursor } from '../cursor'
 import { DEFAULT_PAGE_SIZE, byExecutionIndex } from '../../core/store'
 import { CLAIMABLE_RUN_STATUSES, OPEN_STEP_STATUSES, checkCommitSteps, checkNewRunSteps, checkPageLimit, checkTagFilter } from '../rules'
@@ -91,6 +91,7 @@ import {
   fromStepRow,
   toRunRow,
   toStepRow,
+  webhookDueAt,
 } from './mappers'
 
 /** A {@link WorkflowStore} over a Drizzle LibSQL database (any `@libsql/client` build). */
@@ -442,6 +443,41 @@ export class LibSQLStore implements WorkflowStore {
         .from(workflowRuns)
         .where(isNotNull(workflowRuns.dueAt))
       return row?.next ?? null
+    })
+  }
+
+  async listDueWebhooks(now: number, limit: number): Promise<string[]> {
+    return this.#guard('listDueWebhooks', async () => {
+      checkPageLimit(limit)
+      // INDEXED BY, as in deleteFinishedRuns: with an IN on status the planner would take workflow_runs_status_created_idx
+      // and sort every terminal run; the partial index holds only terminal runs with a webhook to send, in due order.
+      // Its condition is literal SQL so SQLite can prove it.
+      const rows = await this.#db.all<{ runId: string }>(sql`SELECT ${workflowRuns.runId} AS runId FROM ${workflowRuns}
+        INDEXED BY workflow_runs_webhook_due_idx
+        WHERE ${workflowRuns.webhookDueAt} IS NOT NULL AND ${workflowRuns.status} IN ('COMPLETED', 'FAILED', 'CANCELLED')
+          AND ${workflowRuns.webhookDueAt} <= ${now}
+        ORDER BY ${workflowRuns.webhookDueAt}, ${workflowRuns.runId} LIMIT ${limit}`)
+      return rows.map((row) => row.runId)
+    })
+  }
+
+  async recordWebhookAttempt(runId: string, expectedAttempts: number, next: WebhookDelivery): Promise<boolean> {
+    return this.#guard('recordWebhookAttempt', async () => {
+      const [updated, existing] = await this.#db.batch([
+        this.#db
+          .update(workflowRuns)
+          .set({ webhook: encodeNullable(next), webhookDueAt: webhookDueAt(next) })
+          .where(
+            and(
+              eq(workflowRuns.runId, runId),
+              sql`json_extract(${workflowRuns.webhook}, '$.attempts') = ${expectedAttempts}`,
+            ),
+          )
+          .returning({ runId: workflowRuns.runId }),
+        this.#db.select({ runId: workflowRuns.runId }).from(workflowRuns).where(eq(workflowRuns.runId, runId)),
+      ])
+      if (existing.length === 0) throw new RunNotFoundError(runId)
+      return updated.length > 0
     })
   }
 

@@ -3,7 +3,7 @@
  * Rows of `drizzle/schema.ts` ↔ domain records. The only place that knows how a record is laid out in SQL:
  * JSON payloads become JSON text, optional scalars are NULL, and `due_at` is derived, never read back.
  */
-import type { Json, RunRecord, RunStatus, StepError, StepExecution, WaitingFor, WorkflowError } from '../../core/model'
+import type { Json, RunRecord, RunStatus, StepError, StepExecution, WaitingFor, WebhookDelivery, WorkflowError } from '../../core/model'
 import { getTableColumns } from 'drizzle-orm'
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core'
 import type { StepExecutionRow, WorkflowRunRow, stepExecutions, workflowRuns } from '../../../drizzle/schema'
@@ -68,7 +68,14 @@ export function toRunRow(run: RunRecord): RunInsert {
     parentRunId: run.parentRunId,
     concurrencyLimit: run.concurrencyLimit,
     traceparent: run.traceparent,
+    webhook: encodeNullable(run.webhook),
+    webhookDueAt: webhookDueAt(run.webhook),
   }
+}
+
+/** The `webhook_due_at` column of a delivery state: its next attempt, unless delivered. */
+export function webhookDueAt(webhook: WebhookDelivery | null): number | null {
+  return webhook === null || webhook.deliveredAt !== null ? null : webhook.nextAttemptAt
 }
 
 export function fromRunRow(row: WorkflowRunRow): RunRecord {
@@ -100,6 +107,7 @@ export function fromRunRow(row: WorkflowRunRow): RunRecord {
     parentRunId: row.parentRunId,
     concurrencyLimit: row.concurrencyLimit,
     traceparent: row.traceparent,
+    webhook: decodeNullable<WebhookDelivery>(row.webhook),
   }
 }
 

@@ -19,7 +19,7 @@ import {
   StoreUnavailableError,
 } from '../../core/errors'
 import { awaitedEventName, isTerminalRunStatus } from '../../core/model'
-import type { DeliveredEvent, Json, RunRecord, StepExecution } from '../../core/model'
+import type { DeliveredEvent, Json, RunRecord, StepExecution, WebhookDelivery } from '../../core/model'
 import { decodeCursor, encodeCursor } from '../cursor'
 import { DEFAULT_PAGE_SIZE, byExecutionIndex } from '../../core/store'
 import { checkCommitSteps, checkNewRunSteps, checkPageLimit, checkTagFilter, dueInstant, dueTime, hasTags, isClaimable } from '../rules'
@@ -162,6 +162,26 @@ export class MemoryStore implements WorkflowStore {
       status: next.status,
       awaitedEventDelivered,
     }
+  }
+
+  async listDueWebhooks(now: number, limit: number): Promise<string[]> {
+    this.#open()
+    checkPageLimit(limit)
+    const due = (run: RunRecord) => (run.webhook?.deliveredAt === null ? run.webhook.nextAttemptAt : null)
+    return [...this.#runs.values()]
+      .filter((run) => isTerminalRunStatus(run.status) && (due(run) ?? Infinity) <= now)
+      .sort((a, b) => (due(a) as number) - (due(b) as number) || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0))
+      .slice(0, limit)
+      .map((run) => run.runId)
+  }
+
+  async recordWebhookAttempt(runId: string, expectedAttempts: number, next: WebhookDelivery): Promise<boolean> {
+    this.#open()
+    const run = this.#runs.get(runId)
+    if (!run) throw new RunNotFoundError(runId)
+    if (run.webhook?.attempts !== expectedAttempts) return false
+    this.#runs.set(runId, { ...run, webhook: { ...next } })
+    return true
   }
 
   async listDueRuns(now: number, limit: number): Promise<string[]> {

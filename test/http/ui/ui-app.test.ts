@@ -285,6 +285,35 @@ describe('runs list', () => {
     expect(page).toContain('/ui/assets/refresh.js')
   })
 
+  it("listens to a live run's event stream under the session, from the record it shows", async () => {
+    const h = createUiHarness(WORKFLOWS, { streamPollMs: 200, streamMaxConnectionMs: 400 })
+    const { cookie } = await h.signIn()
+    const { run } = await h.engine.start('sleep', { ms: 60_000 })
+    const page = await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()
+    expect(page).toContain(`data-stream="/ui/runs/${run.runId}/stream"`)
+    expect(page).toContain(`data-updated-at="${run.updatedAt}"`)
+    const anonymous = await h.get(`/ui/runs/${run.runId}/stream`)
+    expect(anonymous.status).toBe(303)
+    await h.engine.cancel(run.runId)
+    const res = await h.get(`/ui/runs/${run.runId}/stream`, cookie)
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    expect(await res.text()).toMatch(/event: run\.finished\ndata: \{"runId":"[^"]+","status":"CANCELLED"[^\n]*\nid: \d+\.2\.0\.0\.0\.T\n/)
+  })
+
+  it("shows a run's completion webhook and how its delivery went", async () => {
+    const h = createUiHarness(WORKFLOWS)
+    const { cookie } = await h.signIn()
+    const { run } = await h.engine.start('sleep', { ms: 60_000 }, { webhookUrl: 'https://hooks.example.com/x' })
+    const page = await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()
+    expect(page).toContain('<dt>Webhook</dt>')
+    expect(page).toContain('https://hooks.example.com/x')
+    expect(page).toContain('(sent once the run ends)')
+    await h.engine.cancel(run.runId)
+    const webhook = { url: 'https://hooks.example.com/x', attempts: 2, lastStatus: 200, nextAttemptAt: null, deliveredAt: 1_767_225_600_000 }
+    await h.engine.store.recordWebhookAttempt?.(run.runId, 0, webhook)
+    expect(await (await h.get(`/ui/runs/${run.runId}`, cookie)).text()).toContain('(delivered 2026-01-01 00:00:00 UTC; 2 attempts, last answer HTTP 200)')
+  })
+
   it('answers a refresh probe with a fingerprint that changes only when the shown runs change', async () => {
     const h = createUiHarness(WORKFLOWS)
     const { cookie } = await h.signIn()
