@@ -9,6 +9,7 @@ import type { AnyWorkflow } from '../../src/core/workflow'
 import { startNodeServer, type NodeServer } from '../../src/node'
 import { tempDir, type TempDir } from '../support/libsql-harness'
 import { twoVersions } from '../support/version-workflows'
+import { bearerFetch } from '../support/local-server'
 
 const TOKEN = 'node-versions-token'
 const servers: NodeServer[] = []
@@ -35,11 +36,7 @@ async function start(workflows: AnyWorkflow[]): Promise<NodeServer> {
 }
 
 async function call(s: NodeServer, method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${s.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
+  const res = await bearerFetch(s.url, TOKEN, method, path, body)
   return { status: res.status, body: await res.json() }
 }
 

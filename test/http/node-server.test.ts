@@ -9,6 +9,7 @@ import { nodeOptionsFromEnv, startNodeServer, type NodeServer } from '../../src/
 import { createLibSQLStore } from '../../src/store/libsql/create-libsql-store'
 import { makeRun } from '../support/fixtures'
 import { tempDir, type TempDir } from '../support/libsql-harness'
+import { bearerFetch } from '../support/local-server'
 
 const TOKEN = 'node-entry-token'
 let server: NodeServer | undefined
@@ -35,11 +36,7 @@ async function start(options: { sweepIntervalMs?: number; retentionMs?: number }
 }
 
 function call(s: NodeServer, method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(`${s.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
+  return bearerFetch(s.url, TOKEN, method, path, body)
 }
 
 describe('startNodeServer', () => {

@@ -15,6 +15,7 @@ import { exampleWorkflows } from '../../src/workflows'
 import { z } from 'zod'
 import { startNodeServer, type NodeServer } from '../../src/node'
 import { tempDir, type TempDir } from '../support/libsql-harness'
+import { bearerFetch } from '../support/local-server'
 
 const TOKEN = 'webhook-test-token-0123456789'
 const SECRET = `whsec_${Buffer.from('gorkflow-webhook-secret-of-32-b!').toString('base64')}`
@@ -72,11 +73,7 @@ async function startServer(
 }
 
 function call(s: NodeServer, method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(`${s.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
+  return bearerFetch(s.url, TOKEN, method, path, body)
 }
 
 /** The run's view once `done` holds for it; many sweeps at most, counted, never timed. */

@@ -29,3 +29,12 @@ export async function killAndWait(child: ChildProcess): Promise<void> {
   await exited
   clearTimeout(timer)
 }
+
+/** A request to a server under test with `token` as bearer, and `body` (when given) as JSON. */
+export function bearerFetch(baseUrl: string, token: string, method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
+}
