@@ -15,6 +15,7 @@ import {
   RunStateConflictError,
   ScheduleNotFoundError,
   toError,
+  unlessCode,
   WorkflowNotFoundError,
   WorkflowVersionNotFoundError,
 } from './errors'
@@ -352,10 +353,7 @@ export class Engine {
     const run = await this.store.getRun(runId)
     const children: ChildRunSummary[] = []
     for (const child of this.#childIds(run)) {
-      const found = await this.store.getRun(child.runId).catch((err: unknown) => {
-        if (isGorkflowError(err, 'RUN_NOT_FOUND')) return null
-        throw err
-      })
+      const found = await this.store.getRun(child.runId).catch(unlessCode(['RUN_NOT_FOUND'], null))
       if (found) children.push({ ...child, status: found.status })
     }
     return children
@@ -364,10 +362,7 @@ export class Engine {
   /** Applies `action` to each child of `run` that exists and is in a state it applies to. */
   async #forChildren(run: RunRecord, action: (childRunId: string) => Promise<unknown>): Promise<void> {
     for (const { runId } of this.#childIds(run)) {
-      await action(runId).catch((err: unknown) => {
-        const skip = ['RUN_NOT_FOUND', 'RUN_ALREADY_FINISHED', 'RUN_STATE_CONFLICT'] as const
-        if (!skip.some((code) => isGorkflowError(err, code))) throw err
-      })
+      await action(runId).catch(unlessCode(['RUN_NOT_FOUND', 'RUN_ALREADY_FINISHED', 'RUN_STATE_CONFLICT'], undefined))
     }
   }
 
@@ -801,10 +796,7 @@ export class Engine {
     }
     for (const node of wf.steps) {
       if (node.wait?.kind !== 'event') continue
-      const event = await this.store.loadEvent(runId, node.wait.name).catch((err: unknown) => {
-        if (isGorkflowError(err, 'EVENT_NOT_FOUND')) return null
-        throw err
-      })
+      const event = await this.store.loadEvent(runId, node.wait.name).catch(unlessCode(['EVENT_NOT_FOUND'], null))
       if (event) await this.store.deliverEvent(moved.runId, event.name, event.payload, now)
     }
     this.#log('warn', 'workflow_migrated', {

@@ -70,6 +70,17 @@ export function isGorkflowError<C extends ErrorCode>(
   return code === undefined ? (ERROR_CODES as readonly unknown[]).includes(actual) : actual === code
 }
 
+/**
+ * A rejection handler that turns one of ours with one of `codes` into `fallback` and rethrows anything else:
+ * `store.getRun(id).catch(unlessCode(['RUN_NOT_FOUND'], null))`.
+ */
+export function unlessCode<T>(codes: readonly ErrorCode[], fallback: T): (err: unknown) => T {
+  return (err) => {
+    if (codes.some((code) => isGorkflowError(err, code))) return fallback
+    throw err
+  }
+}
+
 export class RunNotFoundError extends GorkflowError {
   override name = 'RunNotFoundError'
   constructor(readonly runId: string) {

@@ -5,7 +5,7 @@
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
-import { InvalidArgumentError, isGorkflowError } from '../../core/errors'
+import { InvalidArgumentError, isGorkflowError, unlessCode } from '../../core/errors'
 import { isTerminalRunStatus, type RunRecord } from '../../core/model'
 import { DEFAULT_WAIT_BUDGET_MS, type AppOptions } from '../options'
 import {
@@ -390,10 +390,9 @@ export function runsRoutes(options: AppOptions) {
  */
 function continueInBackground(options: AppOptions, runId: string, c: Context): void {
   if (options.scheduleRun) return options.executeInBackground(options.scheduleRun(runId), c)
-  const execution = options.engine.execute(runId, budget(options.backgroundBudgetMs)).catch((err: unknown) => {
-    if (isGorkflowError(err, 'LEASE_LOST') || isGorkflowError(err, 'RUN_ALREADY_FINISHED')) return null
-    throw err
-  })
+  const execution = options.engine
+    .execute(runId, budget(options.backgroundBudgetMs))
+    .catch(unlessCode(['LEASE_LOST', 'RUN_ALREADY_FINISHED'], null))
   options.executeInBackground(execution, c)
 }
 
