@@ -207,20 +207,13 @@ describe('LibSQLStore on a file', () => {
     // the webhook columns (0009), dropped again before the upgrade, which adds them (and fills run_tags from the
     // runs' tags).
     rawConnection(file).exec('ALTER TABLE step_executions ADD interruptions integer DEFAULT 0 NOT NULL')
-    rawConnection(file).exec('ALTER TABLE workflow_runs ADD workflow_fingerprint text')
-    rawConnection(file).exec('ALTER TABLE workflow_runs ADD traceparent text')
-    rawConnection(file).exec('ALTER TABLE workflow_runs ADD parent_run_id text')
-    rawConnection(file).exec('ALTER TABLE workflow_runs ADD webhook text')
-    rawConnection(file).exec('ALTER TABLE workflow_runs ADD webhook_due_at integer')
+    const laterRunColumns = ['workflow_fingerprint text', 'traceparent text', 'parent_run_id text', 'webhook text', 'webhook_due_at integer']
+    for (const column of laterRunColumns) rawConnection(file).exec(`ALTER TABLE workflow_runs ADD ${column}`)
     rawConnection(file).exec('CREATE TABLE run_tags (tag_key text, tag_value text, created_at integer, run_id text, PRIMARY KEY (tag_key, tag_value, created_at, run_id))')
     const { run, steps } = await busyRun(old, { tags: { env: 'prod' } })
     await old.close()
-    rawConnection(file).exec('ALTER TABLE workflow_runs DROP COLUMN workflow_fingerprint')
-    rawConnection(file).exec('ALTER TABLE workflow_runs DROP COLUMN traceparent')
-    rawConnection(file).exec('ALTER TABLE workflow_runs DROP COLUMN webhook')
-    rawConnection(file).exec('ALTER TABLE workflow_runs DROP COLUMN webhook_due_at')
+    for (const column of laterRunColumns) rawConnection(file).exec(`ALTER TABLE workflow_runs DROP COLUMN ${column.split(' ')[0]}`)
     rawConnection(file).exec('DROP TABLE run_tags')
-    rawConnection(file).exec('ALTER TABLE workflow_runs DROP COLUMN parent_run_id')
     const tableSql = () =>
       String(plain(rawConnection(file).prepare("SELECT sql FROM sqlite_master WHERE name = 'step_executions'").get()).sql)
     expect(tableSql()).not.toContain('WITHOUT ROWID')
