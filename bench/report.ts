@@ -8,7 +8,8 @@ import { cpus, loadavg, release, totalmem } from 'node:os'
 import type { Measurement } from './measure'
 import { formatMs, formatRate } from './stats'
 import type { Target } from './targets/target'
-import { W1_STEPS, W4_STEPS, WORKLOAD_TITLES, type WorkloadId } from './workloads'
+import { W1_STEPS, W4_STEPS } from './workload-sizes'
+import { WORKLOAD_TITLES, type WorkloadId } from './workloads'
 
 /** A measurement, or why there is none. */
 export type Outcome =

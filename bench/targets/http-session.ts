@@ -8,13 +8,16 @@
  * measured would otherwise share.
  */
 import { Agent, request } from 'node:http'
-import { EXPECTED_N, W3_RUNS, assertCompleted, w1Workflow, w2Workflow } from '../workloads'
+import { W3_RUNS } from '../workload-sizes'
+import { EXPECTED_N, assertCompleted, benchWorkflows, type Durability } from '../workloads'
 import type { Session } from './target'
 
 export interface HttpSessionOptions {
   /** Base URL of the API (`http://127.0.0.1:8787`). */
   readonly url: string
   readonly token: string
+  /** Which mode's W1 and W2 the runs start. @default 'step' */
+  readonly durability?: Durability
   readonly storeCalls?: () => number | null
   readonly endpointRequests?: () => Promise<number | null>
   readonly peakRssKiB: () => Promise<number>
@@ -23,6 +26,7 @@ export interface HttpSessionOptions {
 
 export function httpSession(options: HttpSessionOptions): Session {
   const agent = new Agent({ keepAlive: true })
+  const { w1, w2 } = benchWorkflows(options.durability)
   const start = async (workflowId: string, expected: number): Promise<void> => {
     const url = `${options.url}/v1/workflows/${workflowId}/runs?wait=true`
     const headers = { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' }
@@ -32,9 +36,9 @@ export function httpSession(options: HttpSessionOptions): Session {
     assertCompleted(run.status, run.output, expected, run.error)
   }
   return {
-    run: (workload) => (workload === 'W1' ? start(w1Workflow.id, EXPECTED_N.W1) : start(w2Workflow.id, EXPECTED_N.W2)),
+    run: (workload) => (workload === 'W1' ? start(w1.id, EXPECTED_N.W1) : start(w2.id, EXPECTED_N.W2)),
     batch: async () => {
-      await Promise.all(Array.from({ length: W3_RUNS }, () => start(w1Workflow.id, EXPECTED_N.W1)))
+      await Promise.all(Array.from({ length: W3_RUNS }, () => start(w1.id, EXPECTED_N.W1)))
     },
     storeCalls: options.storeCalls ?? (() => null),
     endpointRequests: options.endpointRequests ?? (async () => null),
