@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { wranglerEnv } from '../../scripts/dev'
 import { freePort } from '../../test/support/local-server'
-import { descendants, peakRssKiB } from './processes'
+import { cpuMs, descendants, peakRssKiB } from './processes'
 import { tempDir } from './temp-dir'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -36,6 +36,8 @@ export interface WranglerWorker {
   readonly url: string
   /** Peak resident set of the workerd processes running the Worker, in KiB (not wrangler's Node process). */
   peakRssKiB(): number
+  /** CPU time used so far by wrangler and everything it started (workerd, the dev proxy), in ms. */
+  cpuMs(): number
   close(): Promise<void>
 }
 
@@ -96,6 +98,10 @@ export async function startWranglerWorker(options: WranglerWorkerOptions): Promi
     peakRssKiB: () => {
       const workerd = descendants(child.pid as number).filter((p) => p.command.startsWith('workerd'))
       return Math.max(0, ...workerd.map((p) => peakRssKiB(p.pid) ?? 0))
+    },
+    cpuMs: () => {
+      const pids = [child.pid as number, ...descendants(child.pid as number).map((p) => p.pid)]
+      return pids.reduce((total, pid) => total + (cpuMs(pid) ?? 0), 0)
     },
     close,
   }
