@@ -73,7 +73,10 @@ async function main(): Promise<void> {
     for (const workload of target.workloads.filter((w) => workloads.includes(w))) {
       process.stdout.write(`${target.id} ${workload} … `)
       const started = Date.now()
-      const outcome = await measureInChild(target, workload, { quick: values.quick, profile: values.profile })
+      const outcome: Outcome =
+        target.unavailable === undefined
+          ? await measureInChild(target, workload, { quick: values.quick, profile: values.profile })
+          : { ok: false, target, workload, error: `unavailable: ${target.unavailable}` }
       outcomes.push(outcome)
       console.log(
         outcome.ok
