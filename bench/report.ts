@@ -224,9 +224,9 @@ the engine (for \`wrangler dev\`: of the benchmark's HTTP client only), which mo
 other work shares the machine: compare it between runs, and read latencies with the load average above. Peak RSS
 is that of the process running the engine (tsx included, ~60 MiB of it), except for \`wrangler dev\`, where it
 is workerd's. The Cloudflare Workflows peer runs the same workloads under the same \`wrangler dev\`
-(bench/peers/cf-workflows/): W1 and W2 through the same client and request, W3 as one request that starts and
-awaits 100 instances (bench/targets/cf-workflows.ts says why); its state lives in workerd, so it has no store
-columns. Rows marked pipelined run the workflows with issue #18's pipelined durability.
+(bench/peers/cf-workflows/), through the same client and requests as our Worker; W3 under \`wrangler dev\`, ours
+and the peer's, is one request that starts the 100 runs inside the Worker (bench/worker.ts says why). The peer's
+state lives in workerd, so it has no store columns. Rows marked pipelined run the workflows with issue #18's pipelined durability.
 
 ${resultsTable(outcomes)}
 

@@ -4,6 +4,11 @@
  * store over HTTP to the local endpoint (`npm run dev`'s setup) — and, to tell the store's round trips from
  * everything else, with the in-isolate memory store. The entry is `bench/worker.ts`: the shipped Worker plus
  * the benchmark workflows of both durability modes. Logging at `warn`, as for the Node server.
+ *
+ * W3 is one request to the Worker's batch route (bench/worker.ts), which starts the 100 runs inside the isolate,
+ * as the Cloudflare Workflows peer does. With 100 concurrent requests, each held for the seconds a batch takes
+ * on a busy machine, wrangler's dev proxy reset its connections to workerd and answered 503 "Your worker
+ * restarted mid-request" for some of them (seen for our Worker and for the peer, inspector on or off).
  */
 import { randomBytes } from 'node:crypto'
 import { PIPELINED_UNAVAILABLE, type Durability } from '../workloads'
@@ -56,6 +61,7 @@ async function openWrangler({ store, launcher, durability }: Variant): Promise<S
     url: worker.url,
     token,
     durability,
+    batchInOneRequest: true,
     endpointRequests: async () => (endpoint ? endpoint.requests() : null),
     // The engine runs in workerd, not in wrangler's Node process.
     peakRssKiB: async () => worker.peakRssKiB(),

@@ -12,6 +12,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { wranglerEnv } from '../../scripts/dev'
 import { cfWorkflowsTarget } from '../../bench/targets/cf-workflows'
+import { wranglerDevLibsqlTarget } from '../../bench/targets/wrangler-dev'
 import { startEndpoint, type LibsqlEndpoint } from '../../bench/targets/libsql-endpoint'
 import { startWranglerWorker, type WranglerWorker } from '../../bench/targets/wrangler-process'
 
@@ -46,7 +47,7 @@ describe('the Cloudflare Workflows peer under wrangler dev', () => {
   }, 60_000)
 
   it('starts and awaits a batch of W1 instances in one request, each its own instance', async () => {
-    const { status, body } = await post(`${peer!.url}/v1/workflows/bench-w1/batch?runs=5`)
+    const { status, body } = await post(`${peer!.url}/bench/workflows/bench-w1/batch?runs=5`)
     expect(status).toBe(200)
     expect(body.runs.map((r: any) => [r.status, r.output])).toEqual(Array(5).fill(['COMPLETED', { n: 10 }]))
     expect(new Set(body.runs.map((r: any) => r.id)).size).toBe(5)
@@ -55,24 +56,41 @@ describe('the Cloudflare Workflows peer under wrangler dev', () => {
   it('answers 404 for an unknown workflow and 400 for a bad body or batch size', async () => {
     expect((await post(`${peer!.url}/v1/workflows/nope/runs`, { input: { n: 0 } })).status).toBe(404)
     expect((await post(`${peer!.url}/v1/workflows/bench-w1/runs`, { input: 'x' })).status).toBe(400)
-    expect((await post(`${peer!.url}/v1/workflows/bench-w1/batch?runs=0`)).status).toBe(400)
-    expect((await post(`${peer!.url}/v1/workflows/bench-w1/batch?runs=1.5`)).status).toBe(400)
+    expect((await post(`${peer!.url}/bench/workflows/bench-w1/batch?runs=0`)).status).toBe(400)
+    expect((await post(`${peer!.url}/bench/workflows/bench-w1/batch?runs=1.5`)).status).toBe(400)
   }, 30_000)
 })
 
+describe('the wrangler-dev benchmark target', () => {
+  it('runs W1 with 11 store requests and a W3 batch of 100 runs through the Worker\'s batch route', async () => {
+    const session = await wranglerDevLibsqlTarget.open()
+    try {
+      const before = (await session.endpointRequests()) as number
+      await session.run('W1')
+      const afterRun = (await session.endpointRequests()) as number
+      expect(afterRun - before).toBe(11)
+      await session.batch()
+      expect(((await session.endpointRequests()) as number) - afterRun).toBe(1_100)
+    } finally {
+      await session.close()
+    }
+  }, 180_000)
+})
+
 describe('the cf-workflows benchmark target', () => {
-  it('opens a session whose W1 and W2 runs are checked and closes it', async () => {
+  it('opens a session whose W1, W2 and W3 runs are checked and closes it', async () => {
     const session = await cfWorkflowsTarget.open()
     try {
       await session.run('W1')
       await session.run('W2')
+      await session.batch()
       expect(session.storeCalls()).toBeNull()
       expect(await session.endpointRequests()).toBeNull()
       expect(await session.peakRssKiB()).toBeGreaterThan(0)
     } finally {
       await session.close()
     }
-  }, 120_000)
+  }, 180_000)
 })
 
 describe('the probe Worker of worker-fetch-cost', () => {

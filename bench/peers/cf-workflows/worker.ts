@@ -7,8 +7,8 @@
  * - `POST /v1/workflows/bench-w1/runs?wait=true` (or `bench-w2`), body `{ "input": { "n": 0 } }`: creates an
  *   instance and answers once `instance.status()` reports it terminal, as `{ run: { status, output, error } }`
  *   with our status names (`complete` → `COMPLETED`);
- * - `POST /v1/workflows/bench-w1/batch?runs=100`: creates that many instances at once and answers once all are
- *   terminal, `{ runs: [...] }` (W3; why one request and not 100: bench/targets/cf-workflows.ts);
+ * - `POST /bench/workflows/bench-w1/batch?runs=100`: creates that many instances at once and answers once all are
+ *   terminal, `{ runs: [...] }` (W3, as bench/worker.ts's route of the same name does for ours);
  * - `GET /health`.
  * Completion is observed by polling `instance.status()` inside the Worker: a deployed Worker has no other way
  * to await an instance. Steps are plain functions: no schema validation, which ours do on every step.
@@ -81,14 +81,18 @@ function bindingFor(env: Env, workflowId: string | undefined): WorkflowBinding |
   return workflowId === 'bench-w1' ? env.W1 : workflowId === 'bench-w2' ? env.W2 : null
 }
 
+const RUNS_PATH = /^\/v1\/workflows\/([^/]+)\/runs$/
+const BATCH_PATH = /^\/bench\/workflows\/([^/]+)\/batch$/
+
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url)
     if (request.method === 'GET' && url.pathname === '/health') return new Response('ok')
-    const match = /^\/v1\/workflows\/([^/]+)\/(runs|batch)$/.exec(url.pathname)
-    const binding = bindingFor(env, match?.[1])
-    if (request.method !== 'POST' || match === null || binding === null) return Response.json({ error: 'not found' }, { status: 404 })
-    if (match[2] === 'runs') {
+    const start = RUNS_PATH.exec(url.pathname)
+    const batch = BATCH_PATH.exec(url.pathname)
+    const binding = bindingFor(env, (start ?? batch)?.[1])
+    if (request.method !== 'POST' || binding === null) return Response.json({ error: 'not found' }, { status: 404 })
+    if (start) {
       const body = (await request.json().catch(() => null)) as { input?: Counter } | null
       if (typeof body?.input?.n !== 'number') return Response.json({ error: 'body must be { "input": { "n": number } }' }, { status: 400 })
       return Response.json({ run: await runToEnd(binding, body.input) })
