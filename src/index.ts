@@ -11,7 +11,8 @@
 
 // Engine
 export { Engine } from './core/engine'
-export type { ChildRunSummary, EngineOptions, ScheduleView, StartOptions, StartResult, SweepOptions, SweepResult } from './core/engine'
+export type { ChildRunSummary, EngineOptions, StartOptions, StartResult, SweepOptions, SweepResult } from './core/engine'
+export type { ScheduleView } from './core/scheduled-starts'
 export { CHILD_RECHECK_MS } from './core/child-run'
 export { SCHEDULE_GRACE_MS } from './core/schedule'
 export type { MissedTicks, Schedule, ScheduleOptions } from './core/schedule'

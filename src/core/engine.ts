@@ -13,7 +13,6 @@ import {
   MigrationRefusedError,
   RunAlreadyFinishedError,
   RunStateConflictError,
-  ScheduleNotFoundError,
   toError,
   unlessCode,
   WorkflowNotFoundError,
@@ -22,7 +21,7 @@ import {
 import { isLevelEnabled, silentLogger, type Logger } from './logger'
 import { isTerminalRunStatus, type Json, type RunRecord, type RunStatus, type StepExecution, type WaitingFor } from './model'
 import { RunExecution, type ExecutionOptions, type FinishedAttempt } from './run-execution'
-import { dueTick, latestTick, nextTick, tickKey, type MissedTicks } from './schedule'
+import { ScheduledStarts, type ScheduleView } from './scheduled-starts'
 import { validate } from './schema'
 import type { StepDeps } from './step'
 import { resolveStepConfig, type ResolvedStepConfig, type StepConfig } from './step-config'
@@ -30,7 +29,7 @@ import { startRunTrace, TRACER_NAME } from './run-trace'
 import { runsOn, versionInventory, type Inventory } from './version-inventory'
 import { migrationMismatches, reusedSteps } from './version-migration'
 import type { AnyWorkflow, WorkflowNode } from './workflow'
-import type { Claim, CreateRunResult, RunFilter, RunPage, ScheduleState, WorkflowStore } from './store'
+import type { Claim, CreateRunResult, RunFilter, RunPage, WorkflowStore } from './store'
 
 export interface EngineOptions {
   readonly store: WorkflowStore
@@ -173,19 +172,6 @@ export interface SweepResult {
   readonly deleted: number
 }
 
-/** A workflow's schedule as the API and the dashboard show it. */
-export interface ScheduleView {
-  readonly workflowId: string
-  readonly cron: string
-  readonly timezone: string | null
-  readonly missed: MissedTicks
-  readonly paused: boolean
-  /** The next tick (epoch ms); null while paused or when the pattern has no more ticks. */
-  readonly nextFireAt: number | null
-  /** The newest tick fired (epoch ms), or null. */
-  readonly lastFiredAt: number | null
-}
-
 /** Runs one sweep executes concurrently: enough to overlap store latency, few enough for one isolate. */
 const RUNS_SWEPT_AT_ONCE = 8
 /** Terminal runs deleted per sweep, so retention never outlasts a cron invocation. */
@@ -227,8 +213,7 @@ export class Engine {
    * drives of one run that overlap here (two sweeps, a sweep and an API call) must not both claim it.
    */
   readonly #claiming = new Map<string, Promise<{ claimed: boolean; run: RunRecord }>>()
-  /** Schedules paused as of this engine's last look at the store: no timer is armed for their ticks. */
-  #pausedSchedules = new Set<string>()
+  readonly #schedules: ScheduledStarts
 
   constructor(options: EngineOptions) {
     const leaseMs = options.leaseMs ?? 30_000
@@ -292,6 +277,14 @@ export class Engine {
       },
       startChild: (parentRunId, nodeId, workflowId, input) => this.#startChild(parentRunId, nodeId, workflowId, input),
     }
+    this.#schedules = new ScheduledStarts({
+      store: options.store,
+      clock: this.#clock,
+      workflows: () => this.listWorkflows(),
+      getWorkflow: (workflowId) => this.getWorkflow(workflowId),
+      start: (workflowId, input, startOptions) => this.start(workflowId, input, startOptions),
+      log: (level, event, fields) => this.#log(level, event, fields),
+    })
   }
 
   /**
@@ -864,111 +857,31 @@ export class Engine {
   }
 
   /**
-   * Starts the run of each schedule tick that is due at `now` (README "Scheduled starts"): for each current
-   * workflow version with a schedule that is not paused, the newest tick at or before `now`, when it is later than
-   * the newest tick fired and the missed-ticks policy allows it. The run is created PENDING without a lease (a
-   * sweep executes it) with the idempotency key of its tick, so any number of engines firing at once start one
-   * run; then the tick is recorded as fired. One store read, plus a create and a write per tick fired; none when
-   * no workflow has a schedule. Never throws for a store or input fault: it is logged (`schedule_failed`) and the
-   * next call tries again. Returns how many runs it created.
+   * Starts the run of each schedule tick due at `now`, once across every engine ({@link ScheduledStarts.fire}).
+   * Returns how many runs it created.
    */
-  async fireSchedules(now: number = this.#clock.now()): Promise<number> {
-    const scheduled = this.listWorkflows().filter((wf) => wf.schedule !== null)
-    if (scheduled.length === 0) return 0
-    let states: Map<string, ScheduleState>
-    try {
-      states = await this.#scheduleStates()
-    } catch (err) {
-      if (!isGorkflowError(err)) throw err
-      this.#log('error', 'schedule_failed', { workflow_id: null, tick: null, code: err.code })
-      return 0
-    }
-    let created = 0
-    for (const wf of scheduled) {
-      const schedule = wf.schedule as NonNullable<AnyWorkflow['schedule']>
-      const state = states.get(wf.id)
-      if (state?.paused) continue
-      const tick = dueTick(schedule, state?.lastTickAt ?? null, now)
-      if (tick === null) continue
-      try {
-        const started = await this.start(wf.id, schedule.input, { idempotencyKey: tickKey(wf.id, tick), leased: false })
-        if (started.created) created++
-        await this.store.updateScheduleState(wf.id, { lastTickAt: tick }, now)
-      } catch (err) {
-        if (!isGorkflowError(err)) throw err
-        this.#log('error', 'schedule_failed', { workflow_id: wf.id, tick: new Date(tick).toISOString(), code: err.code })
-        // An input its workflow refuses fails every tick alike: the tick is spent rather than tried in every sweep.
-        if (err.code === 'VALIDATION_ERROR') await this.store.updateScheduleState(wf.id, { lastTickAt: tick }, now).catch(() => {})
-      }
-    }
-    return created
+  fireSchedules(now: number = this.#clock.now()): Promise<number> {
+    return this.#schedules.fire(now)
   }
 
-  /**
-   * The first tick after `now` of any schedule not paused as of this engine's last look at the store, or null: what
-   * a scheduler arms its timer for, beside {@link WorkflowStore.nextDueAt}.
-   */
+  /** The first tick after `now` of any schedule not paused as of this engine's last look, or null. */
   nextScheduledTick(now: number = this.#clock.now()): number | null {
-    let next: number | null = null
-    for (const wf of this.listWorkflows()) {
-      if (wf.schedule === null || this.#pausedSchedules.has(wf.id)) continue
-      const tick = nextTick(wf.schedule, now)
-      if (tick !== null && (next === null || tick < next)) next = tick
-    }
-    return next
+    return this.#schedules.nextFireAt(now)
   }
 
   /** The schedules of the current workflow versions, with their state (one store read; none without schedules). */
-  async listSchedules(): Promise<ScheduleView[]> {
-    const scheduled = this.listWorkflows().filter((wf) => wf.schedule !== null)
-    if (scheduled.length === 0) return []
-    const states = await this.#scheduleStates()
-    const now = this.#clock.now()
-    return scheduled.map((wf) => scheduleView(wf, states.get(wf.id), now))
+  listSchedules(): Promise<ScheduleView[]> {
+    return this.#schedules.list()
   }
 
-  /**
-   * Stops a workflow's schedule on every engine (one store write) until {@link resumeSchedule}; a tick already
-   * being fired when it lands still starts its run.
-   * @throws WorkflowNotFoundError, ScheduleNotFoundError
-   */
-  async pauseSchedule(workflowId: string): Promise<ScheduleView> {
-    const wf = this.#scheduled(workflowId)
-    const now = this.#clock.now()
-    const state = await this.store.updateScheduleState(workflowId, { paused: true }, now)
-    this.#pausedSchedules.add(workflowId)
-    return scheduleView(wf, state, now)
+  /** @throws WorkflowNotFoundError, ScheduleNotFoundError */
+  pauseSchedule(workflowId: string): Promise<ScheduleView> {
+    return this.#schedules.pause(workflowId)
   }
 
-  /**
-   * Restarts a paused schedule from the next tick: ticks that passed while it was paused are dropped, whatever
-   * the missed-ticks policy. Resuming a running schedule changes nothing but that.
-   * @throws WorkflowNotFoundError, ScheduleNotFoundError
-   */
-  async resumeSchedule(workflowId: string): Promise<ScheduleView> {
-    const wf = this.#scheduled(workflowId)
-    const now = this.#clock.now()
-    const passed = latestTick(wf.schedule as NonNullable<AnyWorkflow['schedule']>, now)
-    const state = await this.store.updateScheduleState(
-      workflowId,
-      { paused: false, ...(passed === null ? {} : { lastTickAt: passed }) },
-      now,
-    )
-    this.#pausedSchedules.delete(workflowId)
-    return scheduleView(wf, state, now)
-  }
-
-  /** The current version of `workflowId`, which must have a schedule. */
-  #scheduled(workflowId: string): AnyWorkflow {
-    const wf = this.getWorkflow(workflowId)
-    if (wf.schedule === null) throw new ScheduleNotFoundError(workflowId)
-    return wf
-  }
-
-  async #scheduleStates(): Promise<Map<string, ScheduleState>> {
-    const states = new Map((await this.store.listScheduleStates()).map((s) => [s.workflowId, s]))
-    this.#pausedSchedules = new Set([...states.values()].filter((s) => s.paused).map((s) => s.workflowId))
-    return states
+  /** @throws WorkflowNotFoundError, ScheduleNotFoundError */
+  resumeSchedule(workflowId: string): Promise<ScheduleView> {
+    return this.#schedules.resume(workflowId)
   }
 
   /** Deletes one batch of terminal runs older than `retentionMs` (the sweeper's last task); returns how many. */
@@ -1013,20 +926,6 @@ export class Engine {
 
   #log(level: 'info' | 'warn' | 'error', event: string, fields: Record<string, string | number | null>): void {
     if (isLevelEnabled(this.#logger, level)) this.#logger.log(level, event, fields)
-  }
-}
-
-function scheduleView(wf: AnyWorkflow, state: ScheduleState | undefined, now: number): ScheduleView {
-  const schedule = wf.schedule as NonNullable<AnyWorkflow['schedule']>
-  const paused = state?.paused ?? false
-  return {
-    workflowId: wf.id,
-    cron: schedule.cron,
-    timezone: schedule.timezone,
-    missed: schedule.missed,
-    paused,
-    nextFireAt: paused ? null : nextTick(schedule, now),
-    lastFiredAt: state?.lastTickAt ?? null,
   }
 }
 

@@ -7,7 +7,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import type { Json, RunRecord, RunStatus, StepExecution, StepStatus, WaitingFor } from '../core/model'
 import { inputJsonSchema } from '../core/schema'
-import type { ScheduleView as EngineScheduleView } from '../core/engine'
+import type { ScheduleView as EngineScheduleView } from '../core/scheduled-starts'
 import type { VersionInventory } from '../core/version-inventory'
 
 export interface RunView {
