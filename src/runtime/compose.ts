@@ -84,20 +84,20 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
     store,
     workflows: options.workflows,
     logger,
-    ...(options.deps === undefined ? {} : { deps: options.deps }),
+    deps: options.deps,
   })
   const background = {
     executeInBackground: options.executeInBackground,
-    ...(options.backgroundBudgetMs === undefined ? {} : { backgroundBudgetMs: options.backgroundBudgetMs }),
-    ...(options.scheduleRun === undefined ? {} : { scheduleRun: options.scheduleRun }),
+    backgroundBudgetMs: options.backgroundBudgetMs,
+    scheduleRun: options.scheduleRun,
   }
   const app = createApp({
     engine,
     apiTokens: options.apiTokens,
     metrics,
     ...background,
-    ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
-    ...(options.waitBudgetMs === undefined ? {} : { waitBudgetMs: options.waitBudgetMs }),
+    maxBodyBytes: options.maxBodyBytes,
+    waitBudgetMs: options.waitBudgetMs,
     ...(options.webhooks === undefined ? {} : { webhooks: { allowPrivate: options.webhooks.allowPrivate } }),
     logError: ({ event, method, route, error }) => logger.log('error', event, { method, route, ...errorFields(error) }),
   })
@@ -119,7 +119,7 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
           store,
           logger,
           ...options.webhooks,
-          ...(options.webhookRetryMs === undefined ? {} : { retryMs: options.webhookRetryMs }),
+          retryMs: options.webhookRetryMs,
           onFailure: () => metrics.webhookFailed(),
         })
   return { engine, app, store, logger, metrics, webhooks }
