@@ -62,6 +62,7 @@ import {
   StepOutputNotFoundError,
   StoreUnavailableError,
 } from '../../core/errors'
+import type { PayloadCeiling } from '../../core/limits'
 import { TERMINAL_RUN_STATUSES, isTerminalRunStatus } from '../../core/model'
 import type { DeliveredEvent, Json, RunRecord, StepExecution, WebhookDelivery } from '../../core/model'
 import { decodeCursor, encodeCursor } from '../cursor'
@@ -97,6 +98,7 @@ import {
 /** A {@link WorkflowStore} over a Drizzle LibSQL database (any `@libsql/client` build). */
 export class LibSQLStore implements WorkflowStore {
   readonly kind: StoreKind = 'libsql'
+  readonly payloadCeiling: PayloadCeiling | undefined
 
   readonly #client: Client
   readonly #db: LibSQLDatabase
@@ -111,13 +113,15 @@ export class LibSQLStore implements WorkflowStore {
    * Takes a ready client; the entry chooses its build (`@libsql/client/web` on Workers, the store's `FileClient`
    * for `file:` URLs). The store owns the client from then on and closes it in {@link close}, which also awaits
    * `afterClose` (what the client's close started, such as a thread ending). `healthProblem` answers
-   * {@link healthProblem}.
+   * {@link healthProblem}. `payloadCeiling` is what the database behind the client can hold (README "Limits").
    */
   constructor(
     client: Client,
     afterClose: () => Promise<void> = async () => {},
     healthProblem: () => string | null = () => null,
+    payloadCeiling?: PayloadCeiling,
   ) {
+    this.payloadCeiling = payloadCeiling
     this.#client = client
     this.#db = drizzle(client)
     this.#afterClose = afterClose
