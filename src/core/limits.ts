@@ -45,14 +45,15 @@ export interface PayloadCeiling extends PayloadLimits {
 export const RECORD_RESERVE_BYTES = 4096
 
 /**
- * The ceiling of a store whose records (rows, items) hold at most `maxRecordBytes`: a run input or a step output
- * shares its record with another value of its size (the step's input is its predecessor's output), so each gets
- * half of what is left; an event payload and a state value have a record to themselves.
+ * The ceiling of a store whose records (rows, items) hold at most `maxRecordBytes`. A run input, a step output and an
+ * event payload each share a record with another value of that size (a step's input is its predecessor's output or
+ * the run input; an event's payload becomes its wait step's output), so each gets half of what is left; a state value
+ * has a record to itself.
  */
 export function ceilingForRecords(maxRecordBytes: number, reason: string): PayloadCeiling {
   const single = maxRecordBytes - RECORD_RESERVE_BYTES
   const paired = Math.floor(single / 2)
-  return Object.freeze({ runInputBytes: paired, stepOutputBytes: paired, eventPayloadBytes: single, stateValueBytes: single, reason })
+  return Object.freeze({ runInputBytes: paired, stepOutputBytes: paired, eventPayloadBytes: paired, stateValueBytes: single, reason })
 }
 
 /**
