@@ -99,6 +99,27 @@ export function toJsonWithin(value: unknown, limit: number, kind: PayloadKind, w
   return JSON.parse(text) as Json
 }
 
+/**
+ * Longest step error message persisted, in UTF-16 code units (at most 6,000 UTF-8 bytes); the rest is cut with a
+ * note. A handler's error message is the one value a step persists that no schema or limit bounds otherwise.
+ */
+export const MAX_ERROR_MESSAGE_LENGTH = 2000
+/** Largest step error `details` persisted (validation issues, a NonRetryableError's details), as JSON characters. */
+export const MAX_ERROR_DETAILS_LENGTH = 16 * 1024
+
+/** `message` cut to {@link MAX_ERROR_MESSAGE_LENGTH} with a note of what was left out; never splits a surrogate pair. */
+export function boundedErrorMessage(message: string): string {
+  if (message.length <= MAX_ERROR_MESSAGE_LENGTH) return message
+  const end = /[\uD800-\uDBFF]/.test(message.charAt(MAX_ERROR_MESSAGE_LENGTH - 1)) ? MAX_ERROR_MESSAGE_LENGTH - 1 : MAX_ERROR_MESSAGE_LENGTH
+  return `${message.slice(0, end)}… (${message.length - end} more characters)`
+}
+
+/** `details`, or a note in their place when their JSON text exceeds {@link MAX_ERROR_DETAILS_LENGTH} characters. */
+export function boundedErrorDetails(details: Json): Json {
+  const length = (JSON.stringify(details) ?? '').length
+  return length <= MAX_ERROR_DETAILS_LENGTH ? details : { omitted: `${length} characters of details left out` }
+}
+
 /** UTF-8 length of a JS string without allocating (lone surrogates count as the 3-byte replacement). */
 export function utf8Length(text: string): number {
   let bytes = 0

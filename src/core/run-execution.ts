@@ -22,7 +22,7 @@ import type { Clock } from './clock'
 import { commitWithRetries } from './commit-retry'
 import { GorkflowError, isGorkflowError, toError, type ErrorCode } from './errors'
 import { IndexHeap } from './index-heap'
-import type { PayloadLimits } from './limits'
+import { boundedErrorDetails, boundedErrorMessage, type PayloadLimits } from './limits'
 import { isLevelEnabled, type LogFields, type Logger } from './logger'
 import { LoopWake } from './loop-wake'
 import type { Tracer } from '@opentelemetry/api'
@@ -579,10 +579,10 @@ export class RunExecution {
       const code = isGorkflowError(outcome.error) ? outcome.error.code : 'EXECUTION_FAILED'
       const error: StepError = {
         code,
-        message: outcome.error.message,
+        message: boundedErrorMessage(outcome.error.message),
         attempt,
         timestamp: now,
-        ...(isGorkflowError(outcome.error) && outcome.error.details !== undefined ? { details: outcome.error.details } : {}),
+        ...(isGorkflowError(outcome.error) && outcome.error.details !== undefined ? { details: boundedErrorDetails(outcome.error.details) } : {}),
       }
       this.#trace.attemptEnded(slot.node.id, 'FAILED', code)
       this.#attemptFinished(slot, 'FAILED', durationMs)

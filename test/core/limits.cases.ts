@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { Engine } from '../../src/core/engine'
-import type { PayloadLimits } from '../../src/core/limits'
+import { NonRetryableError } from '../../src/core/errors'
+import { MAX_ERROR_MESSAGE_LENGTH, type PayloadLimits } from '../../src/core/limits'
 import { defineStep } from '../../src/core/step'
 import { workflow } from '../../src/core/workflow'
 import { useEngineHarness, type EngineHarness } from '../support/engine-harness'
@@ -142,6 +143,20 @@ export function runLimitCases(name: string, setup: () => Promise<EngineHarness>,
       })
       await expect(store().loadEvent(waiting.runId, 'go')).rejects.toMatchObject({ code: 'EVENT_NOT_FOUND' })
       expect(await store().getRun(waiting.runId)).toEqual(before)
+    })
+
+    it('stores a step error with its message cut and oversized details left out, and fails the run', async () => {
+      const loud = defineStep({
+        id: 'loud',
+        handler: () => {
+          throw new NonRetryableError('m'.repeat(500_000), { details: { blob: 'd'.repeat(500_000) } })
+        },
+      })
+      const run = await engine([workflow({ id: 'loud' }).then(loud).build()]).run('loud', null)
+      const kept = `${'m'.repeat(MAX_ERROR_MESSAGE_LENGTH)}… (${500_000 - MAX_ERROR_MESSAGE_LENGTH} more characters)`
+      expect(run).toMatchObject({ status: 'FAILED', error: { code: 'NON_RETRYABLE', message: `step loud failed after 1 attempt: ${kept}` } })
+      const [step] = await store().listStepExecutions(run.runId)
+      expect(step?.error).toMatchObject({ code: 'NON_RETRYABLE', message: kept, details: { omitted: '500011 characters of details left out' } })
     })
 
     it('fails ctx.state.set of a value one byte over its limit in the step, writing nothing', async () => {
