@@ -118,6 +118,25 @@ export function runLimitCases(name: string, setup: () => Promise<EngineHarness>,
       await expect(store().loadStepOutput(run.runId, 'big')).rejects.toMatchObject({ code: 'STEP_OUTPUT_NOT_FOUND' })
     })
 
+    it("fails a parent's step, once, when its child's input is one byte over the run input limit, creating no child", async () => {
+      const limit = expected.defaults.runInputBytes
+      const kid = workflow<string>({ id: 'kid' }).then(defineStep({ id: 'k', handler: () => null })).build()
+      let inputs = 0
+      const parent = workflow({ id: 'parent' })
+        .child(kid, {
+          id: 'spawn',
+          input: () => {
+            inputs++
+            return textOf(limit + 1)
+          },
+        })
+        .build()
+      const run = await engine([kid, parent], { defaults: { maxRetries: 2 } }).run('parent', null)
+      expect(run).toMatchObject({ status: 'FAILED', error: { code: 'PAYLOAD_TOO_LARGE', step: 'spawn' } })
+      expect(inputs).toBe(1)
+      expect((await store().listRuns()).runs.map((r) => r.workflowId)).toEqual(['parent'])
+    })
+
     it('lets the run go on past an oversized output under continueOnError', async () => {
       const limit = expected.defaults.stepOutputBytes
       const big = defineStep({ id: 'big', continueOnError: true, handler: () => textOf(limit + 1) })
