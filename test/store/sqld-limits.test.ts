@@ -19,11 +19,12 @@ describe('the remote ceiling against sqld', () => {
       const atCeiling = 'x'.repeat(ceiling.stateValueBytes - 2)
       await store.saveState(run.runId, 'k', atCeiling, run.createdAt)
       expect(((await store.loadState(run.runId, 'k')) as string).length).toBe(atCeiling.length)
-      // What the ceiling guards against: sqld's own refusal, reported as a store fault, not as the client's.
+      // What the ceiling guards against: sqld's own refusal, which no retry would get past.
       await expect(store.saveState(run.runId, 'k', 'x'.repeat(5_000_000), run.createdAt)).rejects.toMatchObject({
-        code: 'STORE_UNAVAILABLE',
+        code: 'PAYLOAD_TOO_LARGE',
         message: expect.stringContaining('too big'),
       })
+      expect(((await store.loadState(run.runId, 'k')) as string).length).toBe(atCeiling.length)
     } finally {
       await cleanup()
     }

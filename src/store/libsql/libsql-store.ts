@@ -816,12 +816,18 @@ export class LibSQLStore implements WorkflowStore {
       return await body()
     } catch (err) {
       if (err instanceof GorkflowError) throw err
-      throw new StoreUnavailableError(`libsql store: ${operation} failed: ${describeDriverError(err)}`, {
-        cause: err,
-      })
+      const described = describeDriverError(err)
+      // The database refused a value or row for its size (sqld: over 5,000,000 bytes): no retry would fit it.
+      if (TOO_BIG.test(described)) {
+        throw new GorkflowError('PAYLOAD_TOO_LARGE', `libsql store: ${operation} refused: ${described}`, { cause: err })
+      }
+      throw new StoreUnavailableError(`libsql store: ${operation} failed: ${described}`, { cause: err })
     }
   }
 }
+
+/** SQLite's SQLITE_TOOBIG, as the embedded engine and sqld word it. */
+const TOO_BIG = /SQLITE_TOOBIG|string or blob too big/
 
 /**
  * Shapes of commits whose SQL is kept: a workflow produces a handful (steps finished and started per boundary,
