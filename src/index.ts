@@ -17,6 +17,8 @@ export { CHILD_RECHECK_MS } from './core/child-run'
 export { SCHEDULE_GRACE_MS } from './core/schedule'
 export type { MissedTicks, Schedule, ScheduleOptions } from './core/schedule'
 export type { ExecutionOptions, FinishedAttempt } from './core/run-execution'
+export { ceilingForRecords, DEFAULT_PAYLOAD_LIMITS, MAX_ERROR_DETAILS_LENGTH, MAX_ERROR_MESSAGE_LENGTH } from './core/limits'
+export type { PayloadCeiling, PayloadKind, PayloadLimits } from './core/limits'
 
 // Steps and workflows
 export { defineStep } from './core/step'

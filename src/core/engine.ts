@@ -18,6 +18,7 @@ import {
   WorkflowNotFoundError,
   WorkflowVersionNotFoundError,
 } from './errors'
+import { resolvePayloadLimits, toJsonWithin, type PayloadLimits } from './limits'
 import { isLevelEnabled, silentLogger, type Logger } from './logger'
 import { isTerminalRunStatus, type Json, type RunRecord, type RunStatus, type StepExecution, type WaitingFor } from './model'
 import { RunExecution, type ExecutionOptions, type FinishedAttempt } from './run-execution'
@@ -104,6 +105,11 @@ export interface EngineOptions {
    * and ignored.
    */
   readonly onAttemptFinished?: (attempt: FinishedAttempt) => void
+  /**
+   * Largest run input, step output, event payload and state value, as UTF-8 bytes of their JSON text (README
+   * "Limits"). Each must be within the store's `payloadCeiling`. @default 1 MiB each, or the store's ceiling when lower
+   */
+  readonly limits?: Partial<PayloadLimits>
 }
 
 /** {@link EngineOptions.shutdownGraceMs}'s default. */
@@ -193,6 +199,8 @@ interface Driven {
 export class Engine {
   readonly store: WorkflowStore
   readonly ownerId: string
+  /** The size limits in force (README "Limits"). */
+  readonly limits: PayloadLimits
   /** Every registered version of each workflow id, in registration order: the last one is where new runs start. */
   readonly #workflows = new Map<string, AnyWorkflow[]>()
   readonly #clock: Clock
@@ -230,6 +238,7 @@ export class Engine {
       throw new InvalidArgumentError('versionRecheckMs must be an integer >= 1000')
     }
     this.#versionRecheckMs = versionRecheckMs
+    this.limits = resolvePayloadLimits(options.limits, options.store.payloadCeiling, options.store.kind)
     this.#retentionMs = options.retentionMs
     this.#shutdownGraceMs = graceMs(options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS, 'shutdownGraceMs')
     this.#onYield = options.onYield
@@ -266,6 +275,7 @@ export class Engine {
       inlineDelayLimitMs,
       isolatedRequests: options.isolatedRequests ?? false,
       tracer: options.tracer ?? trace.getTracer(TRACER_NAME),
+      limits: this.limits,
       onAttemptFinished: options.onAttemptFinished,
       stepConfig: (wf, node) => {
         let config = configs.get(node)
@@ -295,7 +305,7 @@ export class Engine {
     const wf = this.getWorkflow(workflowId)
     const runId = childRunId(parentRunId, nodeId)
     const options: StartOptions = { leased: false, idempotencyKey: `child:${runId}` }
-    const record = { ...this.#newRecord(wf, await validInput(wf, input), options, null, runId), parentRunId }
+    const record = { ...this.#newRecord(wf, await validInput(wf, input, this.limits), options, null, runId), parentRunId }
     const result = await this.#insert(record, []).catch(async (err: unknown) => {
       // A store that meets the taken run id before the idempotency key: the same child, started earlier.
       if (isGorkflowError(err, 'RUN_ALREADY_EXISTS')) return { run: await this.store.getRun(runId), created: false }
@@ -412,7 +422,7 @@ export class Engine {
    */
   async start(workflowId: string, input: unknown, options: StartOptions = {}): Promise<StartResult> {
     const wf = this.getWorkflow(workflowId, options.version)
-    return this.#create(wf, await validInput(wf, input), options, null, [])
+    return this.#create(wf, await validInput(wf, input, this.limits), options, null, [])
   }
 
   /**
@@ -427,7 +437,7 @@ export class Engine {
    */
   async begin(workflowId: string, input: unknown, options: StartOptions & ExecutionOptions = {}): Promise<BegunRun> {
     const wf = this.getWorkflow(workflowId, options.version)
-    const record = this.#newRecord(wf, await validInput(wf, input), options, null, this.#generateId())
+    const record = this.#newRecord(wf, await validInput(wf, input, this.limits), options, null, this.#generateId())
     if (record.leaseOwner === null || record.leaseExpiresAt === null) {
       const result = await this.#insert(record, [])
       const done = result.created ? this.execute(record.runId, options) : Promise.resolve(result.run)
@@ -714,7 +724,8 @@ export class Engine {
     const wait = wf.steps.map((n) => n.wait).find((w) => w?.kind === 'event' && w.name === name)
     if (wait?.kind !== 'event') throw new InvalidArgumentError(`workflow ${wf.id} waits for no event named ${JSON.stringify(name)}`)
     if (wait.schema) await validate(wait.schema, payload, `payload of event ${name}`)
-    const updated = await this.store.deliverEvent(runId, name, toJson(payload), this.#clock.now())
+    const value = toJsonWithin(payload, this.limits.eventPayloadBytes, 'eventPayloadBytes', `payload of event ${name}`)
+    const updated = await this.store.deliverEvent(runId, name, value, this.#clock.now())
     this.#active.get(runId)?.execution.eventArrived(name)
     this.#log('info', 'event_delivered', { run_id: runId, event: name })
     return updated
@@ -929,9 +940,10 @@ export class Engine {
   }
 }
 
-/** The run input after the workflow's schema, as the store will hold it. @throws ValidationError */
-async function validInput(wf: AnyWorkflow, input: unknown): Promise<Json> {
-  return toJson(wf.inputSchema ? await validate(wf.inputSchema, input, `input of workflow ${wf.id}`) : input)
+/** The run input after the workflow's schema, as the store will hold it. @throws ValidationError, PayloadTooLargeError */
+async function validInput(wf: AnyWorkflow, input: unknown, limits: PayloadLimits): Promise<Json> {
+  const value = wf.inputSchema ? await validate(wf.inputSchema, input, `input of workflow ${wf.id}`) : input
+  return toJsonWithin(value, limits.runInputBytes, 'runInputBytes', `input of workflow ${wf.id}`)
 }
 
 function graceMs(value: number, name: string): number {

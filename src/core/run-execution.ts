@@ -22,6 +22,7 @@ import type { Clock } from './clock'
 import { commitWithRetries } from './commit-retry'
 import { GorkflowError, isGorkflowError, toError, type ErrorCode } from './errors'
 import { IndexHeap } from './index-heap'
+import { boundedErrorDetails, boundedErrorMessage, type PayloadLimits } from './limits'
 import { isLevelEnabled, type LogFields, type Logger } from './logger'
 import { LoopWake } from './loop-wake'
 import type { Tracer } from '@opentelemetry/api'
@@ -55,6 +56,8 @@ export interface ExecutionEnv {
   readonly stepConfig: (workflow: AnyWorkflow, node: WorkflowNode) => ResolvedStepConfig
   /** Starts (or finds) the child run of a parent's child node: {@link AttemptScope.startChild}. */
   readonly startChild: (parentRunId: string, nodeId: string, workflowId: string, input: Json) => Promise<RunRecord>
+  /** EngineOptions.limits, resolved. */
+  readonly limits: PayloadLimits
 }
 
 /** A step attempt that ended with an outcome (not a wait, not an interruption), for operator metrics. */
@@ -126,8 +129,8 @@ interface Settled {
   readonly outcome: Outcome
 }
 
-/** Errors that would fail identically on every attempt (docs/decisions.md#retries). */
-const NON_RETRYABLE_CODES: ReadonlySet<string> = new Set<ErrorCode>(['VALIDATION_ERROR', 'NON_RETRYABLE'])
+/** Errors that would fail identically on every attempt (docs/decisions.md#retries); an output over its limit too. */
+const NON_RETRYABLE_CODES: ReadonlySet<string> = new Set<ErrorCode>(['VALIDATION_ERROR', 'NON_RETRYABLE', 'PAYLOAD_TOO_LARGE'])
 
 export class RunExecution {
   readonly #env: ExecutionEnv
@@ -200,6 +203,7 @@ export class RunExecution {
       store: env.store,
       clock: env.clock,
       startChild: (nodeId, workflowId, input) => env.startChild(runId, nodeId, workflowId, input),
+      stepOutputBytes: env.limits.stepOutputBytes,
     }
     this.#trace = new RunTrace(env.tracer, claim.run)
     const slots = this.#slots
@@ -209,7 +213,7 @@ export class RunExecution {
       workflowId: workflow.id,
       store: env.store,
       logger: env.logger,
-      state: new RunStateAccessor(env.store, claim.run.runId, () => env.clock.now()),
+      state: new RunStateAccessor(env.store, claim.run.runId, () => env.clock.now(), env.limits.stateValueBytes),
       deps: env.deps,
       context: claim.run.context,
       knownOutput: (stepId) => (slots.get(stepId)?.phase === 'done' ? outputs.get(stepId) : undefined),
@@ -575,10 +579,10 @@ export class RunExecution {
       const code = isGorkflowError(outcome.error) ? outcome.error.code : 'EXECUTION_FAILED'
       const error: StepError = {
         code,
-        message: outcome.error.message,
+        message: boundedErrorMessage(outcome.error.message),
         attempt,
         timestamp: now,
-        ...(isGorkflowError(outcome.error) && outcome.error.details !== undefined ? { details: outcome.error.details } : {}),
+        ...(isGorkflowError(outcome.error) && outcome.error.details !== undefined ? { details: boundedErrorDetails(outcome.error.details) } : {}),
       }
       this.#trace.attemptEnded(slot.node.id, 'FAILED', code)
       this.#attemptFinished(slot, 'FAILED', durationMs)

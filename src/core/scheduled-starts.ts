@@ -84,7 +84,7 @@ export class ScheduledStarts {
         if (!isGorkflowError(err)) throw err
         this.#deps.log('error', 'schedule_failed', { workflow_id: wf.id, tick: new Date(tick).toISOString(), code: err.code })
         // An input its workflow refuses fails every tick alike: the tick is spent rather than tried in every sweep.
-        if (err.code === 'VALIDATION_ERROR') await this.#deps.store.updateScheduleState(wf.id, { lastTickAt: tick }, now).catch(() => {})
+        if (err.code === 'VALIDATION_ERROR' || err.code === 'PAYLOAD_TOO_LARGE') await this.#deps.store.updateScheduleState(wf.id, { lastTickAt: tick }, now).catch(() => {})
       }
     }
     return created

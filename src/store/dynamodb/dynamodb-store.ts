@@ -53,6 +53,7 @@ import {
   StepExecutionNotFoundError,
   StepOutputNotFoundError,
 } from '../../core/errors'
+import { ceilingForRecords, type PayloadCeiling } from '../../core/limits'
 import type { DeliveredEvent, Json, RunRecord, StepExecution } from '../../core/model'
 import {
   byExecutionIndex,
@@ -129,6 +130,7 @@ export interface DynamoDBStoreOptions {
 
 export class DynamoDBStore implements WorkflowStore {
   readonly kind = 'dynamodb' as const
+  readonly payloadCeiling: PayloadCeiling
   readonly #ctx: StoreContext
 
   constructor(options: DynamoDBStoreOptions) {
@@ -143,6 +145,7 @@ export class DynamoDBStore implements WorkflowStore {
     if (!isValidMaxItemBytes(maxItemBytes)) {
       throw new InvalidArgumentError(`maxItemBytes must be an integer in ${MIN_MAX_ITEM_BYTES}..${DYNAMODB_ITEM_LIMIT}`)
     }
+    this.payloadCeiling = ceilingForRecords(maxItemBytes, `DynamoDB items of at most maxItemBytes = ${maxItemBytes} bytes`)
     const onFollowUpError =
       options.onFollowUpError ??
       ((error: Error, runId: string) => console.warn(`gorkflow: follow-up writes of run ${runId} failed: ${error.message}`))
