@@ -1,0 +1,4 @@
+import { MemoryStore } from '../../src/store/memory/memory-store'
+import { runMapCases } from './map.cases'
+
+runMapCases('MemoryStore', async () => ({ store: new MemoryStore() }))
