@@ -37,24 +37,32 @@ export function parseMapItemId(stepId: string): { readonly mapId: string; readon
   return match ? { mapId: match[1] as string, index: Number(match[2]) } : null
 }
 
-/** Item counts of one map by status, as the API and the dashboard show them. */
-export type MapItemCounts = Partial<Record<StepExecution['status'], number>> & { readonly total: number }
+/** How far one map's items got: its size, and its item records counted by status (items not started have none). */
+export interface MapItemCounts {
+  /** The map's item count: its input's length once it opened. */
+  readonly total: number
+  readonly notStarted: number
+  readonly byStatus: Partial<Record<StepExecution['status'], number>>
+}
+
+/** A run's step records with every map's item records taken out, in item order, beside their map. */
+export interface RunStepRecords {
+  readonly nodes: StepExecution[]
+  readonly items: ReadonlyMap<string, readonly StepExecution[]>
+}
 
 /**
  * Splits a run's step records into the records of nodes and, per map node, its item records in item order.
- * `mapIds` are the map nodes of the run's definition: an id of the item form that names no map is a node.
+ * `mapIds` are the map nodes of the run's definition; without one (a version not registered here), a recorded step
+ * with records of its item form is taken for a map.
  */
-export function splitMapItems(
-  steps: readonly StepExecution[],
-  mapIds: ReadonlySet<string>,
-): { readonly nodes: StepExecution[]; readonly items: Map<string, StepExecution[]> } {
+export function splitMapItems(steps: readonly StepExecution[], mapIds: ReadonlySet<string> | null): RunStepRecords {
+  const maps = mapIds ?? new Set(steps.map((s) => s.stepId))
   const nodes: StepExecution[] = []
-  const items = new Map<string, StepExecution[]>()
-  if (mapIds.size === 0) return { nodes: [...steps], items }
   const indexed = new Map<string, { index: number; step: StepExecution }[]>()
   for (const step of steps) {
     const item = parseMapItemId(step.stepId)
-    if (item === null || !mapIds.has(item.mapId)) {
+    if (item === null || !maps.has(item.mapId)) {
       nodes.push(step)
       continue
     }
@@ -62,15 +70,22 @@ export function splitMapItems(
     list.push({ index: item.index, step })
     indexed.set(item.mapId, list)
   }
+  const items = new Map<string, StepExecution[]>()
   for (const [mapId, list] of indexed) items.set(mapId, list.sort((a, b) => a.index - b.index).map((e) => e.step))
   return { nodes, items }
 }
 
-/** Counts item records by status; `total` is the map's item count when known (its input's length). */
-export function countMapItems(items: readonly StepExecution[], total: number): MapItemCounts {
-  const counts: Partial<Record<StepExecution['status'], number>> = {}
-  for (const item of items) counts[item.status] = (counts[item.status] ?? 0) + 1
-  return { ...counts, total: Math.max(total, items.length) }
+/** The ids of a definition's map nodes; null without a definition. */
+export function mapNodeIds(workflow: { readonly steps: readonly { readonly id: string; readonly map: unknown }[] } | null): Set<string> | null {
+  return workflow === null ? null : new Set(workflow.steps.filter((n) => n.map !== null).map((n) => n.id))
+}
+
+/** Counts a map's item records by status; `mapRecord` (its input) gives the item count once the map opened. */
+export function countMapItems(mapRecord: StepExecution, items: readonly StepExecution[]): MapItemCounts {
+  const byStatus: Partial<Record<StepExecution['status'], number>> = {}
+  for (const item of items) byStatus[item.status] = (byStatus[item.status] ?? 0) + 1
+  const total = Math.max(Array.isArray(mapRecord.input) ? mapRecord.input.length : 0, items.length)
+  return { total, notStarted: total - items.length, byStatus }
 }
 
 /**

@@ -31,10 +31,11 @@ describe('map over 10,000 items on LibSQLStore (file:)', () => {
     expect(output).toHaveLength(n)
     expect(output.every((x, i) => x === i * 2)).toBe(true)
     expect(most).toBeLessThanOrEqual(50)
-    // The create, then at most one commit per item (items that end together share one) and the map's opening.
+    // The create, then one commit per batch of items that ended together (50 here, as their handlers never wait on
+    // I/O), with room for batches cut in two: never one commit per item, let alone a rewrite of every item.
     expect(counting.calls.createRun).toBe(1)
-    expect(counting.calls.commit).toBeLessThanOrEqual(n + 2)
-    expect(counting.total()).toBe(counting.calls.createRun + counting.calls.commit)
+    expect(counting.calls.commit).toBeLessThanOrEqual(2 * (n / 50) + 3)
+    expect(counting.total()).toBe((counting.calls.createRun ?? 0) + (counting.calls.commit ?? 0))
     const steps = await h.store().listStepExecutions(run.runId)
     expect(steps).toHaveLength(n + 2)
     expect(steps.filter((s) => s.status === 'COMPLETED')).toHaveLength(n + 2)
