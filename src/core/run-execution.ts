@@ -166,6 +166,8 @@ export class RunExecution {
   #nextIndex = 0
   /** Heap order of map items: after every node, in the order items were released. */
   #nextItemOrder = 0
+  /** Completed items of maps not open yet (a retried or migrated run's): reused when the map opens on the same item. */
+  readonly #reusableItems = new Map<string, StepExecution>()
   #running = 0
   /** When the lease's current expiry was set (claim, creation or renewal); a commit past half the lease renews it. */
   #renewedAt: number
@@ -379,6 +381,9 @@ export class RunExecution {
     for (const record of items) {
       const item = parseMapItemId(record.stepId)
       const map = item === null ? undefined : this.#slots.get(item.mapId)
+      if (map?.node.map && map.open === null && map.phase !== 'done' && record.status === 'COMPLETED') {
+        this.#reusableItems.set(record.stepId, record)
+      }
       if (item === null || map?.open == null || item.index >= map.open.window.size) continue
       map.open.window.restored(item.index)
       this.#restoreRecord(this.#itemSlot(map, item.index), record, now)
@@ -439,7 +444,25 @@ export class RunExecution {
       return
     }
     this.#startMap(slot, inputs, now)
-    this.#releaseItems(slot)
+    if (this.#reusableItems.size > 0) this.#reuseItems(slot, now)
+    if (slot.phase === 'mapping') this.#releaseItems(slot)
+  }
+
+  /** Takes over the completed items a retried run brought along, where the item's input is still the same. */
+  #reuseItems(map: Slot, now: number): void {
+    const open = map.open as OpenMap
+    const reused: [number, StepExecution][] = []
+    for (let index = 0; index < open.window.size; index++) {
+      const id = mapItemId(map.node.id, index)
+      const record = this.#reusableItems.get(id)
+      if (record === undefined) continue
+      this.#reusableItems.delete(id)
+      if (JSON.stringify(record.input) !== JSON.stringify(open.inputs[index])) continue
+      // All marked first, so the releases that each reused item's end triggers skip the others.
+      open.window.restored(index)
+      reused.push([index, record])
+    }
+    for (const [index, record] of reused) this.#restoreRecord(this.#itemSlot(map, index), record, now)
   }
 
   #startMap(slot: Slot, inputs: readonly Json[], now: number): void {

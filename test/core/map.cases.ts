@@ -194,6 +194,38 @@ export function runMapCases(name: string, setup: () => Promise<EngineHarness>): 
       }
     })
 
+    it('reuses the completed items when a failed run is retried, and re-runs them all when retried from the map', async () => {
+      let broken = true
+      const calls: number[] = []
+      const fragile = defineStep({
+        id: 'fragile',
+        maxRetries: 0,
+        handler: (_ctx, n: number) => {
+          calls.push(n)
+          if (broken && n === 3) throw new Error('three is down')
+          return n + 100
+        },
+      })
+      const wf = workflow<number>({ id: 'retried-map' }).then(listing).map(fragile, { concurrency: 2 }).build()
+      const e = engine([wf])
+      const failed = await e.run('retried-map', 6)
+      expect(failed).toMatchObject({ status: 'FAILED', error: { step: 'fragile' } })
+      const finished = itemsOf(await store().listStepExecutions(failed.runId), 'fragile').filter((s) => s.status === 'COMPLETED')
+      expect(finished.length).toBeGreaterThanOrEqual(2)
+      broken = false
+      calls.length = 0
+      const retried = await e.execute((await e.retry(failed.runId)).runId)
+      expect(retried).toMatchObject({ status: 'COMPLETED', output: range(6).map((n) => n + 100) })
+      expect(calls.sort()).toEqual(range(6).filter((n) => !finished.some((s) => s.stepId === `fragile[${n}]`)))
+      calls.length = 0
+      broken = true
+      const again = await e.run('retried-map', 6)
+      broken = false
+      calls.length = 0
+      expect(await e.execute((await e.retry(again.runId, { fromStep: 'fragile' })).runId)).toMatchObject({ status: 'COMPLETED' })
+      expect(calls.sort()).toEqual(range(6))
+    })
+
     it('completes a map whose items end and start together in more records than one commit of the store takes', async () => {
       const wide = defineStep({ id: 'wide', handler: (_ctx, n: number) => n * 2 })
       const wf = workflow<number>({ id: 'wide-map' }).then(listing).map(wide, { concurrency: 120 }).build()
