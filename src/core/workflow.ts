@@ -343,7 +343,7 @@ export class WorkflowBuilder<In, Cur> {
    * at once; outputs the items' outputs in item order. Each item has its own durable record (`<id>[<index>]`) and
    * its own retries with the step's options; a failed item fails the map unless continue-on-error is set, when its
    * entry is null. Compiles only when the previous output is an array whose elements the step accepts. Arrays
-   * over {@link MAX_MAP_ITEMS} fail the map with MAP_TOO_LARGE (README "Map over an array").
+   * over MAX_MAP_ITEMS (25,000) fail the map with MAP_TOO_LARGE (README "Map over an array").
    * @example .then(listImages).map(resize, { concurrency: 50 }).then(publish)
    */
   map<O>(
