@@ -14,6 +14,8 @@ export { Engine } from './core/engine'
 export type { ChildRunSummary, EngineOptions, StartOptions, StartResult, SweepOptions, SweepResult } from './core/engine'
 export type { ScheduleView } from './core/scheduled-starts'
 export { CHILD_RECHECK_MS } from './core/child-run'
+export { DEFAULT_MAP_CONCURRENCY, MAX_MAP_CONCURRENCY, MAX_MAP_ITEMS, mapItemId } from './core/map-items'
+export type { MapItemCounts } from './core/map-items'
 export { SCHEDULE_GRACE_MS } from './core/schedule'
 export type { MissedTicks, Schedule, ScheduleOptions } from './core/schedule'
 export type { ExecutionOptions, FinishedAttempt } from './core/run-execution'
@@ -28,6 +30,9 @@ export type {
   AnyWorkflow,
   ChildInput,
   ChildOptions,
+  MapItem,
+  MapOptions,
+  NodeMap,
   SkipDefault,
   StepCondition,
   WorkflowConfig,

@@ -6,7 +6,7 @@
 import { Engine } from '../../src/core/engine'
 import type { WorkflowStore } from '../../src/core/store'
 import { countingStore, type CountingStore } from '../../test/support/counting-store'
-import { benchWorkflows, runBatch, runOnce, w4Workflow } from '../workloads'
+import { benchWorkflows, runBatch, runMap, runOnce, w4Workflow, w5Workflow } from '../workloads'
 import type { Session } from './target'
 
 export interface EngineSessionOptions {
@@ -21,7 +21,7 @@ export interface EngineSessionOptions {
 /** A session whose runs go through one engine (rebuilt with the store) in this process. */
 export function engineSession(options: EngineSessionOptions): Session {
   let counting: CountingStore = countingStore(options.store)
-  let engine = new Engine({ store: counting.store, workflows: benchWorkflows })
+  let engine = new Engine({ store: counting.store, workflows: [...benchWorkflows, w5Workflow] })
   // W4's engine, made on first use: only a W4 measurement pays for building its 10,000 steps.
   let long: Engine | null = null
   let calls = 0
@@ -32,6 +32,7 @@ export function engineSession(options: EngineSessionOptions): Session {
       long ??= new Engine({ store: counting.store, workflows: [w4Workflow()] })
       return runOnce(long, 'W4')
     },
+    mapRun: () => runMap(engine),
     async beforeRepetition() {
       if (!options.freshStore) return
       calls += counting.total()
@@ -39,7 +40,7 @@ export function engineSession(options: EngineSessionOptions): Session {
       long = null
       await counting.store.close()
       counting = countingStore(await options.freshStore())
-      engine = new Engine({ store: counting.store, workflows: benchWorkflows })
+      engine = new Engine({ store: counting.store, workflows: [...benchWorkflows, w5Workflow] })
     },
     storeCalls: () => calls + counting.total(),
     endpointRequests: options.endpointRequests ?? (async () => null),

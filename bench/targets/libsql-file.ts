@@ -12,7 +12,7 @@ import { tempDir } from './temp-dir'
 export const libsqlFileTarget: Target = {
   id: 'libsql-file',
   title: 'LibSQL file (WAL)',
-  workloads: ['W1', 'W2', 'W3', 'W4'],
+  workloads: ['W1', 'W2', 'W3', 'W4', 'W5'],
   budget: DEFAULT_BUDGET,
   async open() {
     const dir = tempDir()

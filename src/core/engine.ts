@@ -28,6 +28,7 @@ import type { StepDeps } from './step'
 import { resolveStepConfig, type ResolvedStepConfig, type StepConfig } from './step-config'
 import { startRunTrace, TRACER_NAME } from './run-trace'
 import { runsOn, versionInventory, type Inventory } from './version-inventory'
+import { parseMapItemId } from './map-items'
 import { migrationMismatches, reusedSteps } from './version-migration'
 import type { AnyWorkflow, WorkflowNode } from './workflow'
 import type { Claim, CreateRunResult, RunFilter, RunPage, WorkflowStore } from './store'
@@ -761,7 +762,10 @@ export class Engine {
         for (const next of nodes.get(id)?.successors ?? []) stack.push(next)
       }
     }
-    const steps = reusedSteps(await this.store.listStepExecutions(runId)).filter((s) => !rerun.has(s.stepId))
+    // A map that runs again runs all its items again.
+    const steps = reusedSteps(await this.store.listStepExecutions(runId)).filter(
+      (s) => !rerun.has(s.stepId) && !rerun.has(parseMapItemId(s.stepId)?.mapId ?? s.stepId),
+    )
     const { run, reused } = await this.#rerun(failed, wf, steps, options.leased)
     this.#log('info', 'workflow_retried', { run_id: run.runId, retry_of: runId, reused_steps: reused })
     return run

@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'CANCELLED',
   'ATTEMPT_INTERRUPTED',
   'CHILD_FAILED',
+  'MAP_TOO_LARGE',
   'INTERNAL_ERROR',
   // definitions and arguments
   'INVALID_WORKFLOW',

@@ -149,6 +149,13 @@ export interface WorkflowStore {
   readonly payloadCeiling?: PayloadCeiling
 
   /**
+   * Most step records one {@link commit} may write, where the backend bounds it (DynamoDB: 100 actions per
+   * transaction); absent for no bound. The engine writes more in several fenced commits, the run's change in the
+   * last (README "Map over an array").
+   */
+  readonly maxCommitSteps?: number
+
+  /**
    * Inserts a new run, and with it `steps` (records of this run, none with an output): an engine that begins
    * executing at once writes its entry steps' first attempts with the run, one round trip instead of two.
    * All or nothing. When `run.idempotencyKey` is set and a run of the same workflow already carries that key,

@@ -956,6 +956,27 @@ export function runStoreContract(name: string, setup: () => Promise<StoreHarness
         expect(await store.getStepExecution(run.runId, 'charge card ✓')).toEqual(s)
       })
 
+      it('applies a commit of maxCommitSteps steps at once (200 where the store names no bound), the last commit being terminal', async () => {
+        const { run, lease } = await running()
+        const size = store.maxCommitSteps ?? 200
+        expect(size).toBeGreaterThanOrEqual(50)
+        // Map items' ids (`<map>[<index>]`), as a map whose many items end together writes them.
+        const items = Array.from({ length: size }, (_, i) =>
+          step(run.runId, `resize[${i}]`, i, { status: 'COMPLETED', output: { i }, completedAt: T0 + 1 }),
+        )
+        await store.commit(lease, { now: T0 + 1, steps: items, run: {}, leaseExpiresAt: T0 + LEASE_MS })
+        const done = items.map((item) => ({ ...item, stepId: item.stepId.replace('resize', 'crop'), executionIndex: item.executionIndex + size }))
+        await store.commit(lease, {
+          now: T0 + 2,
+          steps: done,
+          run: { status: 'COMPLETED', output: null, completedAt: T0 + 2, progress: 1 },
+          leaseExpiresAt: null,
+        })
+        expect(await store.listStepExecutions(run.runId)).toEqual([...items, ...done])
+        expect(await store.loadStepOutput(run.runId, `resize[${size - 1}]`)).toEqual({ i: size - 1 })
+        expect(await store.getRun(run.runId)).toMatchObject({ status: 'COMPLETED' })
+      })
+
       it('lists steps by executionIndex ascending whatever the commit order', async () => {
         const { run, lease } = await running()
         const s2 = step(run.runId, 'a', 2)

@@ -77,7 +77,7 @@ import { deleteFinishedRuns, deleteRunItems } from './deletion'
 import { deliverEvent } from './deliver-event'
 import { Expression, UpdateClauses } from './expression'
 import { DEFAULT_MAX_ITEM_BYTES, isValidMaxItemBytes, ItemBudget, MIN_MAX_ITEM_BYTES } from './item-budget'
-import { DYNAMODB_ITEM_LIMIT } from './item-size'
+import { DYNAMODB_ITEM_LIMIT, DYNAMODB_TRANSACTION_ACTIONS } from './item-size'
 import { eventKey, PK, stateKey, STATE_SK_PREFIX, STEP_SK_PREFIX, stepKey } from './keys'
 import { listDueRuns, listRuns, nextDueAt } from './listing'
 import { transitionRun } from './transition-run'
@@ -131,6 +131,8 @@ export interface DynamoDBStoreOptions {
 export class DynamoDBStore implements WorkflowStore {
   readonly kind = 'dynamodb' as const
   readonly payloadCeiling: PayloadCeiling
+  /** One transaction: the run's update, a released concurrency slot and the steps (commit.ts). */
+  readonly maxCommitSteps = DYNAMODB_TRANSACTION_ACTIONS - 2
   readonly #ctx: StoreContext
 
   constructor(options: DynamoDBStoreOptions) {
