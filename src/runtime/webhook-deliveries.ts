@@ -10,6 +10,7 @@
  */
 import type { RunRecord, WebhookDelivery } from '../core/model'
 import type { WorkflowStore } from '../core/store'
+import { unlessCode } from '../core/errors'
 import type { Logger } from '../core/logger'
 import { toRunView } from '../http/views'
 import { signWebhook, webhookKey } from '../http/webhook-signature'
@@ -63,7 +64,7 @@ export class WebhookDeliveries {
     let delivered = 0
     for (const runId of ids) {
       // A run deleted since the listing (retention, an operator) has nothing left to deliver.
-      const run = await store.getRun(runId).catch(() => null)
+      const run = await store.getRun(runId).catch(unlessCode(['RUN_NOT_FOUND'], null))
       if (run === null) continue
       const outcome = await this.#attempt(run)
       if (outcome === null) continue
