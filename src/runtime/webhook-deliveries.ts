@@ -79,6 +79,9 @@ export class WebhookDeliveries {
     const { store, logger } = this.#options
     const webhook = run.webhook
     if (webhook === null || webhook.deliveredAt !== null || !store.recordWebhookAttempt) return null
+    // A listing from an eventually consistent index (DynamoDB's) may name a run whose attempt was just recorded:
+    // the run, read strongly, is the judge of whether it is due.
+    if (webhook.nextAttemptAt === null || webhook.nextAttemptAt > this.#now()) return null
     const attempts = webhook.attempts + 1
     const claimed: WebhookDelivery = { ...webhook, attempts, nextAttemptAt: this.#now() + WEBHOOK_TIMEOUT_MS + this.#retryDelay(attempts) }
     if (!(await store.recordWebhookAttempt(run.runId, webhook.attempts, claimed))) return null

@@ -1,5 +1,6 @@
 /**
- * Completion webhooks through the Node entry, on a LibSQL file, to a real receiver on 127.0.0.1 (allowed by
+ * Completion webhooks through the Node entry, on a LibSQL file (the retried delivery on DynamoDB Local too), to a
+ * real receiver on 127.0.0.1 (allowed by
  * WEBHOOK_ALLOW_PRIVATE): the run completes whatever the receiver answers; a 500 is retried by a later sweep and the
  * attempts show on the run; every delivery verifies with the `standardwebhooks` library. Refused callback URLs are
  * 400s that store nothing.
@@ -16,6 +17,8 @@ import { z } from 'zod'
 import { startNodeServer, type NodeServer } from '../../src/node'
 import { tempDir, type TempDir } from '../support/libsql-harness'
 import { bearerFetch } from '../support/local-server'
+import { useDynamoDBLocal, type DynamoDBHarness } from '../support/dynamodb-harness'
+import type { WorkflowStore } from '../../src/core/store'
 
 const TOKEN = 'webhook-test-token-0123456789'
 const SECRET = `whsec_${Buffer.from('gorkflow-webhook-secret-of-32-b!').toString('base64')}`
@@ -28,8 +31,12 @@ interface Received {
 let receiver: Server | undefined
 let server: NodeServer | undefined
 let dir: TempDir | undefined
+let table: DynamoDBHarness | undefined
+const dynamo = useDynamoDBLocal()
 
 afterEach(async () => {
+  await table?.cleanup()
+  table = undefined
   await server?.close()
   server = undefined
   await new Promise((resolve) => (receiver ? receiver.close(resolve) : resolve(undefined)))
@@ -57,13 +64,14 @@ async function startReceiver(statuses: number[]): Promise<{ url: string; receive
 async function startServer(
   webhooks: { secret: string; allowPrivate: boolean } | undefined,
   workflows: readonly AnyWorkflow[] = exampleWorkflows,
+  store?: WorkflowStore,
 ): Promise<NodeServer> {
   dir ??= tempDir('gorkflow-webhooks-')
   server = await startNodeServer({
     workflows,
     port: 0,
     apiTokens: [TOKEN],
-    databaseUrl: `file:${dir.file('gorkflow.db')}`,
+    ...(store === undefined ? { databaseUrl: `file:${dir.file('gorkflow.db')}` } : { store }),
     logger: silentLogger,
     sweepIntervalMs: 50,
     webhookRetryMs: 50,
@@ -88,10 +96,22 @@ async function runWhen(s: NodeServer, runId: string, done: (run: any) => boolean
 
 const INPUT = { val1: 1, val2: 2, mult: 3 }
 
+/** The stores the delivery path runs on: LibSQL's partial index and DynamoDB's sparse GSI. */
+const STORES: ReadonlyArray<readonly [string, () => Promise<WorkflowStore | undefined>]> = [
+  ['a LibSQL file', async () => undefined],
+  [
+    'DynamoDB Local',
+    async () => {
+      table = await dynamo.harness()
+      return table.store
+    },
+  ],
+]
+
 describe('completion webhooks', () => {
-  it('delivers a signed view of the finished run, retrying a 500 durably, and the run completes regardless', async () => {
+  it.each(STORES)('delivers a signed view of the finished run, retrying a 500 durably, and the run completes regardless, on %s', async (_name, open) => {
     const hook = await startReceiver([500, 200])
-    const s = await startServer({ secret: SECRET, allowPrivate: true })
+    const s = await startServer({ secret: SECRET, allowPrivate: true }, exampleWorkflows, await open())
     const res = await call(s, 'POST', '/v1/workflows/sequential/runs?wait=true', { input: INPUT, callbackUrl: hook.url })
     expect(res.status).toBe(200)
     const { run } = (await res.json()) as { run: any }
@@ -112,7 +132,7 @@ describe('completion webhooks', () => {
     expect(hook.received.map((r) => r.headers['webhook-id'])).toEqual([`msg_${run.runId}`, `msg_${run.runId}`])
     // The failed attempt counts for operators.
     expect(await (await call(s, 'GET', '/v1/metrics')).text()).toMatch(/^gorkflow_webhook_failures_total 1$/m)
-  })
+  }, 60_000)
 
   it("sends a workflow's default webhook for a start without a callbackUrl, and checks it like one", async () => {
     const hook = await startReceiver([200])
