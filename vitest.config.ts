@@ -3,7 +3,7 @@
  * - node: everything under test/ except the two below (forks, so native engines and servers are isolated);
  * - workerd: the Worker inside workerd (`@cloudflare/vitest-pool-workers`), against a local libSQL endpoint
  *   that test/workerd/global-setup.ts starts in Node and hands in through `provide`/`inject`;
- * - workerd-otel: the same Worker wrapped by `@microlabs/otel-cf-workers` (test/workerd-otel/worker-entry.ts), with
+ * - workerd-otel: the Worker wrapped by `@microlabs/otel-cf-workers` (examples/worker-tracing.ts), with
  *   `nodejs_compat` as that library needs, exporting spans to the OTLP receiver of the same global setup;
  * - e2e: the real `npm run dev` stack (wrangler dev) driven over HTTP.
  */
@@ -71,7 +71,7 @@ export default defineConfig({
                 TURSO_AUTH_TOKEN: inject('libsqlToken'),
                 API_TOKEN: 'workerd-otel-test-token',
                 LOG_LEVEL: 'warn',
-                OTLP_TRACES_URL: `${inject('otlpReceiverUrl')}/v1/traces`,
+                OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${inject('otlpReceiverUrl')}/v1/traces`,
                 OTLP_RECEIVER_URL: inject('otlpReceiverUrl'),
               },
             },
