@@ -99,6 +99,40 @@ describe('DynamoDBStore requests per operation', () => {
     }
   })
 
+  it('keeps a completion webhook at no extra request: created and ended as without one, listed by 4 Queries, 1 write per attempt', async () => {
+    const { store, cleanup } = await dynamo.harness()
+    try {
+      const webhook = { url: 'https://hooks.example.com/x', attempts: 0, lastStatus: null, nextAttemptAt: T0, deliveredAt: null }
+      const run = makeRun({ webhook })
+      expect(await commandsOf(() => store.createRun(run))).toEqual(['PutItemCommand'])
+      const claim = await store.claimRun(run.runId, 'owner-a', T0, LEASE_MS)
+      if (claim === null) throw new Error('not claimable')
+      // Not listed while open: the index needs completedAt, which only the terminal write sets.
+      expect(await store.listDueWebhooks(T0 + 1, 10)).toEqual([])
+      const ending = await commandsOf(() =>
+        store.commit(claim.lease, {
+          now: T0 + 1,
+          steps: [],
+          run: { status: 'COMPLETED', progress: 1, output: 1, completedAt: T0 + 1 },
+          leaseExpiresAt: null,
+        }),
+      )
+      expect(ending).toEqual(['UpdateItemCommand'])
+      const listing = await commandsOf(() => store.listDueWebhooks(T0 + 1, 10))
+      expect(listing).toEqual(['QueryCommand', 'QueryCommand', 'QueryCommand', 'QueryCommand'])
+      expect(await store.listDueWebhooks(T0 + 1, 10)).toEqual([run.runId])
+      const claimed = { ...webhook, attempts: 1, nextAttemptAt: T0 + 10_000 }
+      expect(await commandsOf(() => store.recordWebhookAttempt(run.runId, 0, claimed))).toEqual(['UpdateItemCommand'])
+      const given = { ...claimed, lastStatus: 500, nextAttemptAt: null }
+      expect(await store.recordWebhookAttempt(run.runId, 1, given)).toBe(true)
+      // Given up: out of the index for good, the state kept on the run.
+      expect(await store.listDueWebhooks(T0 + 1_000_000, 10)).toEqual([])
+      expect((await store.getRun(run.runId)).webhook).toEqual(given)
+    } finally {
+      await cleanup()
+    }
+  })
+
   it('commits in exactly 1 request, with or without steps', async () => {
     const { store, cleanup } = await dynamo.harness()
     try {
