@@ -1,10 +1,9 @@
 /**
  * Completion webhooks through the Node entry, on a LibSQL file (the retried delivery on DynamoDB Local too), to a
- * real receiver on 127.0.0.1 (allowed by
- * WEBHOOK_ALLOW_PRIVATE): the run completes whatever the receiver answers; a 500 is retried by a later sweep and the
- * attempts show on the run; every delivery verifies with the `standardwebhooks` library. Refused callback URLs are
- * 400s that store nothing. `deliverDue` itself: what it skips (a run gone or not due when read) and what it lets through
- * (any other read failure).
+ * real receiver on 127.0.0.1 (allowed by WEBHOOK_ALLOW_PRIVATE): the run completes whatever the receiver answers;
+ * a 500 is retried by a later sweep and the attempts show on the run; every delivery verifies with the
+ * `standardwebhooks` library. Refused callback URLs are 400s that store nothing. Then `deliverDue` itself: what it
+ * skips (a run gone or not due when read) and what it lets through (any other read failure).
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
