@@ -3,6 +3,8 @@
  * - node: everything under test/ except the two below (forks, so native engines and servers are isolated);
  * - workerd: the Worker inside workerd (`@cloudflare/vitest-pool-workers`), against a local libSQL endpoint
  *   that test/workerd/global-setup.ts starts in Node and hands in through `provide`/`inject`;
+ * - workerd-otel: the Worker wrapped by `@microlabs/otel-cf-workers` (examples/worker-tracing.ts), with
+ *   `nodejs_compat` as that library needs, exporting spans to the OTLP receiver of the same global setup;
  * - e2e: the real `npm run dev` stack (wrangler dev) driven over HTTP.
  */
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
@@ -18,7 +20,7 @@ export default defineConfig({
         test: {
           name: 'node',
           include: ['test/**/*.test.ts'],
-          exclude: ['**/node_modules/**', 'test/workerd/**', 'test/e2e/**'],
+          exclude: ['**/node_modules/**', 'test/workerd/**', 'test/workerd-otel/**', 'test/e2e/**'],
           pool: 'forks',
         },
       },
@@ -52,6 +54,32 @@ export default defineConfig({
         test: {
           name: 'workerd',
           include: ['test/workerd/**/*.test.ts'],
+          globalSetup: ['test/workerd/global-setup.ts'],
+        },
+      },
+      {
+        extends: true,
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            main: './test/workerd-otel/worker-entry.ts',
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              compatibilityFlags: ['nodejs_compat'],
+              bindings: {
+                STORE: 'libsql',
+                TURSO_DATABASE_URL: inject('libsqlUrl'),
+                TURSO_AUTH_TOKEN: inject('libsqlToken'),
+                API_TOKEN: 'workerd-otel-test-token',
+                LOG_LEVEL: 'warn',
+                OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${inject('otlpReceiverUrl')}/v1/traces`,
+                OTLP_RECEIVER_URL: inject('otlpReceiverUrl'),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'workerd-otel',
+          include: ['test/workerd-otel/**/*.test.ts'],
           globalSetup: ['test/workerd/global-setup.ts'],
         },
       },

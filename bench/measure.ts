@@ -4,7 +4,7 @@
  * starts a process per (target, workload), so each peak RSS is its own and no JIT or heap state leaks from
  * one measurement into the next.
  *
- * Usage: `node --import tsx bench/measure.ts <target-id> <W1|W2|W3|W4> [--quick] [--profile FILE]`. With `--profile`,
+ * Usage: `node --import tsx bench/measure.ts <target-id> <W1|…|W5> [--quick] [--profile FILE]`. With `--profile`,
  * V8's CPU profiler (the one behind `node --cpu-prof`) records the measured runs only, not module loading,
  * setup or warm-up, and writes a `.cpuprofile` to FILE.
  */
@@ -17,8 +17,8 @@ import { DEFAULT_BUDGET, type Budget, type Session } from './targets/target'
 import { W3_RUNS } from './workload-sizes'
 import type { WorkloadId } from './workloads'
 
-/** W4 is one long run: a few of them, each its own repetition, are enough for a median. */
-const W4_REPETITIONS = 3
+/** W4 and W5 are one long run each: a few of them, each its own repetition, are enough for a median. */
+const LONG_REPETITIONS = 3
 
 export interface Measurement extends Summary {
   readonly target: string
@@ -51,7 +51,8 @@ export async function measure(targetId: string, workload: WorkloadId, options: M
   if (!target.workloads.includes(workload)) throw new Error(`target ${targetId} does not run ${workload}`)
   if (target.unavailable !== undefined) throw new Error(`target ${targetId} is unavailable: ${target.unavailable}`)
   const base = quick ? QUICK_BUDGET : { ...DEFAULT_BUDGET, ...target.budget }
-  const budget = workload === 'W4' ? { ...base, repetitions: quick ? 1 : W4_REPETITIONS, minRuns: 1, maxRuns: 1 } : base
+  const long = workload === 'W4' || workload === 'W5'
+  const budget = long ? { ...base, repetitions: quick ? 1 : LONG_REPETITIONS, minRuns: 1, maxRuns: 1 } : base
   const session = await target.open()
   try {
     await warmUp(session, workload, budget)
@@ -114,9 +115,10 @@ async function warmUp(session: Session, workload: WorkloadId, budget: Budget): P
   if (workload === 'W3') await session.batch()
 }
 
-async function measureRuns(session: Session, workload: 'W1' | 'W2' | 'W4', budget: Budget): Promise<Summary> {
-  const run = workload === 'W4' ? session.longRun?.bind(session) : () => session.run(workload)
-  if (run === undefined) throw new Error('this target does not run W4')
+async function measureRuns(session: Session, workload: 'W1' | 'W2' | 'W4' | 'W5', budget: Budget): Promise<Summary> {
+  const run =
+    workload === 'W4' ? session.longRun?.bind(session) : workload === 'W5' ? session.mapRun?.bind(session) : () => session.run(workload)
+  if (run === undefined) throw new Error(`this target does not run ${workload}`)
   const repetitions: Repetition[] = []
   for (let r = 0; r < budget.repetitions; r++) {
     await session.beforeRepetition?.()

@@ -8,7 +8,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os'
 import type { Measurement } from './measure'
 import { formatMs, formatRate } from './stats'
 import type { Target } from './targets/target'
-import { W1_STEPS, W4_STEPS } from './workload-sizes'
+import { W1_STEPS, W4_STEPS, W5_ITEMS } from './workload-sizes'
 import { WORKLOAD_TITLES, type WorkloadId } from './workloads'
 
 /** A measurement, or why there is none. */
@@ -126,6 +126,31 @@ function flatStepGoal(label: string, target: string): Goal {
   }
 }
 
+/**
+ * Issue #17: an item of W5's 10,000-item map costs at most 2× a step of W4's 10,000-step sequential run. Judged on
+ * CPU, as {@link flatStepGoal} is, with the wall times beside it.
+ */
+function mapItemGoal(label: string, target: string): Goal {
+  return {
+    label,
+    limit: '≤ 2× W4 CPU per step',
+    check: (find) => {
+      const w4 = find(target, 'W4')
+      const w5 = find(target, 'W5')
+      if (!w4 || !w5) return null
+      const step = w4.cpuMsPerRun / W4_STEPS
+      const item = w5.cpuMsPerRun / W5_ITEMS
+      const µs = (ms: number) => `${formatMs(ms * 1000)} µs`
+      return {
+        value:
+          `CPU ${µs(item)} an item vs ${µs(step)} a step (${(item / step).toFixed(2)}×); ` +
+          `wall ${µs(w5.medianMs / W5_ITEMS)} vs ${µs(w4.medianMs / W4_STEPS)}`,
+        met: item <= step * 2,
+      }
+    },
+  }
+}
+
 export const GOALS: readonly Goal[] = [
   {
     label: `store calls per ${W1_STEPS}-step sequential run (W1, W3), every store`,
@@ -151,6 +176,8 @@ export const GOALS: readonly Goal[] = [
   latencyGoal('W1 through `wrangler dev`, memory store', 'wrangler-dev-memory', 'W1', 8),
   flatStepGoal('W4 memory: cost per step of a 10,000-step run (issue #17)', 'memory'),
   flatStepGoal('W4 LibSQL file: cost per step of a 10,000-step run (issue #17)', 'libsql-file'),
+  mapItemGoal('W5 memory: cost per item of a 10,000-item map (issue #17)', 'memory'),
+  mapItemGoal('W5 LibSQL file: cost per item of a 10,000-item map (issue #17)', 'libsql-file'),
   latencyGoal('W1 through `wrangler dev`, LibSQL over HTTP, pipelined (issue #18)', 'wrangler-dev-pipelined', 'W1', 9),
   latencyGoal('W1 over the 20 ms endpoint, pipelined (issue #18)', 'libsql-http-20ms-pipelined', 'W1', 75),
   peerRatioGoal('W3 through `wrangler dev` vs Cloudflare Workflows (issue #18)', 'wrangler-dev', 2),

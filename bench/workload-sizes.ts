@@ -12,3 +12,6 @@ export const W2_BRANCHES = 16
 export const W3_RUNS = 100
 /** Steps of the one W4 run. */
 export const W4_STEPS = 10_000
+/** Items of the one W5 map, and how many run at once. */
+export const W5_ITEMS = 10_000
+export const W5_CONCURRENCY = 50

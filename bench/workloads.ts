@@ -4,8 +4,8 @@
  * - W1: 10 sequential trivial steps, `{ n } → { n: n + 1 }`, start to COMPLETED;
  * - W2: 16 parallel trivial steps fed by the run input, then one step aggregating them;
  * - W3: 100 W1 runs started concurrently on one engine;
- * - W4: one run of 10,000 sequential W1 steps (issue #17: the cost per step must not grow with the run).
- * Issue #17's W5 (a map over 10,000 items) waits for `map()`, which the builder does not have yet.
+ * - W4: one run of 10,000 sequential W1 steps (issue #17: the cost per step must not grow with the run);
+ * - W5: one run mapping W1's step over 10,000 items, 50 at a time (issue #17: an item costs at most 2× a W4 step).
  * Steps carry zod schemas, as a user's steps would: validation is part of what is measured. W1 and W2 exist in
  * each durability mode (issue #18), as workflows of their own.
  */
@@ -13,17 +13,18 @@ import { z } from 'zod'
 import type { Engine } from '../src/core/engine'
 import { defineStep } from '../src/core/step'
 import { workflow, type AnyWorkflow, type WorkflowBuilder, type WorkflowConfig } from '../src/core/workflow'
-import { W1_STEPS, W2_BRANCHES, W3_RUNS, W4_STEPS } from './workload-sizes'
+import { W1_STEPS, W2_BRANCHES, W3_RUNS, W4_STEPS, W5_CONCURRENCY, W5_ITEMS } from './workload-sizes'
 
-export type WorkloadId = 'W1' | 'W2' | 'W3' | 'W4'
+export type WorkloadId = 'W1' | 'W2' | 'W3' | 'W4' | 'W5'
 
-export const WORKLOAD_IDS: readonly WorkloadId[] = ['W1', 'W2', 'W3', 'W4']
+export const WORKLOAD_IDS: readonly WorkloadId[] = ['W1', 'W2', 'W3', 'W4', 'W5']
 
 export const WORKLOAD_TITLES: Readonly<Record<WorkloadId, string>> = {
   W1: `${W1_STEPS} sequential steps`,
   W2: `${W2_BRANCHES} parallel steps + 1 join`,
   W3: `${W3_RUNS} concurrent W1 runs`,
   W4: `one run of ${W4_STEPS.toLocaleString('en')} sequential steps`,
+  W5: `one map over ${W5_ITEMS.toLocaleString('en')} items, ${W5_CONCURRENCY} at a time`,
 }
 
 const Counter = z.object({ n: z.number().int() })
@@ -112,8 +113,31 @@ export function w4Workflow(): AnyWorkflow {
   return w4
 }
 
+const counters = defineStep({
+  id: 'counters',
+  input: z.object({ items: z.number().int() }),
+  output: z.array(Counter),
+  handler: (_ctx, { items }) => Array.from({ length: items }, (_, n) => ({ n })),
+})
+
+/** W5: `counters → map(inc)`; `{ items: 10000 }` ends as `[{ n: 1 }, …, { n: 10000 }]`. */
+export const w5Workflow = workflow({ id: 'bench-w5', name: 'Benchmark W5', input: z.object({ items: z.number().int() }) })
+  .then(counters)
+  .map(increment('inc'), { concurrency: W5_CONCURRENCY })
+  .build()
+
 /** The output each workload's runs must end with; anything else fails the benchmark loudly. */
-export const EXPECTED_N: Readonly<Record<WorkloadId, number>> = { W1: W1_STEPS, W2: W2_BRANCHES, W3: W1_STEPS, W4: W4_STEPS }
+export const EXPECTED_N: Readonly<Record<Exclude<WorkloadId, 'W5'>, number>> = { W1: W1_STEPS, W2: W2_BRANCHES, W3: W1_STEPS, W4: W4_STEPS }
+
+/** One W5 run on `engine` (which registers {@link w5Workflow}), start to COMPLETED with every item's output checked. */
+export async function runMap(engine: Engine): Promise<void> {
+  const run = await engine.run(w5Workflow.id, { items: W5_ITEMS })
+  const output = run.output as { n: number }[] | null
+  const wrong = !Array.isArray(output) || output.length !== W5_ITEMS || output.some((o, i) => o?.n !== i + 1)
+  if (run.status !== 'COMPLETED' || wrong) {
+    throw new Error(`W5 run ended ${run.status} with ${Array.isArray(output) ? `${output.length} items` : JSON.stringify(output)}: ${JSON.stringify(run.error)}`)
+  }
+}
 
 /**
  * One run of W1, W2 or W4 on `engine` (which registers that workload's workflow), start to COMPLETED, checked.

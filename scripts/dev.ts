@@ -43,6 +43,10 @@ export interface DevOptions {
   readonly wranglerLogLevel?: 'debug' | 'info' | 'log' | 'warn' | 'error' | 'none'
   /** Echo wrangler's output. @default true */
   readonly inheritOutput?: boolean
+  /** Another wrangler configuration (`-c`), e.g. examples/wrangler.tracing.toml. @default wrangler.toml */
+  readonly config?: string
+  /** More bindings, passed as `--var` like the database's. */
+  readonly vars?: Readonly<Record<string, string>>
 }
 
 export interface DevSession {
@@ -144,6 +148,7 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
   const args = [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(options.port)]
   if (options.wranglerLogLevel) args.push('--log-level', options.wranglerLogLevel)
   if (options.persistTo) args.push('--persist-to', options.persistTo)
+  if (options.config) args.push('-c', options.config)
   // Passed as --var so the local endpoint's port (free, so different each time) never lands in .dev.vars.
   const vars: Partial<Record<WorkerKeyName, string>> = {}
   if (database) Object.assign(vars, { TURSO_DATABASE_URL: database.url, STORE: 'libsql' })
@@ -152,7 +157,7 @@ export async function startDev(options: DevOptions): Promise<DevSession> {
   if (apiToken) vars.API_TOKEN = apiToken
   const logLevel = options.logLevel ?? process.env.LOG_LEVEL
   if (logLevel) vars.LOG_LEVEL = logLevel
-  for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`)
+  for (const [name, value] of Object.entries({ ...vars, ...options.vars })) args.push('--var', `${name}:${value}`)
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: wranglerEnv(),

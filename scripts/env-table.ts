@@ -18,7 +18,7 @@ export function renderEnvTable(): string {
   const rows = ENV_KEY_NAMES.map((name) => {
     const key: EnvKey = ENV_KEYS[name]
     const names = [`\`${name}\``, ...(key.nodeAliases ?? []).map((alias) => `Node also: \`${alias}\``)].join('<br>')
-    const where = `${key.entries === 'both' ? 'both' : 'Node'}${key.secret ? ', secret' : ''}`
+    const where = `${{ both: 'both', node: 'Node', worker: 'Worker' }[key.entries]}${key.secret ? ', secret' : ''}`
     return `| ${names} | ${where} | ${key.default} | ${key.description} |`
   })
   return ['| name | read by | default | meaning |', '|---|---|---|---|', ...rows].join('\n')

@@ -11,11 +11,16 @@
 
 // Engine
 export { Engine } from './core/engine'
-export type { ChildRunSummary, EngineOptions, ScheduleView, StartOptions, StartResult, SweepOptions, SweepResult } from './core/engine'
+export type { ChildRunSummary, EngineOptions, StartOptions, StartResult, SweepOptions, SweepResult } from './core/engine'
+export type { ScheduleView } from './core/scheduled-starts'
 export { CHILD_RECHECK_MS } from './core/child-run'
+export { DEFAULT_MAP_CONCURRENCY, MAX_MAP_CONCURRENCY, MAX_MAP_ITEMS, mapItemId } from './core/map-items'
+export type { MapItemCounts } from './core/map-items'
 export { SCHEDULE_GRACE_MS } from './core/schedule'
 export type { MissedTicks, Schedule, ScheduleOptions } from './core/schedule'
 export type { ExecutionOptions, FinishedAttempt } from './core/run-execution'
+export { ceilingForRecords, DEFAULT_PAYLOAD_LIMITS, MAX_ERROR_DETAILS_LENGTH, MAX_ERROR_MESSAGE_LENGTH } from './core/limits'
+export type { PayloadCeiling, PayloadKind, PayloadLimits } from './core/limits'
 
 // Steps and workflows
 export { defineStep } from './core/step'
@@ -25,6 +30,9 @@ export type {
   AnyWorkflow,
   ChildInput,
   ChildOptions,
+  MapItem,
+  MapOptions,
+  NodeMap,
   SkipDefault,
   StepCondition,
   WorkflowConfig,

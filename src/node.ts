@@ -104,20 +104,20 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     store,
     workflows: options.workflows ?? registeredWorkflows,
     logger,
-    ...(options.deps === undefined ? {} : { deps: options.deps }),
+    deps: options.deps,
     engine: {
-      ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
-      ...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
-      ...(options.inlineDelayLimitMs === undefined ? {} : { inlineDelayLimitMs: options.inlineDelayLimitMs }),
-      ...(options.shutdownGraceMs === undefined ? {} : { shutdownGraceMs: options.shutdownGraceMs }),
+      leaseMs: options.leaseMs,
+      retentionMs: options.retentionMs,
+      inlineDelayLimitMs: options.inlineDelayLimitMs,
+      shutdownGraceMs: options.shutdownGraceMs,
       onYield: (_runId, dueAt) => wake?.notify(dueAt),
     },
     apiTokens: options.apiTokens,
     uiSessionSecret: options.uiSessionSecret,
     webhooks: options.webhooks,
-    ...(options.webhookRetryMs === undefined ? {} : { webhookRetryMs: options.webhookRetryMs }),
-    ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
-    ...(options.waitBudgetMs === undefined ? {} : { waitBudgetMs: options.waitBudgetMs }),
+    webhookRetryMs: options.webhookRetryMs,
+    maxBodyBytes: options.maxBodyBytes,
+    waitBudgetMs: options.waitBudgetMs,
     // Node keeps running after the response; the engine tracks the execution and shutdown waits for it.
     executeInBackground: () => {},
   })
@@ -245,8 +245,8 @@ async function main(): Promise<void> {
     apiTokens: settings.apiTokens,
     logger,
     store,
-    ...(settings.uiSessionSecret === undefined ? {} : { uiSessionSecret: settings.uiSessionSecret }),
-    ...(settings.webhooks === undefined ? {} : { webhooks: settings.webhooks }),
+    uiSessionSecret: settings.uiSessionSecret,
+    webhooks: settings.webhooks,
   })
   const where = settings.store === 'libsql' ? displayDatabase(settings.database?.url ?? DEFAULT_DATABASE_URL) : settings.store
   console.log(`Gorkflow listening on ${server.url} (store: ${where}); dashboard at ${server.url}/ui`)

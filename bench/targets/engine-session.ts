@@ -6,7 +6,7 @@
 import { Engine } from '../../src/core/engine'
 import type { WorkflowStore } from '../../src/core/store'
 import { countingStore, type CountingStore } from '../../test/support/counting-store'
-import { benchWorkflows, runBatch, runOnce, w4Workflow, type Durability } from '../workloads'
+import { benchWorkflows, runBatch, runMap, runOnce, w4Workflow, w5Workflow, type Durability } from '../workloads'
 import type { Session } from './target'
 
 export interface EngineSessionOptions {
@@ -23,7 +23,7 @@ export interface EngineSessionOptions {
 /** A session whose runs go through one engine (rebuilt with the store) in this process. */
 export function engineSession(options: EngineSessionOptions): Session {
   const durability = options.durability ?? 'step'
-  const workflows = benchWorkflows(durability).all
+  const workflows = [...benchWorkflows(durability).all, w5Workflow]
   let counting: CountingStore = countingStore(options.store)
   let engine = new Engine({ store: counting.store, workflows })
   // W4's engine, made on first use: only a W4 measurement pays for building its 10,000 steps.
@@ -36,6 +36,7 @@ export function engineSession(options: EngineSessionOptions): Session {
       long ??= new Engine({ store: counting.store, workflows: [w4Workflow()] })
       return runOnce(long, 'W4')
     },
+    mapRun: () => runMap(engine),
     async beforeRepetition() {
       if (!options.freshStore) return
       calls += counting.total()

@@ -15,8 +15,8 @@ function fileTarget(durability: Durability): Target {
   return {
     id: `libsql-file${pipelined ? '-pipelined' : ''}`,
     title: `LibSQL file (WAL)${pipelined ? ', pipelined' : ''}`,
-    // W4 has the default mode only.
-    workloads: pipelined ? ['W1', 'W2', 'W3'] : ['W1', 'W2', 'W3', 'W4'],
+    // W4 and W5 have the default mode only.
+    workloads: pipelined ? ['W1', 'W2', 'W3'] : ['W1', 'W2', 'W3', 'W4', 'W5'],
     budget: DEFAULT_BUDGET,
     ...(pipelined && PIPELINED_UNAVAILABLE !== null ? { unavailable: PIPELINED_UNAVAILABLE } : {}),
     async open() {

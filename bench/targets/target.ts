@@ -39,6 +39,8 @@ export interface Session {
   batch(): Promise<void>
   /** One W4 run (10,000 sequential steps), checked; absent on targets that do not run W4. */
   longRun?(): Promise<void>
+  /** One W5 run (a map over 10,000 items), checked; absent on targets that do not run W5. */
+  mapRun?(): Promise<void>
   /** Called before each measured repetition (e.g. a fresh in-memory store, so heaps do not grow across them). */
   beforeRepetition?(): Promise<void>
   /** Store method calls so far (counting wrapper), or null when the store is out of reach (another process). */

@@ -7,6 +7,7 @@
 import { CHILD_RECHECK_MS, childRunId } from './child-run'
 import type { Clock } from './clock'
 import { GorkflowError, isGorkflowError, toError } from './errors'
+import { toJsonWithin } from './limits'
 import type { Json, RunRecord, StepExecution } from './model'
 import { validate } from './schema'
 import type { StepContext } from './step'
@@ -30,6 +31,8 @@ export interface AttemptScope {
    * returns it: never a second child.
    */
   readonly startChild: (nodeId: string, workflowId: string, input: Json) => Promise<RunRecord>
+  /** EngineOptions.limits' stepOutputBytes: a larger output fails the attempt with PAYLOAD_TOO_LARGE. */
+  readonly stepOutputBytes: number
 }
 
 /**
@@ -74,11 +77,11 @@ export async function runAttempt(
           : typeof skip.value === 'function'
             ? await (skip.value as (i: unknown, c: StepContext) => unknown)(value, ctx)
             : skip.value
-      return { kind: 'done', output: toJson(output), skipped: true }
+      return { kind: 'done', output: outputWithin(scope, node, output), skipped: true }
     }
     const result = await (node.step.handler as (c: StepContext, i: unknown) => unknown)(ctx, value)
     const output = node.step.outputSchema ? await validate(node.step.outputSchema, result, `output of step ${node.id}`) : result
-    return { kind: 'done', output: toJson(output), skipped: false }
+    return { kind: 'done', output: outputWithin(scope, node, output), skipped: false }
   })().catch((err: unknown): Outcome => ({ kind: 'failed', error: toError(err) }))
   try {
     return await Promise.race([work, timedOut])
@@ -127,6 +130,11 @@ function childOutcome(scope: AttemptScope, node: WorkflowNode, child: RunRecord)
     return { kind: 'failed', error: new GorkflowError('CHILD_FAILED', `child run ${child.runId} of step ${node.id} ended ${child.status} (${why})`, { details }) }
   }
   return { kind: 'wait', until: scope.clock.now() + CHILD_RECHECK_MS }
+}
+
+/** A step's output as the store will hold it. @throws PayloadTooLargeError over the limit (README "Limits") */
+function outputWithin(scope: AttemptScope, node: WorkflowNode, output: unknown): Json {
+  return toJsonWithin(output, scope.stepOutputBytes, 'stepOutputBytes', `output of step ${node.id}`)
 }
 
 /** Normalises a handler's value to what the store will hold, so fresh and resumed runs see the same thing. */

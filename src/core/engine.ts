@@ -13,24 +13,25 @@ import {
   MigrationRefusedError,
   RunAlreadyFinishedError,
   RunStateConflictError,
-  ScheduleNotFoundError,
   toError,
   unlessCode,
   WorkflowNotFoundError,
   WorkflowVersionNotFoundError,
 } from './errors'
+import { resolvePayloadLimits, toJsonWithin, type PayloadLimits } from './limits'
 import { isLevelEnabled, silentLogger, type Logger } from './logger'
 import { isTerminalRunStatus, type Json, type RunRecord, type RunStatus, type StepExecution, type WaitingFor } from './model'
 import { RunExecution, type ExecutionOptions, type FinishedAttempt } from './run-execution'
-import { dueTick, latestTick, nextTick, tickKey, type MissedTicks } from './schedule'
+import { ScheduledStarts, type ScheduleView } from './scheduled-starts'
 import { validate } from './schema'
 import type { StepDeps } from './step'
 import { resolveStepConfig, type ResolvedStepConfig, type StepConfig } from './step-config'
 import { startRunTrace, TRACER_NAME } from './run-trace'
 import { runsOn, versionInventory, type Inventory } from './version-inventory'
+import { parseMapItemId } from './map-items'
 import { migrationMismatches, reusedSteps } from './version-migration'
 import type { AnyWorkflow, WorkflowNode } from './workflow'
-import type { Claim, CreateRunResult, RunFilter, RunPage, ScheduleState, WorkflowStore } from './store'
+import type { Claim, CreateRunResult, RunFilter, RunPage, WorkflowStore } from './store'
 
 export interface EngineOptions {
   readonly store: WorkflowStore
@@ -105,6 +106,11 @@ export interface EngineOptions {
    * and ignored.
    */
   readonly onAttemptFinished?: (attempt: FinishedAttempt) => void
+  /**
+   * Largest run input, step output, event payload and state value, as UTF-8 bytes of their JSON text (README
+   * "Limits"). Each must be within the store's `payloadCeiling`. @default 1 MiB each, or the store's ceiling when lower
+   */
+  readonly limits?: Partial<PayloadLimits>
 }
 
 /** {@link EngineOptions.shutdownGraceMs}'s default. */
@@ -173,19 +179,6 @@ export interface SweepResult {
   readonly deleted: number
 }
 
-/** A workflow's schedule as the API and the dashboard show it. */
-export interface ScheduleView {
-  readonly workflowId: string
-  readonly cron: string
-  readonly timezone: string | null
-  readonly missed: MissedTicks
-  readonly paused: boolean
-  /** The next tick (epoch ms); null while paused or when the pattern has no more ticks. */
-  readonly nextFireAt: number | null
-  /** The newest tick fired (epoch ms), or null. */
-  readonly lastFiredAt: number | null
-}
-
 /** Runs one sweep executes concurrently: enough to overlap store latency, few enough for one isolate. */
 const RUNS_SWEPT_AT_ONCE = 8
 /** Terminal runs deleted per sweep, so retention never outlasts a cron invocation. */
@@ -207,6 +200,8 @@ interface Driven {
 export class Engine {
   readonly store: WorkflowStore
   readonly ownerId: string
+  /** The size limits in force (README "Limits"). */
+  readonly limits: PayloadLimits
   /** Every registered version of each workflow id, in registration order: the last one is where new runs start. */
   readonly #workflows = new Map<string, AnyWorkflow[]>()
   readonly #clock: Clock
@@ -227,8 +222,7 @@ export class Engine {
    * drives of one run that overlap here (two sweeps, a sweep and an API call) must not both claim it.
    */
   readonly #claiming = new Map<string, Promise<{ claimed: boolean; run: RunRecord }>>()
-  /** Schedules paused as of this engine's last look at the store: no timer is armed for their ticks. */
-  #pausedSchedules = new Set<string>()
+  readonly #schedules: ScheduledStarts
 
   constructor(options: EngineOptions) {
     const leaseMs = options.leaseMs ?? 30_000
@@ -245,6 +239,7 @@ export class Engine {
       throw new InvalidArgumentError('versionRecheckMs must be an integer >= 1000')
     }
     this.#versionRecheckMs = versionRecheckMs
+    this.limits = resolvePayloadLimits(options.limits, options.store.payloadCeiling, options.store.kind)
     this.#retentionMs = options.retentionMs
     this.#shutdownGraceMs = graceMs(options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS, 'shutdownGraceMs')
     this.#onYield = options.onYield
@@ -281,6 +276,7 @@ export class Engine {
       inlineDelayLimitMs,
       isolatedRequests: options.isolatedRequests ?? false,
       tracer: options.tracer ?? trace.getTracer(TRACER_NAME),
+      limits: this.limits,
       onAttemptFinished: options.onAttemptFinished,
       stepConfig: (wf, node) => {
         let config = configs.get(node)
@@ -292,6 +288,14 @@ export class Engine {
       },
       startChild: (parentRunId, nodeId, workflowId, input) => this.#startChild(parentRunId, nodeId, workflowId, input),
     }
+    this.#schedules = new ScheduledStarts({
+      store: options.store,
+      clock: this.#clock,
+      workflows: () => this.listWorkflows(),
+      getWorkflow: (workflowId) => this.getWorkflow(workflowId),
+      start: (workflowId, input, startOptions) => this.start(workflowId, input, startOptions),
+      log: (level, event, fields) => this.#log(level, event, fields),
+    })
   }
 
   /**
@@ -302,7 +306,7 @@ export class Engine {
     const wf = this.getWorkflow(workflowId)
     const runId = childRunId(parentRunId, nodeId)
     const options: StartOptions = { leased: false, idempotencyKey: `child:${runId}` }
-    const record = { ...this.#newRecord(wf, await validInput(wf, input), options, null, runId), parentRunId }
+    const record = { ...this.#newRecord(wf, await validInput(wf, input, this.limits), options, null, runId), parentRunId }
     const result = await this.#insert(record, []).catch(async (err: unknown) => {
       // A store that meets the taken run id before the idempotency key: the same child, started earlier.
       if (isGorkflowError(err, 'RUN_ALREADY_EXISTS')) return { run: await this.store.getRun(runId), created: false }
@@ -419,7 +423,7 @@ export class Engine {
    */
   async start(workflowId: string, input: unknown, options: StartOptions = {}): Promise<StartResult> {
     const wf = this.getWorkflow(workflowId, options.version)
-    return this.#create(wf, await validInput(wf, input), options, null, [])
+    return this.#create(wf, await validInput(wf, input, this.limits), options, null, [])
   }
 
   /**
@@ -434,7 +438,7 @@ export class Engine {
    */
   async begin(workflowId: string, input: unknown, options: StartOptions & ExecutionOptions = {}): Promise<BegunRun> {
     const wf = this.getWorkflow(workflowId, options.version)
-    const record = this.#newRecord(wf, await validInput(wf, input), options, null, this.#generateId())
+    const record = this.#newRecord(wf, await validInput(wf, input, this.limits), options, null, this.#generateId())
     if (record.leaseOwner === null || record.leaseExpiresAt === null) {
       const result = await this.#insert(record, [])
       const done = result.created ? this.execute(record.runId, options) : Promise.resolve(result.run)
@@ -721,7 +725,8 @@ export class Engine {
     const wait = wf.steps.map((n) => n.wait).find((w) => w?.kind === 'event' && w.name === name)
     if (wait?.kind !== 'event') throw new InvalidArgumentError(`workflow ${wf.id} waits for no event named ${JSON.stringify(name)}`)
     if (wait.schema) await validate(wait.schema, payload, `payload of event ${name}`)
-    const updated = await this.store.deliverEvent(runId, name, toJson(payload), this.#clock.now())
+    const value = toJsonWithin(payload, this.limits.eventPayloadBytes, 'eventPayloadBytes', `payload of event ${name}`)
+    const updated = await this.store.deliverEvent(runId, name, value, this.#clock.now())
     this.#active.get(runId)?.execution.eventArrived(name)
     this.#log('info', 'event_delivered', { run_id: runId, event: name })
     return updated
@@ -757,7 +762,10 @@ export class Engine {
         for (const next of nodes.get(id)?.successors ?? []) stack.push(next)
       }
     }
-    const steps = reusedSteps(await this.store.listStepExecutions(runId)).filter((s) => !rerun.has(s.stepId))
+    // A map that runs again runs all its items again.
+    const steps = reusedSteps(await this.store.listStepExecutions(runId)).filter(
+      (s) => !rerun.has(s.stepId) && !rerun.has(parseMapItemId(s.stepId)?.mapId ?? s.stepId),
+    )
     const { run, reused } = await this.#rerun(failed, wf, steps, options.leased)
     this.#log('info', 'workflow_retried', { run_id: run.runId, retry_of: runId, reused_steps: reused })
     return run
@@ -864,111 +872,31 @@ export class Engine {
   }
 
   /**
-   * Starts the run of each schedule tick that is due at `now` (README "Scheduled starts"): for each current
-   * workflow version with a schedule that is not paused, the newest tick at or before `now`, when it is later than
-   * the newest tick fired and the missed-ticks policy allows it. The run is created PENDING without a lease (a
-   * sweep executes it) with the idempotency key of its tick, so any number of engines firing at once start one
-   * run; then the tick is recorded as fired. One store read, plus a create and a write per tick fired; none when
-   * no workflow has a schedule. Never throws for a store or input fault: it is logged (`schedule_failed`) and the
-   * next call tries again. Returns how many runs it created.
+   * Starts the run of each schedule tick due at `now`, once across every engine ({@link ScheduledStarts.fire}).
+   * Returns how many runs it created.
    */
-  async fireSchedules(now: number = this.#clock.now()): Promise<number> {
-    const scheduled = this.listWorkflows().filter((wf) => wf.schedule !== null)
-    if (scheduled.length === 0) return 0
-    let states: Map<string, ScheduleState>
-    try {
-      states = await this.#scheduleStates()
-    } catch (err) {
-      if (!isGorkflowError(err)) throw err
-      this.#log('error', 'schedule_failed', { workflow_id: null, tick: null, code: err.code })
-      return 0
-    }
-    let created = 0
-    for (const wf of scheduled) {
-      const schedule = wf.schedule as NonNullable<AnyWorkflow['schedule']>
-      const state = states.get(wf.id)
-      if (state?.paused) continue
-      const tick = dueTick(schedule, state?.lastTickAt ?? null, now)
-      if (tick === null) continue
-      try {
-        const started = await this.start(wf.id, schedule.input, { idempotencyKey: tickKey(wf.id, tick), leased: false })
-        if (started.created) created++
-        await this.store.updateScheduleState(wf.id, { lastTickAt: tick }, now)
-      } catch (err) {
-        if (!isGorkflowError(err)) throw err
-        this.#log('error', 'schedule_failed', { workflow_id: wf.id, tick: new Date(tick).toISOString(), code: err.code })
-        // An input its workflow refuses fails every tick alike: the tick is spent rather than tried in every sweep.
-        if (err.code === 'VALIDATION_ERROR') await this.store.updateScheduleState(wf.id, { lastTickAt: tick }, now).catch(() => {})
-      }
-    }
-    return created
+  fireSchedules(now: number = this.#clock.now()): Promise<number> {
+    return this.#schedules.fire(now)
   }
 
-  /**
-   * The first tick after `now` of any schedule not paused as of this engine's last look at the store, or null: what
-   * a scheduler arms its timer for, beside {@link WorkflowStore.nextDueAt}.
-   */
+  /** The first tick after `now` of any schedule not paused as of this engine's last look, or null. */
   nextScheduledTick(now: number = this.#clock.now()): number | null {
-    let next: number | null = null
-    for (const wf of this.listWorkflows()) {
-      if (wf.schedule === null || this.#pausedSchedules.has(wf.id)) continue
-      const tick = nextTick(wf.schedule, now)
-      if (tick !== null && (next === null || tick < next)) next = tick
-    }
-    return next
+    return this.#schedules.nextFireAt(now)
   }
 
   /** The schedules of the current workflow versions, with their state (one store read; none without schedules). */
-  async listSchedules(): Promise<ScheduleView[]> {
-    const scheduled = this.listWorkflows().filter((wf) => wf.schedule !== null)
-    if (scheduled.length === 0) return []
-    const states = await this.#scheduleStates()
-    const now = this.#clock.now()
-    return scheduled.map((wf) => scheduleView(wf, states.get(wf.id), now))
+  listSchedules(): Promise<ScheduleView[]> {
+    return this.#schedules.list()
   }
 
-  /**
-   * Stops a workflow's schedule on every engine (one store write) until {@link resumeSchedule}; a tick already
-   * being fired when it lands still starts its run.
-   * @throws WorkflowNotFoundError, ScheduleNotFoundError
-   */
-  async pauseSchedule(workflowId: string): Promise<ScheduleView> {
-    const wf = this.#scheduled(workflowId)
-    const now = this.#clock.now()
-    const state = await this.store.updateScheduleState(workflowId, { paused: true }, now)
-    this.#pausedSchedules.add(workflowId)
-    return scheduleView(wf, state, now)
+  /** @throws WorkflowNotFoundError, ScheduleNotFoundError */
+  pauseSchedule(workflowId: string): Promise<ScheduleView> {
+    return this.#schedules.pause(workflowId)
   }
 
-  /**
-   * Restarts a paused schedule from the next tick: ticks that passed while it was paused are dropped, whatever
-   * the missed-ticks policy. Resuming a running schedule changes nothing but that.
-   * @throws WorkflowNotFoundError, ScheduleNotFoundError
-   */
-  async resumeSchedule(workflowId: string): Promise<ScheduleView> {
-    const wf = this.#scheduled(workflowId)
-    const now = this.#clock.now()
-    const passed = latestTick(wf.schedule as NonNullable<AnyWorkflow['schedule']>, now)
-    const state = await this.store.updateScheduleState(
-      workflowId,
-      { paused: false, ...(passed === null ? {} : { lastTickAt: passed }) },
-      now,
-    )
-    this.#pausedSchedules.delete(workflowId)
-    return scheduleView(wf, state, now)
-  }
-
-  /** The current version of `workflowId`, which must have a schedule. */
-  #scheduled(workflowId: string): AnyWorkflow {
-    const wf = this.getWorkflow(workflowId)
-    if (wf.schedule === null) throw new ScheduleNotFoundError(workflowId)
-    return wf
-  }
-
-  async #scheduleStates(): Promise<Map<string, ScheduleState>> {
-    const states = new Map((await this.store.listScheduleStates()).map((s) => [s.workflowId, s]))
-    this.#pausedSchedules = new Set([...states.values()].filter((s) => s.paused).map((s) => s.workflowId))
-    return states
+  /** @throws WorkflowNotFoundError, ScheduleNotFoundError */
+  resumeSchedule(workflowId: string): Promise<ScheduleView> {
+    return this.#schedules.resume(workflowId)
   }
 
   /** Deletes one batch of terminal runs older than `retentionMs` (the sweeper's last task); returns how many. */
@@ -1016,23 +944,10 @@ export class Engine {
   }
 }
 
-function scheduleView(wf: AnyWorkflow, state: ScheduleState | undefined, now: number): ScheduleView {
-  const schedule = wf.schedule as NonNullable<AnyWorkflow['schedule']>
-  const paused = state?.paused ?? false
-  return {
-    workflowId: wf.id,
-    cron: schedule.cron,
-    timezone: schedule.timezone,
-    missed: schedule.missed,
-    paused,
-    nextFireAt: paused ? null : nextTick(schedule, now),
-    lastFiredAt: state?.lastTickAt ?? null,
-  }
-}
-
-/** The run input after the workflow's schema, as the store will hold it. @throws ValidationError */
-async function validInput(wf: AnyWorkflow, input: unknown): Promise<Json> {
-  return toJson(wf.inputSchema ? await validate(wf.inputSchema, input, `input of workflow ${wf.id}`) : input)
+/** The run input after the workflow's schema, as the store will hold it. @throws ValidationError, PayloadTooLargeError */
+async function validInput(wf: AnyWorkflow, input: unknown, limits: PayloadLimits): Promise<Json> {
+  const value = wf.inputSchema ? await validate(wf.inputSchema, input, `input of workflow ${wf.id}`) : input
+  return toJsonWithin(value, limits.runInputBytes, 'runInputBytes', `input of workflow ${wf.id}`)
 }
 
 function graceMs(value: number, name: string): number {

@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'CANCELLED',
   'ATTEMPT_INTERRUPTED',
   'CHILD_FAILED',
+  'MAP_TOO_LARGE',
   'INTERNAL_ERROR',
   // definitions and arguments
   'INVALID_WORKFLOW',
@@ -169,11 +170,15 @@ export class InvalidCursorError extends GorkflowError {
   }
 }
 
+/**
+ * A value or a record over a size limit (README "Limits"), refused before anything was written. `kind` names the
+ * engine's limit that refused it (`stepOutputBytes`, …); absent when a store's own item budget did.
+ */
 export class PayloadTooLargeError extends GorkflowError {
   override name = 'PayloadTooLargeError'
-  constructor(what: string, size: number, limit: number) {
-    super('PAYLOAD_TOO_LARGE', `${what} is ${size} bytes, over the store's limit of ${limit} bytes`, {
-      details: { size, limit },
+  constructor(what: string, size: number, limit: number, kind?: string) {
+    super('PAYLOAD_TOO_LARGE', `${what} is ${size} bytes, over the limit of ${limit} bytes`, {
+      details: kind === undefined ? { size, limit } : { size, limit, kind },
     })
   }
 }

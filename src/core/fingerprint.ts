@@ -2,7 +2,7 @@
  * @module
  * The structural fingerprint of a workflow graph: what a run is pinned to besides the version string. It covers
  * what decides which steps a run executes and in what order — step ids, their kinds (step, conditional step,
- * sleep, event wait and its event name) and the edges — and nothing else: handler code, schemas and retry
+ * sleep, event wait and its event name, map) and the edges — and nothing else: handler code, schemas and retry
  * options may change under one fingerprint. A run continues only on a definition with its version and its
  * fingerprint (README "Deploying a change safely").
  */
@@ -10,14 +10,18 @@
 /** What the fingerprint covers of one node. */
 export interface FingerprintNode {
   readonly id: string
-  readonly kind: 'step' | 'conditional' | 'sleep' | 'event' | 'child'
+  readonly kind: 'step' | 'conditional' | 'sleep' | 'event' | 'child' | 'map'
   /** The event name of an event wait, the workflow id of a child step; null otherwise. */
   readonly event: string | null
 }
 
 /** The kind of a built node, as the fingerprint sees it. */
-export function nodeKind(node: { readonly wait: { readonly kind: 'sleep' | 'event' | 'child' } | null; readonly condition: unknown }): FingerprintNode['kind'] {
-  return node.wait ? node.wait.kind : node.condition ? 'conditional' : 'step'
+export function nodeKind(node: {
+  readonly wait: { readonly kind: 'sleep' | 'event' | 'child' } | null
+  readonly condition: unknown
+  readonly map?: unknown
+}): FingerprintNode['kind'] {
+  return node.wait ? node.wait.kind : node.map ? 'map' : node.condition ? 'conditional' : 'step'
 }
 
 /**

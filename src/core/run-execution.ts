@@ -22,8 +22,10 @@ import type { Clock } from './clock'
 import { commitWithRetries } from './commit-retry'
 import { GorkflowError, isGorkflowError, toError, type ErrorCode } from './errors'
 import { IndexHeap } from './index-heap'
+import { boundedErrorDetails, boundedErrorMessage, toJsonWithin, type PayloadLimits } from './limits'
 import { isLevelEnabled, type LogFields, type Logger } from './logger'
 import { LoopWake } from './loop-wake'
+import { mapItemId, mapItemsOf, MapWindow, parseMapItemId } from './map-items'
 import type { Tracer } from '@opentelemetry/api'
 import type { Json, RunRecord, StepError, StepExecution, WaitingFor, WorkflowError } from './model'
 import type { StepContext, StepDeps } from './step'
@@ -55,6 +57,8 @@ export interface ExecutionEnv {
   readonly stepConfig: (workflow: AnyWorkflow, node: WorkflowNode) => ResolvedStepConfig
   /** Starts (or finds) the child run of a parent's child node: {@link AttemptScope.startChild}. */
   readonly startChild: (parentRunId: string, nodeId: string, workflowId: string, input: Json) => Promise<RunRecord>
+  /** EngineOptions.limits, resolved. */
+  readonly limits: PayloadLimits
 }
 
 /** A step attempt that ended with an outcome (not a wait, not an interruption), for operator metrics. */
@@ -80,7 +84,8 @@ export interface ExecutionResult {
   readonly dueAgain: boolean
 }
 
-type Phase = 'idle' | 'running' | 'waiting' | 'done'
+/** `mapping`: a map node whose items are under way (README "Map over an array"). */
+type Phase = 'idle' | 'running' | 'waiting' | 'mapping' | 'done'
 
 /**
  * Where an execution's run comes from: `claimed` from the store; `seeded` claimed, with `claim.steps` not yet
@@ -118,6 +123,15 @@ interface Slot {
   controller: LazyAbort | null
   /** For done slots: true when it failed and continue-on-error let the run go on. */
   continued: boolean
+  /** For an item of a map: the map node's slot and the item's index. */
+  readonly item: { readonly map: Slot; readonly index: number } | null
+  /** For a map node once it opened: its items' inputs, their slots as created, and the window over them. */
+  open: OpenMap | null
+}
+
+interface OpenMap {
+  readonly inputs: readonly Json[]
+  readonly window: MapWindow
 }
 
 interface Settled {
@@ -126,8 +140,8 @@ interface Settled {
   readonly outcome: Outcome
 }
 
-/** Errors that would fail identically on every attempt (docs/decisions.md#retries). */
-const NON_RETRYABLE_CODES: ReadonlySet<string> = new Set<ErrorCode>(['VALIDATION_ERROR', 'NON_RETRYABLE'])
+/** Errors that would fail identically on every attempt (docs/decisions.md#retries); an output over its limit too. */
+const NON_RETRYABLE_CODES: ReadonlySet<string> = new Set<ErrorCode>(['VALIDATION_ERROR', 'NON_RETRYABLE', 'PAYLOAD_TOO_LARGE'])
 
 export class RunExecution {
   readonly #env: ExecutionEnv
@@ -153,6 +167,10 @@ export class RunExecution {
   #lease: Lease
   #run: RunRecord
   #nextIndex = 0
+  /** Heap order of map items: after every node, in the order items were released. */
+  #nextItemOrder = 0
+  /** Completed items of maps not open yet (a retried or migrated run's): reused when the map opens on the same item. */
+  readonly #reusableItems = new Map<string, StepExecution>()
   #running = 0
   /** When the lease's current expiry was set (claim, creation or renewal); a commit past half the lease renews it. */
   #renewedAt: number
@@ -200,6 +218,7 @@ export class RunExecution {
       store: env.store,
       clock: env.clock,
       startChild: (nodeId, workflowId, input) => env.startChild(runId, nodeId, workflowId, input),
+      stepOutputBytes: env.limits.stepOutputBytes,
     }
     this.#trace = new RunTrace(env.tracer, claim.run)
     const slots = this.#slots
@@ -209,7 +228,7 @@ export class RunExecution {
       workflowId: workflow.id,
       store: env.store,
       logger: env.logger,
-      state: new RunStateAccessor(env.store, claim.run.runId, () => env.clock.now()),
+      state: new RunStateAccessor(env.store, claim.run.runId, () => env.clock.now(), env.limits.stateValueBytes),
       deps: env.deps,
       context: claim.run.context,
       knownOutput: (stepId) => (slots.get(stepId)?.phase === 'done' ? outputs.get(stepId) : undefined),
@@ -229,6 +248,8 @@ export class RunExecution {
         wakeAt: 0,
         controller: null,
         continued: false,
+        item: null,
+        open: null,
       }
       this.#slots.set(node.id, slot)
       this.#order.push(slot)
@@ -237,6 +258,7 @@ export class RunExecution {
     this.#restore(claim.steps, now)
     for (const slot of this.#order) if (slot.phase === 'idle' && slot.blockers === 0) this.#ready.push(slot)
     this.#queueReady = true
+    for (const slot of this.#order) if (slot.phase === 'mapping') this.#releaseItems(slot)
     if (start === 'seeded') for (const record of claim.steps) this.#dirty.set(record.stepId, record)
     this.created =
       start === 'create'
@@ -332,7 +354,7 @@ export class RunExecution {
       for (const slot of starts) this.#launch(slot, false)
 
       if (this.#running === 0) {
-        if (stopping) continue
+        if (stopping || this.#ready.size > 0) continue
         const wakeAt = this.#earliestWait()
         if (wakeAt === null) {
           // No step can ever become ready: a definition/record mismatch. Fail loudly rather than spin.
@@ -353,43 +375,201 @@ export class RunExecution {
    * it is recorded as an interruption, not a failure (docs/decisions.md#interrupted-attempts).
    */
   #restore(records: readonly StepExecution[], now: number): void {
+    // Nodes first, so the maps are open when their items' records come.
+    const items: StepExecution[] = []
     for (const record of records) {
       const slot = this.#slots.get(record.stepId)
-      if (!slot) continue
-      slot.record = record
-      this.#nextIndex = Math.max(this.#nextIndex, record.executionIndex + 1)
-      switch (record.status) {
-        case 'COMPLETED':
-        case 'SKIPPED':
-          this.#outputs.set(slot.node.id, record.output)
-          this.#setPhase(slot, 'done')
-          break
-        case 'FAILED':
-          if (slot.config.continueOnError) slot.continued = true
-          else this.#failure = this.#stepFailure(slot, record.error)
-          this.#setPhase(slot, 'done')
-          break
-        case 'RETRYING':
-          this.#waitFor(slot, 'retry', record.wakeAt ?? now)
-          slot.attempt = record.attempt + 1
-          break
-        case 'RUNNING':
-        case 'CANCELLED': {
-          const wait = slot.node.wait
-          if (wait && record.status === 'RUNNING') {
-            // A wait node that had computed its deadline resumes waiting (an event is looked for at once, since
-            // a delivery may be what woke the run); one that had not simply starts again: it has no side effects.
-            if (record.wakeAt !== null) this.#waitFor(slot, wait.kind, wait.kind === 'sleep' ? record.wakeAt : now)
-            break
-          }
-          this.#interrupted(slot, record.attempt, now, 'the worker stopped')
+      if (slot) this.#restoreRecord(slot, record, now)
+      else items.push(record)
+    }
+    for (const record of items) {
+      const item = parseMapItemId(record.stepId)
+      const map = item === null ? undefined : this.#slots.get(item.mapId)
+      if (map?.node.map && map.open === null && map.phase !== 'done' && record.status === 'COMPLETED') {
+        this.#reusableItems.set(record.stepId, record)
+      }
+      if (item === null || map?.open == null || item.index >= map.open.window.size) continue
+      map.open.window.restored(item.index)
+      this.#restoreRecord(this.#itemSlot(map, item.index), record, now)
+    }
+  }
+
+  #restoreRecord(slot: Slot, record: StepExecution, now: number): void {
+    slot.record = record
+    this.#nextIndex = Math.max(this.#nextIndex, record.executionIndex + 1)
+    switch (record.status) {
+      case 'COMPLETED':
+      case 'SKIPPED':
+        this.#outputs.set(slot.node.id, record.output)
+        this.#setPhase(slot, 'done')
+        break
+      case 'FAILED':
+        if (slot.config.continueOnError) slot.continued = true
+        else if (!slot.item) this.#failure = this.#stepFailure(slot, record.error)
+        this.#setPhase(slot, 'done')
+        break
+      case 'RETRYING':
+        this.#waitFor(slot, 'retry', record.wakeAt ?? now)
+        slot.attempt = record.attempt + 1
+        break
+      case 'RUNNING':
+      case 'CANCELLED': {
+        if (slot.node.map && record.status === 'RUNNING') {
+          this.#startMap(slot, mapItemsOf(slot.node.id, record.input), now)
           break
         }
-        case 'PENDING':
-          slot.attempt = record.attempt
+        const wait = slot.node.wait
+        if (wait && record.status === 'RUNNING') {
+          // A wait node that had computed its deadline resumes waiting (an event is looked for at once, since
+          // a delivery may be what woke the run); one that had not simply starts again: it has no side effects.
+          if (record.wakeAt !== null) this.#waitFor(slot, wait.kind, wait.kind === 'sleep' ? record.wakeAt : now)
           break
+        }
+        this.#interrupted(slot, record.attempt, now, 'the worker stopped')
+        break
       }
+      case 'PENDING':
+        slot.attempt = record.attempt
+        break
     }
+  }
+
+  /** Opens a map node whose predecessors are done: records it started and releases its first items. */
+  #openMap(slot: Slot, now: number): void {
+    this.#markStarted(slot, now)
+    const record = slot.record as StepExecution
+    let inputs: readonly Json[]
+    try {
+      inputs = mapItemsOf(slot.node.id, record.input)
+    } catch (err) {
+      const code = isGorkflowError(err) ? err.code : 'VALIDATION_ERROR'
+      const error: StepError = { code, message: toError(err).message, attempt: 0, timestamp: now }
+      this.#stepFailed(slot, { ...record, status: 'FAILED', error, completedAt: now, updatedAt: now })
+      return
+    }
+    this.#startMap(slot, inputs, now)
+    if (this.#reusableItems.size > 0) this.#reuseItems(slot, now)
+    if (slot.phase === 'mapping') this.#releaseItems(slot)
+  }
+
+  /** Takes over the completed items a retried run brought along, where the item's input is still the same. */
+  #reuseItems(map: Slot, now: number): void {
+    const open = map.open as OpenMap
+    const reused: [number, StepExecution][] = []
+    for (let index = 0; index < open.window.size; index++) {
+      const id = mapItemId(map.node.id, index)
+      const record = this.#reusableItems.get(id)
+      if (record === undefined) continue
+      this.#reusableItems.delete(id)
+      if (JSON.stringify(record.input) !== JSON.stringify(open.inputs[index])) continue
+      // All marked first, so the releases that each reused item's end triggers skip the others.
+      open.window.restored(index)
+      reused.push([index, record])
+    }
+    for (const [index, record] of reused) this.#restoreRecord(this.#itemSlot(map, index), record, now)
+  }
+
+  #startMap(slot: Slot, inputs: readonly Json[], now: number): void {
+    const map = slot.node.map as NonNullable<WorkflowNode['map']>
+    slot.open = { inputs, window: new MapWindow(inputs.length, map.concurrency) }
+    this.#setPhase(slot, 'mapping')
+    if (inputs.length === 0) this.#completeMap(slot, now)
+  }
+
+  /** The slot of item `index` of an open map, made on first use: a map's items cost nothing until released. */
+  #itemSlot(map: Slot, index: number): Slot {
+    const id = mapItemId(map.node.id, index)
+    const existing = this.#slots.get(id)
+    if (existing) return existing
+    const node: WorkflowNode = {
+      ...map.node,
+      id,
+      name: `${map.node.name}[${index}]`,
+      map: null,
+      predecessors: [],
+      successors: [],
+    }
+    const slot: Slot = {
+      node,
+      index: this.#order.length + this.#nextItemOrder++,
+      config: map.config,
+      successors: [],
+      blockers: 0,
+      record: null,
+      phase: 'idle',
+      attempt: 0,
+      waitKind: null,
+      wakeAt: 0,
+      controller: null,
+      continued: false,
+      item: { map, index },
+      open: null,
+    }
+    this.#slots.set(id, slot)
+    return slot
+  }
+
+  /** Queues the items the map's window lets start now. */
+  #releaseItems(map: Slot): void {
+    const open = map.open as OpenMap
+    for (const index of open.window.release()) this.#ready.push(this.#itemSlot(map, index))
+  }
+
+  /**
+   * An item ended: a failure that does not continue fails the map (the run's error names the map and the item);
+   * otherwise the next items are released, and the last one completes the map.
+   */
+  #itemDone(item: Slot): void {
+    const { map, index } = item.item as NonNullable<Slot['item']>
+    const open = map.open as OpenMap
+    open.window.finished()
+    if (map.phase !== 'mapping' || this.#failure) return
+    const now = this.#env.clock.now()
+    const record = item.record as StepExecution
+    if (record.status === 'FAILED' && !item.continued) {
+      const error: StepError = {
+        ...(record.error ?? { code: 'EXECUTION_FAILED', message: 'unknown error', attempt: record.attempt, timestamp: now }),
+        message: `item ${index} (${item.node.id}) failed: ${record.error?.message ?? 'unknown error'}`,
+      }
+      this.#stepFailed(map, { ...(map.record as StepExecution), status: 'FAILED', error, completedAt: now, updatedAt: now })
+      return
+    }
+    if (open.window.complete) this.#completeMap(map, now)
+    else if (this.#queueReady) this.#releaseItems(map)
+  }
+
+  /** Every item is done: the map's output is their outputs in item order, null for a failed item that continued. */
+  #completeMap(map: Slot, now: number): void {
+    const open = map.open as OpenMap
+    const output: Json[] = []
+    for (let index = 0; index < open.window.size; index++) {
+      const id = mapItemId(map.node.id, index)
+      output.push(this.#outputs.get(id) ?? null)
+      this.#outputs.delete(id)
+    }
+    const record = map.record as StepExecution
+    try {
+      toJsonWithin(output, this.#env.limits.stepOutputBytes, 'stepOutputBytes', `output of map ${map.node.id}`)
+    } catch (err) {
+      // The items fit one by one, their array may not: the map fails like a step whose output is too large.
+      if (!isGorkflowError(err, 'PAYLOAD_TOO_LARGE')) throw err
+      const error: StepError = { code: err.code, message: err.message, details: err.details, attempt: 0, timestamp: now }
+      this.#stepFailed(map, { ...record, status: 'FAILED', error, completedAt: now, updatedAt: now })
+      return
+    }
+    this.#outputs.set(map.node.id, output)
+    this.#setRecord(map, {
+      ...record,
+      status: 'COMPLETED',
+      output,
+      error: null,
+      completedAt: now,
+      durationMs: Math.max(0, now - (record.startedAt ?? now)),
+      wakeAt: null,
+      updatedAt: now,
+    })
+    this.#setPhase(map, 'done')
+    this.#log('info', 'step_completed', { run_id: this.runId, step_id: map.node.id, items: open.window.size })
   }
 
   #waitFor(slot: Slot, kind: WaitKind, wakeAt: number): void {
@@ -408,6 +588,7 @@ export class RunExecution {
     // Back to idle (a wait node interrupted before it computed its deadline): it may start again.
     if (phase === 'idle' && slot.blockers === 0 && this.#queueReady) this.#ready.push(slot)
     if (phase !== 'done') return
+    if (slot.item) return this.#itemDone(slot)
     this.#doneCount++
     if (slot.continued || this.#outputs.has(slot.node.id)) this.#countedCount++
     for (const next of slot.successors) {
@@ -430,8 +611,23 @@ export class RunExecution {
       const idle = this.#ready.peek()
       const retry = retries[r]
       if (idle === undefined && retry === undefined) break
-      if (retry === undefined || (idle !== undefined && idle.index < retry.index)) ready.push(this.#ready.pop() as Slot)
-      else ready.push(retries[r++] as Slot)
+      if (retry === undefined || (idle !== undefined && idle.index < retry.index)) {
+        const slot = this.#ready.pop() as Slot
+        if (slot.node.map && this.#creating !== null) {
+          // A new run's first write cannot hold finished steps (an empty map ends at once) or a store's worth of
+          // items: the map opens once the run exists, one commit later.
+          this.#ready.push(slot)
+          break
+        }
+        if (slot.node.map) {
+          // Opening starts no handler: its first items join the queue and are taken in this same pass.
+          this.#openMap(slot, now)
+          if (this.#failure === null) continue
+          for (const popped of ready) this.#ready.push(popped)
+          return []
+        }
+        ready.push(slot)
+      } else ready.push(retries[r++] as Slot)
       capacity--
     }
     return ready
@@ -484,6 +680,7 @@ export class RunExecution {
    * (docs/decisions.md#step-input).
    */
   #resolveInput(slot: Slot): Json {
+    if (slot.item) return (slot.item.map.open as OpenMap).inputs[slot.item.index] ?? null
     const preds = slot.node.predecessors
     if (preds.length === 0) return this.#run.input
     if (preds.length === 1) return this.#outputs.get(preds[0] as string) ?? null
@@ -575,10 +772,10 @@ export class RunExecution {
       const code = isGorkflowError(outcome.error) ? outcome.error.code : 'EXECUTION_FAILED'
       const error: StepError = {
         code,
-        message: outcome.error.message,
+        message: boundedErrorMessage(outcome.error.message),
         attempt,
         timestamp: now,
-        ...(isGorkflowError(outcome.error) && outcome.error.details !== undefined ? { details: outcome.error.details } : {}),
+        ...(isGorkflowError(outcome.error) && outcome.error.details !== undefined ? { details: boundedErrorDetails(outcome.error.details) } : {}),
       }
       this.#trace.attemptEnded(slot.node.id, 'FAILED', code)
       this.#attemptFinished(slot, 'FAILED', durationMs)
@@ -654,7 +851,7 @@ export class RunExecution {
   /** Past the shutdown grace: every running attempt is aborted and recorded as interrupted; a wait's look waits on. */
   #interruptRunning(now: number): void {
     const reason = new GorkflowError('ATTEMPT_INTERRUPTED', 'the engine is shutting down')
-    for (const slot of this.#order) {
+    for (const slot of this.#slots.values()) {
       if (slot.phase !== 'running') continue
       slot.controller?.abort(reason)
       slot.controller = null
@@ -753,8 +950,8 @@ export class RunExecution {
     const failure = this.#failure
     let patch: RunPatch
     if (failure) {
-      for (const slot of this.#order) {
-        if (slot.phase !== 'running' && slot.phase !== 'waiting') continue
+      for (const slot of this.#slots.values()) {
+        if (slot.phase !== 'running' && slot.phase !== 'waiting' && slot.phase !== 'mapping') continue
         slot.controller?.abort(new GorkflowError('CANCELLED', `aborted: step ${failure.step ?? '?'} failed`))
         if (slot.record) this.#setRecord(slot, { ...slot.record, status: 'CANCELLED', completedAt: now, wakeAt: null, updatedAt: now })
         this.#setPhase(slot, 'done')
@@ -799,6 +996,11 @@ export class RunExecution {
   }
 
   async #commit(now: number, patch: RunPatch, release: boolean): Promise<void> {
+    const limit = this.#env.store.maxCommitSteps
+    while (limit !== undefined && this.#creating === null && this.#dirty.size > limit && !this.#stopped) {
+      await this.#commitSteps(now, limit)
+    }
+    if (this.#stopped) return
     // Commits in between keep the expiry, so a store writes no lease (and no due-index) change on every step.
     const extend = this.#creating !== null || this.#renewDue(now)
     const commit: RunCommit = {
@@ -841,6 +1043,25 @@ export class RunExecution {
       leaseOwner: released ? null : this.#lease.owner,
       leaseExpiresAt: released ? null : this.#lease.expiresAt,
     }
+  }
+
+  /**
+   * Writes `limit` of the pending step records ahead of the commit they belong to, keeping the lease, when they are
+   * more than the store takes at once (DynamoDB: 100 actions a transaction) — a map whose many items end and start
+   * together. Each record is whole, so a crash between the parts leaves nothing a resume misreads.
+   */
+  async #commitSteps(now: number, limit: number): Promise<void> {
+    const steps: StepExecution[] = []
+    for (const [id, record] of this.#dirty) {
+      if (steps.length === limit) break
+      steps.push(record)
+      this.#dirty.delete(id)
+    }
+    const commit: RunCommit = { now, steps, run: {}, leaseExpiresAt: this.#lease.expiresAt }
+    const outcome = await commitWithRetries(this.#env.store, this.#env.clock, this.#lease, commit, (err) =>
+      this.#log('warn', 'persistence_error', { run_id: this.runId, operation: 'commit', error: err.message }),
+    )
+    if (outcome.kind === 'halted') this.#halt(outcome.reason, outcome.error)
   }
 
   /**
@@ -896,7 +1117,7 @@ export class RunExecution {
   }
 
   #abortRunning(): void {
-    for (const slot of this.#order) slot.controller?.abort(this.#stopCause)
+    for (const slot of this.#slots.values()) slot.controller?.abort(this.#stopCause)
   }
 
   async #afterStop(): Promise<RunRecord> {

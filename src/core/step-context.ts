@@ -3,6 +3,7 @@
  * What a step handler receives: the context of one attempt, the run's state accessor, the step logger.
  */
 import { isGorkflowError } from './errors'
+import { toJsonWithin } from './limits'
 import { isLevelEnabled, type LogFields, type Logger } from './logger'
 import type { Json } from './model'
 import type { RunState, StepContext, StepDeps, StepLogger } from './step'
@@ -116,12 +117,15 @@ export class RunStateAccessor implements RunState {
   readonly #store: WorkflowStore
   readonly #runId: string
   readonly #now: () => number
+  readonly #maxValueBytes: number
   readonly #cache = new Map<string, Json | undefined>()
 
-  constructor(store: WorkflowStore, runId: string, now: () => number) {
+  /** `maxValueBytes`: EngineOptions.limits' stateValueBytes; a larger value is refused before any write. */
+  constructor(store: WorkflowStore, runId: string, now: () => number, maxValueBytes: number) {
     this.#store = store
     this.#runId = runId
     this.#now = now
+    this.#maxValueBytes = maxValueBytes
   }
 
   async get<T extends Json = Json>(key: string): Promise<T | undefined> {
@@ -138,7 +142,7 @@ export class RunStateAccessor implements RunState {
   }
 
   async set(key: string, value: Json): Promise<void> {
-    const json = JSON.parse(JSON.stringify(value ?? null)) as Json
+    const json = toJsonWithin(value ?? null, this.#maxValueBytes, 'stateValueBytes', `state value ${JSON.stringify(key)}`)
     await this.#store.saveState(this.#runId, key, json, this.#now())
     this.#cache.set(key, json)
   }

@@ -22,6 +22,7 @@
  * The rules that stores apply alike (claimable, due, page limits, step checks) are written once in
  * src/store/rules.ts.
  */
+import type { PayloadCeiling } from './limits'
 import type { DeliveredEvent, Json, RunRecord, RunStatus, StepExecution, WaitingFor, WebhookDelivery, WorkflowError } from './model'
 
 /** The right to write one run until `expiresAt`. Held by exactly one engine at a time. */
@@ -139,6 +140,20 @@ export type StoreKind = 'memory' | 'libsql' | 'dynamodb'
 
 export interface WorkflowStore {
   readonly kind: StoreKind
+
+  /**
+   * The largest run input, step output, event payload and state value this store can hold (README "Limits"). The
+   * engine's limits default to no more, and an engine configured above it is refused at construction. Absent: the
+   * store sets no bound of its own.
+   */
+  readonly payloadCeiling?: PayloadCeiling
+
+  /**
+   * Most step records one {@link commit} may write, where the backend bounds it (DynamoDB: 100 actions per
+   * transaction); absent for no bound. The engine writes more in several fenced commits, the run's change in the
+   * last (README "Map over an array").
+   */
+  readonly maxCommitSteps?: number
 
   /**
    * Inserts a new run, and with it `steps` (records of this run, none with an output): an engine that begins

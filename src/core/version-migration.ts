@@ -7,6 +7,7 @@
  */
 import { isGorkflowError, type MigrationMismatch } from './errors'
 import { nodeKind } from './fingerprint'
+import { parseMapItemId } from './map-items'
 import type { RunRecord, StepExecution } from './model'
 import { validate, type StandardSchemaV1 } from './schema'
 import type { AnyWorkflow } from './workflow'
@@ -43,6 +44,17 @@ export async function migrationMismatches(
   const reused = reusedSteps(steps)
   const done = new Set(reused.map((s) => s.stepId))
   for (const step of reused) {
+    // A map's item is checked against the item step of the target's map of that id; a map's own record holds arrays.
+    const item = parseMapItemId(step.stepId)
+    const map = item === null ? undefined : target.steps.find((n) => n.id === item.mapId && n.map !== null)
+    if (map) {
+      const found = await Promise.all([
+        problem(map.step.inputSchema, step.input, `its recorded input, under version ${target.version}`),
+        problem(map.step.outputSchema, step.output, `its recorded output, under version ${target.version}`),
+      ])
+      for (const p of found) if (p) mismatches.push({ stepId: step.stepId, problem: p })
+      continue
+    }
     const node = target.steps.find((n) => n.id === step.stepId)
     if (!node) {
       mismatches.push({ stepId: step.stepId, problem: `completed here, but version ${target.version} has no such step` })
@@ -61,7 +73,9 @@ export async function migrationMismatches(
       })
     }
     const checks =
-      node.wait?.kind === 'event'
+      node.map !== null
+        ? []
+        : node.wait?.kind === 'event'
         ? [problem(node.wait.schema, step.output, `its recorded event payload, under version ${target.version}`)]
         : node.wait
           ? []

@@ -7,6 +7,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { InvalidArgumentError, InvalidWorkflowError } from './errors'
 import { graphFingerprint, nodeKind } from './fingerprint'
+import { DEFAULT_MAP_CONCURRENCY, MAX_MAP_CONCURRENCY, parseMapItemId } from './map-items'
 import { parseSchedule, type Schedule, type ScheduleOptions } from './schedule'
 import type { AnyStep, Step, StepContext, StepOutput } from './step'
 import { assertStepConfig, type StepConfig } from './step-config'
@@ -55,6 +56,30 @@ export interface ChildOptions {
   readonly continueOnError?: boolean
 }
 
+/** Options of {@link WorkflowBuilder.map}. */
+export interface MapOptions {
+  /**
+   * Most items in flight at once (started and not yet done, retry backoffs included), across every engine: one run
+   * is executed by one lease holder at a time. 1 to {@link MAX_MAP_CONCURRENCY}. @default 10
+   */
+  readonly concurrency?: number
+  /** The node's id; item records are `<id>[<index>]`. @default the item step's id */
+  readonly id?: string
+  /**
+   * A failed item does not fail the map: its entry in the map's output is null (its record keeps the error).
+   * @default the item step's own continueOnError
+   */
+  readonly continueOnError?: boolean
+}
+
+/** How a map node runs its items; null for every other node. */
+export interface NodeMap {
+  readonly concurrency: number
+}
+
+/** The element type of an array; for anything else a type no step input accepts but `unknown`. */
+export type MapItem<C> = C extends readonly (infer E)[] ? E : { readonly '~map needs an array, got': C }
+
 /** The latest representable wake time (year 9999): what "no deadline" is persisted as. */
 export const NEVER = 253_402_300_799_999
 
@@ -78,6 +103,8 @@ export interface WorkflowNode {
   readonly step: AnyStep
   /** Sleep and wait-for-event nodes pass through or receive data without a handler. */
   readonly wait: NodeWait | null
+  /** Present for map nodes: `step` runs once per item of the input array (README "Map over an array"). */
+  readonly map: NodeMap | null
   /** Present for `thenIf` nodes. */
   readonly condition: StepCondition<unknown> | null
   /** What a skipped node outputs; `passThrough` returns its input unchanged. */
@@ -178,6 +205,7 @@ interface Chain {
 interface DraftNode {
   readonly step: AnyStep
   readonly wait?: NodeWait
+  readonly map?: NodeMap
   readonly condition: StepCondition<unknown> | null
   readonly skip: WorkflowNode['skip']
   readonly after: readonly string[]
@@ -310,6 +338,38 @@ export class WorkflowBuilder<In, Cur> {
     return this.#wait(options.id ?? wf.id, { kind: 'child', workflowId: wf.id, input }, options.continueOnError ?? false)
   }
 
+  /**
+   * Runs `step` once per item of the previous output, an array produced at run time, at most `concurrency` items
+   * at once; outputs the items' outputs in item order. Each item has its own durable record (`<id>[<index>]`) and
+   * its own retries with the step's options; a failed item fails the map unless continue-on-error is set, when its
+   * entry is null. Compiles only when the previous output is an array whose elements the step accepts. Arrays
+   * over MAX_MAP_ITEMS (25,000) fail the map with MAP_TOO_LARGE (README "Map over an array").
+   * @example .then(listImages).map(resize, { concurrency: 50 }).then(publish)
+   */
+  map<O>(
+    step: Step<MapItem<Cur>, O>,
+    options: MapOptions & { readonly continueOnError: true },
+  ): WorkflowBuilder<In, (O | null)[]>
+  map<O>(step: Step<MapItem<Cur>, O>, options?: MapOptions): WorkflowBuilder<In, O[]>
+  map(step: AnyStep, options: MapOptions = {}): WorkflowBuilder<In, unknown> {
+    const owner = `workflow ${this.#draft.options.id}`
+    if (typeof step?.id !== 'string' || typeof step.handler !== 'function') {
+      throw new InvalidArgumentError(`${owner}: map() needs a step`)
+    }
+    const concurrency = options.concurrency ?? DEFAULT_MAP_CONCURRENCY
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > MAX_MAP_CONCURRENCY) {
+      throw new InvalidArgumentError(`${owner}: map(${step.id}) concurrency must be an integer in 1..${MAX_MAP_CONCURRENCY}`)
+    }
+    const id = options.id ?? step.id
+    if (typeof id !== 'string' || id.length === 0 || id.length > 200) {
+      throw new InvalidArgumentError(`${owner}: map id must be a non-empty string of at most 200 characters`)
+    }
+    // The node carries the item step under the node's id, with the map's continue-on-error when it names one.
+    const config = options.continueOnError === undefined ? step.config : { ...step.config, continueOnError: options.continueOnError }
+    const node: AnyStep = Object.freeze({ ...step, id, config: Object.freeze(config) })
+    return this.#append([{ step: node, map: Object.freeze({ concurrency }), condition: null, skip: { kind: 'passThrough' } }])
+  }
+
   /** `then` for each step in order. */
   sequence<A>(a: Step<Cur, A>): WorkflowBuilder<In, A>
   sequence<A, B>(a: Step<Cur, A>, b: Step<A, B>): WorkflowBuilder<In, B>
@@ -332,6 +392,7 @@ export class WorkflowBuilder<In, Cur> {
     const edges = nodes.flatMap((n) => n.after.map((from) => [from, n.step.id] as const))
     const firstBlock = nodes.filter((n) => n.after.length === 0).map((n) => n.step.id)
     const graph = validateGraph(options.id, ids, edges, firstBlock)
+    assertNoItemIds(options.id, ids, new Set(nodes.filter((n) => n.map).map((n) => n.step.id)))
     const steps = nodes.map(
       (n): WorkflowNode =>
         Object.freeze({
@@ -340,6 +401,7 @@ export class WorkflowBuilder<In, Cur> {
           description: n.step.description,
           step: n.step,
           wait: n.wait ?? null,
+          map: n.map ?? null,
           condition: n.condition,
           skip: n.skip,
           predecessors: Object.freeze(graph.predecessors.get(n.step.id) ?? []),
@@ -452,6 +514,18 @@ export function workflow(options: WorkflowOptions & { readonly input?: StandardS
     tail: [],
     sleepFrom: 1,
   })
+}
+
+/** A step id of the item form of a map in the same workflow would share that item's record. */
+function assertNoItemIds(workflowId: string, ids: readonly string[], mapIds: ReadonlySet<string>): void {
+  if (mapIds.size === 0) return
+  const clashing = ids.filter((id) => {
+    const item = parseMapItemId(id)
+    return item !== null && mapIds.has(item.mapId)
+  })
+  if (clashing.length > 0) {
+    throw new InvalidWorkflowError(`workflow ${workflowId}: step ids ${clashing.join(', ')} have the form of map items' ids`)
+  }
 }
 
 function addFirstIndex(chain: Chain, id: string, index: number): void {

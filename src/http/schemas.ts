@@ -142,8 +142,32 @@ export const StepSchema = z
     wakeAt: IsoTime.optional().openapi({
       description: 'When a waiting step continues (a retry backoff, a durable sleep, an event wait times out)',
     }),
+    items: z
+      .object({
+        total: z.number().int(),
+        notStarted: z.number().int(),
+        byStatus: z.partialRecord(z.enum(STEP_STATUSES), z.number().int()),
+      })
+      .optional()
+      .openapi({ description: "A map node's items counted by status; the items are paged at `/v1/runs/{runId}/steps/{stepId}/items`" }),
   })
   .openapi('StepExecution')
+
+export const MapItemsQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_API_PAGE_SIZE)
+    .default(DEFAULT_API_PAGE_SIZE)
+    .openapi({ param: { name: 'limit', in: 'query' }, type: 'integer' }),
+  cursor: z
+    .string()
+    .min(1)
+    .max(2048)
+    .optional()
+    .openapi({ param: { name: 'cursor', in: 'query' }, description: '`nextCursor` of the previous page' }),
+})
 
 export const VersionSchema = z
   .object({

@@ -6,8 +6,9 @@
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import type { Json, RunRecord, RunStatus, StepExecution, StepStatus, WaitingFor } from '../core/model'
+import type { MapItemCounts } from '../core/map-items'
 import { inputJsonSchema } from '../core/schema'
-import type { ScheduleView as EngineScheduleView } from '../core/engine'
+import type { ScheduleView as EngineScheduleView } from '../core/scheduled-starts'
 import type { VersionInventory } from '../core/version-inventory'
 
 export interface RunView {
@@ -66,6 +67,8 @@ export interface StepView {
   durationMs: number
   /** When a waiting step continues (retry backoff, durable sleep, event timeout). */
   wakeAt?: string
+  /** A map node's items, counted by status; the items themselves are paged at `…/steps/{stepId}/items`. */
+  items?: MapItemCounts
 }
 
 /** The fields of a workflow definition the API describes; any `WorkflowDefinition` fits. */
@@ -168,7 +171,8 @@ export function toRunView(run: RunRecord): RunView {
   }
 }
 
-export function toStepView(step: StepExecution): StepView {
+/** A step record as the API shows it; `items` for a map node. */
+export function toStepView(step: StepExecution, items?: MapItemCounts): StepView {
   const hasOutput = step.status === 'COMPLETED' || step.status === 'SKIPPED'
   return {
     stepId: step.stepId,
@@ -192,6 +196,7 @@ export function toStepView(step: StepExecution): StepView {
     ...(step.completedAt === null ? {} : { completedAt: iso(step.completedAt) }),
     durationMs: step.durationMs,
     ...(step.wakeAt === null ? {} : { wakeAt: iso(step.wakeAt) }),
+    ...(items === undefined ? {} : { items }),
   }
 }
 

@@ -12,7 +12,7 @@ import type { StepDeps } from '../core/step'
 import type { WorkflowStore } from '../core/store'
 import type { AnyWorkflow } from '../core/workflow'
 import { ConfigurationError, type DatabaseSettings, type StoreKindSetting, type WebhookSettings } from './env-config'
-import { WebhookDeliveries } from './webhook-deliveries'
+import { WebhookDeliveries, type DeliveryResult } from './webhook-deliveries'
 import { createApp } from '../http/app'
 import { createUiApp } from '../http/ui/ui-app'
 import { OperatorMetrics } from '../http/operator-metrics'
@@ -84,20 +84,20 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
     store,
     workflows: options.workflows,
     logger,
-    ...(options.deps === undefined ? {} : { deps: options.deps }),
+    deps: options.deps,
   })
   const background = {
     executeInBackground: options.executeInBackground,
-    ...(options.backgroundBudgetMs === undefined ? {} : { backgroundBudgetMs: options.backgroundBudgetMs }),
-    ...(options.scheduleRun === undefined ? {} : { scheduleRun: options.scheduleRun }),
+    backgroundBudgetMs: options.backgroundBudgetMs,
+    scheduleRun: options.scheduleRun,
   }
   const app = createApp({
     engine,
     apiTokens: options.apiTokens,
     metrics,
     ...background,
-    ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
-    ...(options.waitBudgetMs === undefined ? {} : { waitBudgetMs: options.waitBudgetMs }),
+    maxBodyBytes: options.maxBodyBytes,
+    waitBudgetMs: options.waitBudgetMs,
     ...(options.webhooks === undefined ? {} : { webhooks: { allowPrivate: options.webhooks.allowPrivate } }),
     logError: ({ event, method, route, error }) => logger.log('error', event, { method, route, ...errorFields(error) }),
   })
@@ -119,16 +119,18 @@ export function composeRuntime(options: RuntimeOptions): Runtime {
           store,
           logger,
           ...options.webhooks,
-          ...(options.webhookRetryMs === undefined ? {} : { retryMs: options.webhookRetryMs }),
+          retryMs: options.webhookRetryMs,
           onFailure: () => metrics.webhookFailed(),
         })
   return { engine, app, store, logger, metrics, webhooks }
 }
 
 /**
- * One sweep (`engine.fireSchedules`, then `engine.resumeDue`, then the due completion webhooks), logged the same way on both entries: `sweep_finished` (info when it claimed or
- * deleted runs, debug otherwise; with `trigger`, what started it, when given) or `sweep_failed`. Never rejects:
- * resolves with the sweep's result, or null when it failed.
+ * One sweep (`engine.fireSchedules`, then `engine.resumeDue`, then the due completion webhooks), logged the same way on
+ * both entries: `sweep_finished` (info when it claimed, deleted or delivered anything, debug otherwise; with `trigger`,
+ * what started it, when given) or `sweep_failed`. Webhooks have their own try and log (`webhooks_failed`): a fault
+ * listing them neither hides the sweep's result nor stops a failed sweep's deliveries. Never rejects: resolves with the
+ * sweep's result, or null when it failed.
  */
 export async function sweep(
   runtime: Pick<Runtime, 'engine' | 'logger'> & { readonly webhooks?: WebhookDeliveries | null },
@@ -136,26 +138,28 @@ export async function sweep(
   trigger?: string,
 ): Promise<SweepResult | null> {
   const started = Date.now()
-  const cause = trigger === undefined ? {} : { trigger }
+  let swept: { readonly result: SweepResult; readonly scheduled: number } | null
   try {
     // Scheduled starts first: the runs their ticks create are due at once, and this very sweep executes them.
     const scheduled = await runtime.engine.fireSchedules()
-    const result = await runtime.engine.resumeDue(options)
-    // After the runs: a run this sweep finished gets its webhook in the same sweep.
-    const webhooks = runtime.webhooks ? await runtime.webhooks.deliverDue() : { attempted: 0, delivered: 0 }
-    runtime.logger.log(result.claimed + result.deleted + scheduled + webhooks.attempted > 0 ? 'info' : 'debug', 'sweep_finished', {
-      ...result,
-      scheduled,
-      webhooks_attempted: webhooks.attempted,
-      webhooks_delivered: webhooks.delivered,
-      ...cause,
-      duration_ms: Date.now() - started,
-    })
-    return result
+    swept = { result: await runtime.engine.resumeDue(options), scheduled }
   } catch (err) {
     runtime.logger.log('error', 'sweep_failed', errorFields(err))
-    return null
+    swept = null
   }
+  // After the runs: a run this sweep finished gets its webhook in the same sweep.
+  const webhooks = (await deliverDue(runtime)) ?? { attempted: 0, delivered: 0 }
+  if (swept === null) return null
+  const { result, scheduled } = swept
+  runtime.logger.log(result.claimed + result.deleted + scheduled + webhooks.attempted > 0 ? 'info' : 'debug', 'sweep_finished', {
+    ...result,
+    scheduled,
+    webhooks_attempted: webhooks.attempted,
+    webhooks_delivered: webhooks.delivered,
+    ...(trigger === undefined ? {} : { trigger }),
+    duration_ms: Date.now() - started,
+  })
+  return result
 }
 
 /**
@@ -163,12 +167,19 @@ export async function sweep(
  * never rejects.
  */
 export async function deliverWebhooks(runtime: Pick<Runtime, 'logger' | 'webhooks'>): Promise<void> {
-  if (!runtime.webhooks) return
+  const result = await deliverDue(runtime)
+  if (result === null) return
+  runtime.logger.log(result.attempted > 0 ? 'info' : 'debug', 'webhooks_swept', { ...result })
+}
+
+/** The due deliveries' counts; null without webhooks or when they failed, which is logged as `webhooks_failed`. */
+async function deliverDue(runtime: Pick<Runtime, 'logger'> & { readonly webhooks?: WebhookDeliveries | null }): Promise<DeliveryResult | null> {
+  if (!runtime.webhooks) return null
   try {
-    const { attempted, delivered } = await runtime.webhooks.deliverDue()
-    runtime.logger.log(attempted > 0 ? 'info' : 'debug', 'webhooks_swept', { attempted, delivered })
+    return await runtime.webhooks.deliverDue()
   } catch (err) {
     runtime.logger.log('error', 'webhooks_failed', errorFields(err))
+    return null
   }
 }
 

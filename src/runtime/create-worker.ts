@@ -24,11 +24,11 @@ import type { StepDeps } from '../core/step'
 import type { WorkflowStore } from '../core/store'
 import type { AnyWorkflow } from '../core/workflow'
 import { configFingerprint } from './config-fingerprint'
-import { ConfigurationError, readSettings, type DatabaseSettings } from './env-config'
-import type { WorkerEnv } from './env-keys'
+import { ConfigurationError, readInteger, readSettings, type DatabaseSettings } from './env-config'
+import { DEFAULT_BACKGROUND_BUDGET_MS, type WorkerEnv } from './env-keys'
 import { composeRuntime, deliverWebhooks, errorFields, openStore, sweep, type Runtime } from './compose'
 import type { DurableObjectNamespaceLike } from './durable-object-types'
-import { DEFAULT_BACKGROUND_BUDGET_MS, runAlarmClass } from './run-alarm'
+import { runAlarmClass } from './run-alarm'
 import { armDueRuns, RunAlarms } from './run-alarms'
 import { guardedWaitUntil } from './wait-until-guard'
 import { createRemoteLibSQLStore } from '../store/libsql/remote-libsql-store'
@@ -66,18 +66,15 @@ interface WorkerRuntime extends Runtime {
   readonly waitUntilLimitMs: number | undefined
 }
 
-/** Worker variables outside the settings table (README, "Wake-ups on Workers"). */
-const SCHEDULING_VARS = ['BACKGROUND_BUDGET_MS', 'WAIT_UNTIL_LIMIT_MS'] as const
 
 /** Builds the Worker's handlers for `workflows`, and its `RunAlarm` Durable Object class. */
 export function createWorker<Env extends WorkerEnv>(options: WorkerOptions<Env>) {
   let cached: { key: string; runtime: Promise<WorkerRuntime> } | undefined
 
   async function runtimeFor(env: Env): Promise<WorkerRuntime> {
-    // The alarms binding and the scheduling variables are no settings of env-keys.ts, but shape the runtime too.
+    // The alarms binding is no setting of env-keys.ts, but shapes the runtime too.
     const bound = 'RUN_ALARMS' in env && env.RUN_ALARMS !== undefined
-    const extra = [bound, ...SCHEDULING_VARS.map((name) => rawVar(env, name))]
-    const key = `${await configFingerprint(env)}:${JSON.stringify(extra)}`
+    const key = `${await configFingerprint(env)}:${bound}`
     if (cached?.key !== key) {
       const runtime = buildRuntime(env, options)
       cached = { key, runtime }
@@ -127,8 +124,8 @@ export function createWorker<Env extends WorkerEnv>(options: WorkerOptions<Env>)
 
 async function buildRuntime<Env extends WorkerEnv>(env: Env, options: WorkerOptions<Env>): Promise<WorkerRuntime> {
   const settings = readSettings(env, 'worker')
-  const alarmBudgetMs = optionalMs(env, 'BACKGROUND_BUDGET_MS') ?? DEFAULT_BACKGROUND_BUDGET_MS
-  const waitUntilLimitMs = optionalMs(env, 'WAIT_UNTIL_LIMIT_MS') || undefined
+  const alarmBudgetMs = readInteger(env, 'BACKGROUND_BUDGET_MS') ?? DEFAULT_BACKGROUND_BUDGET_MS
+  const waitUntilLimitMs = readInteger(env, 'WAIT_UNTIL_LIMIT_MS') || undefined
   const logger = jsonLogger(settings.logLevel)
   const namespace = (env as { RUN_ALARMS?: DurableObjectNamespaceLike }).RUN_ALARMS
   // A memory store lives in one isolate, and a run's object may run in another that never saw the run.
@@ -150,35 +147,19 @@ async function buildRuntime<Env extends WorkerEnv>(env: Env, options: WorkerOpti
       // workerd refuses I/O on behalf of another request: only the run's own request may wake its loop.
       isolatedRequests: true,
       ...(alarms ? { onYield: (runId: string, dueAt: number) => alarms.yielded(runId, dueAt) } : {}),
-      ...(settings.leaseMs === undefined ? {} : { leaseMs: settings.leaseMs }),
-      ...(settings.retentionMs === undefined ? {} : { retentionMs: settings.retentionMs }),
+      leaseMs: settings.leaseMs,
+      retentionMs: settings.retentionMs,
     },
     apiTokens: settings.apiTokens,
     uiSessionSecret: settings.uiSessionSecret,
     webhooks: settings.webhooks,
-    ...(settings.maxBodyBytes === undefined ? {} : { maxBodyBytes: settings.maxBodyBytes }),
-    ...(settings.waitBudgetMs === undefined ? {} : { waitBudgetMs: settings.waitBudgetMs }),
+    maxBodyBytes: settings.maxBodyBytes,
+    waitBudgetMs: settings.waitBudgetMs,
     executeInBackground: (task, c) => guardedWaitUntil(c.executionCtx, waitUntilLimitMs, logger, task),
     backgroundBudgetMs: BACKGROUND_BUDGET_MS,
     ...(alarms ? { scheduleRun: (runId: string) => alarms.arm(runId, Date.now()) } : {}),
   })
   return { ...runtime, alarms, alarmBudgetMs, waitUntilLimitMs }
-}
-
-function rawVar(env: object, name: string): string | null {
-  const value: unknown = (env as Record<string, unknown>)[name]
-  return typeof value === 'string' ? value : null
-}
-
-/** A variable of {@link SCHEDULING_VARS} in ms, or undefined when unset. @throws ConfigurationError */
-function optionalMs(env: object, name: (typeof SCHEDULING_VARS)[number]): number | undefined {
-  const raw = rawVar(env, name)?.trim()
-  if (raw === undefined || raw === '') return undefined
-  const value = Number(raw)
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new ConfigurationError(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`)
-  }
-  return value
 }
 
 /** Workers speak to libSQL over HTTP only: the file store is Node's. */

@@ -11,10 +11,12 @@ import { DEFAULT_MAX_BODY_BYTES, DEFAULT_WAIT_BUDGET_MS } from '../http/options'
 export const DEFAULT_DATABASE_URL = 'file:./.data/gorkflow.db'
 /** How often the Node entry's sweeper looks for due runs, in ms. */
 export const DEFAULT_SWEEP_INTERVAL_MS = 5_000
+/** Execution budget of one run alarm; the rest of the 15 minutes is for the step still running when it is spent. */
+export const DEFAULT_BACKGROUND_BUDGET_MS = 300_000
 
 export interface EnvKey {
-  /** `both`: the Worker and Node read it (and it shapes the Worker's runtime); `node`: only Node does. */
-  readonly entries: 'both' | 'node'
+  /** Who reads it: `both` the Worker and Node, `node` or `worker` only that one. The Worker's shape its runtime. */
+  readonly entries: 'both' | 'node' | 'worker'
   /** Set with `wrangler secret put` on Workers; never logged, and hashed in the configuration fingerprint. */
   readonly secret: boolean
   /** What applies when it is unset, as the README shows it. */
@@ -173,19 +175,35 @@ export const ENV_KEYS = {
       'on SIGTERM/SIGINT, how long running steps may finish; then their `ctx.signal` aborts, they are recorded as ' +
       'interrupted (not failed), every lease is released and the process exits',
   },
+  BACKGROUND_BUDGET_MS: {
+    entries: 'worker',
+    secret: false,
+    default: `\`${DEFAULT_BACKGROUND_BUDGET_MS}\``,
+    description: 'with `RUN_ALARMS` bound: how long one alarm executes a run before the next alarm continues it',
+  },
+  WAIT_UNTIL_LIMIT_MS: {
+    entries: 'worker',
+    secret: false,
+    default: '— (not checked)',
+    description:
+      '`waitUntil` work still pending after this many ms is logged as `wait_until_overrun` (local workerd never cuts ' +
+      '`waitUntil`; production does ~30 s after the response)',
+  },
 } as const satisfies Record<string, EnvKey>
 
 /** The name of a setting. */
 export type EnvKeyName = keyof typeof ENV_KEYS
 
-/** The settings the Worker reads: every key whose `entries` is `both`. */
-export type WorkerKeyName = { [K in EnvKeyName]: (typeof ENV_KEYS)[K]['entries'] extends 'both' ? K : never }[EnvKeyName]
+/** The settings the Worker reads: every key whose `entries` is `both` or `worker`. */
+export type WorkerKeyName = {
+  [K in EnvKeyName]: (typeof ENV_KEYS)[K]['entries'] extends 'both' | 'worker' ? K : never
+}[EnvKeyName]
 
 /** Names of every setting, in the list's order. */
 export const ENV_KEY_NAMES = Object.keys(ENV_KEYS) as EnvKeyName[]
 
 /** Names of the settings the Worker reads, in the list's order. */
-export const WORKER_KEY_NAMES = ENV_KEY_NAMES.filter((name): name is WorkerKeyName => ENV_KEYS[name].entries === 'both')
+export const WORKER_KEY_NAMES = ENV_KEY_NAMES.filter((name): name is WorkerKeyName => ENV_KEYS[name].entries !== 'node')
 
 /**
  * Bindings and secrets the Worker reads, one optional string per Worker setting of {@link ENV_KEYS}. Every other

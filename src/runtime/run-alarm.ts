@@ -17,8 +17,6 @@ import { errorFields, type Runtime } from './compose'
 import type { DurableObjectStateLike } from './durable-object-types'
 import { executingInAlarm } from './run-alarms'
 
-/** Execution budget of one alarm; the rest of the 15 minutes is for the step still running when it is spent. */
-export const DEFAULT_BACKGROUND_BUDGET_MS = 300_000
 /** When the alarm fires again should this invocation die: then the run is resumed at its lease's expiry. */
 const WATCHDOG_MS = 30_000
 /** A run whose execution failed (store down, a workflow this deployment lacks) is tried again after this. */

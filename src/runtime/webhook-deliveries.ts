@@ -10,6 +10,7 @@
  */
 import type { RunRecord, WebhookDelivery } from '../core/model'
 import type { WorkflowStore } from '../core/store'
+import { unlessCode } from '../core/errors'
 import type { Logger } from '../core/logger'
 import { toRunView } from '../http/views'
 import { signWebhook, webhookKey } from '../http/webhook-signature'
@@ -63,7 +64,7 @@ export class WebhookDeliveries {
     let delivered = 0
     for (const runId of ids) {
       // A run deleted since the listing (retention, an operator) has nothing left to deliver.
-      const run = await store.getRun(runId).catch(() => null)
+      const run = await store.getRun(runId).catch(unlessCode(['RUN_NOT_FOUND'], null))
       if (run === null) continue
       const outcome = await this.#attempt(run)
       if (outcome === null) continue
@@ -78,6 +79,9 @@ export class WebhookDeliveries {
     const { store, logger } = this.#options
     const webhook = run.webhook
     if (webhook === null || webhook.deliveredAt !== null || !store.recordWebhookAttempt) return null
+    // A listing from an eventually consistent index (DynamoDB's) may name a run whose attempt was just recorded:
+    // the run, read strongly, is the judge of whether it is due.
+    if (webhook.nextAttemptAt === null || webhook.nextAttemptAt > this.#now()) return null
     const attempts = webhook.attempts + 1
     const claimed: WebhookDelivery = { ...webhook, attempts, nextAttemptAt: this.#now() + WEBHOOK_TIMEOUT_MS + this.#retryDelay(attempts) }
     if (!(await store.recordWebhookAttempt(run.runId, webhook.attempts, claimed))) return null

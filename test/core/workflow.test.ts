@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { defineStep } from '../../src/core/step'
+import { DEFAULT_MAP_CONCURRENCY, MAX_MAP_CONCURRENCY } from '../../src/core/map-items'
 import { MAX_STEPS, validateGraph, workflow } from '../../src/core/workflow'
 
 const step = <Id extends string>(id: Id) => defineStep({ id, handler: (_c, i: number) => i + 1 })
@@ -99,5 +100,31 @@ describe('workflow().build()', () => {
       .then(defineStep({ id: 's', input, handler: (_c, i) => i.n }))
       .build()
     expect(wf).toMatchObject({ id: 'meta', name: 'meta', version: '2.1', description: 'd', tags: { team: 'x' }, inputSchema: input })
+  })
+
+  it('builds a map node carrying its concurrency, item step and continue-on-error, fingerprinted as a map', () => {
+    const item = defineStep({ id: 'item', maxRetries: 2, handler: (_c, n: number) => n })
+    const list = defineStep({ id: 'list', handler: (_c, n: number) => [n] })
+    const wf = workflow<number>({ id: 'm' }).then(list).map(item, { concurrency: 7, id: 'each', continueOnError: true }).build()
+    const node = wf.steps[1]
+    expect(node).toMatchObject({ id: 'each', map: { concurrency: 7 }, predecessors: ['list'] })
+    expect(node?.step.config).toEqual({ maxRetries: 2, continueOnError: true })
+    expect(item.config).toEqual({ maxRetries: 2 })
+    expect(wf.steps[0]?.map).toBeNull()
+    expect(workflow<number>({ id: 'm' }).then(list).map(item).build().steps[1]?.map).toEqual({ concurrency: DEFAULT_MAP_CONCURRENCY })
+    const asStep = workflow<number>({ id: 'm' }).then(list).then(defineStep({ id: 'each', handler: (_c, n: number[]) => n })).build()
+    expect(asStep.fingerprint).not.toBe(wf.fingerprint)
+  })
+
+  it('refuses a map concurrency outside 1..MAX_MAP_CONCURRENCY and step ids of a map item’s form', () => {
+    const item = defineStep({ id: 'item', handler: (_c, n: number) => n })
+    const list = workflow<number[]>({ id: 'm' })
+    for (const concurrency of [0, 1.5, MAX_MAP_CONCURRENCY + 1]) {
+      expect(() => list.map(item, { concurrency })).toThrow(`workflow m: map(item) concurrency must be an integer in 1..${MAX_MAP_CONCURRENCY}`)
+    }
+    expect(() => list.map(item).then(defineStep({ id: 'item[3]', handler: (_c, n: number[]) => n })).build()).toThrow(
+      expect.objectContaining({ code: 'INVALID_WORKFLOW', message: expect.stringContaining('item[3]') }),
+    )
+    expect(() => list.map(item).then(defineStep({ id: 'other[3]', handler: (_c, n: number[]) => n })).build()).not.toThrow()
   })
 })

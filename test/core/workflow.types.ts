@@ -74,3 +74,23 @@ workflow({ id: 'bad-child', input: num }).child(textChild)
 workflow({ id: 'bad-child2', input: num }).child(textChild, { input: (_ctx, i) => i })
 // @ts-expect-error textChild outputs { n }, asyncPlain needs a number
 workflow({ id: 'bad-child3', input: num }).then(toText).child(textChild).then(asyncPlain)
+
+// Map: the item step takes the array's element type; the next step receives the array of item outputs, with null
+// entries only when failed items continue. Not an array, or elements the step does not accept: a compile error.
+const numbers = defineStep({ id: 'numbers', input: num, handler: (_c, { n }) => Array.from({ length: n }, (_, i) => ({ n: i })) })
+const overItems = workflow({ id: 'map', input: num }).then(numbers).map(toText, { concurrency: 50 }).build()
+expectType<Equal<typeof overItems, WorkflowDefinition<{ n: number }, { s: string }[]>>>(true)
+const continuing = workflow({ id: 'map2', input: num }).then(numbers).map(toText, { continueOnError: true }).build()
+expectType<Equal<typeof continuing, WorkflowDefinition<{ n: number }, ({ s: string } | null)[]>>>(true)
+const sumTexts = defineStep({ id: 'sumTexts', handler: (_c, xs: { s: string }[]) => xs.length })
+workflow({ id: 'map3', input: num }).then(numbers).map(toText).then(sumTexts)
+const readonlyItems = defineStep({ id: 'readonlyItems', handler: (): readonly number[] => [1, 2] })
+workflow({ id: 'map4', input: num }).then(readonlyItems).map(asyncPlain)
+// @ts-expect-error toNum needs { s }, the items are { n }
+workflow({ id: 'bad-map', input: num }).then(numbers).map(toNum)
+// @ts-expect-error the previous output { n } is not an array
+workflow({ id: 'bad-map2', input: num }).map(toText)
+// @ts-expect-error the map outputs { s }[], not one { s }
+workflow({ id: 'bad-map3', input: num }).then(numbers).map(toText).then(toNum)
+// @ts-expect-error with continued failures the entries may be null, which sumTexts does not accept
+workflow({ id: 'bad-map4', input: num }).then(numbers).map(toText, { continueOnError: true }).then(sumTexts)

@@ -1,16 +1,17 @@
 /**
  * The composition both entries share (src/runtime/compose.ts): the store choice, and errors logged through the logger
- * in the same words whether the Worker or the Node server met them.
+ * in the same words whether the Worker or the Node server met them; a sweep whose webhook delivery fails still reports.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { jsonLogger } from '../../src/core/logger'
 import type { RunFilter, RunPage } from '../../src/core/store'
 import { ConfigurationError } from '../../src/runtime/env-config'
 import { startNodeServer, type NodeServer } from '../../src/node'
-import { openStore } from '../../src/runtime/compose'
+import { composeRuntime, openStore, sweep } from '../../src/runtime/compose'
 import { MemoryStore } from '../../src/store/memory/memory-store'
 import { createWorker, type WorkerEnv } from '../../src/runtime/create-worker'
 import { exampleWorkflows } from '../../src/workflows'
+import { VirtualClock } from '../support/virtual-clock'
 
 const TOKEN = 'runtime-token'
 
@@ -86,5 +87,44 @@ describe('errors on both entries', () => {
     const nodeEvents = nodeLines.map(comparable)
     expect(nodeEvents.find((line) => line.event === 'http_unhandled_error')).toEqual(expected[0])
     expect(nodeEvents.find((line) => line.event === 'sweep_failed')).toEqual(expected[1])
+  })
+})
+
+/** A store whose due-webhook listing fails as a broken driver would; runs and sweeps work. */
+class FailingWebhookStore extends MemoryStore {
+  override async listDueWebhooks(): Promise<string[]> {
+    throw new Error('webhook listing exploded')
+  }
+}
+
+describe('sweep', () => {
+  it('returns and logs its result when listing the due webhooks fails, and logs that failure on its own', async () => {
+    const lines: string[] = []
+    const clock = new VirtualClock()
+    const runtime = composeRuntime({
+      store: new FailingWebhookStore(),
+      workflows: exampleWorkflows,
+      logger: jsonLogger('debug', (line) => void lines.push(line)),
+      apiTokens: [TOKEN],
+      webhooks: { secret: `whsec_${Buffer.from('gorkflow-webhook-secret-of-32-b!').toString('base64')}`, allowPrivate: true },
+      executeInBackground: () => {},
+      engine: { clock },
+    })
+    // Started leased to an engine that never executes it: due to the sweep once that lease expires.
+    const { run: { runId } } = await runtime.engine.start('sequential', { val1: 1, val2: 2, mult: 3 })
+    clock.advance(60_000)
+
+    const result = await sweep(runtime, {})
+
+    expect(result).toMatchObject({ claimed: 1, completed: 1 })
+    expect((await runtime.store.getRun(runId)).status).toBe('COMPLETED')
+    const events = lines.map((line) => JSON.parse(line) as Record<string, unknown>)
+    expect(events.filter((e) => e.event === 'sweep_failed')).toEqual([])
+    expect(events.filter((e) => e.event === 'webhooks_failed')).toEqual([
+      expect.objectContaining({ level: 'error', error: 'Error: webhook listing exploded' }),
+    ])
+    expect(events.filter((e) => e.event === 'sweep_finished')).toEqual([
+      expect.objectContaining({ level: 'info', claimed: 1, completed: 1, webhooks_attempted: 0, webhooks_delivered: 0 }),
+    ])
   })
 })

@@ -4,6 +4,7 @@ import { runEngineCases } from '../core/engine.cases'
 import { runScheduleCases } from '../core/schedule.cases'
 import { runVersionCases } from '../core/versions.cases'
 import { runChildCases } from '../core/children.cases'
+import { runMapCases } from '../core/map.cases'
 import { runWaitCases } from '../core/waits.cases'
 import { useDynamoDBLocal } from '../support/dynamodb-harness'
 
@@ -17,5 +18,6 @@ runEngineCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
 runWaitCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
 runVersionCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
 runChildCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
+runMapCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
 runDurabilityCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
 runScheduleCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())

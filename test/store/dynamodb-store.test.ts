@@ -1,7 +1,7 @@
 /**
  * DynamoDB-specific behaviour the shared contract cannot see: requests per operation (counted on the wire),
  * item-size refusals, paging across many pages and shards, TTL on every item, lease races between separate
- * clients, error mapping, and the table-creation command.
+ * clients, error mapping, the table-creation command and the documented upgrade of an older table.
  */
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
@@ -12,6 +12,7 @@ import {
   GetItemCommand,
   QueryCommand,
   CreateTableCommand,
+  UpdateTableCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb'
 import { describe, expect, it, vi } from 'vitest'
@@ -20,7 +21,7 @@ import { Engine } from '../../src/core/engine'
 import { defineStep } from '../../src/core/step'
 import { workflow } from '../../src/core/workflow'
 import type { Json, RunRecord, StepExecution } from '../../src/core/model'
-import { createTable, GLOBAL_SECONDARY_INDEXES } from '../../src/store/dynamodb/create-table'
+import { ATTRIBUTE_DEFINITIONS, createTable, GLOBAL_SECONDARY_INDEXES } from '../../src/store/dynamodb/create-table'
 import { DynamoDBStore } from '../../src/store/dynamodb/dynamodb-store'
 import { idempotencyKey, runKey, runPk, slotKey } from '../../src/store/dynamodb/keys'
 import type { Claim, Lease, WorkflowStore } from '../../src/core/store'
@@ -93,6 +94,40 @@ describe('DynamoDBStore requests per operation', () => {
       // A repeated idempotent start: the guard's old item names the run, which is then read.
       const again = makeRun({ idempotencyKey: 'k' })
       expect(await commandsOf(() => store.createRun(again))).toEqual(['TransactWriteItemsCommand', 'GetItemCommand'])
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('keeps a completion webhook at no extra request: created and ended as without one, listed by 4 Queries, 1 write per attempt', async () => {
+    const { store, cleanup } = await dynamo.harness()
+    try {
+      const webhook = { url: 'https://hooks.example.com/x', attempts: 0, lastStatus: null, nextAttemptAt: T0, deliveredAt: null }
+      const run = makeRun({ webhook })
+      expect(await commandsOf(() => store.createRun(run))).toEqual(['PutItemCommand'])
+      const claim = await store.claimRun(run.runId, 'owner-a', T0, LEASE_MS)
+      if (claim === null) throw new Error('not claimable')
+      // Not listed while open: the index needs completedAt, which only the terminal write sets.
+      expect(await store.listDueWebhooks(T0 + 1, 10)).toEqual([])
+      const ending = await commandsOf(() =>
+        store.commit(claim.lease, {
+          now: T0 + 1,
+          steps: [],
+          run: { status: 'COMPLETED', progress: 1, output: 1, completedAt: T0 + 1 },
+          leaseExpiresAt: null,
+        }),
+      )
+      expect(ending).toEqual(['UpdateItemCommand'])
+      const listing = await commandsOf(() => store.listDueWebhooks(T0 + 1, 10))
+      expect(listing).toEqual(['QueryCommand', 'QueryCommand', 'QueryCommand', 'QueryCommand'])
+      expect(await store.listDueWebhooks(T0 + 1, 10)).toEqual([run.runId])
+      const claimed = { ...webhook, attempts: 1, nextAttemptAt: T0 + 10_000 }
+      expect(await commandsOf(() => store.recordWebhookAttempt(run.runId, 0, claimed))).toEqual(['UpdateItemCommand'])
+      const given = { ...claimed, lastStatus: 500, nextAttemptAt: null }
+      expect(await store.recordWebhookAttempt(run.runId, 1, given)).toBe(true)
+      // Given up: out of the index for good, the state kept on the run.
+      expect(await store.listDueWebhooks(T0 + 1_000_000, 10)).toEqual([])
+      expect((await store.getRun(run.runId)).webhook).toEqual(given)
     } finally {
       await cleanup()
     }
@@ -1357,6 +1392,62 @@ describe('createTable', () => {
       code: 'STORE_UNAVAILABLE',
       message: expect.stringContaining('index byCreated is missing'),
     })
+  })
+
+  it('accepts a table made before completion webhooks once the documented update-table adds byWebhookDue', async () => {
+    const client = dynamo.client()
+    const tableName = uniqueTableName('upgrade')
+    const added = ['webhookDueAt', 'completedAt']
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: ATTRIBUTE_DEFINITIONS.filter((d) => !added.includes(d.AttributeName ?? '')),
+        KeySchema: [
+          { AttributeName: 'PK', KeyType: 'HASH' },
+          { AttributeName: 'SK', KeyType: 'RANGE' },
+        ],
+        GlobalSecondaryIndexes: GLOBAL_SECONDARY_INDEXES.filter((i) => i.IndexName !== 'byWebhookDue'),
+      }),
+    )
+    await expect(createTable(client, tableName)).rejects.toMatchObject({ message: expect.stringContaining('index byWebhookDue is missing') })
+    // A run that ended with its webhook undelivered before the upgrade.
+    const store = new DynamoDBStore({ client, tableName })
+    const webhook = { url: 'https://hooks.example.com/x', attempts: 0, lastStatus: null, nextAttemptAt: T0, deliveredAt: null }
+    const { run } = await store.createRun(makeRun({ status: 'COMPLETED', completedAt: T0, webhook }))
+
+    // docs/dynamodb.md, "Upgrading a table created before completion webhooks", as an SDK call.
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [
+          { AttributeName: 'shard', AttributeType: 'N' },
+          { AttributeName: 'webhookDueAt', AttributeType: 'N' },
+          { AttributeName: 'completedAt', AttributeType: 'N' },
+        ],
+        GlobalSecondaryIndexUpdates: [
+          {
+            Create: {
+              IndexName: 'byWebhookDue',
+              KeySchema: [
+                { AttributeName: 'shard', KeyType: 'HASH' },
+                { AttributeName: 'webhookDueAt', KeyType: 'RANGE' },
+                { AttributeName: 'completedAt', KeyType: 'RANGE' },
+              ],
+              Projection: { ProjectionType: 'KEYS_ONLY' },
+            },
+          },
+        ],
+      }),
+    )
+    // Queried while still CREATING, DynamoDB (Local too) fails the request: wait as the docs say, by polls counted.
+    const status = async () =>
+      (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.GlobalSecondaryIndexes?.find(
+        (i) => i.IndexName === 'byWebhookDue',
+      )?.IndexStatus
+    await expect.poll(status, { timeout: 60_000, interval: 100 }).toBe('ACTIVE')
+    expect(await createTable(client, tableName)).toMatchObject({ created: false })
+    expect(await store.listDueWebhooks(T0, 10)).toEqual([run.runId])
   })
 
   it('runs as `npm run dynamodb:create-table -- --table NAME --endpoint URL`, twice', async () => {

@@ -5,6 +5,7 @@ import { runEngineCases } from '../core/engine.cases'
 import { runScheduleCases } from '../core/schedule.cases'
 import { runVersionCases } from '../core/versions.cases'
 import { runChildCases } from '../core/children.cases'
+import { runMapCases } from '../core/map.cases'
 import { runWaitCases } from '../core/waits.cases'
 import { fileStoreHarness } from '../support/libsql-harness'
 
@@ -12,5 +13,6 @@ runEngineCases('LibSQLStore (file:)', fileStoreHarness)
 runWaitCases('LibSQLStore (file:)', fileStoreHarness)
 runVersionCases('LibSQLStore (file:)', fileStoreHarness)
 runChildCases('LibSQLStore (file:)', fileStoreHarness)
+runMapCases('LibSQLStore (file:)', fileStoreHarness)
 runDurabilityCases('LibSQLStore (file:)', fileStoreHarness)
 runScheduleCases('LibSQLStore (file:)', fileStoreHarness)

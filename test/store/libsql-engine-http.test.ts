@@ -3,6 +3,7 @@ import { runDurabilityCases } from '../core/durability.cases'
 import { runEngineCases } from '../core/engine.cases'
 import { runVersionCases } from '../core/versions.cases'
 import { runChildCases } from '../core/children.cases'
+import { runMapCases } from '../core/map.cases'
 import { runWaitCases } from '../core/waits.cases'
 import { httpStoreHarness } from '../support/libsql-harness'
 
@@ -10,4 +11,5 @@ runEngineCases('LibSQLStore (HTTP)', httpStoreHarness)
 runWaitCases('LibSQLStore (HTTP)', httpStoreHarness)
 runVersionCases('LibSQLStore (HTTP)', httpStoreHarness)
 runChildCases('LibSQLStore (HTTP)', httpStoreHarness)
+runMapCases('LibSQLStore (HTTP)', httpStoreHarness)
 runDurabilityCases('LibSQLStore (HTTP)', httpStoreHarness)

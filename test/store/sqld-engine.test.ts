@@ -5,6 +5,7 @@ import { runEngineCases } from '../core/engine.cases'
 import { runScheduleCases } from '../core/schedule.cases'
 import { runVersionCases } from '../core/versions.cases'
 import { runChildCases } from '../core/children.cases'
+import { runMapCases } from '../core/map.cases'
 import { runWaitCases } from '../core/waits.cases'
 import { useSqld } from '../support/sqld'
 
@@ -16,3 +17,4 @@ runDurabilityCases('LibSQLStore (sqld)', () => sqld.harness())
 runVersionCases('LibSQLStore (sqld)', () => sqld.harness())
 runScheduleCases('LibSQLStore (sqld)', () => sqld.harness())
 runChildCases('LibSQLStore (sqld)', () => sqld.harness())
+runMapCases('LibSQLStore (sqld)', () => sqld.harness())

@@ -4,7 +4,7 @@
  * send forms the way a browser does (url-encoded, with the session cookie).
  */
 import { Hono } from 'hono'
-import { Engine } from '../../src/core/engine'
+import { Engine, type EngineOptions } from '../../src/core/engine'
 import type { AnyWorkflow } from '../../src/core/workflow'
 import { createUiApp, SESSION_COOKIE, type UiAppOptions } from '../../src/http/ui/ui-app'
 import { MemoryStore } from '../../src/store/memory/memory-store'
@@ -23,8 +23,9 @@ export interface UiHarness {
 export function createUiHarness(
   workflows: readonly AnyWorkflow[],
   options: Partial<Omit<UiAppOptions, 'engine'>> = {},
+  engineOptions: Partial<EngineOptions> = {},
 ): UiHarness {
-  const engine = new Engine({ store: new MemoryStore(), workflows })
+  const engine = new Engine({ store: new MemoryStore(), workflows, ...engineOptions })
   const app = new Hono().route('/ui', createUiApp({ engine, apiTokens: [TEST_TOKEN], logError: () => {}, ...options }))
   const url = (path: string, host = 'localhost') => `http://${host}${path}`
   const get = async (path: string, cookie?: string, host?: string) =>

@@ -5,12 +5,15 @@
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
-import { InvalidArgumentError, isGorkflowError, unlessCode } from '../../core/errors'
-import { isTerminalRunStatus, type RunRecord } from '../../core/model'
+import { InvalidArgumentError, InvalidCursorError, isGorkflowError, StepExecutionNotFoundError, unlessCode } from '../../core/errors'
+import type { Engine } from '../../core/engine'
+import { countMapItems, mapNodeIds, parseMapItemId, splitMapItems } from '../../core/map-items'
+import { isTerminalRunStatus, STEP_STATUSES, type RunRecord } from '../../core/model'
 import { DEFAULT_WAIT_BUDGET_MS, type AppOptions } from '../options'
 import {
   EventParams,
   ListRunsQuery,
+  MapItemsQuery,
   ChildRunSchema,
   MigrateRunBody,
   RetryRunBody,
@@ -87,6 +90,33 @@ const listSteps = createRoute({
   request: { params: RunParams },
   responses: {
     200: json(z.object({ steps: z.array(StepSchema) }), 'The step executions'),
+    ...errorResponses(400, 401, 404, 503),
+  },
+})
+
+const listMapItems = createRoute({
+  method: 'get',
+  path: '/runs/{runId}/steps/{stepId}/items',
+  tags: ['runs'],
+  summary: "A map step's item executions in item order, paged",
+  description:
+    'One record per item that has started (`<stepId>[<index>]`), in item order, with the counts by status. ' +
+    'Items not started yet have no record; `counts.notStarted` says how many.',
+  security: BEARER,
+  request: { params: StepParams, query: MapItemsQuery },
+  responses: {
+    200: json(
+      z.object({
+        items: z.array(StepSchema),
+        counts: z.object({
+          total: z.number().int(),
+          notStarted: z.number().int(),
+          byStatus: z.partialRecord(z.enum(STEP_STATUSES), z.number().int()),
+        }),
+        nextCursor: z.string().nullable(),
+      }),
+      'A page of the items',
+    ),
     ...errorResponses(400, 401, 404, 503),
   },
 })
@@ -324,8 +354,38 @@ export function runsRoutes(options: AppOptions) {
     .openapi(listSteps, async (c) => {
       const { runId } = c.req.valid('param')
       // The store lists no steps for an unknown run; reading the run too turns that into a 404.
-      const [, steps] = await Promise.all([engine.getRun(runId), engine.listSteps(runId)])
-      return c.json({ steps: steps.map(toStepView) }, 200)
+      const [run, steps] = await Promise.all([engine.getRun(runId), engine.listSteps(runId)])
+      // A map's items are counted on its node, not listed: a 10,000-item map is one entry (README "Map over an array").
+      const { nodes, items } = splitMapItems(steps, mapNodeIds(engine.definitionOf(run)))
+      const views = nodes.map((step) => {
+        const mapItems = items.get(step.stepId)
+        return toStepView(step, mapItems === undefined && !isMapNode(engine, run, step.stepId) ? undefined : countMapItems(step, mapItems ?? []))
+      })
+      return c.json({ steps: views }, 200)
+    })
+    .openapi(listMapItems, async (c) => {
+      const { runId, stepId } = c.req.valid('param')
+      const { limit, cursor } = c.req.valid('query')
+      const from = cursor === undefined ? 0 : parseItemCursor(cursor)
+      const [run, steps] = await Promise.all([engine.getRun(runId), engine.listSteps(runId)])
+      const { nodes, items } = splitMapItems(steps, mapNodeIds(engine.definitionOf(run)))
+      const mapRecord = nodes.find((step) => step.stepId === stepId)
+      if (mapRecord === undefined) throw new StepExecutionNotFoundError(runId, stepId)
+      if (!items.has(stepId) && !isMapNode(engine, run, stepId)) {
+        throw new InvalidArgumentError(`step ${stepId} of run ${runId} is not a map`)
+      }
+      const all = items.get(stepId) ?? []
+      const start = all.findIndex((item) => (parseMapItemId(item.stepId)?.index ?? 0) >= from)
+      const page = start < 0 ? [] : all.slice(start, start + limit)
+      const next = start < 0 ? undefined : all[start + limit]
+      return c.json(
+        {
+          items: page.map((item) => toStepView(item)),
+          counts: countMapItems(mapRecord, all),
+          nextCursor: next === undefined ? null : String(parseMapItemId(next.stepId)?.index ?? 0),
+        },
+        200,
+      )
     })
     .openapi(listChildren, async (c) => {
       const children = await engine.listChildren(c.req.valid('param').runId)
@@ -447,4 +507,15 @@ async function executeWithin(options: AppOptions, runId: string, done: Promise<R
   // Where runs have a scheduler, its alarm watches the lease: should this invocation be cut off, it resumes the run.
   if (options.scheduleRun) options.executeInBackground(options.scheduleRun(runId), c)
   return engine.getRun(runId)
+}
+
+/** Whether `stepId` is a map node of the run's definition. */
+function isMapNode(engine: Engine, run: RunRecord, stepId: string): boolean {
+  return engine.definitionOf(run)?.steps.some((node) => node.id === stepId && node.map !== null) ?? false
+}
+
+/** A `nextCursor` of the items listing: the index of the page's first item. */
+function parseItemCursor(cursor: string): number {
+  if (!/^(0|[1-9][0-9]{0,8})$/.test(cursor)) throw new InvalidCursorError()
+  return Number(cursor)
 }

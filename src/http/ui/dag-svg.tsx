@@ -16,6 +16,8 @@ export interface DagNodeView {
   readonly status: DisplayStatus | null
   /** Where the node links to (the step's details), if anywhere. */
   readonly href?: string | undefined
+  /** Shown instead of the status word: a map's item counts (`9,950 ✓ 50 running`). */
+  readonly detail?: string | undefined
 }
 
 export interface DagSvgProps {
@@ -29,6 +31,8 @@ export interface DagSvgProps {
 
 // Fits the default node width of 160 at 13 px system-ui.
 const MAX_LABEL_CHARS = 20
+// The status line is set smaller.
+const MAX_DETAIL_CHARS = 26
 
 /** The graph, long chains and wide fans folded (dag-collapse.ts), with a legend of the statuses it shows. */
 export function DagSvg(props: DagSvgProps) {
@@ -73,7 +77,8 @@ export function DagSvg(props: DagSvgProps) {
             const view = views.get(node.id) as DagNodeView
             const status = view.status
             const cls = `node ${status === null ? 's-not-started' : statusClass(status)}`
-            const tooltip = status === null ? view.label : `${view.label}: ${statusLabel(status)}`
+            const tooltip =
+              (status === null ? view.label : `${view.label}: ${statusLabel(status)}`) + (view.detail === undefined ? '' : ` (${view.detail})`)
             const cx = node.x + node.width / 2
             const body = (
               <>
@@ -84,7 +89,7 @@ export function DagSvg(props: DagSvgProps) {
                 </text>
                 {status === null ? null : (
                   <text class="status" x={cx} y={node.y + 38} text-anchor="middle">
-                    {statusLabel(status)}
+                    {view.detail === undefined ? statusLabel(status) : truncate(view.detail, MAX_DETAIL_CHARS)}
                   </text>
                 )}
               </>
@@ -124,11 +129,15 @@ export function DagSvg(props: DagSvgProps) {
   )
 }
 
-/** A node's label: its id, marked ⏱ for a durable sleep, ✉ for a wait for an event and ↳ for a child workflow. */
+/**
+ * A node's label: its id, marked ⏱ for a durable sleep, ✉ for a wait for an event, ↳ for a child workflow and ▦ for
+ * a map.
+ */
 export function workflowNodeLabel(node: WorkflowNode): string {
   if (node.wait?.kind === 'sleep') return `⏱ ${node.id}`
   if (node.wait?.kind === 'event') return `✉ ${node.id}`
   if (node.wait?.kind === 'child') return `↳ ${node.id}`
+  if (node.map) return `▦ ${node.id}`
   return node.id
 }
 

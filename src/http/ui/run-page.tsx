@@ -11,6 +11,7 @@ import type { MigrationMismatch, ValidationIssue } from '../../core/errors'
 import type { Json, RunRecord, StepExecution, WebhookDelivery } from '../../core/model'
 import { isFinishedStepStatus, isTerminalRunStatus } from '../../core/model'
 import { inputJsonSchema } from '../../core/schema'
+import { countMapItems, mapNodeIds, splitMapItems, type MapItemCounts } from '../../core/map-items'
 import type { AnyWorkflow, WorkflowNode } from '../../core/workflow'
 import { CSRF_FIELD } from './csrf'
 import { DagSvg, workflowNodeLabel, type DagNodeView } from './dag-svg'
@@ -91,7 +92,9 @@ export interface RunPageProps {
 }
 
 export function RunPage(props: RunPageProps) {
-  const { ctx, run, steps, workflow } = props
+  const { ctx, run, workflow } = props
+  // A map's items are counted on its node, never drawn or listed one by one (README "Map over an array").
+  const { nodes: steps, items: mapItems } = splitMapItems(props.steps, mapNodeIds(workflow))
   const live = !isTerminalRunStatus(run.status)
   const byStep = new Map(steps.map((s) => [s.stepId, s]))
   const definitionIds = workflow?.steps.map((s) => s.id) ?? []
@@ -109,12 +112,23 @@ export function RunPage(props: RunPageProps) {
     const p = Math.floor((position.get(id) ?? 0) / STEPS_PER_PAGE) + 1
     return `${p === page ? '' : `?steps=${p}`}#${anchorId('step', id)}`
   }
-  const nodes: DagNodeView[] = orderedIds.map((id) => ({
-    id,
-    label: definitions.has(id) ? workflowNodeLabel(definitions.get(id) as WorkflowNode) : id,
-    status: byStep.get(id)?.status ?? 'NOT_STARTED',
-    href: stepHref(id),
-  }))
+  const itemCounts = new Map<string, MapItemCounts>()
+  for (const step of steps) {
+    if (mapItems.has(step.stepId) || definitions.get(step.stepId)?.map) {
+      itemCounts.set(step.stepId, countMapItems(step, mapItems.get(step.stepId) ?? []))
+    }
+  }
+  const nodes: DagNodeView[] = orderedIds.map((id) => {
+    const counts = itemCounts.get(id)
+    const label = definitions.has(id) ? workflowNodeLabel(definitions.get(id) as WorkflowNode) : id
+    return {
+      id,
+      label: counts === undefined ? label : `${label} ×${counts.total.toLocaleString('en')}`,
+      status: byStep.get(id)?.status ?? 'NOT_STARTED',
+      href: stepHref(id),
+      ...(counts === undefined ? {} : { detail: mapCountsText(counts) }),
+    }
+  })
   const edges = workflow?.edges ?? []
   const duration = runDuration(run, ctx.now)
   const due = runDue(run, ctx.now)
@@ -351,7 +365,7 @@ export function RunPage(props: RunPageProps) {
       <h2>Steps</h2>
       <div class="steps">
         {pageIds.map((id) => (
-          <StepDetails id={id} step={byStep.get(id)} now={ctx.now} />
+          <StepDetails id={id} step={byStep.get(id)} now={ctx.now} items={itemCounts.get(id)} failedItems={failedItemsOf(mapItems.get(id))} />
         ))}
       </div>
       <StepPager page={page} pages={pages} total={orderedIds.length} />
@@ -516,7 +530,26 @@ function TimeFact(props: { label: string; at: number | null; now: number }) {
   )
 }
 
-function StepDetails(props: { id: string; step: StepExecution | undefined; now: number }) {
+/** Failed items shown on a map's details, at most this many: the rest are paged through the API. */
+const FAILED_ITEMS_SHOWN = 5
+
+function failedItemsOf(items: readonly StepExecution[] | undefined): StepExecution[] {
+  const failed: StepExecution[] = []
+  for (const item of items ?? []) {
+    if (item.status !== 'FAILED') continue
+    failed.push(item)
+    if (failed.length === FAILED_ITEMS_SHOWN) break
+  }
+  return failed
+}
+
+function StepDetails(props: {
+  id: string
+  step: StepExecution | undefined
+  now: number
+  items?: MapItemCounts | undefined
+  failedItems?: readonly StepExecution[]
+}) {
   const { id, step } = props
   const anchor = anchorId('step', id)
   if (!step) {
@@ -575,7 +608,26 @@ function StepDetails(props: { id: string; step: StepExecution | undefined; now: 
         <dd>{step.completedAt === null ? '—' : formatAbsolute(step.completedAt)}</dd>
         <dt>Duration</dt>
         <dd>{formatDuration(duration)} (latest attempt)</dd>
+        {props.items === undefined ? null : (
+          <>
+            <dt>Items</dt>
+            <dd data-map-items={String(props.items.total)}>
+              {props.items.total.toLocaleString('en')}: {mapCountsText(props.items)}{' '}
+              <span class="muted">
+                (each item's record: <code>GET /v1/runs/…/steps/{props.id}/items</code>)
+              </span>
+            </dd>
+          </>
+        )}
       </dl>
+      {(props.failedItems ?? []).map((item) => (
+        <div class="error-box">
+          <h3>Item {item.stepId} failed</h3>
+          <p>
+            <code>{item.error?.code ?? 'EXECUTION_FAILED'}</code>: <UserText value={item.error?.message ?? 'unknown error'} />
+          </p>
+        </div>
+      ))}
       {step.error === null ? null : (
         <div class="error-box">
           <h3>Error of attempt {step.error.attempt + 1}</h3>
@@ -645,4 +697,19 @@ function webhookSummary(webhook: WebhookDelivery): string {
   if (webhook.deliveredAt !== null) return `(delivered ${formatAbsolute(webhook.deliveredAt)}; ${tries})`
   if (webhook.nextAttemptAt === null) return `(given up; ${tries})`
   return webhook.attempts === 0 ? '(sent once the run ends)' : `(retrying from ${formatAbsolute(webhook.nextAttemptAt)}; ${tries})`
+}
+
+/** A map's items by status in a few words: `9,950 ✓ 50 running`. */
+export function mapCountsText(counts: MapItemCounts): string {
+  const n = (status: keyof MapItemCounts['byStatus']) => counts.byStatus[status] ?? 0
+  const parts: [number, string][] = [
+    [n('COMPLETED'), '✓'],
+    [n('FAILED'), '✗'],
+    [n('RUNNING') + n('PENDING'), 'running'],
+    [n('RETRYING'), 'retrying'],
+    [n('CANCELLED'), 'cancelled'],
+    [counts.notStarted, 'queued'],
+  ]
+  const shown = parts.filter(([count]) => count > 0).map(([count, word]) => `${count.toLocaleString('en')} ${word}`)
+  return shown.length === 0 ? 'no items' : shown.join(' ')
 }

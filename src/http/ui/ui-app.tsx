@@ -144,7 +144,7 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
       stepsPage?: number
       stepsPageError?: string
     } = {},
-    status: 200 | 400 | 409 | 422 = 200,
+    status: 200 | 400 | 409 | 413 | 422 = 200,
   ) => {
     const [run, steps, state, children] = await Promise.all([
       engine.getRun(runId),
@@ -410,7 +410,7 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
     const body = await c.req.parseBody()
     const name = typeof body.name === 'string' ? body.name.trim() : ''
     const payloadText = typeof body.payload === 'string' ? body.payload : ''
-    const refuse = (status: 400 | 409 | 422, error: EventFormState['error']) =>
+    const refuse = (status: 400 | 409 | 413 | 422, error: EventFormState['error']) =>
       renderRun(c, runId, { eventForm: { name, payload: payloadText, error } }, status)
     if (!EVENT_NAME.test(name)) {
       return refuse(400, {
@@ -436,6 +436,7 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
       if (isGorkflowError(err, 'INVALID_ARGUMENT')) {
         return refuse(400, { field: 'name', message: `This run\u2019s workflow waits for no event named \u201c${name}\u201d.`, issues: [] })
       }
+      if (isGorkflowError(err, 'PAYLOAD_TOO_LARGE')) return refuse(413, { field: 'payload', message: err.message, issues: [] })
       if (isGorkflowError(err, 'EVENT_ALREADY_DELIVERED')) {
         return refuse(409, { field: 'name', message: `An event named \u201c${name}\u201d was already delivered to this run.`, issues: [] })
       }
@@ -469,7 +470,7 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
     const body = await c.req.parseBody()
     const inputText = typeof body.input === 'string' ? body.input : ''
     const resourceId = typeof body.resourceId === 'string' ? body.resourceId.trim() : ''
-    const refuse = async (status: 400 | 422, error: StartFormState['error']) =>
+    const refuse = async (status: 400 | 413 | 422, error: StartFormState['error']) =>
       render(
         c,
         <WorkflowsPage
@@ -500,6 +501,7 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
         const issues = err instanceof ValidationError ? err.issues : []
         return refuse(422, { message: 'The input does not match the workflow\u2019s input schema.', issues })
       }
+      if (isGorkflowError(err, 'PAYLOAD_TOO_LARGE')) return refuse(413, { message: err.message, issues: [] })
       throw err
     }
     // A cancel can win the race with the first commit; continueRun does not count that as a failure.

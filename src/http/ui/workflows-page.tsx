@@ -4,7 +4,7 @@
  * that starts a run with JSON input. A rejected start re-renders the workflow with the problems next to
  * the field and the text the user typed kept.
  */
-import type { ScheduleView } from '../../core/engine'
+import type { ScheduleView } from '../../core/scheduled-starts'
 import type { ValidationIssue } from '../../core/errors'
 import { inputJsonSchema } from '../../core/schema'
 import type { Inventory, VersionInventory } from '../../core/version-inventory'

@@ -75,9 +75,15 @@ export const GLOBAL_SECONDARY_INDEXES: readonly GlobalSecondaryIndex[] = [
     KeySchema: [...hash(ATTR.tagKey), range(ATTR.createdSort)],
     Projection: { ProjectionType: 'KEYS_ONLY' },
   },
+  {
+    IndexName: INDEX.webhookDue,
+    // Sparse twice over: only runs with a webhook to send carry webhookDueAt, and only terminal runs completedAt.
+    KeySchema: [...hash(ATTR.shard), range(ATTR.webhookDueAt), range(RUN.completedAt)],
+    Projection: { ProjectionType: 'KEYS_ONLY' },
+  },
 ]
 
-const ATTRIBUTE_DEFINITIONS: readonly AttributeDefinition[] = [
+export const ATTRIBUTE_DEFINITIONS: readonly AttributeDefinition[] = [
   { AttributeName: PK, AttributeType: 'S' },
   { AttributeName: SK, AttributeType: 'S' },
   { AttributeName: ATTR.shard, AttributeType: 'N' },
@@ -87,6 +93,8 @@ const ATTRIBUTE_DEFINITIONS: readonly AttributeDefinition[] = [
   { AttributeName: ATTR.runStatus, AttributeType: 'S' },
   { AttributeName: ATTR.dueAt, AttributeType: 'N' },
   { AttributeName: ATTR.tagKey, AttributeType: 'S' },
+  { AttributeName: ATTR.webhookDueAt, AttributeType: 'N' },
+  { AttributeName: RUN.completedAt, AttributeType: 'N' },
 ]
 
 export interface CreateTableResult {

@@ -29,6 +29,8 @@
  * - loadEvent, linkRetry: 1.
  * - listRuns: 1 Query per index partition (4 shards for no filter or a status alone) + 1 BatchGetItem per 100 runs.
  * - listDueRuns: 4 Queries (one per shard, in parallel). nextDueAt: the same, each of a few due-index entries.
+ * - listDueWebhooks: 4 Queries of the webhook index (one per shard, in parallel). recordWebhookAttempt: 1 UpdateItem.
+ *   A run with a webhook costs no extra request to create or end: its webhook attributes ride on the run item.
  * - listScheduleStates: 1 Query. updateScheduleState: 1 UpdateItem (2 when a later tick is stored already).
  * - getRun, getStepExecution, loadStepOutput, loadState, saveState, deleteState: 1.
  *   listStepExecutions, getAllState: 1 Query per 1 MB page.
@@ -38,7 +40,7 @@
  * Parallel requests cost one round trip of latency; all of them count against a Worker's subrequest limit.
  *
  * This class only checks its options and wires the operations up: each concern is a module of this folder
- * (create-run, claim-run, commit, cancel-run, transition-run, deliver-event, listing, deletion; concurrency-slots,
+ * (create-run, claim-run, commit, cancel-run, transition-run, deliver-event, listing, deletion, webhooks; concurrency-slots,
  * idempotency, retention, item-budget, run-hints), all working through table.ts, which hands failed conditions
  * back as results.
  */
@@ -53,7 +55,8 @@ import {
   StepExecutionNotFoundError,
   StepOutputNotFoundError,
 } from '../../core/errors'
-import type { DeliveredEvent, Json, RunRecord, StepExecution } from '../../core/model'
+import { ceilingForRecords, type PayloadCeiling } from '../../core/limits'
+import type { DeliveredEvent, Json, RunRecord, StepExecution, WebhookDelivery } from '../../core/model'
 import {
   byExecutionIndex,
   type Claim,
@@ -76,10 +79,11 @@ import { deleteFinishedRuns, deleteRunItems } from './deletion'
 import { deliverEvent } from './deliver-event'
 import { Expression, UpdateClauses } from './expression'
 import { DEFAULT_MAX_ITEM_BYTES, isValidMaxItemBytes, ItemBudget, MIN_MAX_ITEM_BYTES } from './item-budget'
-import { DYNAMODB_ITEM_LIMIT } from './item-size'
+import { DYNAMODB_ITEM_LIMIT, DYNAMODB_TRANSACTION_ACTIONS } from './item-size'
 import { eventKey, PK, stateKey, STATE_SK_PREFIX, STEP_SK_PREFIX, stepKey } from './keys'
 import { listDueRuns, listRuns, nextDueAt } from './listing'
 import { transitionRun } from './transition-run'
+import { listDueWebhooks, recordWebhookAttempt } from './webhooks'
 import {
   fromEventItem,
   fromRunItem,
@@ -129,6 +133,9 @@ export interface DynamoDBStoreOptions {
 
 export class DynamoDBStore implements WorkflowStore {
   readonly kind = 'dynamodb' as const
+  readonly payloadCeiling: PayloadCeiling
+  /** One transaction: the run's update, a released concurrency slot and the steps (commit.ts). */
+  readonly maxCommitSteps = DYNAMODB_TRANSACTION_ACTIONS - 2
   readonly #ctx: StoreContext
 
   constructor(options: DynamoDBStoreOptions) {
@@ -143,6 +150,7 @@ export class DynamoDBStore implements WorkflowStore {
     if (!isValidMaxItemBytes(maxItemBytes)) {
       throw new InvalidArgumentError(`maxItemBytes must be an integer in ${MIN_MAX_ITEM_BYTES}..${DYNAMODB_ITEM_LIMIT}`)
     }
+    this.payloadCeiling = ceilingForRecords(maxItemBytes, `DynamoDB items of at most maxItemBytes = ${maxItemBytes} bytes`)
     const onFollowUpError =
       options.onFollowUpError ??
       ((error: Error, runId: string) => console.warn(`gorkflow: follow-up writes of run ${runId} failed: ${error.message}`))
@@ -182,6 +190,14 @@ export class DynamoDBStore implements WorkflowStore {
 
   nextDueAt(): Promise<number | null> {
     return nextDueAt(this.#ctx.table)
+  }
+
+  listDueWebhooks(now: number, limit: number): Promise<string[]> {
+    return listDueWebhooks(this.#ctx.table, now, limit)
+  }
+
+  recordWebhookAttempt(runId: string, expectedAttempts: number, next: WebhookDelivery): Promise<boolean> {
+    return recordWebhookAttempt(this.#ctx.table, runId, expectedAttempts, next)
   }
 
   cancelRun(runId: string, now: number): Promise<RunRecord> {

@@ -7,7 +7,8 @@
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import { PayloadTooLargeError } from '../../core/errors'
-import { DYNAMODB_ITEM_LIMIT, DYNAMODB_TRANSACTION_LIMIT, itemSize, utf8Length } from './item-size'
+import { utf8Length } from '../../core/limits'
+import { DYNAMODB_ITEM_LIMIT, DYNAMODB_TRANSACTION_LIMIT, itemSize } from './item-size'
 import { fixedRunBytes, MUTABLE_SCALARS_RESERVE, type Item } from './mappers'
 
 /** Default of `DynamoDBStoreOptions.maxItemBytes`. */

@@ -7,6 +7,7 @@
  * plus one, which is never less.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
+import { utf8Length } from '../../core/limits'
 
 /** DynamoDB's hard limit on one item: 400 KB. */
 export const DYNAMODB_ITEM_LIMIT = 400 * 1024
@@ -16,24 +17,6 @@ export const DYNAMODB_TRANSACTION_LIMIT = 4 * 1024 * 1024
 
 /** DynamoDB's limit on actions in one TransactWriteItems request. */
 export const DYNAMODB_TRANSACTION_ACTIONS = 100
-
-/** UTF-8 length of a JS string without allocating (lone surrogates count as the 3-byte replacement). */
-export function utf8Length(text: string): number {
-  let bytes = 0
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i)
-    if (code < 0x80) bytes += 1
-    else if (code < 0x800) bytes += 2
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1)
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4
-        i++
-      } else bytes += 3
-    } else bytes += 3
-  }
-  return bytes
-}
 
 /** Upper bound of the bytes one attribute value occupies (without its name). */
 export function valueSize(value: AttributeValue): number {

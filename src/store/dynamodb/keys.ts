@@ -51,6 +51,12 @@ export const ATTR = {
    * sorts by (dueAt, createdSk), so ties go to the oldest run, and a commit sets it without knowing createdAt.
    */
   dueAt: 'dueAt',
+  /**
+   * A completion webhook's next attempt (epoch ms); present while it is neither delivered nor given up. The webhook
+   * index also keys on `completedAt`, so a run enters that index only once it is terminal: the terminal write adds
+   * nothing for it.
+   */
+  webhookDueAt: 'webhookDueAt',
   /** `TAG#<JSON [key, value]>` on tag items only; immutable. */
   tagKey: 'gsiTag',
   /** Epoch seconds after which DynamoDB's TTL deletes the item; set when the run ends and retention is on. */
@@ -74,6 +80,8 @@ export const INDEX = {
   due: 'byDue',
   /** HASH gsiTag, RANGE createdSk: the runs carrying one tag, newest first (tag items only). */
   tag: 'byTag',
+  /** HASH shard, RANGE (webhookDueAt, completedAt): terminal runs whose completion webhook is due, earliest first. */
+  webhookDue: 'byWebhookDue',
 } as const
 
 const RUN_PREFIX = 'RUN#'

@@ -24,6 +24,7 @@ import {
   type StepExecution,
   type StepStatus,
   type WaitingFor,
+  type WebhookDelivery,
   type WorkflowError,
   awaitedEventName,
 } from '../../core/model'
@@ -83,6 +84,15 @@ export const RUN = {
   concurrencyLimit: 'concurrencyLimit',
   /** W3C traceparent the run was started under; absent when null. */
   traceparent: 'traceparent',
+  /**
+   * The completion webhook (absent without one): its URL, attempts, last HTTP status and delivery time; its next
+   * attempt is the index attribute `webhookDueAt`. Counted as fixed by `baseBytes`: they change only once the run is
+   * terminal, when no commit follows, and by a few bytes that the released lease owner has freed.
+   */
+  webhookUrl: 'webhookUrl',
+  webhookAttempts: 'webhookAttempts',
+  webhookLastStatus: 'webhookLastStatus',
+  webhookDeliveredAt: 'webhookDeliveredAt',
   /** A PAUSED run's due time (what `dueAt` was, and becomes again on resume); absent in every other status. */
   parkedDueAt: 'parkedDueAt',
   /** Present (true) while the run is one of its slot item's holders; removed when it releases the slot. */
@@ -193,6 +203,7 @@ export function toRunItem(run: RunRecord, ttl: number | null): Item {
   if (run.workflowFingerprint !== null) item[RUN.workflowFingerprint] = s(run.workflowFingerprint)
   setOptionalNumber(item, RUN.concurrencyLimit, run.concurrencyLimit)
   if (run.traceparent !== null) item[RUN.traceparent] = s(run.traceparent)
+  if (run.webhook !== null) Object.assign(item, webhookAttributes(run.webhook))
   // Everything above is fixed for the run's lifetime; `baseBytes` counts it (and itself, at most 30 bytes).
   item[RUN.baseBytes] = n(itemSize(item) + 30)
 
@@ -254,8 +265,28 @@ export function fromRunItem(item: Item): RunRecord {
     parentRunId: readOptionalString(item, RUN.parentRunId),
     concurrencyLimit: readOptionalNumber(item, RUN.concurrencyLimit),
     traceparent: readOptionalString(item, RUN.traceparent),
-    // This store keeps no webhooks (it has no listDueWebhooks): the engine refuses a start that asks for one.
-    webhook: null,
+    webhook: webhookOf(item),
+  }
+}
+
+/** The attributes of a webhook's delivery state; `webhookDueAt` only while it is due some time. */
+export function webhookAttributes(webhook: WebhookDelivery): Item {
+  const item: Item = { [RUN.webhookUrl]: s(webhook.url), [RUN.webhookAttempts]: n(webhook.attempts) }
+  setOptionalNumber(item, RUN.webhookLastStatus, webhook.lastStatus)
+  setOptionalNumber(item, RUN.webhookDeliveredAt, webhook.deliveredAt)
+  if (webhook.deliveredAt === null) setOptionalNumber(item, ATTR.webhookDueAt, webhook.nextAttemptAt)
+  return item
+}
+
+function webhookOf(item: Item): WebhookDelivery | null {
+  const url = readOptionalString(item, RUN.webhookUrl)
+  if (url === null) return null
+  return {
+    url,
+    attempts: readNumber(item, RUN.webhookAttempts),
+    lastStatus: readOptionalNumber(item, RUN.webhookLastStatus),
+    nextAttemptAt: readOptionalNumber(item, ATTR.webhookDueAt),
+    deliveredAt: readOptionalNumber(item, RUN.webhookDeliveredAt),
   }
 }
 

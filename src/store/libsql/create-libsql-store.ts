@@ -11,6 +11,7 @@ import type { Client } from '@libsql/client/web'
 import { drizzle } from 'drizzle-orm/libsql/web'
 import { migrate } from 'drizzle-orm/libsql/migrator'
 import { GorkflowError, StoreUnavailableError } from '../../core/errors'
+import { ceilingForRecords } from '../../core/limits'
 import { FileClient } from './file-client'
 import { watchFileIdentity, type FileFault, type FileIdentityWatch } from './file-identity'
 import { LibSQLStore, describeDriverError } from './libsql-store'
@@ -114,8 +115,15 @@ export async function createLibSQLStore(options: LibSQLStoreOptions): Promise<Li
       return client.whenClosed()
     },
     () => watch?.check()?.reason ?? null,
+    FILE_PAYLOAD_CEILING,
   )
 }
+
+/**
+ * SQLite bounds a row (and a string) by SQLITE_MAX_LENGTH, 1,000,000,000 bytes by default. In practice V8 refuses
+ * sooner: no JS string is longer than 2^29 - 24 code units (README "Limits").
+ */
+const FILE_PAYLOAD_CEILING = ceilingForRecords(1_000_000_000, 'SQLite rows of at most 1,000,000,000 bytes, SQLITE_MAX_LENGTH')
 
 /**
  * Applies pending migrations from `migrationsFolder` to the database behind `client` (idempotent).

@@ -62,6 +62,7 @@ import {
   StepOutputNotFoundError,
   StoreUnavailableError,
 } from '../../core/errors'
+import type { PayloadCeiling } from '../../core/limits'
 import { TERMINAL_RUN_STATUSES, isTerminalRunStatus } from '../../core/model'
 import type { DeliveredEvent, Json, RunRecord, StepExecution, WebhookDelivery } from '../../core/model'
 import { decodeCursor, encodeCursor } from '../cursor'
@@ -97,6 +98,7 @@ import {
 /** A {@link WorkflowStore} over a Drizzle LibSQL database (any `@libsql/client` build). */
 export class LibSQLStore implements WorkflowStore {
   readonly kind: StoreKind = 'libsql'
+  readonly payloadCeiling: PayloadCeiling | undefined
 
   readonly #client: Client
   readonly #db: LibSQLDatabase
@@ -111,13 +113,15 @@ export class LibSQLStore implements WorkflowStore {
    * Takes a ready client; the entry chooses its build (`@libsql/client/web` on Workers, the store's `FileClient`
    * for `file:` URLs). The store owns the client from then on and closes it in {@link close}, which also awaits
    * `afterClose` (what the client's close started, such as a thread ending). `healthProblem` answers
-   * {@link healthProblem}.
+   * {@link healthProblem}. `payloadCeiling` is what the database behind the client can hold (README "Limits").
    */
   constructor(
     client: Client,
     afterClose: () => Promise<void> = async () => {},
     healthProblem: () => string | null = () => null,
+    payloadCeiling?: PayloadCeiling,
   ) {
+    this.payloadCeiling = payloadCeiling
     this.#client = client
     this.#db = drizzle(client)
     this.#afterClose = afterClose
@@ -812,12 +816,18 @@ export class LibSQLStore implements WorkflowStore {
       return await body()
     } catch (err) {
       if (err instanceof GorkflowError) throw err
-      throw new StoreUnavailableError(`libsql store: ${operation} failed: ${describeDriverError(err)}`, {
-        cause: err,
-      })
+      const described = describeDriverError(err)
+      // The database refused a value or row for its size (sqld: over 5,000,000 bytes): no retry would fit it.
+      if (TOO_BIG.test(described)) {
+        throw new GorkflowError('PAYLOAD_TOO_LARGE', `libsql store: ${operation} refused: ${described}`, { cause: err })
+      }
+      throw new StoreUnavailableError(`libsql store: ${operation} failed: ${described}`, { cause: err })
     }
   }
 }
+
+/** SQLite's SQLITE_TOOBIG, as the embedded engine and sqld word it. */
+const TOO_BIG = /SQLITE_TOOBIG|string or blob too big/
 
 /**
  * Shapes of commits whose SQL is kept: a workflow produces a handful (steps finished and started per boundary,

@@ -11,6 +11,7 @@ import { sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/libsql/web'
 import journal from '../../../migrations/meta/_journal.json' with { type: 'json' }
 import { GorkflowError, StoreUnavailableError } from '../../core/errors'
+import { ceilingForRecords } from '../../core/limits'
 import { LibSQLStore, describeDriverError } from './libsql-store'
 
 export interface RemoteLibSQLStoreOptions {
@@ -62,8 +63,15 @@ export async function createRemoteLibSQLStore(options: RemoteLibSQLStoreOptions)
     client.close()
     throw err
   }
-  return new LibSQLStore(retryingBusy(client))
+  return new LibSQLStore(retryingBusy(client), undefined, undefined, REMOTE_PAYLOAD_CEILING)
 }
+
+/**
+ * sqld, the server behind Turso, refuses a value or a row over 5,000,000 bytes ("string or blob too big"; measured
+ * on sqld 0.24 with its defaults, README "Limits"). Turso does not document its own figure; this is the bound we
+ * could verify, so every remote database is held to it.
+ */
+const REMOTE_PAYLOAD_CEILING = ceilingForRecords(5_000_000, 'sqld refuses rows over 5,000,000 bytes')
 
 /**
  * How long one HTTP request to the database may take before it fails as STORE_UNAVAILABLE. Without a limit a
