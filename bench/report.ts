@@ -253,7 +253,8 @@ is that of the process running the engine (tsx included, ~60 MiB of it), except 
 is workerd's. The Cloudflare Workflows peer runs the same workloads under the same \`wrangler dev\`
 (bench/peers/cf-workflows/), through the same client and requests as our Worker; W3 under \`wrangler dev\`, ours
 and the peer's, is one request that starts the 100 runs inside the Worker (bench/worker.ts says why). The peer's
-state lives in workerd, so it has no store columns. Rows marked pipelined run the workflows with issue #18's pipelined durability.
+state lives in workerd, so it has no store columns. Rows marked pipelined run the workflows with issue #18's
+pipelined durability.
 
 ${resultsTable(outcomes)}
 

@@ -8,7 +8,7 @@ import {
   libsqlHttp20PipelinedTarget,
   libsqlHttp20Target,
 } from './libsql-http'
-import { memoryTarget } from './memory'
+import { memoryPipelinedTarget, memoryTarget } from './memory'
 import { nodeServerTarget } from './node-server'
 import type { Target } from './target'
 import {
@@ -21,6 +21,7 @@ import {
 
 export const TARGETS: readonly Target[] = [
   memoryTarget,
+  memoryPipelinedTarget,
   libsqlFileTarget,
   libsqlFilePipelinedTarget,
   libsqlHttp0Target,

@@ -27,6 +27,7 @@ describe('benchmark targets', () => {
   it('mark every pipelined target unavailable exactly while PIPELINED_CONFIG is unwired', () => {
     const pipelined = TARGETS.filter((t) => t.id.endsWith('-pipelined'))
     expect(pipelined.map((t) => t.id)).toEqual([
+      'memory-pipelined',
       'libsql-file-pipelined',
       'libsql-http-0ms-pipelined',
       'libsql-http-20ms-pipelined',
