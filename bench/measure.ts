@@ -14,7 +14,8 @@ import { runAsChild } from './child-process'
 import { median, quantile, summarize, type Repetition, type Summary } from './stats'
 import { findTarget } from './targets'
 import { DEFAULT_BUDGET, type Budget, type Session } from './targets/target'
-import { W3_RUNS, type WorkloadId } from './workloads'
+import { W3_RUNS } from './workload-sizes'
+import type { WorkloadId } from './workloads'
 
 /** W4 and W5 are one long run each: a few of them, each its own repetition, are enough for a median. */
 const LONG_REPETITIONS = 3
@@ -48,6 +49,7 @@ export async function measure(targetId: string, workload: WorkloadId, options: M
   const quick = options.quick ?? false
   const target = findTarget(targetId)
   if (!target.workloads.includes(workload)) throw new Error(`target ${targetId} does not run ${workload}`)
+  if (target.unavailable !== undefined) throw new Error(`target ${targetId} is unavailable: ${target.unavailable}`)
   const base = quick ? QUICK_BUDGET : { ...DEFAULT_BUDGET, ...target.budget }
   const long = workload === 'W4' || workload === 'W5'
   const budget = long ? { ...base, repetitions: quick ? 1 : LONG_REPETITIONS, minRuns: 1, maxRuns: 1 } : base

@@ -8,7 +8,8 @@ import { cpus, loadavg, release, totalmem } from 'node:os'
 import type { Measurement } from './measure'
 import { formatMs, formatRate } from './stats'
 import type { Target } from './targets/target'
-import { W1_STEPS, W4_STEPS, W5_ITEMS, WORKLOAD_TITLES, type WorkloadId } from './workloads'
+import { W1_STEPS, W4_STEPS, W5_ITEMS } from './workload-sizes'
+import { WORKLOAD_TITLES, type WorkloadId } from './workloads'
 
 /** A measurement, or why there is none. */
 export type Outcome =
@@ -74,6 +75,27 @@ function latencyGoal(label: string, target: string, workload: WorkloadId, limitM
     check: (find) => {
       const m = find(target, workload)
       return m ? { value: `${formatMs(m.medianMs)} ms`, met: m.medianMs <= limitMs } : null
+    },
+  }
+}
+
+/**
+ * Issue #18: W3 through our Worker at least `factor` × the runs/s of Cloudflare Workflows' W3, the peer measured
+ * in the same run under the same `wrangler dev` (bench/targets/cf-workflows.ts).
+ */
+function peerRatioGoal(label: string, target: string, factor: number): Goal {
+  return {
+    label,
+    limit: `≥ ${factor}× the peer's runs/s`,
+    check: (find) => {
+      const ours = find(target, 'W3')
+      const peer = find('cf-workflows', 'W3')
+      if (!ours || !peer) return null
+      const ratio = ours.runsPerSecond / peer.runsPerSecond
+      return {
+        value: `${formatRate(ours.runsPerSecond)} vs ${formatRate(peer.runsPerSecond)} runs/s (${ratio.toFixed(2)}×)`,
+        met: ratio >= factor,
+      }
     },
   }
 }
@@ -156,6 +178,10 @@ export const GOALS: readonly Goal[] = [
   flatStepGoal('W4 LibSQL file: cost per step of a 10,000-step run (issue #17)', 'libsql-file'),
   mapItemGoal('W5 memory: cost per item of a 10,000-item map (issue #17)', 'memory'),
   mapItemGoal('W5 LibSQL file: cost per item of a 10,000-item map (issue #17)', 'libsql-file'),
+  latencyGoal('W1 through `wrangler dev`, LibSQL over HTTP, pipelined (issue #18)', 'wrangler-dev-pipelined', 'W1', 9),
+  latencyGoal('W1 over the 20 ms endpoint, pipelined (issue #18)', 'libsql-http-20ms-pipelined', 'W1', 75),
+  peerRatioGoal('W3 through `wrangler dev` vs Cloudflare Workflows (issue #18)', 'wrangler-dev', 2),
+  peerRatioGoal('the same, pipelined (issue #18)', 'wrangler-dev-pipelined', 2),
 ]
 
 /** Reference medians measured on this machine class (issue 7), same workloads. */
@@ -164,7 +190,9 @@ export const PEERS = `| Peer (same workloads, this machine class) | W1 | W2 | W3
 | Mastra 0.24.9, LibSQL store on a file | 3.5 ms | 4.2 ms | 355 ms | |
 | Go original, SQLite | 1.46 ms | 4.5 ms | 437 ms | ~6 per step |
 | Go original, memory | 0.04 ms | | | |
-| Cloudflare Workflows under \`wrangler dev\` | 26 ms | 41 ms | 2.4 s | |`
+| Cloudflare Workflows under \`wrangler dev\` | 26 ms | 41 ms | 2.4 s | |
+
+Cloudflare Workflows is also measured in every run, as the target \`cf-workflows\` of the table above.`
 
 export function resultsTable(outcomes: readonly Outcome[]): string {
   const rows = outcomes.map((o) => {
@@ -194,7 +222,7 @@ export function goalsTable(outcomes: readonly Outcome[]): string {
     const result = goal.check(find)
     return `| ${goal.label} | ${goal.limit} | ${result ? result.value : 'not measured'} | ${result ? (result.met ? 'met' : '**missed**') : '—'} |`
   })
-  return ['| Goal (issues 7, 17) | Limit | Measured (median) | |', '|---|---|---|---|', ...rows].join('\n')
+  return ['| Goal (issues 7, 17, 18) | Limit | Measured (median) | |', '|---|---|---|---|', ...rows].join('\n')
 }
 
 export function machineLine(m: Machine): string {
@@ -222,7 +250,11 @@ endpoint's counter, DynamoDB requests sent). CPU ms / run is the user + system C
 the engine (for \`wrangler dev\`: of the benchmark's HTTP client only), which moves far less than latency when
 other work shares the machine: compare it between runs, and read latencies with the load average above. Peak RSS
 is that of the process running the engine (tsx included, ~60 MiB of it), except for \`wrangler dev\`, where it
-is workerd's.
+is workerd's. The Cloudflare Workflows peer runs the same workloads under the same \`wrangler dev\`
+(bench/peers/cf-workflows/), through the same client and requests as our Worker; W3 under \`wrangler dev\`, ours
+and the peer's, is one request that starts the 100 runs inside the Worker (bench/worker.ts says why). The peer's
+state lives in workerd, so it has no store columns. Rows marked pipelined run the workflows with issue #18's
+pipelined durability.
 
 ${resultsTable(outcomes)}
 

@@ -6,24 +6,14 @@
  * - W3: 100 W1 runs started concurrently on one engine;
  * - W4: one run of 10,000 sequential W1 steps (issue #17: the cost per step must not grow with the run);
  * - W5: one run mapping W1's step over 10,000 items, 50 at a time (issue #17: an item costs at most 2× a W4 step).
- * Steps carry zod schemas, as a user's steps would: validation is part of what is measured.
+ * Steps carry zod schemas, as a user's steps would: validation is part of what is measured. W1 and W2 exist in
+ * each durability mode (issue #18), as workflows of their own.
  */
 import { z } from 'zod'
 import type { Engine } from '../src/core/engine'
 import { defineStep } from '../src/core/step'
-import { workflow, type AnyWorkflow, type WorkflowBuilder } from '../src/core/workflow'
-
-/** Steps of W1 (the N of the N + 3 budget). */
-export const W1_STEPS = 10
-/** Parallel steps of W2 (plus one aggregating step). */
-export const W2_BRANCHES = 16
-/** Concurrent W1 runs in one W3 batch. */
-export const W3_RUNS = 100
-/** Steps of the one W4 run. */
-export const W4_STEPS = 10_000
-/** Items of the one W5 map, and how many run at once. */
-export const W5_ITEMS = 10_000
-export const W5_CONCURRENCY = 50
+import { workflow, type AnyWorkflow, type WorkflowBuilder, type WorkflowConfig } from '../src/core/workflow'
+import { W1_STEPS, W2_BRANCHES, W3_RUNS, W4_STEPS, W5_CONCURRENCY, W5_ITEMS } from './workload-sizes'
 
 export type WorkloadId = 'W1' | 'W2' | 'W3' | 'W4' | 'W5'
 
@@ -43,21 +33,34 @@ function increment(id: string) {
   return defineStep({ id, input: Counter, output: Counter, handler: (_ctx, { n }) => ({ n: n + 1 }) })
 }
 
-/** W1: `inc1 → inc2 → … → inc10`; `{ n: 0 }` ends as `{ n: 10 }`. */
-export const w1Workflow = workflow({ id: 'bench-w1', name: 'Benchmark W1', input: Counter })
-  .then(increment('inc1'))
-  .then(increment('inc2'))
-  .then(increment('inc3'))
-  .then(increment('inc4'))
-  .then(increment('inc5'))
-  .then(increment('inc6'))
-  .then(increment('inc7'))
-  .then(increment('inc8'))
-  .then(increment('inc9'))
-  .then(increment('inc10'))
-  .build()
+/**
+ * How the benchmark workflows make their steps durable: `step`, the engine's default (a step starts only on a
+ * durable input), or issue #18's opt-in `pipelined` mode, measured as rows of their own.
+ */
+export type Durability = 'step' | 'pipelined'
 
-const branches = Array.from({ length: W2_BRANCHES }, (_, i) => increment(`p${i + 1}`))
+export const DURABILITIES: readonly Durability[] = ['step', 'pipelined']
+
+/**
+ * The workflow config that selects pipelined durability, or null while the engine has no such mode. Null makes
+ * the pipelined targets refuse to run, naming this constant, rather than measure the default mode under the
+ * pipelined name. Wiring it is this one line: `= { durability: 'pipelined' }`.
+ */
+export const PIPELINED_CONFIG: WorkflowConfig | null = null
+
+/** Why the pipelined rows cannot be measured yet; null once {@link PIPELINED_CONFIG} is wired. */
+export const PIPELINED_UNAVAILABLE: string | null =
+  PIPELINED_CONFIG === null ? 'pipelined durability is not wired: set PIPELINED_CONFIG in bench/workloads.ts' : null
+
+/** W1 and W2 of one durability mode, with ids of their own so one Worker can register both modes. */
+export interface BenchWorkflows {
+  readonly durability: Durability
+  /** W1: `inc1 → inc2 → … → inc10`; `{ n: 0 }` ends as `{ n: 10 }`. */
+  readonly w1: AnyWorkflow
+  /** W2: `p1 ‖ … ‖ p16 → sum`; `{ n: 0 }` ends as `{ n: 16 }`. */
+  readonly w2: AnyWorkflow
+  readonly all: readonly AnyWorkflow[]
+}
 
 const sum = defineStep({
   id: 'sum',
@@ -66,13 +69,37 @@ const sum = defineStep({
   handler: (_ctx, outputs) => ({ n: Object.values(outputs).reduce((total, { n }) => total + n, 0) }),
 })
 
-/** W2: `p1 ‖ … ‖ p16 → sum`; `{ n: 0 }` ends as `{ n: 16 }`. */
-export const w2Workflow = workflow({ id: 'bench-w2', name: 'Benchmark W2', input: Counter })
-  .parallel(branches as unknown as readonly [ReturnType<typeof increment>, ...ReturnType<typeof increment>[]])
-  .then(sum)
-  .build()
+function buildBenchWorkflows(durability: Durability): BenchWorkflows {
+  const suffix = durability === 'step' ? '' : `-${durability}`
+  const title = durability === 'step' ? '' : ` (${durability})`
+  // Unwired, the pipelined definitions still build (bench/worker.ts registers them); their targets refuse to run.
+  const config = durability === 'pipelined' && PIPELINED_CONFIG !== null ? { config: PIPELINED_CONFIG } : {}
+  let w1 = workflow({ id: `bench-w1${suffix}`, name: `Benchmark W1${title}`, input: Counter, ...config }) as WorkflowBuilder<
+    unknown,
+    { n: number }
+  >
+  for (let i = 1; i <= W1_STEPS; i++) w1 = w1.then(increment(`inc${i}`))
+  const branches = Array.from({ length: W2_BRANCHES }, (_, i) => increment(`p${i + 1}`))
+  const w2 = workflow({ id: `bench-w2${suffix}`, name: `Benchmark W2${title}`, input: Counter, ...config })
+    .parallel(branches as unknown as readonly [ReturnType<typeof increment>, ...ReturnType<typeof increment>[]])
+    .then(sum)
+    .build()
+  const built = w1.build()
+  return { durability, w1: built, w2, all: [built, w2] }
+}
 
-export const benchWorkflows: readonly AnyWorkflow[] = [w1Workflow, w2Workflow]
+const BY_DURABILITY: Readonly<Record<Durability, BenchWorkflows>> = {
+  step: buildBenchWorkflows('step'),
+  pipelined: buildBenchWorkflows('pipelined'),
+}
+
+/** The benchmark's W1 and W2 in one durability mode. */
+export function benchWorkflows(durability: Durability = 'step'): BenchWorkflows {
+  return BY_DURABILITY[durability]
+}
+
+/** Every benchmark workflow of every mode: what a server registers so that one process serves all rows. */
+export const ALL_BENCH_WORKFLOWS: readonly AnyWorkflow[] = DURABILITIES.flatMap((d) => BY_DURABILITY[d].all)
 
 let w4: AnyWorkflow | null = null
 
@@ -112,16 +139,21 @@ export async function runMap(engine: Engine): Promise<void> {
   }
 }
 
-/** One run of W1, W2 or W4 on `engine` (which registers that workload's workflow), start to COMPLETED, checked. */
-export async function runOnce(engine: Engine, workload: 'W1' | 'W2' | 'W4'): Promise<void> {
-  const id = workload === 'W1' ? w1Workflow.id : workload === 'W2' ? w2Workflow.id : w4Workflow().id
+/**
+ * One run of W1, W2 or W4 on `engine` (which registers that workload's workflow), start to COMPLETED, checked.
+ * W4 has the default durability only.
+ */
+export async function runOnce(engine: Engine, workload: 'W1' | 'W2' | 'W4', durability: Durability = 'step'): Promise<void> {
+  const flows = benchWorkflows(durability)
+  const id = workload === 'W1' ? flows.w1.id : workload === 'W2' ? flows.w2.id : w4Workflow().id
   const run = await engine.run(id, { n: 0 })
   assertCompleted(run.status, run.output, EXPECTED_N[workload], run.error)
 }
 
 /** One W3 batch: {@link W3_RUNS} W1 runs started at once on `engine`, all checked. */
-export async function runBatch(engine: Engine): Promise<void> {
-  const runs = await Promise.all(Array.from({ length: W3_RUNS }, () => engine.run(w1Workflow.id, { n: 0 })))
+export async function runBatch(engine: Engine, durability: Durability = 'step'): Promise<void> {
+  const { w1 } = benchWorkflows(durability)
+  const runs = await Promise.all(Array.from({ length: W3_RUNS }, () => engine.run(w1.id, { n: 0 })))
   for (const run of runs) assertCompleted(run.status, run.output, W1_STEPS, run.error)
 }
 

@@ -6,7 +6,7 @@
 import { Engine } from '../../src/core/engine'
 import type { WorkflowStore } from '../../src/core/store'
 import { countingStore, type CountingStore } from '../../test/support/counting-store'
-import { benchWorkflows, runBatch, runMap, runOnce, w4Workflow, w5Workflow } from '../workloads'
+import { benchWorkflows, runBatch, runMap, runOnce, w4Workflow, w5Workflow, type Durability } from '../workloads'
 import type { Session } from './target'
 
 export interface EngineSessionOptions {
@@ -16,18 +16,22 @@ export interface EngineSessionOptions {
   readonly freshStore?: () => Promise<WorkflowStore>
   readonly endpointRequests?: () => Promise<number | null>
   readonly close?: () => Promise<void>
+  /** Which mode's W1 and W2 the runs use. @default 'step' */
+  readonly durability?: Durability
 }
 
 /** A session whose runs go through one engine (rebuilt with the store) in this process. */
 export function engineSession(options: EngineSessionOptions): Session {
+  const durability = options.durability ?? 'step'
+  const workflows = [...benchWorkflows(durability).all, w5Workflow]
   let counting: CountingStore = countingStore(options.store)
-  let engine = new Engine({ store: counting.store, workflows: [...benchWorkflows, w5Workflow] })
+  let engine = new Engine({ store: counting.store, workflows })
   // W4's engine, made on first use: only a W4 measurement pays for building its 10,000 steps.
   let long: Engine | null = null
   let calls = 0
   return {
-    run: (workload) => runOnce(engine, workload),
-    batch: () => runBatch(engine),
+    run: (workload) => runOnce(engine, workload, durability),
+    batch: () => runBatch(engine, durability),
     longRun: () => {
       long ??= new Engine({ store: counting.store, workflows: [w4Workflow()] })
       return runOnce(long, 'W4')
@@ -40,7 +44,7 @@ export function engineSession(options: EngineSessionOptions): Session {
       long = null
       await counting.store.close()
       counting = countingStore(await options.freshStore())
-      engine = new Engine({ store: counting.store, workflows: [...benchWorkflows, w5Workflow] })
+      engine = new Engine({ store: counting.store, workflows })
     },
     storeCalls: () => calls + counting.total(),
     endpointRequests: options.endpointRequests ?? (async () => null),

@@ -8,33 +8,54 @@
  * measured would otherwise share.
  */
 import { Agent, request } from 'node:http'
-import { EXPECTED_N, W3_RUNS, assertCompleted, w1Workflow, w2Workflow } from '../workloads'
+import { W3_RUNS } from '../workload-sizes'
+import { EXPECTED_N, assertCompleted, benchWorkflows, type Durability } from '../workloads'
 import type { Session } from './target'
 
 export interface HttpSessionOptions {
   /** Base URL of the API (`http://127.0.0.1:8787`). */
   readonly url: string
   readonly token: string
+  /** Which mode's W1 and W2 the runs start. @default 'step' */
+  readonly durability?: Durability
+  /**
+   * W3 as one `POST /bench/workflows/:id/batch?runs=100` (same token and body), which the Worker answers with
+   * `{ runs }` once every run has ended, instead of 100 concurrent requests (bench/worker.ts says why).
+   * @default false
+   */
+  readonly batchInOneRequest?: boolean
   readonly storeCalls?: () => number | null
   readonly endpointRequests?: () => Promise<number | null>
   readonly peakRssKiB: () => Promise<number>
   readonly close: () => Promise<void>
 }
 
+const START_BODY = '{"input":{"n":0}}'
+
 export function httpSession(options: HttpSessionOptions): Session {
   const agent = new Agent({ keepAlive: true })
+  const { w1, w2 } = benchWorkflows(options.durability)
+  const headers = { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' }
   const start = async (workflowId: string, expected: number): Promise<void> => {
     const url = `${options.url}/v1/workflows/${workflowId}/runs?wait=true`
-    const headers = { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' }
-    const { status, text } = await post(url, headers, '{"input":{"n":0}}', agent)
+    const { status, text } = await post(url, headers, START_BODY, agent)
     if (status !== 200) throw new Error(`POST ${workflowId} answered ${status}: ${text.slice(0, 500)}`)
     const { run } = JSON.parse(text) as { run: { status: string; output?: unknown; error?: unknown } }
     assertCompleted(run.status, run.output, expected, run.error)
   }
   return {
-    run: (workload) => (workload === 'W1' ? start(w1Workflow.id, EXPECTED_N.W1) : start(w2Workflow.id, EXPECTED_N.W2)),
+    run: (workload) => (workload === 'W1' ? start(w1.id, EXPECTED_N.W1) : start(w2.id, EXPECTED_N.W2)),
     batch: async () => {
-      await Promise.all(Array.from({ length: W3_RUNS }, () => start(w1Workflow.id, EXPECTED_N.W1)))
+      if (!options.batchInOneRequest) {
+        await Promise.all(Array.from({ length: W3_RUNS }, () => start(w1.id, EXPECTED_N.W1)))
+        return
+      }
+      const url = `${options.url}/bench/workflows/${w1.id}/batch?runs=${W3_RUNS}`
+      const { status, text } = await post(url, headers, START_BODY, agent)
+      if (status !== 200) throw new Error(`POST ${w1.id} batch answered ${status}: ${text.slice(0, 500)}`)
+      const { runs } = JSON.parse(text) as { runs: { status: string; output?: unknown; error?: unknown }[] }
+      if (runs.length !== W3_RUNS) throw new Error(`a batch of ${W3_RUNS} ran ${runs.length} runs`)
+      for (const run of runs) assertCompleted(run.status, run.output, EXPECTED_N.W3, run.error)
     },
     storeCalls: options.storeCalls ?? (() => null),
     endpointRequests: options.endpointRequests ?? (async () => null),

@@ -1,22 +1,41 @@
 /** @module Every benchmark target, in the order the table lists them. */
+import { cfWorkflowsTarget } from './cf-workflows'
 import { dynamodbLocalTarget } from './dynamodb-local'
-import { libsqlFileTarget } from './libsql-file'
-import { libsqlHttp0Target, libsqlHttp20Target } from './libsql-http'
-import { memoryTarget } from './memory'
+import { libsqlFilePipelinedTarget, libsqlFileTarget } from './libsql-file'
+import {
+  libsqlHttp0PipelinedTarget,
+  libsqlHttp0Target,
+  libsqlHttp20PipelinedTarget,
+  libsqlHttp20Target,
+} from './libsql-http'
+import { memoryPipelinedTarget, memoryTarget } from './memory'
 import { nodeServerTarget } from './node-server'
 import type { Target } from './target'
-import { wranglerApiLibsqlTarget, wranglerDevLibsqlTarget, wranglerDevMemoryTarget } from './wrangler-dev'
+import {
+  wranglerApiLibsqlPipelinedTarget,
+  wranglerApiLibsqlTarget,
+  wranglerDevLibsqlPipelinedTarget,
+  wranglerDevLibsqlTarget,
+  wranglerDevMemoryTarget,
+} from './wrangler-dev'
 
 export const TARGETS: readonly Target[] = [
   memoryTarget,
+  memoryPipelinedTarget,
   libsqlFileTarget,
+  libsqlFilePipelinedTarget,
   libsqlHttp0Target,
+  libsqlHttp0PipelinedTarget,
   libsqlHttp20Target,
+  libsqlHttp20PipelinedTarget,
   dynamodbLocalTarget,
   nodeServerTarget,
   wranglerDevLibsqlTarget,
+  wranglerDevLibsqlPipelinedTarget,
   wranglerDevMemoryTarget,
   wranglerApiLibsqlTarget,
+  wranglerApiLibsqlPipelinedTarget,
+  cfWorkflowsTarget,
 ]
 
 /** @throws Error naming the known ids when `id` is not one of them */

@@ -28,7 +28,7 @@ export const nodeServerTarget: Target = {
       port: 0,
       apiTokens: [token],
       store: counting.store,
-      workflows: benchWorkflows,
+      workflows: benchWorkflows().all,
       sweepIntervalMs: 0,
       logger: jsonLogger('warn'),
     })

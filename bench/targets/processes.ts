@@ -1,4 +1,4 @@
-/** @module Process helpers for targets that start servers: peak memory and descendants from Linux's /proc. */
+/** @module Process helpers for targets that start servers: peak memory, CPU time and descendants from Linux's /proc. */
 import { readFileSync, readdirSync } from 'node:fs'
 
 /** Peak resident set of a live process (`VmHWM`), in KiB; null where /proc is unavailable. */
@@ -6,6 +6,21 @@ export function peakRssKiB(pid: number): number | null {
   try {
     const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
     return match ? Number(match[1]) : null
+  } catch {
+    return null
+  }
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ; 100 on Linux for x86 and arm64). */
+const TICKS_PER_SECOND = 100
+
+/** CPU time (user + system) a live process has used so far, in ms (10 ms resolution); null without /proc. */
+export function cpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command: state ppid … utime (14th field overall) stime (15th).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND
   } catch {
     return null
   }

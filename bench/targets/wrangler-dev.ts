@@ -3,49 +3,46 @@
  * The workloads end to end through the Worker under `wrangler dev` (workerd, as deployed), with the LibSQL
  * store over HTTP to the local endpoint (`npm run dev`'s setup) — and, to tell the store's round trips from
  * everything else, with the in-isolate memory store. The entry is `bench/worker.ts`: the shipped Worker plus
- * the benchmark workflows. Logging at `warn`, as for the Node server.
+ * the benchmark workflows of both durability modes. Logging at `warn`, as for the Node server.
+ *
+ * W3 is one request to the Worker's batch route (bench/worker.ts), which starts the 100 runs inside the isolate,
+ * as the Cloudflare Workflows peer does. With 100 concurrent requests, each held for the seconds a batch takes
+ * on a busy machine, wrangler's dev proxy reset its connections to workerd and answered 503 "Your worker
+ * restarted mid-request" for some of them (seen for our Worker and for the peer, inspector on or off).
  */
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { fileURLToPath } from 'node:url'
-import { wranglerEnv } from '../../scripts/dev'
+import { PIPELINED_UNAVAILABLE, type Durability } from '../workloads'
 import { httpSession } from './http-session'
 import { startEndpoint } from './libsql-endpoint'
-import { freePort } from '../../test/support/local-server'
-import { descendants, peakRssKiB } from './processes'
 import { DEFAULT_BUDGET, type Session, type Target } from './target'
-import { tempDir } from './temp-dir'
+import { startWranglerWorker, type Launcher } from './wrangler-process'
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const WRANGLER = fileURLToPath(new URL('../../node_modules/wrangler/bin/wrangler.js', import.meta.url))
-const TSX = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url))
-/** Bundling and starting workerd; ~1.5 s warm (STACK.md), much more on a busy machine. */
-const READY_TIMEOUT_MS = 90_000
+interface Variant {
+  readonly store: 'libsql' | 'memory'
+  readonly launcher: Launcher
+  readonly durability: Durability
+}
 
-/**
- * `cli`: `wrangler dev`, as `npm run dev` runs it. `api`: wrangler's `unstable_startWorker` with the devtools
- * inspector off (`bench/start-worker.ts`), to show what the inspector costs each outbound fetch.
- */
-type Launcher = 'cli' | 'api'
-
-function wranglerDevTarget(store: 'libsql' | 'memory', launcher: Launcher = 'cli'): Target {
+function wranglerDevTarget(variant: Variant): Target {
+  const { store, launcher, durability } = variant
   const inspectorOff = launcher === 'api'
+  const pipelined = durability === 'pipelined'
   return {
-    id: `wrangler-dev${store === 'memory' ? '-memory' : ''}${inspectorOff ? '-no-inspector' : ''}`,
+    id: `wrangler-dev${store === 'memory' ? '-memory' : ''}${inspectorOff ? '-no-inspector' : ''}${pipelined ? '-pipelined' : ''}`,
     title:
       `\`wrangler dev\`${inspectorOff ? ' (API, inspector off)' : ''}, ` +
-      (store === 'libsql' ? 'LibSQL HTTP 0 ms' : 'memory store'),
+      (store === 'libsql' ? 'LibSQL HTTP 0 ms' : 'memory store') +
+      (pipelined ? ', pipelined' : ''),
     // The memory store lives in the isolate: W1 through it is the Worker's own cost, without store round trips.
     workloads: store === 'libsql' && !inspectorOff ? ['W1', 'W2', 'W3'] : ['W1'],
     budget: { ...DEFAULT_BUDGET, warmupMs: 1_500, batches: 3 },
-    open: () => openWrangler(store, launcher),
+    ...(pipelined && PIPELINED_UNAVAILABLE !== null ? { unavailable: PIPELINED_UNAVAILABLE } : {}),
+    open: () => openWrangler(variant),
   }
 }
 
-async function openWrangler(store: 'libsql' | 'memory', launcher: Launcher): Promise<Session> {
+async function openWrangler({ store, launcher, durability }: Variant): Promise<Session> {
   const endpoint = store === 'libsql' ? await startEndpoint(0) : null
-  const state = tempDir('gorkflow-bench-wrangler-')
-  const port = await freePort()
   const token = randomBytes(24).toString('base64url')
   const vars: Record<string, string> = {
     STORE: store,
@@ -53,78 +50,30 @@ async function openWrangler(store: 'libsql' | 'memory', launcher: Launcher): Pro
     API_TOKEN: token,
     LOG_LEVEL: 'warn',
   }
-  const argv =
-    launcher === 'cli'
-      ? [
-          WRANGLER, 'dev', 'bench/worker.ts', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn',
-          '--persist-to', state.path, ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
-        ]
-      : [TSX, 'bench/start-worker.ts', JSON.stringify({ port, persistTo: state.path, vars })]
-  const child = spawn(
-    process.execPath,
-    argv,
-    // Own process group, so close() ends wrangler and the workerd it started, and nothing else.
-    { cwd: ROOT, env: wranglerEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  let output = ''
-  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-8_000))
-  child.stdout.on('data', keep)
-  child.stderr.on('data', keep)
-  const exited = new Promise<void>((done) => child.once('exit', () => done()))
-  const killGroup = (signal: NodeJS.Signals) => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, signal)
-    } catch {
-      // already gone
-    }
-  }
-  const killOnExit = () => killGroup('SIGKILL')
-  process.once('exit', killOnExit)
-  const close = async () => {
-    process.removeListener('exit', killOnExit)
-    if (child.exitCode === null) {
-      killGroup('SIGTERM')
-      const timer = setTimeout(() => killGroup('SIGKILL'), 5_000)
-      await exited
-      clearTimeout(timer)
-    }
-    await endpoint?.close()
-    state.remove()
-  }
-  const url = `http://127.0.0.1:${port}`
+  let worker
   try {
-    await waitForHealth(url, () => child.exitCode !== null, () => output)
+    worker = await startWranglerWorker({ entry: 'bench/worker.ts', vars, launcher })
   } catch (err) {
-    await close()
+    await endpoint?.close()
     throw err
   }
   return httpSession({
-    url,
+    url: worker.url,
     token,
+    durability,
+    batchInOneRequest: true,
     endpointRequests: async () => (endpoint ? endpoint.requests() : null),
     // The engine runs in workerd, not in wrangler's Node process.
-    peakRssKiB: async () => {
-      const workerd = descendants(child.pid as number).filter((p) => p.command.startsWith('workerd'))
-      return Math.max(0, ...workerd.map((p) => peakRssKiB(p.pid) ?? 0))
+    peakRssKiB: async () => worker.peakRssKiB(),
+    close: async () => {
+      await worker.close()
+      await endpoint?.close()
     },
-    close,
   })
 }
 
-export const wranglerDevLibsqlTarget = wranglerDevTarget('libsql')
-export const wranglerDevMemoryTarget = wranglerDevTarget('memory')
-export const wranglerApiLibsqlTarget = wranglerDevTarget('libsql', 'api')
-
-async function waitForHealth(url: string, exited: () => boolean, output: () => string): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS
-  while (Date.now() < deadline) {
-    if (exited()) throw new Error(`wrangler dev exited:\n${output()}`)
-    try {
-      if ((await fetch(`${url}/health`)).ok) return
-    } catch {
-      // not listening yet
-    }
-    await new Promise((wake) => setTimeout(wake, 100))
-  }
-  throw new Error(`wrangler dev did not answer within ${READY_TIMEOUT_MS / 1000} s:\n${output()}`)
-}
+export const wranglerDevLibsqlTarget = wranglerDevTarget({ store: 'libsql', launcher: 'cli', durability: 'step' })
+export const wranglerDevMemoryTarget = wranglerDevTarget({ store: 'memory', launcher: 'cli', durability: 'step' })
+export const wranglerApiLibsqlTarget = wranglerDevTarget({ store: 'libsql', launcher: 'api', durability: 'step' })
+export const wranglerDevLibsqlPipelinedTarget = wranglerDevTarget({ store: 'libsql', launcher: 'cli', durability: 'pipelined' })
+export const wranglerApiLibsqlPipelinedTarget = wranglerDevTarget({ store: 'libsql', launcher: 'api', durability: 'pipelined' })

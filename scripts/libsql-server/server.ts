@@ -169,6 +169,11 @@ export async function startLibsqlServer(options: LibsqlServerOptions): Promise<L
     })
   })
 
+  // Idle keep-alive connections live 120 s, not Node's default 5 s: workerd reuses pooled connections that have
+  // been idle longer, and when the endpoint closed one just as workerd sent on it the Worker's store call failed
+  // with "Network connection lost" (a W3 batch of 100 runs inside one Worker under wrangler dev failed in two runs
+  // of two with 5 s, passed with 120 s; docs/performance.md, issue #18).
+  server.keepAliveTimeout = 120_000
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
     if (req.method === 'GET' && path === '/health') {
