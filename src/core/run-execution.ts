@@ -167,6 +167,16 @@ export class RunExecution {
   #stopCause: Error | null = null
   /** The last commit found the awaited event already delivered (CommitResult.awaitedEventDelivered). */
   #awaitedEventDelivered = false
+  /** Some step is pipelined (StepConfig.durability): a boundary may commit behind the steps it starts. */
+  readonly #pipelines: boolean
+  /** The commit sent behind running steps; at most one is in flight, and it never rejects (see #commitFault). */
+  #inflight: Promise<void> | null = null
+  /** A store fault that outlived a background commit's retries: the loop rethrows it as an awaited commit's. */
+  #commitFault: Error | null = null
+  /** A commit of this execution has been stored. */
+  #committed = false
+  /** The run was claimed with an interrupted attempt (a crash): this execution commits every boundary before it goes on. */
+  #recovering = false
   readonly #wake: LoopWake
   readonly #attemptScope: AttemptScope
   readonly #trace: RunTrace
@@ -234,6 +244,7 @@ export class RunExecution {
       this.#order.push(slot)
     }
     for (const slot of this.#order) for (const id of slot.node.predecessors) this.#slots.get(id)?.successors.push(slot)
+    this.#pipelines = this.#order.some((slot) => slot.config.durability === 'pipelined')
     this.#restore(claim.steps, now)
     for (const slot of this.#order) if (slot.phase === 'idle' && slot.blockers === 0) this.#ready.push(slot)
     this.#queueReady = true
@@ -301,6 +312,9 @@ export class RunExecution {
     } catch (err) {
       // Store faults that outlived the commit retries: stop and let the lease expire; the sweeper resumes.
       this.#halt('lost', toError(err))
+      // The loop is not waiting, so #halt could not abort running attempts: their results could not be stored.
+      this.#abortRunning()
+      if (this.#inflight) await this.#inflight
       this.#log('error', 'persistence_error', { run_id: this.runId, error: toError(err).message })
       this.#trace.end(this.#run)
       return { run: this.#run, dueAgain: false }
@@ -310,6 +324,7 @@ export class RunExecution {
   async #loop(): Promise<RunRecord> {
     const { clock } = this.#env
     for (;;) {
+      if (this.#commitFault) throw this.#commitFault
       if (this.#stopped) return this.#afterStop()
       this.#drainSettled()
       if (this.#interrupting) this.#interruptRunning(clock.now())
@@ -325,8 +340,13 @@ export class RunExecution {
       if (starts.length > 0 || this.#dirty.size > 0 || finished || mustYield || renew || this.#run.startedAt === null) {
         if (finished) return this.#finish(now)
         if (mustYield) return this.#yield(now)
-        await this.#commit(now, this.#progressPatch(now), false)
-        if (this.#stopped) return this.#afterStop()
+        if (this.#mayPipeline(renew)) {
+          this.#commitBehind(now)
+        } else {
+          await this.#settleCommits()
+          if (!this.#stopped) await this.#commit(now, this.#progressPatch(now), false)
+          if (this.#stopped) return this.#afterStop()
+        }
       }
       for (const slot of checks) this.#launch(slot, true)
       for (const slot of starts) this.#launch(slot, false)
@@ -382,6 +402,7 @@ export class RunExecution {
             if (record.wakeAt !== null) this.#waitFor(slot, wait.kind, wait.kind === 'sleep' ? record.wakeAt : now)
             break
           }
+          this.#recovering = true
           this.#interrupted(slot, record.attempt, now, 'the worker stopped')
           break
         }
@@ -750,6 +771,8 @@ export class RunExecution {
    * (docs/decisions.md#parallel-failure).
    */
   async #finish(now: number): Promise<RunRecord> {
+    await this.#settleCommits()
+    if (this.#stopped) return this.#afterStop()
     const failure = this.#failure
     let patch: RunPatch
     if (failure) {
@@ -784,6 +807,8 @@ export class RunExecution {
    * releases the lease and returns. The sweeper resumes the run (a PAUSED one only after `resume`).
    */
   async #yield(now: number): Promise<RunRecord> {
+    await this.#settleCommits()
+    if (this.#stopped) return this.#afterStop()
     const wakeAt = this.#hasStartable(now) || this.#dueWaitChecks(now).length > 0 ? null : this.#earliestWait()
     await this.#commit(now, { ...this.#progressPatch(now), wakeAt }, true)
     if (!this.#stopped) {
@@ -796,6 +821,42 @@ export class RunExecution {
   /** Whether half the lease has passed since it was last set: the next commit extends it. */
   #renewDue(now: number): boolean {
     return now - this.#renewedAt >= this.#env.leaseMs / 2
+  }
+
+  /**
+   * Whether this boundary's commit may go out behind the steps it starts: every record it carries is a pipelined
+   * step's, it renews no lease, and a commit of this execution is already stored. The first commit waits so that
+   * the first attempts an execution starts are stored RUNNING before they run (a resumed run can then tell an
+   * interrupted attempt); an execution that found one commits every boundary first, so a step that kills its
+   * worker is recorded as it starts and `maxInterruptions` still ends it.
+   */
+  #mayPipeline(renew: boolean): boolean {
+    if (!this.#pipelines || renew || !this.#committed || this.#recovering) return false
+    for (const stepId of this.#dirty.keys()) if (this.#slots.get(stepId)?.config.durability !== 'pipelined') return false
+    return true
+  }
+
+  /**
+   * Sends the boundary's commit without waiting for it, unless one is in flight: then the records wait in `#dirty`
+   * and go out together in the next commit, sent when the loop wakes to this one's return.
+   */
+  #commitBehind(now: number): void {
+    if (this.#inflight) return
+    this.#inflight = this.#commit(now, this.#progressPatch(now), false)
+      .catch((err: unknown) => {
+        this.#commitFault = toError(err)
+      })
+      .finally(() => {
+        this.#inflight = null
+        // The commit was sent from the owner's context, so its continuation runs there: waking the loop is safe.
+        this.#wake.notify(true)
+      })
+  }
+
+  /** Waits for the commit in flight, so the next one follows it; rethrows a store fault that outlived its retries. */
+  async #settleCommits(): Promise<void> {
+    if (this.#inflight) await this.#inflight
+    if (this.#commitFault) throw this.#commitFault
   }
 
   async #commit(now: number, patch: RunPatch, release: boolean): Promise<void> {
@@ -817,6 +878,7 @@ export class RunExecution {
       this.#halt(outcome.reason, outcome.error)
       return
     }
+    this.#committed = true
     if (outcome.kind === 'applied') {
       const current = outcome.run
       this.#run = current
@@ -875,6 +937,7 @@ export class RunExecution {
     }
     this.#run = run
     this.#renewedAt = commit.now
+    this.#committed = true
     if (commit.leaseExpiresAt !== null) this.#lease = { ...this.#lease, expiresAt: commit.leaseExpiresAt }
   }
 
@@ -903,6 +966,8 @@ export class RunExecution {
     // Nothing ran and nothing of ours is stored: the record we hold (the duplicate's, or ours unsaved) answers.
     if (this.#stopped === 'uncreated') return this.#run
     this.#abortRunning()
+    // A commit still in flight lands or fails before the run is read back: nothing of this execution outlives it.
+    if (this.#inflight) await this.#inflight
     try {
       this.#run = await this.#env.store.getRun(this.runId)
     } catch {
@@ -919,7 +984,9 @@ export class RunExecution {
    * and that wakes the loop, so only what came due since counts (looking again at once would only spin).
    */
   #nextEvent(seen: number): Promise<void> {
-    if (this.#settled.length > 0 || this.#stopped || this.#interrupting) return Promise.resolve()
+    if (this.#settled.length > 0 || this.#stopped || this.#interrupting || this.#commitFault) return Promise.resolve()
+    // A background commit returned while the loop was busy: send what finished meanwhile.
+    if (this.#inflight === null && this.#dirty.size > 0) return Promise.resolve()
     const now = this.#env.clock.now()
     const renewIn = this.#renewedAt + this.#env.leaseMs / 2 - now
     const budgetIn = this.#deadline > seen ? this.#deadline - now : Number.POSITIVE_INFINITY
