@@ -4,6 +4,7 @@
  * (test/support/counting-store.ts), so calls per run are measured, never assumed.
  */
 import { Engine } from '../../src/core/engine'
+import type { Durability } from '../../src/core/step-config'
 import type { WorkflowStore } from '../../src/core/store'
 import { countingStore, type CountingStore } from '../../test/support/counting-store'
 import { benchWorkflows, runBatch, runOnce, w4Workflow } from '../workloads'
@@ -16,6 +17,8 @@ export interface EngineSessionOptions {
   readonly freshStore?: () => Promise<WorkflowStore>
   readonly endpointRequests?: () => Promise<number | null>
   readonly close?: () => Promise<void>
+  /** The durability mode of the W1/W2 (and W3's) workflows run (README "Durability modes"). @default 'step' */
+  readonly durability?: Durability
 }
 
 /** A session whose runs go through one engine (rebuilt with the store) in this process. */
@@ -26,8 +29,8 @@ export function engineSession(options: EngineSessionOptions): Session {
   let long: Engine | null = null
   let calls = 0
   return {
-    run: (workload) => runOnce(engine, workload),
-    batch: () => runBatch(engine),
+    run: (workload) => runOnce(engine, workload, options.durability),
+    batch: () => runBatch(engine, options.durability),
     longRun: () => {
       long ??= new Engine({ store: counting.store, workflows: [w4Workflow()] })
       return runOnce(long, 'W4')
