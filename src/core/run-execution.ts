@@ -171,6 +171,10 @@ export class RunExecution {
   readonly #pipelines: boolean
   /** The commit sent behind running steps; at most one is in flight, and it never rejects (see #commitFault). */
   #inflight: Promise<void> | null = null
+  /** Cancels the timer after which the next commit goes behind the steps; null when none is armed. */
+  #sendTimer: (() => void) | null = null
+  /** The next commit behind the steps goes out at once: the timer fired, or the commit in flight returned. */
+  #sendDue = false
   /** A store fault that outlived a background commit's retries: the loop rethrows it as an awaited commit's. */
   #commitFault: Error | null = null
   /** A commit of this execution has been stored. */
@@ -314,6 +318,7 @@ export class RunExecution {
       this.#halt('lost', toError(err))
       // The loop is not waiting, so #halt could not abort running attempts: their results could not be stored.
       this.#abortRunning()
+      this.#disarmSend()
       if (this.#inflight) await this.#inflight
       this.#log('error', 'persistence_error', { run_id: this.runId, error: toError(err).message })
       this.#trace.end(this.#run)
@@ -842,21 +847,44 @@ export class RunExecution {
    */
   #commitBehind(now: number): void {
     if (this.#inflight) return
+    if (!this.#sendDue) {
+      // One macrotask later, so that successors which finish without I/O (settling in microtasks) share the commit:
+      // a chain of such steps reaches its terminal commit before this fires, and costs that commit alone.
+      this.#sendTimer ??= this.#env.clock.timer(0, () => {
+        this.#sendTimer = null
+        this.#sendDue = true
+        this.#wake.notify(true)
+      })
+      return
+    }
+    this.#sendDue = false
     this.#inflight = this.#commit(now, this.#progressPatch(now), false)
       .catch((err: unknown) => {
         this.#commitFault = toError(err)
       })
       .finally(() => {
         this.#inflight = null
+        // What finished meanwhile has waited for this commit already: it goes out at once.
+        this.#sendDue = true
         // The commit was sent from the owner's context, so its continuation runs there: waking the loop is safe.
         this.#wake.notify(true)
       })
   }
 
-  /** Waits for the commit in flight, so the next one follows it; rethrows a store fault that outlived its retries. */
+  /**
+   * Waits for the commit in flight, so the next one (which takes every record not yet sent) follows it; rethrows a
+   * store fault that outlived its retries.
+   */
   async #settleCommits(): Promise<void> {
+    this.#disarmSend()
     if (this.#inflight) await this.#inflight
     if (this.#commitFault) throw this.#commitFault
+  }
+
+  #disarmSend(): void {
+    this.#sendTimer?.()
+    this.#sendTimer = null
+    this.#sendDue = false
   }
 
   async #commit(now: number, patch: RunPatch, release: boolean): Promise<void> {
@@ -967,6 +995,7 @@ export class RunExecution {
     if (this.#stopped === 'uncreated') return this.#run
     this.#abortRunning()
     // A commit still in flight lands or fails before the run is read back: nothing of this execution outlives it.
+    this.#disarmSend()
     if (this.#inflight) await this.#inflight
     try {
       this.#run = await this.#env.store.getRun(this.runId)
@@ -985,8 +1014,8 @@ export class RunExecution {
    */
   #nextEvent(seen: number): Promise<void> {
     if (this.#settled.length > 0 || this.#stopped || this.#interrupting || this.#commitFault) return Promise.resolve()
-    // A background commit returned while the loop was busy: send what finished meanwhile.
-    if (this.#inflight === null && this.#dirty.size > 0) return Promise.resolve()
+    // The next commit behind the steps is due while the loop was busy: send what finished meanwhile.
+    if (this.#sendDue && this.#inflight === null && this.#dirty.size > 0) return Promise.resolve()
     const now = this.#env.clock.now()
     const renewIn = this.#renewedAt + this.#env.leaseMs / 2 - now
     const budgetIn = this.#deadline > seen ? this.#deadline - now : Number.POSITIVE_INFINITY

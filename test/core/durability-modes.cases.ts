@@ -25,12 +25,16 @@ async function until(check: () => boolean | Promise<boolean>, what: string): Pro
   }
 }
 
+/** Yields one macrotask, as a step's I/O would: a commit due behind the steps goes out meanwhile. */
+const io = () => new Promise<void>((r) => setImmediate(r))
+
 /**
- * `steps` sequential `{ n } → { n: n + 1 }` steps recording each invocation as `id#attempt`; each calls `gate(id)`
- * first, which may act (close a commit gate) and may return a promise the step waits for before it answers.
+ * `steps` sequential `{ n } → { n: n + 1 }` steps recording each invocation as `id#attempt`; each does "I/O" (one
+ * macrotask), then calls `gate(id)`, which may act (close a commit gate) and may return a promise to wait for.
  */
 function chain(id: string, steps: number, durability: Durability, gate: (stepId: string) => Promise<void> | void = () => undefined) {
   const invocations: string[] = []
+  const finished: string[] = []
   const aborted: string[] = []
   const make = (stepId: string) =>
     defineStep({
@@ -41,13 +45,15 @@ function chain(id: string, steps: number, durability: Durability, gate: (stepId:
       handler: async (ctx, { n }) => {
         invocations.push(`${stepId}#${ctx.attempt}`)
         ctx.signal.addEventListener('abort', () => aborted.push(stepId))
+        await io()
         await gate(stepId)
+        finished.push(stepId)
         return { n: n + 1 }
       },
     })
   let builder = workflow({ id, input: num, config: { durability } }).then(make('s1')) as WorkflowBuilder<unknown, { n: number }>
   for (let i = 2; i <= steps; i++) builder = builder.then(make(`s${i}`))
-  return { wf: builder.build() as AnyWorkflow, invocations, aborted, ran: (stepId: string) => invocations.filter((i) => i.startsWith(`${stepId}#`)).length }
+  return { wf: builder.build() as AnyWorkflow, invocations, finished, aborted, ran: (stepId: string) => invocations.filter((i) => i.startsWith(`${stepId}#`)).length }
 }
 
 const LEASE_MS = 1_000
@@ -70,13 +76,13 @@ export function runDurabilityModeCases(name: string, setup: () => Promise<Engine
     }
 
     it('runs a 10-step pipelined chain in createRun + 2 commits when the first commit is held until every step finished', async () => {
-      const { wf, invocations } = chain('piped', 10, 'pipelined')
+      const { wf, finished } = chain('piped', 10, 'pipelined')
       const held = heldCommits(store())
       const counting = countingStore(held.store)
       held.hold()
       const begun = await engine([wf], { store: counting.store }).begin('piped', { n: 0 })
       // Every step ran on outputs not yet stored: only the creating write has reached the store.
-      await until(() => invocations.length === 10 && held.held() === 1, 'all 10 steps ran behind one held commit')
+      await until(() => finished.length === 10 && held.held() === 1, 'all 10 steps ran behind one held commit')
       expect(await store().getRun(begun.run.runId)).toMatchObject({ status: 'RUNNING', progress: 0 })
       expect((await store().listStepExecutions(begun.run.runId)).map((s) => [s.stepId, s.status])).toEqual([['s1', 'RUNNING']])
       held.release()
@@ -89,6 +95,23 @@ export function runDurabilityModeCases(name: string, setup: () => Promise<Engine
         Array.from({ length: 10 }, (_, i) => [`s${i + 1}`, 'COMPLETED', 0, { n: i + 1 }]),
       )
       expect(await store().getRun(run.runId)).toMatchObject({ status: 'COMPLETED', output: { n: 10 }, progress: 1, leaseOwner: null })
+    })
+
+    it('runs a 10-step pipelined chain of steps without I/O in createRun + the terminal commit', async () => {
+      const invocations: string[] = []
+      const step = (id: string) =>
+        defineStep({ id, input: num, output: num, handler: (_ctx, { n }) => (invocations.push(id), { n: n + 1 }) })
+      let builder = workflow({ id: 'pure', input: num, config: { durability: 'pipelined' } }).then(step('s1')) as WorkflowBuilder<unknown, { n: number }>
+      for (let i = 2; i <= 10; i++) builder = builder.then(step(`s${i}`))
+      const counting = countingStore(store())
+      const run = await engine([builder.build()], { store: counting.store }).run('pure', { n: 0 })
+      expect(run).toMatchObject({ status: 'COMPLETED', output: { n: 10 } })
+      // The commit behind s1 waits one macrotask; s2..s10 settle in microtasks first, so the terminal commit takes all.
+      expect(counting.calls).toEqual({ createRun: 1, commit: 1 })
+      expect((await store().listStepExecutions(run.runId)).map((s) => [s.stepId, s.status, s.output])).toEqual(
+        Array.from({ length: 10 }, (_, i) => [`s${i + 1}`, 'COMPLETED', { n: i + 1 }]),
+      )
+      expect(invocations).toHaveLength(10)
     })
 
     it('keeps the strict chain at N + 1 store calls, starting no step past a commit that has not returned', async () => {
@@ -113,8 +136,9 @@ export function runDurabilityModeCases(name: string, setup: () => Promise<Engine
           input: num,
           output: num,
           durability,
-          handler: (_ctx, { n }) => {
+          handler: async (_ctx, { n }) => {
             invocations.push(id)
+            await io()
             // The commit that stored fast's start is back; the one behind fast is held.
             if (id === 'fast') held.hold()
             return { n: n + 1 }
@@ -201,10 +225,10 @@ export function runDurabilityModeCases(name: string, setup: () => Promise<Engine
     it('runs again after a crash exactly the steps whose commit had not returned', async () => {
       const held = heldCommits(store())
       // The commit behind s1 (s1 done, s2 started) went out before s2 runs; s2 closes the gate behind it.
-      const { wf, invocations } = chain('rerun', 5, 'pipelined', (id) => (id === 's2' ? held.hold() : undefined))
+      const { wf, invocations, finished } = chain('rerun', 5, 'pipelined', (id) => (id === 's2' ? held.hold() : undefined))
       const begun = await engine([wf], { store: held.store }).begin('rerun', { n: 0 })
       // s2..s5 all ran behind the held commit; the process dies before it lands.
-      await until(() => invocations.length === 5 && held.held() === 1, 'every step ran')
+      await until(() => finished.length === 5 && held.held() === 1, 'every step ran')
       held.kill()
       await begun.done
       expect((await store().listStepExecutions(begun.run.runId)).map((s) => [s.stepId, s.status])).toEqual([
