@@ -8,6 +8,16 @@
  * steps it unblocks as started, so an N-step sequential run costs N + 1 commits (the first marks the entry
  * steps started; the last also completes the run and releases the lease). Marking an attempt started before
  * its handler runs is what lets a resumed run tell an interrupted attempt (docs/decisions.md#interrupted-attempts).
+ * Completions that settle while a commit is awaited go out together in the next one.
+ *
+ * Durability modes (StepConfig.durability, README "Durability modes"): under `'step'` each boundary's commit is
+ * awaited before the steps it starts run. Under `'pipelined'` they start at once and the commit goes out behind
+ * them (`#commitBehind`), one macrotask later so that steps finishing without I/O join it; at most one commit is in
+ * flight, fenced by the lease like any other, and whatever finishes meanwhile goes out in the next, so a chain of
+ * fast steps costs about 2–3 store calls whatever its length. The terminal commit, a yield and a lease renewal wait
+ * for the commit in flight (`#settleCommits`); a failed one stops the execution as an awaited one would. An
+ * execution's first commit, and every boundary of an execution that found an interrupted attempt, are awaited
+ * (`#mayPipeline` says why).
  *
  * Waits (retry backoff, durable sleep, wait-for-event) persist their deadline as the step's `wakeAt`. Short
  * ones are slept inline; otherwise the run commits `wakeAt` (and `waitingFor`), releases its lease and

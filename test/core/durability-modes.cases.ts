@@ -10,6 +10,7 @@ import type { Engine } from '../../src/core/engine'
 import { defineStep } from '../../src/core/step'
 import type { Durability } from '../../src/core/step-config'
 import { workflow, type AnyWorkflow, type WorkflowBuilder } from '../../src/core/workflow'
+import { onCommit } from '../support/commit-hook'
 import { countingStore } from '../support/counting-store'
 import { heldCommits as heldCommitsOf, type HeldCommits } from '../support/held-commits'
 import { useEngineHarness, type EngineHarness } from '../support/engine-harness'
@@ -161,6 +162,27 @@ export function runDurabilityModeCases(name: string, setup: () => Promise<Engine
       expect(invocations).toEqual(['first', 'fast', 'next', 'careful'])
       // Created with first started; first's boundary (strict); fast's (behind); next's (careful is strict); the end.
       expect(counting.calls).toEqual({ createRun: 1, commit: 4 })
+    })
+
+    it('waits for the commit that renews the lease before it starts another pipelined step', async () => {
+      const held = heldCommits(store())
+      const leases: (number | null)[] = []
+      const recording = onCommit(held.store, (lease, commit, next) => (leases.push(commit.leaseExpiresAt), next(lease, commit)))
+      const { wf, invocations, finished } = chain('renews', 4, 'pipelined', (id) => {
+        if (id !== 's2') return
+        // Half the lease passes while s2 runs: the next commit extends the lease, and nothing may start before it returns.
+        held.hold()
+        clock().advance(LEASE_MS / 2 + 1)
+      })
+      const begun = await engine([wf], { store: recording }).begin('renews', { n: 0 })
+      const created = begun.run.leaseExpiresAt as number
+      await until(() => finished.includes('s2') && held.held() === 1, 'the renewing commit is held')
+      expect(invocations).toEqual(['s1#0', 's2#0'])
+      expect(leases.at(-1)).toBe(clock().now() + LEASE_MS)
+      expect(leases.at(-1)).toBeGreaterThan(created)
+      held.release()
+      expect(await begun.done).toMatchObject({ status: 'COMPLETED', output: { n: 4 }, leaseOwner: null })
+      expect(invocations).toEqual(['s1#0', 's2#0', 's3#0', 's4#0'])
     })
 
     it('stops starting steps when a pipelined commit fails, aborts the running one, and leaves the run to the sweeper', async () => {
