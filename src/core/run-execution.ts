@@ -136,6 +136,13 @@ interface Settled {
   readonly outcome: Outcome
 }
 
+/**
+ * Records a commit behind pipelined steps may gather; at this many, the boundary's commit is awaited instead. It
+ * bounds what a crash can make run again, and keeps a commit within DynamoDB's 100 actions per transaction (the run
+ * and up to 99 steps), with room for the starts of a parallel block.
+ */
+const PIPELINED_RECORDS_MAX = 50
+
 /** Errors that would fail identically on every attempt (docs/decisions.md#retries). */
 const NON_RETRYABLE_CODES: ReadonlySet<string> = new Set<ErrorCode>(['VALIDATION_ERROR', 'NON_RETRYABLE'])
 
@@ -840,13 +847,14 @@ export class RunExecution {
 
   /**
    * Whether this boundary's commit may go out behind the steps it starts: every record it carries is a pipelined
-   * step's, it renews no lease, and a commit of this execution is already stored. The first commit waits so that
+   * step's, they are fewer than {@link PIPELINED_RECORDS_MAX}, it renews no lease, and a commit of this execution
+   * is already stored. The first commit waits so that
    * the first attempts an execution starts are stored RUNNING before they run (a resumed run can then tell an
    * interrupted attempt); an execution that found one commits every boundary first, so a step that kills its
    * worker is recorded as it starts and `maxInterruptions` still ends it.
    */
   #mayPipeline(renew: boolean): boolean {
-    if (!this.#pipelines || renew || !this.#committed || this.#recovering) return false
+    if (!this.#pipelines || renew || !this.#committed || this.#recovering || this.#dirty.size >= PIPELINED_RECORDS_MAX) return false
     for (const stepId of this.#dirty.keys()) if (this.#slots.get(stepId)?.config.durability !== 'pipelined') return false
     return true
   }

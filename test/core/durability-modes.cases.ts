@@ -115,6 +115,20 @@ export function runDurabilityModeCases(name: string, setup: () => Promise<Engine
       expect(invocations).toHaveLength(10)
     })
 
+    it('awaits a pipelined commit once it gathers 50 records, so a long chain of fast steps fits every store', async () => {
+      const step = (id: string) => defineStep({ id, input: num, output: num, handler: (_ctx, { n }) => ({ n: n + 1 }) })
+      let builder = workflow({ id: 'long', input: num, config: { durability: 'pipelined' } }).then(step('s1')) as WorkflowBuilder<unknown, { n: number }>
+      for (let i = 2; i <= 150; i++) builder = builder.then(step(`s${i}`))
+      const counting = countingStore(store())
+      const sizes: number[] = []
+      const sized = onCommit(counting.store, (lease, commit, next) => (sizes.push(commit.steps.length), next(lease, commit)))
+      const run = await engine([builder.build()], { store: sized }).run('long', { n: 0 })
+      expect(run).toMatchObject({ status: 'COMPLETED', output: { n: 150 } })
+      // DynamoDB takes at most 99 steps in one commit; each of these carries 50 (49 done, the next started), the last the rest.
+      expect(sizes).toEqual([50, 50, 50, 3])
+      expect(counting.calls).toEqual({ createRun: 1, commit: 4 })
+    })
+
     it('keeps the strict chain at N + 1 store calls, starting no step past a commit that has not returned', async () => {
       const { wf, invocations } = chain('strict', 10, 'step')
       const held = heldCommits(store())
