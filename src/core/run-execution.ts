@@ -14,7 +14,7 @@
  * awaited before the steps it starts run. Under `'pipelined'` they start at once and the commit goes out behind
  * them (`#commitBehind`), one macrotask later so that steps finishing without I/O join it; at most one commit is in
  * flight, fenced by the lease like any other, and whatever finishes meanwhile goes out in the next, so a chain of
- * fast steps costs about 2–3 store calls whatever its length. The terminal commit, a yield and a lease renewal wait
+ * fast steps costs about 2–3 store calls, plus one per PIPELINED_RECORDS_MAX records. The terminal commit, a yield and a lease renewal wait
  * for the commit in flight (`#settleCommits`); a failed one stops the execution as an awaited one would. An
  * execution's first commit, and every boundary of an execution that found an interrupted attempt, are awaited
  * (`#mayPipeline` says why).
