@@ -356,7 +356,9 @@ export class RunExecution {
       const starts = this.#failure || stopping ? [] : this.#startable(now)
       for (const slot of starts) this.#markStarted(slot, now)
       const finished = this.#failure !== null || this.#doneCount === this.#order.length
-      const mustYield = !finished && this.#running === 0 && checks.length === 0 && stopping
+      // Only waits longer than the invocation may sleep are left: their deadlines go out with the yield, in one commit.
+      const idle = !finished && this.#running === 0 && checks.length === 0 && starts.length === 0
+      const mustYield = idle && (stopping || this.#waitsPastInline(now))
       const renew = this.#renewDue(now)
 
       if (starts.length > 0 || this.#dirty.size > 0 || finished || mustYield || renew || this.#run.startedAt === null) {
@@ -838,6 +840,12 @@ export class RunExecution {
       this.#log('info', this.#paused ? 'workflow_paused' : 'workflow_yielded', { run_id: this.runId, wake_at: wakeAt })
     }
     return this.#stopped ? this.#afterStop() : this.#run
+  }
+
+  /** Whether the earliest wait ends later than the invocation may sleep inline (or past its budget). */
+  #waitsPastInline(now: number): boolean {
+    const wakeAt = this.#earliestWait()
+    return wakeAt !== null && (wakeAt - now > this.#env.inlineDelayLimitMs || wakeAt > this.#deadline)
   }
 
   /** Whether half the lease has passed since it was last set: the next commit extends it. */

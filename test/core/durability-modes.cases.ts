@@ -129,6 +129,21 @@ export function runDurabilityModeCases(name: string, setup: () => Promise<Engine
       expect(counting.calls).toEqual({ createRun: 1, commit: 4 })
     })
 
+    for (const durability of ['step', 'pipelined'] as const) {
+      it(`records a long sleep's deadline in the yield commit (${durability})`, async () => {
+        const step = defineStep({ id: 'before', input: num, output: num, handler: (_ctx, { n }) => ({ n: n + 1 }) })
+        const wf = workflow({ id: 'naps', input: num, config: { durability } }).then(step).sleep(60_000).build()
+        const counting = countingStore(store())
+        const run = await engine([wf], { store: counting.store }).run('naps', { n: 0 })
+        expect(run).toMatchObject({ status: 'RUNNING', leaseOwner: null, waitingFor: { kind: 'sleep', stepId: 'sleep-1' } })
+        // createRun (before started), before's boundary (the sleep started), the yield with the sleep's deadline;
+        // pipelined, before's boundary goes out with the yield too.
+        expect(counting.calls).toEqual({ createRun: 1, commit: durability === 'step' ? 2 : 1 })
+        const sleep = await store().getStepExecution(run.runId, 'sleep-1')
+        expect(sleep).toMatchObject({ status: 'RUNNING', wakeAt: (await store().getRun(run.runId)).wakeAt })
+      })
+    }
+
     it('keeps the strict chain at N + 1 store calls, starting no step past a commit that has not returned', async () => {
       const { wf, invocations } = chain('strict', 10, 'step')
       const held = heldCommits(store())
