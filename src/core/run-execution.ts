@@ -21,7 +21,8 @@
  *
  * Waits (retry backoff, durable sleep, wait-for-event) persist their deadline as the step's `wakeAt`. Short
  * ones are slept inline; otherwise the run commits `wakeAt` (and `waitingFor`), releases its lease and
- * returns, and the sweeper resumes it when due — or at once when an awaited event is delivered.
+ * returns, and the sweeper resumes it when due — or at once when an awaited event is delivered. When nothing else
+ * runs, the deadline goes out in that yield commit, not in one of its own.
  *
  * This module schedules; one attempt is `attempt.ts`, a commit's retries `commit-retry.ts`, and how the loop
  * waits and is woken `loop-wake.ts`.
