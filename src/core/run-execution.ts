@@ -368,7 +368,7 @@ export class RunExecution {
         if (this.#mayPipeline(renew)) {
           this.#commitBehind(now)
         } else {
-          await this.#settleCommits()
+          if (this.#commitPending()) await this.#settleCommits()
           if (!this.#stopped) await this.#commit(now, this.#progressPatch(now), false)
           if (this.#stopped) return this.#afterStop()
         }
@@ -796,7 +796,7 @@ export class RunExecution {
    * (docs/decisions.md#parallel-failure).
    */
   async #finish(now: number): Promise<RunRecord> {
-    await this.#settleCommits()
+    if (this.#commitPending()) await this.#settleCommits()
     if (this.#stopped) return this.#afterStop()
     const failure = this.#failure
     let patch: RunPatch
@@ -832,7 +832,7 @@ export class RunExecution {
    * releases the lease and returns. The sweeper resumes the run (a PAUSED one only after `resume`).
    */
   async #yield(now: number): Promise<RunRecord> {
-    await this.#settleCommits()
+    if (this.#commitPending()) await this.#settleCommits()
     if (this.#stopped) return this.#afterStop()
     const wakeAt = this.#hasStartable(now) || this.#dueWaitChecks(now).length > 0 ? null : this.#earliestWait()
     await this.#commit(now, { ...this.#progressPatch(now), wakeAt }, true)
@@ -906,6 +906,11 @@ export class RunExecution {
     this.#disarmSend()
     if (this.#inflight) await this.#inflight
     if (this.#commitFault) throw this.#commitFault
+  }
+
+  /** A commit is in flight or armed to go behind the steps (tested first: strict boundaries skip an await). */
+  #commitPending(): boolean {
+    return this.#inflight !== null || this.#sendTimer !== null
   }
 
   #disarmSend(): void {
