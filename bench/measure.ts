@@ -49,7 +49,6 @@ export async function measure(targetId: string, workload: WorkloadId, options: M
   const quick = options.quick ?? false
   const target = findTarget(targetId)
   if (!target.workloads.includes(workload)) throw new Error(`target ${targetId} does not run ${workload}`)
-  if (target.unavailable !== undefined) throw new Error(`target ${targetId} is unavailable: ${target.unavailable}`)
   const base = quick ? QUICK_BUDGET : { ...DEFAULT_BUDGET, ...target.budget }
   const long = workload === 'W4' || workload === 'W5'
   const budget = long ? { ...base, repetitions: quick ? 1 : LONG_REPETITIONS, minRuns: 1, maxRuns: 1 } : base

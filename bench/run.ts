@@ -4,9 +4,7 @@
  * a markdown table and, for a full run, writes `bench/RESULTS.md`. Not part of `npm test`.
  *
  * Flags:
- *   --only a,b        targets by id (or id prefix: `libsql-http` = both latencies); default all. A target that
- *                     cannot run in this build (`unavailable`, e.g. pipelined rows before the engine has the
- *                     mode) is skipped with a note, unless named by its exact id, which reports it as failed
+ *   --only a,b        targets by id (or id prefix: `libsql-http` = both latencies); default all
  *   --workloads W1,W3 default all each target runs
  *   --quick           tiny budgets: checks that everything works, numbers not worth publishing
  *   --profile         records a CPU profile of each measurement (bench/profiles/*.cpuprofile, for Chrome DevTools),
@@ -73,10 +71,7 @@ async function main(): Promise<void> {
     for (const workload of target.workloads.filter((w) => workloads.includes(w))) {
       process.stdout.write(`${target.id} ${workload} … `)
       const started = Date.now()
-      const outcome: Outcome =
-        target.unavailable === undefined
-          ? await measureInChild(target, workload, { quick: values.quick, profile: values.profile })
-          : { ok: false, target, workload, error: `unavailable: ${target.unavailable}` }
+      const outcome = await measureInChild(target, workload, { quick: values.quick, profile: values.profile })
       outcomes.push(outcome)
       console.log(
         outcome.ok
@@ -115,11 +110,7 @@ function selectTargets(only: string | undefined): Target[] {
     throw new Error(`unknown target(s) ${unknown.join(', ')}; known: ${TARGETS.map((t) => t.id).join(', ')}`)
   }
   const selected = wanted === undefined ? [...TARGETS] : TARGETS.filter((t) => wanted.some((w) => matches(t.id, w)))
-  return selected.filter((t) => {
-    if (t.unavailable === undefined || wanted?.includes(t.id)) return true
-    console.log(`skipped ${t.id}: ${t.unavailable}`)
-    return false
-  })
+  return selected
 }
 
 function matches(id: string, wanted: string): boolean {

@@ -12,7 +12,8 @@
 import { z } from 'zod'
 import type { Engine } from '../src/core/engine'
 import { defineStep } from '../src/core/step'
-import { workflow, type AnyWorkflow, type WorkflowBuilder, type WorkflowConfig } from '../src/core/workflow'
+import { DURABILITY_MODES, type Durability } from '../src/core/step-config'
+import { workflow, type AnyWorkflow, type WorkflowBuilder } from '../src/core/workflow'
 import { W1_STEPS, W2_BRANCHES, W3_RUNS, W4_STEPS, W5_CONCURRENCY, W5_ITEMS } from './workload-sizes'
 
 export type WorkloadId = 'W1' | 'W2' | 'W3' | 'W4' | 'W5'
@@ -32,25 +33,6 @@ const Counter = z.object({ n: z.number().int() })
 function increment(id: string) {
   return defineStep({ id, input: Counter, output: Counter, handler: (_ctx, { n }) => ({ n: n + 1 }) })
 }
-
-/**
- * How the benchmark workflows make their steps durable: `step`, the engine's default (a step starts only on a
- * durable input), or issue #18's opt-in `pipelined` mode, measured as rows of their own.
- */
-export type Durability = 'step' | 'pipelined'
-
-export const DURABILITIES: readonly Durability[] = ['step', 'pipelined']
-
-/**
- * The workflow config that selects pipelined durability, or null while the engine has no such mode. Null makes
- * the pipelined targets refuse to run, naming this constant, rather than measure the default mode under the
- * pipelined name. Wiring it is this one line: `= { durability: 'pipelined' }`.
- */
-export const PIPELINED_CONFIG: WorkflowConfig | null = null
-
-/** Why the pipelined rows cannot be measured yet; null once {@link PIPELINED_CONFIG} is wired. */
-export const PIPELINED_UNAVAILABLE: string | null =
-  PIPELINED_CONFIG === null ? 'pipelined durability is not wired: set PIPELINED_CONFIG in bench/workloads.ts' : null
 
 /** W1 and W2 of one durability mode, with ids of their own so one Worker can register both modes. */
 export interface BenchWorkflows {
@@ -72,8 +54,7 @@ const sum = defineStep({
 function buildBenchWorkflows(durability: Durability): BenchWorkflows {
   const suffix = durability === 'step' ? '' : `-${durability}`
   const title = durability === 'step' ? '' : ` (${durability})`
-  // Unwired, the pipelined definitions still build (bench/worker.ts registers them); their targets refuse to run.
-  const config = durability === 'pipelined' && PIPELINED_CONFIG !== null ? { config: PIPELINED_CONFIG } : {}
+  const config = durability === 'step' ? {} : { config: { durability } }
   let w1 = workflow({ id: `bench-w1${suffix}`, name: `Benchmark W1${title}`, input: Counter, ...config }) as WorkflowBuilder<
     unknown,
     { n: number }
@@ -99,7 +80,7 @@ export function benchWorkflows(durability: Durability = 'step'): BenchWorkflows 
 }
 
 /** Every benchmark workflow of every mode: what a server registers so that one process serves all rows. */
-export const ALL_BENCH_WORKFLOWS: readonly AnyWorkflow[] = DURABILITIES.flatMap((d) => BY_DURABILITY[d].all)
+export const ALL_BENCH_WORKFLOWS: readonly AnyWorkflow[] = DURABILITY_MODES.flatMap((d) => BY_DURABILITY[d].all)
 
 let w4: AnyWorkflow | null = null
 

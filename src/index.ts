@@ -40,7 +40,7 @@ export type {
   WorkflowNode,
   WorkflowOptions,
 } from './core/workflow'
-export type { StepConfig } from './core/step-config'
+export { DURABILITY_MODES, type Durability, type StepConfig } from './core/step-config'
 export { inputJsonSchema, type StandardSchemaV1 } from './core/schema'
 
 // Records, errors, time and logs

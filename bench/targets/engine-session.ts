@@ -6,7 +6,8 @@
 import { Engine } from '../../src/core/engine'
 import type { WorkflowStore } from '../../src/core/store'
 import { countingStore, type CountingStore } from '../../test/support/counting-store'
-import { benchWorkflows, runBatch, runMap, runOnce, w4Workflow, w5Workflow, type Durability } from '../workloads'
+import type { Durability } from '../../src/core/step-config'
+import { benchWorkflows, runBatch, runMap, runOnce, w4Workflow, w5Workflow } from '../workloads'
 import type { Session } from './target'
 
 export interface EngineSessionOptions {

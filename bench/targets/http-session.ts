@@ -9,7 +9,8 @@
  */
 import { Agent, request } from 'node:http'
 import { W3_RUNS } from '../workload-sizes'
-import { EXPECTED_N, assertCompleted, benchWorkflows, type Durability } from '../workloads'
+import type { Durability } from '../../src/core/step-config'
+import { EXPECTED_N, assertCompleted, benchWorkflows } from '../workloads'
 import type { Session } from './target'
 
 export interface HttpSessionOptions {

@@ -5,7 +5,7 @@
  */
 import { pathToFileURL } from 'node:url'
 import { createLibSQLStore } from '../../src/store/libsql/create-libsql-store'
-import { PIPELINED_UNAVAILABLE, type Durability } from '../workloads'
+import type { Durability } from '../../src/core/step-config'
 import { engineSession } from './engine-session'
 import { DEFAULT_BUDGET, type Target } from './target'
 import { tempDir } from './temp-dir'
@@ -18,7 +18,6 @@ function fileTarget(durability: Durability): Target {
     // W4 and W5 have the default mode only.
     workloads: pipelined ? ['W1', 'W2', 'W3'] : ['W1', 'W2', 'W3', 'W4', 'W5'],
     budget: DEFAULT_BUDGET,
-    ...(pipelined && PIPELINED_UNAVAILABLE !== null ? { unavailable: PIPELINED_UNAVAILABLE } : {}),
     async open() {
       const dir = tempDir()
       const store = await createLibSQLStore({ url: pathToFileURL(dir.file('bench.db')).href })

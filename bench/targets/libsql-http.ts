@@ -5,7 +5,7 @@
  * edge location. In both durability modes (issue #18).
  */
 import { createRemoteLibSQLStore } from '../../src/store/libsql/remote-libsql-store'
-import { PIPELINED_UNAVAILABLE, type Durability } from '../workloads'
+import type { Durability } from '../../src/core/step-config'
 import { engineSession } from './engine-session'
 import { startEndpoint } from './libsql-endpoint'
 import { DEFAULT_BUDGET, type Target } from './target'
@@ -19,7 +19,6 @@ function libsqlHttpTarget(latencyMs: number, durability: Durability): Target {
     // With 20 ms a W1 run takes ~250 ms: W1 answers the round-trip question, W2/W3 would only add minutes.
     workloads: slow ? ['W1'] : ['W1', 'W2', 'W3'],
     budget: slow ? { ...DEFAULT_BUDGET, warmupMs: 600, repetitionMs: 1_000, minRuns: 4 } : DEFAULT_BUDGET,
-    ...(pipelined && PIPELINED_UNAVAILABLE !== null ? { unavailable: PIPELINED_UNAVAILABLE } : {}),
     async open() {
       const endpoint = await startEndpoint(latencyMs)
       const store = await createRemoteLibSQLStore({ url: endpoint.url, authToken: endpoint.token })

@@ -4,7 +4,7 @@
  * no round trips to save, the pipelined row shows what that mode's bookkeeping costs the engine.
  */
 import { MemoryStore } from '../../src/store/memory/memory-store'
-import { PIPELINED_UNAVAILABLE, type Durability } from '../workloads'
+import type { Durability } from '../../src/core/step-config'
 import { engineSession } from './engine-session'
 import { DEFAULT_BUDGET, type Target } from './target'
 
@@ -16,7 +16,6 @@ function memoryTargetOf(durability: Durability): Target {
     // W4 and W5 have the default mode only.
     workloads: pipelined ? ['W1', 'W2', 'W3'] : ['W1', 'W2', 'W3', 'W4', 'W5'],
     budget: { ...DEFAULT_BUDGET, warmupMs: 1_000 },
-    ...(pipelined && PIPELINED_UNAVAILABLE !== null ? { unavailable: PIPELINED_UNAVAILABLE } : {}),
     // A fresh store per repetition: the memory store keeps every run, and a heap that grows over 10⁴ runs
     // would measure the garbage collector's old generation rather than the engine.
     open: async () => engineSession({ store: new MemoryStore(), freshStore: async () => new MemoryStore(), durability }),

@@ -59,10 +59,5 @@ export interface Target {
   readonly title: string
   readonly workloads: readonly WorkloadId[]
   readonly budget: Budget
-  /**
-   * Why this target cannot run in this build (e.g. an engine mode not wired yet), or absent. A full run skips it
-   * with this note; naming its id in `--only` reports it as failed with it.
-   */
-  readonly unavailable?: string
   open(): Promise<Session>
 }

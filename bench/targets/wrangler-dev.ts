@@ -11,7 +11,7 @@
  * restarted mid-request" for some of them (seen for our Worker and for the peer, inspector on or off).
  */
 import { randomBytes } from 'node:crypto'
-import { PIPELINED_UNAVAILABLE, type Durability } from '../workloads'
+import type { Durability } from '../../src/core/step-config'
 import { httpSession } from './http-session'
 import { startEndpoint } from './libsql-endpoint'
 import { DEFAULT_BUDGET, type Session, type Target } from './target'
@@ -36,7 +36,6 @@ function wranglerDevTarget(variant: Variant): Target {
     // The memory store lives in the isolate: W1 through it is the Worker's own cost, without store round trips.
     workloads: store === 'libsql' && !inspectorOff ? ['W1', 'W2', 'W3'] : ['W1'],
     budget: { ...DEFAULT_BUDGET, warmupMs: 1_500, batches: 3 },
-    ...(pipelined && PIPELINED_UNAVAILABLE !== null ? { unavailable: PIPELINED_UNAVAILABLE } : {}),
     open: () => openWrangler(variant),
   }
 }

@@ -8,10 +8,21 @@
  * steps it unblocks as started, so an N-step sequential run costs N + 1 commits (the first marks the entry
  * steps started; the last also completes the run and releases the lease). Marking an attempt started before
  * its handler runs is what lets a resumed run tell an interrupted attempt (docs/decisions.md#interrupted-attempts).
+ * Completions that settle while a commit is awaited go out together in the next one.
+ *
+ * Durability modes (StepConfig.durability, README "Durability modes"): under `'step'` each boundary's commit is
+ * awaited before the steps it starts run. Under `'pipelined'` they start at once and the commit goes out behind
+ * them (`#commitBehind`), one macrotask later so that steps finishing without I/O join it; at most one commit is in
+ * flight, fenced by the lease like any other, and whatever finishes meanwhile goes out in the next, so a chain of
+ * fast steps costs about 2–3 store calls, plus one per PIPELINED_RECORDS_MAX records. The terminal commit, a yield and a lease renewal wait
+ * for the commit in flight (`#settleCommits`); a failed one stops the execution as an awaited one would. An
+ * execution's first commit, and every boundary of an execution that found an interrupted attempt, are awaited
+ * (`#mayPipeline` says why).
  *
  * Waits (retry backoff, durable sleep, wait-for-event) persist their deadline as the step's `wakeAt`. Short
  * ones are slept inline; otherwise the run commits `wakeAt` (and `waitingFor`), releases its lease and
- * returns, and the sweeper resumes it when due — or at once when an awaited event is delivered.
+ * returns, and the sweeper resumes it when due — or at once when an awaited event is delivered. When nothing else
+ * runs, the deadline goes out in that yield commit, not in one of its own.
  *
  * This module schedules; one attempt is `attempt.ts`, a commit's retries `commit-retry.ts`, and how the loop
  * waits and is woken `loop-wake.ts`.
@@ -140,6 +151,13 @@ interface Settled {
   readonly outcome: Outcome
 }
 
+/**
+ * Records a commit behind pipelined steps may gather; at this many, the boundary's commit is awaited instead. It
+ * bounds what a crash can make run again, and keeps a commit within DynamoDB's 100 actions per transaction (the run
+ * and up to 99 steps), with room for the starts of a parallel block.
+ */
+const PIPELINED_RECORDS_MAX = 50
+
 /** Errors that would fail identically on every attempt (docs/decisions.md#retries); an output over its limit too. */
 const NON_RETRYABLE_CODES: ReadonlySet<string> = new Set<ErrorCode>(['VALIDATION_ERROR', 'NON_RETRYABLE', 'PAYLOAD_TOO_LARGE'])
 
@@ -185,6 +203,20 @@ export class RunExecution {
   #stopCause: Error | null = null
   /** The last commit found the awaited event already delivered (CommitResult.awaitedEventDelivered). */
   #awaitedEventDelivered = false
+  /** Some step is pipelined (StepConfig.durability): a boundary may commit behind the steps it starts. */
+  readonly #pipelines: boolean
+  /** The commit sent behind running steps; at most one is in flight, and it never rejects (see #commitFault). */
+  #inflight: Promise<void> | null = null
+  /** Cancels the timer after which the next commit goes behind the steps; null when none is armed. */
+  #sendTimer: (() => void) | null = null
+  /** The next commit behind the steps goes out at once: the timer fired, or the commit in flight returned. */
+  #sendDue = false
+  /** A store fault that outlived a background commit's retries: the loop rethrows it as an awaited commit's. */
+  #commitFault: Error | null = null
+  /** A commit of this execution has been stored. */
+  #committed = false
+  /** The run was claimed with an interrupted attempt (a crash): this execution commits every boundary before it goes on. */
+  #recovering = false
   readonly #wake: LoopWake
   readonly #attemptScope: AttemptScope
   readonly #trace: RunTrace
@@ -255,6 +287,7 @@ export class RunExecution {
       this.#order.push(slot)
     }
     for (const slot of this.#order) for (const id of slot.node.predecessors) this.#slots.get(id)?.successors.push(slot)
+    this.#pipelines = this.#order.some((slot) => slot.config.durability === 'pipelined')
     this.#restore(claim.steps, now)
     for (const slot of this.#order) if (slot.phase === 'idle' && slot.blockers === 0) this.#ready.push(slot)
     this.#queueReady = true
@@ -323,6 +356,10 @@ export class RunExecution {
     } catch (err) {
       // Store faults that outlived the commit retries: stop and let the lease expire; the sweeper resumes.
       this.#halt('lost', toError(err))
+      // The loop is not waiting, so #halt could not abort running attempts: their results could not be stored.
+      this.#abortRunning()
+      this.#disarmSend()
+      if (this.#inflight) await this.#inflight
       this.#log('error', 'persistence_error', { run_id: this.runId, error: toError(err).message })
       this.#trace.end(this.#run)
       return { run: this.#run, dueAgain: false }
@@ -332,6 +369,7 @@ export class RunExecution {
   async #loop(): Promise<RunRecord> {
     const { clock } = this.#env
     for (;;) {
+      if (this.#commitFault) throw this.#commitFault
       if (this.#stopped) return this.#afterStop()
       this.#drainSettled()
       if (this.#interrupting) this.#interruptRunning(clock.now())
@@ -341,14 +379,21 @@ export class RunExecution {
       const starts = this.#failure || stopping ? [] : this.#startable(now)
       for (const slot of starts) this.#markStarted(slot, now)
       const finished = this.#failure !== null || this.#doneCount === this.#order.length
-      const mustYield = !finished && this.#running === 0 && checks.length === 0 && stopping
+      // Only waits longer than the invocation may sleep are left: their deadlines go out with the yield, in one commit.
+      const idle = !finished && this.#running === 0 && checks.length === 0 && starts.length === 0
+      const mustYield = idle && (stopping || this.#waitsPastInline(now))
       const renew = this.#renewDue(now)
 
       if (starts.length > 0 || this.#dirty.size > 0 || finished || mustYield || renew || this.#run.startedAt === null) {
         if (finished) return this.#finish(now)
         if (mustYield) return this.#yield(now)
-        await this.#commit(now, this.#progressPatch(now), false)
-        if (this.#stopped) return this.#afterStop()
+        if (this.#mayPipeline(renew)) {
+          this.#commitBehind(now)
+        } else {
+          if (this.#commitPending()) await this.#settleCommits()
+          if (!this.#stopped) await this.#commit(now, this.#progressPatch(now), false)
+          if (this.#stopped) return this.#afterStop()
+        }
       }
       for (const slot of checks) this.#launch(slot, true)
       for (const slot of starts) this.#launch(slot, false)
@@ -425,6 +470,7 @@ export class RunExecution {
           if (record.wakeAt !== null) this.#waitFor(slot, wait.kind, wait.kind === 'sleep' ? record.wakeAt : now)
           break
         }
+        this.#recovering = true
         this.#interrupted(slot, record.attempt, now, 'the worker stopped')
         break
       }
@@ -947,6 +993,8 @@ export class RunExecution {
    * (docs/decisions.md#parallel-failure).
    */
   async #finish(now: number): Promise<RunRecord> {
+    if (this.#commitPending()) await this.#settleCommits()
+    if (this.#stopped) return this.#afterStop()
     const failure = this.#failure
     let patch: RunPatch
     if (failure) {
@@ -981,6 +1029,8 @@ export class RunExecution {
    * releases the lease and returns. The sweeper resumes the run (a PAUSED one only after `resume`).
    */
   async #yield(now: number): Promise<RunRecord> {
+    if (this.#commitPending()) await this.#settleCommits()
+    if (this.#stopped) return this.#afterStop()
     const wakeAt = this.#hasStartable(now) || this.#dueWaitChecks(now).length > 0 ? null : this.#earliestWait()
     await this.#commit(now, { ...this.#progressPatch(now), wakeAt }, true)
     if (!this.#stopped) {
@@ -990,9 +1040,80 @@ export class RunExecution {
     return this.#stopped ? this.#afterStop() : this.#run
   }
 
+  /** Whether the earliest wait ends later than the invocation may sleep inline (or past its budget). */
+  #waitsPastInline(now: number): boolean {
+    const wakeAt = this.#earliestWait()
+    return wakeAt !== null && (wakeAt - now > this.#env.inlineDelayLimitMs || wakeAt > this.#deadline)
+  }
+
   /** Whether half the lease has passed since it was last set: the next commit extends it. */
   #renewDue(now: number): boolean {
     return now - this.#renewedAt >= this.#env.leaseMs / 2
+  }
+
+  /**
+   * Whether this boundary's commit may go out behind the steps it starts: every record it carries is a pipelined
+   * step's, they are fewer than {@link PIPELINED_RECORDS_MAX}, it renews no lease, and a commit of this execution
+   * is already stored. The first commit waits so that
+   * the first attempts an execution starts are stored RUNNING before they run (a resumed run can then tell an
+   * interrupted attempt); an execution that found one commits every boundary first, so a step that kills its
+   * worker is recorded as it starts and `maxInterruptions` still ends it.
+   */
+  #mayPipeline(renew: boolean): boolean {
+    if (!this.#pipelines || renew || !this.#committed || this.#recovering || this.#dirty.size >= PIPELINED_RECORDS_MAX) return false
+    for (const stepId of this.#dirty.keys()) if (this.#slots.get(stepId)?.config.durability !== 'pipelined') return false
+    return true
+  }
+
+  /**
+   * Sends the boundary's commit without waiting for it, unless one is in flight: then the records wait in `#dirty`
+   * and go out together in the next commit, sent when the loop wakes to this one's return.
+   */
+  #commitBehind(now: number): void {
+    if (this.#inflight) return
+    if (!this.#sendDue) {
+      // One macrotask later, so that successors which finish without I/O (settling in microtasks) share the commit:
+      // a chain of such steps reaches its terminal commit before this fires, and costs that commit alone.
+      this.#sendTimer ??= this.#env.clock.timer(0, () => {
+        this.#sendTimer = null
+        this.#sendDue = true
+        this.#wake.notify(true)
+      })
+      return
+    }
+    this.#sendDue = false
+    this.#inflight = this.#commit(now, this.#progressPatch(now), false)
+      .catch((err: unknown) => {
+        this.#commitFault = toError(err)
+      })
+      .finally(() => {
+        this.#inflight = null
+        // What finished meanwhile has waited for this commit already: it goes out at once.
+        this.#sendDue = true
+        // The commit was sent from the owner's context, so its continuation runs there: waking the loop is safe.
+        this.#wake.notify(true)
+      })
+  }
+
+  /**
+   * Waits for the commit in flight, so the next one (which takes every record not yet sent) follows it; rethrows a
+   * store fault that outlived its retries.
+   */
+  async #settleCommits(): Promise<void> {
+    this.#disarmSend()
+    if (this.#inflight) await this.#inflight
+    if (this.#commitFault) throw this.#commitFault
+  }
+
+  /** A commit is in flight or armed to go behind the steps (tested first: strict boundaries skip an await). */
+  #commitPending(): boolean {
+    return this.#inflight !== null || this.#sendTimer !== null
+  }
+
+  #disarmSend(): void {
+    this.#sendTimer?.()
+    this.#sendTimer = null
+    this.#sendDue = false
   }
 
   async #commit(now: number, patch: RunPatch, release: boolean): Promise<void> {
@@ -1019,6 +1140,7 @@ export class RunExecution {
       this.#halt(outcome.reason, outcome.error)
       return
     }
+    this.#committed = true
     if (outcome.kind === 'applied') {
       const current = outcome.run
       this.#run = current
@@ -1096,6 +1218,7 @@ export class RunExecution {
     }
     this.#run = run
     this.#renewedAt = commit.now
+    this.#committed = true
     if (commit.leaseExpiresAt !== null) this.#lease = { ...this.#lease, expiresAt: commit.leaseExpiresAt }
   }
 
@@ -1124,6 +1247,9 @@ export class RunExecution {
     // Nothing ran and nothing of ours is stored: the record we hold (the duplicate's, or ours unsaved) answers.
     if (this.#stopped === 'uncreated') return this.#run
     this.#abortRunning()
+    // A commit still in flight lands or fails before the run is read back: nothing of this execution outlives it.
+    this.#disarmSend()
+    if (this.#inflight) await this.#inflight
     try {
       this.#run = await this.#env.store.getRun(this.runId)
     } catch {
@@ -1140,7 +1266,9 @@ export class RunExecution {
    * and that wakes the loop, so only what came due since counts (looking again at once would only spin).
    */
   #nextEvent(seen: number): Promise<void> {
-    if (this.#settled.length > 0 || this.#stopped || this.#interrupting) return Promise.resolve()
+    if (this.#settled.length > 0 || this.#stopped || this.#interrupting || this.#commitFault) return Promise.resolve()
+    // The next commit behind the steps is due while the loop was busy: send what finished meanwhile.
+    if (this.#sendDue && this.#inflight === null && this.#dirty.size > 0) return Promise.resolve()
     const now = this.#env.clock.now()
     const renewIn = this.#renewedAt + this.#env.leaseMs / 2 - now
     const budgetIn = this.#deadline > seen ? this.#deadline - now : Number.POSITIVE_INFINITY

@@ -8,6 +8,15 @@ import { InvalidArgumentError } from './errors'
 import type { BackoffStrategy } from './model'
 import { BACKOFF_STRATEGIES } from './model'
 
+/** The durability modes of {@link StepConfig.durability}. */
+export const DURABILITY_MODES = ['step', 'pipelined'] as const
+
+/**
+ * When a step boundary must be durable (README "Durability modes"). `'step'`: a step starts only once its input
+ * and its own start are stored. `'pipelined'`: its successors start at once and the commits follow behind.
+ */
+export type Durability = (typeof DURABILITY_MODES)[number]
+
 export interface StepConfig {
   /** Further attempts after the first that failed; interrupted attempts do not count. Minimum `0`. @default 3 */
   readonly maxRetries?: number
@@ -31,6 +40,18 @@ export interface StepConfig {
   readonly timeoutMs?: number
   /** A step that fails for good does not fail the run; its successors receive `null` for it. @default false */
   readonly continueOnError?: boolean
+  /**
+   * `'step'`: the step starts only once its input (its predecessors' completions) and its own start are durable,
+   * and its successors wait for its completion to be durable: one store round trip per step boundary, and after a
+   * crash at most the attempt in flight runs again. `'pipelined'`: its successors start as soon as it finishes,
+   * while the commit recording it goes out behind them (fenced, in order, one at a time, coalescing whatever
+   * finishes meanwhile); the run's last commit still waits for every earlier one. A crash may then run again the
+   * steps whose commit had not returned, and a successor may have acted on an output its predecessor produces
+   * differently when it runs again: choose it for deterministic or idempotent steps (README "Durability modes").
+   * Set it per step, for a workflow (`config`) or for an engine (`defaults`).
+   * @default 'step'
+   */
+  readonly durability?: Durability
 }
 
 export type ResolvedStepConfig = Required<StepConfig>
@@ -44,6 +65,7 @@ export const DEFAULT_STEP_CONFIG: ResolvedStepConfig = Object.freeze({
   jitter: false,
   timeoutMs: 30_000,
   continueOnError: false,
+  durability: 'step',
 })
 
 /** Checks a partial config, throwing InvalidArgumentError naming `owner` and the field. */
@@ -60,6 +82,9 @@ export function assertStepConfig(config: StepConfig, owner: string): void {
   if (config.maxDelayMs !== null) integer('maxDelayMs', config.maxDelayMs, 0)
   if (config.backoff !== undefined && !BACKOFF_STRATEGIES.includes(config.backoff)) {
     throw new InvalidArgumentError(`${owner}: backoff must be one of ${BACKOFF_STRATEGIES.join(', ')}`)
+  }
+  if (config.durability !== undefined && !DURABILITY_MODES.includes(config.durability)) {
+    throw new InvalidArgumentError(`${owner}: durability must be one of ${DURABILITY_MODES.join(', ')}`)
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { TARGETS } from '../../bench/targets'
-import { ALL_BENCH_WORKFLOWS, PIPELINED_CONFIG, PIPELINED_UNAVAILABLE, benchWorkflows } from '../../bench/workloads'
+import { ALL_BENCH_WORKFLOWS, benchWorkflows } from '../../bench/workloads'
 
 describe('benchmark workflows by durability', () => {
   it('gives each mode W1 and W2 under ids of their own, all registered together', () => {
@@ -10,10 +10,10 @@ describe('benchmark workflows by durability', () => {
     expect(benchWorkflows('pipelined').w2.steps).toHaveLength(17)
   })
 
-  it('puts PIPELINED_CONFIG into the pipelined workflows only, and nothing while it is unwired', () => {
+  it('makes only the pipelined workflows pipelined', () => {
     expect(benchWorkflows('step').w1.config).toEqual({})
-    expect(benchWorkflows('pipelined').w1.config).toEqual(PIPELINED_CONFIG ?? {})
-    expect(benchWorkflows('pipelined').w2.config).toEqual(PIPELINED_CONFIG ?? {})
+    expect(benchWorkflows('pipelined').w1.config).toEqual({ durability: 'pipelined' })
+    expect(benchWorkflows('pipelined').w2.config).toEqual({ durability: 'pipelined' })
   })
 })
 
@@ -24,7 +24,7 @@ describe('benchmark targets', () => {
     expect(TARGETS.find((t) => t.id === 'cf-workflows')?.workloads).toEqual(['W1', 'W2', 'W3'])
   })
 
-  it('mark every pipelined target unavailable exactly while PIPELINED_CONFIG is unwired', () => {
+  it('measure the pipelined mode on memory, the file, both HTTP latencies and wrangler dev', () => {
     const pipelined = TARGETS.filter((t) => t.id.endsWith('-pipelined'))
     expect(pipelined.map((t) => t.id)).toEqual([
       'memory-pipelined',
@@ -34,7 +34,5 @@ describe('benchmark targets', () => {
       'wrangler-dev-pipelined',
       'wrangler-dev-no-inspector-pipelined',
     ])
-    for (const target of pipelined) expect(target.unavailable ?? null).toBe(PIPELINED_UNAVAILABLE)
-    for (const target of TARGETS.filter((t) => !t.id.endsWith('-pipelined'))) expect(target.unavailable).toBeUndefined()
   })
 })

@@ -1,7 +1,8 @@
 /**
  * @module
  * Durability proofs that need no process of their own: racing sweepers, injected store faults, concurrent
- * duplicate starts and retention. Parameterised by a store factory; every store runs them unchanged.
+ * duplicate starts and retention. Parameterised by a store factory; every store runs them unchanged, once per
+ * durability mode (README "Durability modes"): pipelined runs keep the guarantees these cases check.
  */
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -9,6 +10,7 @@ import { Engine } from '../../src/core/engine'
 import { StoreUnavailableError } from '../../src/core/errors'
 import { isTerminalRunStatus, type RunStatus } from '../../src/core/model'
 import { defineStep } from '../../src/core/step'
+import { DURABILITY_MODES, type Durability } from '../../src/core/step-config'
 import { workflow } from '../../src/core/workflow'
 import type { RunCommit, WorkflowStore } from '../../src/core/store'
 import { useEngineHarness, type EngineHarness } from '../support/engine-harness'
@@ -107,14 +109,18 @@ const until = async (check: () => Promise<boolean>, timeoutMs: number) => {
 }
 
 export function runDurabilityCases(name: string, setup: () => Promise<EngineHarness>, scale = { runs: 100 }): void {
-  describe(`Durability on ${name}`, () => {
+  for (const durability of DURABILITY_MODES) durabilityCases(name, setup, scale, durability)
+}
+
+function durabilityCases(name: string, setup: () => Promise<EngineHarness>, scale: { runs: number }, durability: Durability): void {
+  describe(`Durability on ${name} (${durability})`, () => {
     // Most tests build engines by hand (real clock, their own owners and leases); the retention test needs the
     // harness's virtual clock, so it uses `engine()`.
     const { store, clock, engine } = useEngineHarness(setup)
 
     it(`completes ${scale.runs} runs once each while 3 engines sweep concurrently, never overlapping an attempt`, async () => {
       const { step, overlaps, log } = invocationLog()
-      const wf = workflow({ id: 'race', input: z.object({ n: z.number() }) }).then(step('a')).then(step('b')).then(step('c')).build()
+      const wf = workflow({ id: 'race', input: z.object({ n: z.number() }), config: { durability } }).then(step('a')).then(step('b')).then(step('c')).build()
       const starter = new Engine({ store: store(), workflows: [wf] })
       const ids: string[] = []
       for (let i = 0; i < scale.runs; i++) ids.push((await starter.start('race', { n: i })).run.runId)
@@ -138,7 +144,7 @@ export function runDurabilityCases(name: string, setup: () => Promise<EngineHarn
     for (const mode of ['throw', 'lost-reply'] as const) {
       it(`ends every run terminal after store faults (${mode}), without overwriting a terminal state or losing an output`, async () => {
         const { step } = invocationLog()
-        const wf = workflow({ id: 'faults', input: z.object({ n: z.number() }) }).then(step('a')).then(step('b')).build()
+        const wf = workflow({ id: 'faults', input: z.object({ n: z.number() }), config: { durability } }).then(step('a')).then(step('b')).build()
         const faulty = faultyStore(store(), mode, 0.15, seeded(mode === 'throw' ? 7 : 11))
         const engines = [0, 1].map((i) => new Engine({ store: faulty.store, workflows: [wf], ownerId: `f-${i}`, leaseMs: 300 }))
         const keys = Array.from({ length: 30 }, (_, i) => i)
@@ -190,7 +196,7 @@ export function runDurabilityCases(name: string, setup: () => Promise<EngineHarn
 
     it('creates one run for 20 concurrent starts with the same idempotency key', async () => {
       const { step } = invocationLog()
-      const wf = workflow({ id: 'idem', input: z.object({ n: z.number() }) }).then(step('a')).build()
+      const wf = workflow({ id: 'idem', input: z.object({ n: z.number() }), config: { durability } }).then(step('a')).build()
       const engines = [0, 1, 2].map(() => new Engine({ store: store(), workflows: [wf] }))
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) => (engines[i % 3] as Engine).start('idem', { n: 1 }, { idempotencyKey: 'same' })),
@@ -203,7 +209,7 @@ export function runDurabilityCases(name: string, setup: () => Promise<EngineHarn
 
     it('deletes terminal runs older than the retention with all their children, keeping the rest', async () => {
       const { step } = invocationLog()
-      const wf = workflow({ id: 'ret', input: z.object({ n: z.number() }) }).then(step('a')).build()
+      const wf = workflow({ id: 'ret', input: z.object({ n: z.number() }), config: { durability } }).then(step('a')).build()
       const e = engine([wf], { retentionMs: 86_400_000 })
       const old = await e.run('ret', { n: 1 })
       clock().advance(86_400_001)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { assertStepConfig, resolveStepConfig, retryDelay } from '../../src/core/step-config'
+import { assertStepConfig, resolveStepConfig, retryDelay, type StepConfig } from '../../src/core/step-config'
 
 describe('retryDelay()', () => {
   it('follows the schedule of docs/decisions.md#backoff for each backoff', () => {
@@ -35,5 +35,14 @@ describe('resolveStepConfig()', () => {
     expect(resolveStepConfig().maxInterruptions).toBe(10)
     expect(resolveStepConfig({ maxInterruptions: 3 }, { maxRetries: 0 }, { maxInterruptions: 0 })).toMatchObject({ maxInterruptions: 0, maxRetries: 0 })
     expect(() => assertStepConfig({ maxInterruptions: -1 }, 'step s')).toThrow('step s: maxInterruptions must be an integer >= 0, got -1')
+  })
+
+  it("is strict ('step') by default; durability merges like any option, and an unknown mode is refused", () => {
+    expect(resolveStepConfig().durability).toBe('step')
+    expect(resolveStepConfig({ durability: 'pipelined' }, { maxRetries: 1 }).durability).toBe('pipelined')
+    expect(resolveStepConfig({ durability: 'pipelined' }, { durability: 'step' }).durability).toBe('step')
+    // @ts-expect-error: not a durability mode
+    const fast: StepConfig = { durability: 'fast' }
+    expect(() => assertStepConfig(fast, 'workflow w')).toThrow('workflow w: durability must be one of step, pipelined')
   })
 })

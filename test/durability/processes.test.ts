@@ -1,7 +1,8 @@
 /**
  * @module
  * Durability with real processes on a LibSQL file: the Node server SIGKILLed at random moments, and three
- * server processes sweeping the same database at once. Handlers log every invocation into their own table.
+ * server processes sweeping the same database at once, in each durability mode (README "Durability modes"). Handlers
+ * log every invocation into their own table.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -10,6 +11,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Engine } from '../../src/core/engine'
+import { DURABILITY_MODES } from '../../src/core/step-config'
 import { createLibSQLStore } from '../../src/store/libsql/create-libsql-store'
 import type { WorkflowStore } from '../../src/core/store'
 import { overlappingInvocations, ProbeLog, probeWorkflow } from '../support/probe-workflow'
@@ -84,56 +86,58 @@ describe('Durability with real processes on a LibSQL file', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('completes every run after repeated SIGKILLs, re-invoking only attempts that were in flight', async () => {
-    const dbFile = join(dir, 'kill.db')
-    const probeFile = join(dir, 'kill-probe.db')
-    const RUNS = 60
-    const KILLS = 5
-    const killedPids: number[] = []
-    let server = await startServer(dbFile, probeFile)
-    servers.push(server)
-    for (let k = 0; k < KILLS; k++) {
-      const batch = Array.from({ length: RUNS / KILLS }, (_, i) => k * (RUNS / KILLS) + i)
-      await Promise.all(batch.map((n) => startRun(server, n)))
-      await pause(40 + Math.floor(Math.random() * 200))
-      await kill(server)
-      killedPids.push(server.pid)
-      server = await startServer(dbFile, probeFile)
+  for (const durability of DURABILITY_MODES) {
+    it(`completes every run after repeated SIGKILLs (${durability}), re-invoking only attempts of killed processes`, async () => {
+      const dbFile = join(dir, `kill-${durability}.db`)
+      const probeFile = join(dir, `kill-${durability}-probe.db`)
+      const RUNS = 60
+      const KILLS = 5
+      const killedPids: number[] = []
+      let server = await startServer(dbFile, probeFile, { DURABILITY: durability })
       servers.push(server)
-    }
-    const restartedAt = Date.now()
-    const store = await createLibSQLStore({ url: `file:${dbFile}` })
-    const runs = await waitForAll(store, RUNS, 60_000)
-    const drainMs = Date.now() - restartedAt
-
-    expect(runs.filter((r) => r.status !== 'COMPLETED')).toEqual([])
-    for (const run of runs) expect(run.output).toEqual({ n: (run.input as { n: number }).n + STEPS })
-    const probe = new ProbeLog(probeFile)
-    const invocations = probe.all()
-    probe.close()
-    let completions = 0
-    let reinvoked = 0
-    for (const run of runs) {
-      const steps = await store.listStepExecutions(run.runId)
-      expect(steps.map((s) => s.status)).toEqual(Array(STEPS).fill('COMPLETED'))
-      for (const step of steps) {
-        completions++
-        const calls = invocations.filter((i) => i.runId === run.runId && i.stepId === step.stepId).sort((a, b) => a.attempt - b.attempt)
-        expect(calls.length).toBeGreaterThanOrEqual(1)
-        // The completing call is the recorded attempt; every earlier call died with a killed process.
-        expect(calls.at(-1)?.attempt).toBe(step.attempt)
-        for (const earlier of calls.slice(0, -1)) expect(killedPids).toContain(earlier.pid)
-        reinvoked += calls.length - 1
+      for (let k = 0; k < KILLS; k++) {
+        const batch = Array.from({ length: RUNS / KILLS }, (_, i) => k * (RUNS / KILLS) + i)
+        await Promise.all(batch.map((n) => startRun(server, n)))
+        await pause(40 + Math.floor(Math.random() * 200))
+        await kill(server)
+        killedPids.push(server.pid)
+        server = await startServer(dbFile, probeFile, { DURABILITY: durability })
+        servers.push(server)
       }
-    }
-    expect(completions).toBe(RUNS * STEPS)
-    expect(invocations.length).toBe(completions + reinvoked)
-    await store.close()
-    console.log(
-      `kill -9: ${RUNS} runs, ${KILLS} kills, ${invocations.length} handler invocations for ${completions} completions ` +
-        `(${reinvoked} re-invoked after a kill), drained ${drainMs} ms after the last restart`,
-    )
-  }, 120_000)
+      const restartedAt = Date.now()
+      const store = await createLibSQLStore({ url: `file:${dbFile}` })
+      const runs = await waitForAll(store, RUNS, 60_000)
+      const drainMs = Date.now() - restartedAt
+
+      expect(runs.filter((r) => r.status !== 'COMPLETED')).toEqual([])
+      for (const run of runs) expect(run.output).toEqual({ n: (run.input as { n: number }).n + STEPS })
+      const probe = new ProbeLog(probeFile)
+      const invocations = probe.all()
+      probe.close()
+      let completions = 0
+      let reinvoked = 0
+      for (const run of runs) {
+        const steps = await store.listStepExecutions(run.runId)
+        expect(steps.map((s) => s.status)).toEqual(Array(STEPS).fill('COMPLETED'))
+        for (const step of steps) {
+          completions++
+          const calls = invocations.filter((i) => i.runId === run.runId && i.stepId === step.stepId).sort((a, b) => a.attempt - b.attempt)
+          expect(calls.length).toBeGreaterThanOrEqual(1)
+          // The completing call is the recorded attempt; every earlier call died with a killed process.
+          expect(calls.at(-1)?.attempt).toBe(step.attempt)
+          for (const earlier of calls.slice(0, -1)) expect(killedPids).toContain(earlier.pid)
+          reinvoked += calls.length - 1
+        }
+      }
+      expect(completions).toBe(RUNS * STEPS)
+      expect(invocations.length).toBe(completions + reinvoked)
+      await store.close()
+      console.log(
+        `kill -9 (${durability}): ${RUNS} runs, ${KILLS} kills, ${invocations.length} handler invocations for ${completions} completions ` +
+          `(${reinvoked} re-invoked after a kill), drained ${drainMs} ms after the last restart`,
+      )
+    }, 120_000)
+  }
 
   it('finishes a durable sleep through the sweeper after the process that started it was killed', async () => {
     const dbFile = join(dir, 'nap.db')
@@ -161,32 +165,34 @@ describe('Durability with real processes on a LibSQL file', () => {
     await store.close()
   }, 60_000)
 
-  it('runs 100 runs once each while 3 server processes sweep the same file, never overlapping an attempt', async () => {
-    const dbFile = join(dir, 'race.db')
-    const probeFile = join(dir, 'race-probe.db')
-    const RUNS = 100
-    const store = await createLibSQLStore({ url: `file:${dbFile}` })
-    // Runs are created and released by an engine that never executes them: only the sweepers will.
-    const starter = new Engine({ store, workflows: [probeWorkflow()] })
-    for (let n = 0; n < RUNS; n++) await starter.start('probe', { n })
-    await starter.shutdown()
-    new ProbeLog(probeFile).close()
-    // Three writers contend for one SQLite file: a write can wait seconds for the lock, blocking the probe's
-    // synchronous log and so the lease renewal. A 1 s lease then expires under a live owner (measured: 10
-    // duplicate invocations in 500); the lease must exceed the longest stall, as the README says.
-    const racers = await Promise.all([0, 1, 2].map(() => startServer(dbFile, probeFile, { SWEEP_INTERVAL_MS: '20', LEASE_MS: '10000' })))
-    servers.push(...racers)
-    const runs = await waitForAll(store, RUNS, 60_000)
-    await Promise.all(racers.map(kill))
+  for (const durability of DURABILITY_MODES) {
+    it(`runs 100 runs once each while 3 server processes sweep the same file (${durability}), never overlapping an attempt`, async () => {
+      const dbFile = join(dir, `race-${durability}.db`)
+      const probeFile = join(dir, `race-${durability}-probe.db`)
+      const RUNS = 100
+      const store = await createLibSQLStore({ url: `file:${dbFile}` })
+      // Runs are created and released by an engine that never executes them: only the sweepers will.
+      const starter = new Engine({ store, workflows: [probeWorkflow(undefined, undefined, durability)] })
+      for (let n = 0; n < RUNS; n++) await starter.start('probe', { n })
+      await starter.shutdown()
+      new ProbeLog(probeFile).close()
+      // Three writers contend for one SQLite file: a write can wait seconds for the lock, blocking the probe's
+      // synchronous log and so the lease renewal. A 1 s lease then expires under a live owner (measured: 10
+      // duplicate invocations in 500); the lease must exceed the longest stall, as the README says.
+      const racers = await Promise.all([0, 1, 2].map(() => startServer(dbFile, probeFile, { SWEEP_INTERVAL_MS: '20', LEASE_MS: '10000', DURABILITY: durability })))
+      servers.push(...racers)
+      const runs = await waitForAll(store, RUNS, 60_000)
+      await Promise.all(racers.map(kill))
 
-    expect(runs.filter((r) => r.status !== 'COMPLETED')).toEqual([])
-    const probe = new ProbeLog(probeFile)
-    const invocations = probe.all()
-    probe.close()
-    expect(invocations.length).toBe(RUNS * STEPS)
-    expect(overlappingInvocations(invocations)).toBe(0)
-    // All three processes took part.
-    expect(new Set(invocations.map((i) => i.pid)).size).toBe(3)
-    await store.close()
-  }, 120_000)
+      expect(runs.filter((r) => r.status !== 'COMPLETED')).toEqual([])
+      const probe = new ProbeLog(probeFile)
+      const invocations = probe.all()
+      probe.close()
+      expect(invocations.length).toBe(RUNS * STEPS)
+      expect(overlappingInvocations(invocations)).toBe(0)
+      // All three processes took part.
+      expect(new Set(invocations.map((i) => i.pid)).size).toBe(3)
+      await store.close()
+    }, 120_000)
+  }
 })

@@ -1,5 +1,6 @@
 import { vi } from 'vitest'
 import { runDurabilityCases } from '../core/durability.cases'
+import { runDurabilityModeCases } from '../core/durability-modes.cases'
 import { runEngineCases } from '../core/engine.cases'
 import { runScheduleCases } from '../core/schedule.cases'
 import { runVersionCases } from '../core/versions.cases'
@@ -20,4 +21,5 @@ runVersionCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
 runChildCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
 runMapCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
 runDurabilityCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
+runDurabilityModeCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())
 runScheduleCases('DynamoDBStore on DynamoDB Local', () => dynamo.harness())

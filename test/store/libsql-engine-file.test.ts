@@ -1,6 +1,7 @@
-// The engine matrix, wait cases and durability cases on an embedded LibSQL file (HTTP: libsql-engine-http.test.ts,
-// a separate file so the two run in parallel).
+// The engine matrix, wait cases, durability cases and durability modes on an embedded LibSQL file (HTTP:
+// libsql-engine-http.test.ts, a separate file so the two run in parallel).
 import { runDurabilityCases } from '../core/durability.cases'
+import { runDurabilityModeCases } from '../core/durability-modes.cases'
 import { runEngineCases } from '../core/engine.cases'
 import { runScheduleCases } from '../core/schedule.cases'
 import { runVersionCases } from '../core/versions.cases'
@@ -15,4 +16,5 @@ runVersionCases('LibSQLStore (file:)', fileStoreHarness)
 runChildCases('LibSQLStore (file:)', fileStoreHarness)
 runMapCases('LibSQLStore (file:)', fileStoreHarness)
 runDurabilityCases('LibSQLStore (file:)', fileStoreHarness)
+runDurabilityModeCases('LibSQLStore (file:)', fileStoreHarness)
 runScheduleCases('LibSQLStore (file:)', fileStoreHarness)

@@ -1,6 +1,7 @@
 // The engine matrix, wait and durability cases over HTTP against sqld, the libSQL server behind Turso (our
 // endpoint: libsql-engine-http.test.ts). sqld runs with one connection (test/support/sqld.ts says why).
 import { runDurabilityCases } from '../core/durability.cases'
+import { runDurabilityModeCases } from '../core/durability-modes.cases'
 import { runEngineCases } from '../core/engine.cases'
 import { runScheduleCases } from '../core/schedule.cases'
 import { runVersionCases } from '../core/versions.cases'
@@ -14,6 +15,7 @@ const sqld = useSqld()
 runEngineCases('LibSQLStore (sqld)', () => sqld.harness())
 runWaitCases('LibSQLStore (sqld)', () => sqld.harness())
 runDurabilityCases('LibSQLStore (sqld)', () => sqld.harness())
+runDurabilityModeCases('LibSQLStore (sqld)', () => sqld.harness())
 runVersionCases('LibSQLStore (sqld)', () => sqld.harness())
 runScheduleCases('LibSQLStore (sqld)', () => sqld.harness())
 runChildCases('LibSQLStore (sqld)', () => sqld.harness())

@@ -4,12 +4,13 @@
  * probe, restart and `nap` workflows registered, stopped on SIGTERM/SIGINT by the shipped `exitOnSignals` (the
  * path `npm start` takes). Prints `{"url", "pid", "owner"}` on its first stdout line once it listens.
  * Env: DB_FILE, PROBE_FILE, LEASE_MS, SWEEP_INTERVAL_MS, SHUTDOWN_GRACE_MS, PROBE_PAUSE_MS (each probe step's pause;
- * default 5..40); START_ON_STDIN=1 loads everything, then waits for a line on stdin before it opens the database and
+ * default 5..40), DURABILITY (the probe workflow's durability mode; default 'step'); START_ON_STDIN=1 loads everything, then waits for a line on stdin before it opens the database and
  * listens (a test boots the next server meanwhile).
  */
 import { createInterface } from 'node:readline'
 import { DEFAULT_SHUTDOWN_GRACE_MS } from '../../src/core/engine'
 import { silentLogger } from '../../src/core/logger'
+import type { Durability } from '../../src/core/step-config'
 import { exitOnSignals, nodeOptionsFromEnv, startNodeServer } from '../../src/node'
 import { napWorkflow } from '../../src/workflows'
 import { ProbeLog, probeWorkflow } from './probe-workflow'
@@ -25,7 +26,7 @@ const server = await startNodeServer({
   port: 0,
   apiTokens: ['probe-token'],
   databaseUrl: `file:${process.env.DB_FILE}`,
-  workflows: [probeWorkflow(undefined, pause), restartWorkflow, napWorkflow],
+  workflows: [probeWorkflow(undefined, pause, (process.env.DURABILITY ?? 'step') as Durability), restartWorkflow, napWorkflow],
   deps: { probe },
   leaseMs: Number(process.env.LEASE_MS ?? 1000),
   sweepIntervalMs: Number(process.env.SWEEP_INTERVAL_MS ?? 100),

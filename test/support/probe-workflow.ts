@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3'
 import { z } from 'zod'
 import { defineStep, type AnyStep } from '../../src/core/step'
+import type { Durability } from '../../src/core/step-config'
 import { workflow, type AnyWorkflow } from '../../src/core/workflow'
 
 export interface Invocation {
@@ -78,7 +79,7 @@ declare module '../../src/core/step' {
 const num = z.object({ n: z.number() })
 
 /** `steps` sequential steps, each adding 1 after a short pause so that kills land inside handlers. */
-export function probeWorkflow(steps = 5, pauseMs: readonly [number, number] = [5, 40]): AnyWorkflow {
+export function probeWorkflow(steps = 5, pauseMs: readonly [number, number] = [5, 40], durability: Durability = 'step'): AnyWorkflow {
   const make = (id: string): AnyStep =>
     defineStep({
       id,
@@ -94,7 +95,7 @@ export function probeWorkflow(steps = 5, pauseMs: readonly [number, number] = [5
         return { n: n + 1 }
       },
     })
-  let builder = workflow({ id: 'probe', input: num }).then(make('s1'))
+  let builder = workflow({ id: 'probe', input: num, config: { durability } }).then(make('s1'))
   for (let i = 2; i <= steps; i++) builder = builder.then(make(`s${i}`))
   return builder.build()
 }

@@ -59,6 +59,27 @@ describe('Worker in workerd', () => {
     expect((await body(res)).run).toMatchObject({ status: 'COMPLETED', output: { message: 'The final result is 9' } })
   })
 
+  it('runs a pipelined chain (commits behind the steps, on timers) within the request and in waitUntil', async () => {
+    const ctx = createExecutionContext()
+    const res = await worker.fetch(post('/v1/workflows/pipelined-chain/runs?wait=true', { input: { n: 0 } }), env, ctx)
+    await waitOnExecutionContext(ctx)
+    expect(res.status).toBe(200)
+    const { run } = await body(res)
+    expect(run).toMatchObject({ status: 'COMPLETED', output: { n: 6 } })
+    const background = createExecutionContext()
+    const started = await worker.fetch(post('/v1/workflows/pipelined-chain/runs', { input: { n: 10 } }), withoutAlarms, background)
+    expect(started.status).toBe(202)
+    const second = (await body(started)).run
+    await waitOnExecutionContext(background)
+    const store = await createRemoteLibSQLStore({ url: String(env.TURSO_DATABASE_URL), authToken: String(env.TURSO_AUTH_TOKEN) })
+    expect(await store.getRun(second.runId)).toMatchObject({ status: 'COMPLETED', output: { n: 16 }, leaseOwner: null })
+    for (const id of [run.runId, second.runId]) {
+      const steps = await store.listStepExecutions(id)
+      expect(steps.map((s) => [s.stepId, s.status, s.attempt])).toEqual([1, 2, 3, 4, 5, 6].map((i) => [`p${i}`, 'COMPLETED', 0]))
+    }
+    await store.close()
+  })
+
   it('continues an async start in waitUntil until the run completes, without the RUN_ALARMS binding', async () => {
     const ctx = createExecutionContext()
     const res = await worker.fetch(post('/v1/workflows/parallel/runs', { input: { val1: 5, val2: 6 } }), withoutAlarms, ctx)
