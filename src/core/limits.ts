@@ -91,12 +91,26 @@ export function resolvePayloadLimits(
  */
 export function toJsonWithin(value: unknown, limit: number, kind: PayloadKind, what: string): Json {
   const text = JSON.stringify(value) ?? 'null'
-  // A UTF-8 text has at most 3 bytes per UTF-16 code unit: a text that short needs no count.
-  if (text.length * 3 > limit) {
-    const size = jsonTextBytes(text)
-    if (size > limit) throw new PayloadTooLargeError(what, size, limit, kind)
-  }
+  const size = textSizeOver(text, limit)
+  if (size !== null) throw new PayloadTooLargeError(what, size, limit, kind)
   return JSON.parse(text) as Json
+}
+
+/**
+ * `value` (already JSON, e.g. outputs the engine holds) checked against `limit` without copying it.
+ * @throws PayloadTooLargeError as {@link toJsonWithin}
+ */
+export function checkJsonWithin(value: Json, limit: number, kind: PayloadKind, what: string): void {
+  const size = textSizeOver(JSON.stringify(value), limit)
+  if (size !== null) throw new PayloadTooLargeError(what, size, limit, kind)
+}
+
+/** The UTF-8 size of a JSON text when it exceeds `limit`, else null. */
+function textSizeOver(text: string, limit: number): number | null {
+  // A UTF-8 text has at most 3 bytes per UTF-16 code unit: a text that short needs no count.
+  if (text.length * 3 <= limit) return null
+  const size = jsonTextBytes(text)
+  return size > limit ? size : null
 }
 
 const NON_ASCII = /[^\x00-\x7f]/

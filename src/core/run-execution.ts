@@ -33,7 +33,7 @@ import type { Clock } from './clock'
 import { commitWithRetries } from './commit-retry'
 import { GorkflowError, isGorkflowError, toError, type ErrorCode } from './errors'
 import { IndexHeap } from './index-heap'
-import { boundedErrorDetails, boundedErrorMessage, toJsonWithin, type PayloadLimits } from './limits'
+import { boundedErrorDetails, boundedErrorMessage, checkJsonWithin, type PayloadLimits } from './limits'
 import { isLevelEnabled, type LogFields, type Logger } from './logger'
 import { LoopWake } from './loop-wake'
 import { mapItemId, mapItemsOf, MapWindow, parseMapItemId } from './map-items'
@@ -376,8 +376,7 @@ export class RunExecution {
       const now = clock.now()
       const stopping = this.#shuttingDown || this.#paused || now >= this.#deadline
       const checks = this.#failure || stopping ? [] : this.#dueWaitChecks(now)
-      const starts = this.#failure || stopping ? [] : this.#startable(now)
-      for (const slot of starts) this.#markStarted(slot, now)
+      const starts = (this.#failure || stopping ? [] : this.#startable(now)).filter((slot) => this.#markStarted(slot, now))
       const finished = this.#failure !== null || this.#doneCount === this.#order.length
       // Only waits longer than the invocation may sleep are left: their deadlines go out with the yield, in one commit.
       const idle = !finished && this.#running === 0 && checks.length === 0 && starts.length === 0
@@ -594,13 +593,10 @@ export class RunExecution {
       this.#outputs.delete(id)
     }
     const record = map.record as StepExecution
-    try {
-      toJsonWithin(output, this.#env.limits.stepOutputBytes, 'stepOutputBytes', `output of map ${map.node.id}`)
-    } catch (err) {
-      // The items fit one by one, their array may not: the map fails like a step whose output is too large.
-      if (!isGorkflowError(err, 'PAYLOAD_TOO_LARGE')) throw err
-      const error: StepError = { code: err.code, message: err.message, details: err.details, attempt: 0, timestamp: now }
-      this.#stepFailed(map, { ...record, status: 'FAILED', error, completedAt: now, updatedAt: now })
+    // The items fit one by one, their array may not: the map fails like a step whose output is too large.
+    const tooLarge = this.#overLimit(output, `output of map ${map.node.id}`, now)
+    if (tooLarge) {
+      this.#stepFailed(map, { ...record, status: 'FAILED', error: tooLarge, completedAt: now, updatedAt: now })
       return
     }
     this.#outputs.set(map.node.id, output)
@@ -698,27 +694,58 @@ export class RunExecution {
     return due.sort(byIndex)
   }
 
-  #markStarted(slot: Slot, now: number): void {
+  /** The sinks' output: the one sink's, or `{ [sinkId]: output }`. */
+  #runOutput(): Json {
+    const sinks = this.#workflow.sinks
+    return sinks.length === 1
+      ? (this.#outputs.get(sinks[0] as string) ?? null)
+      : Object.fromEntries(sinks.map((id) => [id, this.#outputs.get(id) ?? null]))
+  }
+
+  /**
+   * Records a step's attempt started; false when it could not start: a join whose predecessors' outputs together
+   * exceed the step output limit fails with PAYLOAD_TOO_LARGE instead (one output or the run input fit already).
+   */
+  #markStarted(slot: Slot, now: number): boolean {
     const previous = slot.record
+    const stored = previous !== null && previous.status !== 'PENDING'
+    const input = stored ? previous.input : this.#resolveInput(slot)
+    const tooLarge = !stored && slot.node.predecessors.length > 1 ? this.#overLimit(input, `input of step ${slot.node.id}`, now) : null
     const record: StepExecution = {
       runId: this.runId,
       stepId: slot.node.id,
       executionIndex: previous ? previous.executionIndex : this.#nextIndex++,
-      status: 'RUNNING',
+      status: tooLarge ? 'FAILED' : 'RUNNING',
       attempt: slot.attempt,
       interruptions: previous?.interruptions ?? 0,
-      input: previous && previous.status !== 'PENDING' ? previous.input : this.#resolveInput(slot),
+      input: tooLarge ? null : input,
       output: null,
-      error: previous?.error ?? null,
+      error: tooLarge ?? previous?.error ?? null,
       startedAt: now,
-      completedAt: null,
+      completedAt: tooLarge ? now : null,
       durationMs: previous?.durationMs ?? 0,
       wakeAt: null,
       createdAt: previous?.createdAt ?? now,
       updatedAt: now,
     }
+    if (tooLarge) {
+      this.#stepFailed(slot, record)
+      return false
+    }
     this.#setRecord(slot, record)
     slot.waitKind = null
+    return true
+  }
+
+  /** A PAYLOAD_TOO_LARGE step error when `value` exceeds the step output limit (README "Limits"), else null. */
+  #overLimit(value: Json, what: string, now: number): StepError | null {
+    try {
+      checkJsonWithin(value, this.#env.limits.stepOutputBytes, 'stepOutputBytes', what)
+      return null
+    } catch (err) {
+      if (!isGorkflowError(err, 'PAYLOAD_TOO_LARGE')) throw err
+      return { code: err.code, message: err.message, details: err.details, attempt: 0, timestamp: now }
+    }
   }
 
   /**
@@ -995,6 +1022,10 @@ export class RunExecution {
   async #finish(now: number): Promise<RunRecord> {
     if (this.#commitPending()) await this.#settleCommits()
     if (this.#stopped) return this.#afterStop()
+    const output = this.#failure ? null : this.#runOutput()
+    // Each sink's output fits; several together may not (README "Limits").
+    const tooLarge = output !== null && this.#workflow.sinks.length > 1 ? this.#overLimit(output, 'output of the run', now) : null
+    if (tooLarge) this.#failure = { code: tooLarge.code, message: tooLarge.message, details: tooLarge.details, step: null, timestamp: now }
     const failure = this.#failure
     let patch: RunPatch
     if (failure) {
@@ -1009,11 +1040,6 @@ export class RunExecution {
       const { progress = this.#run.progress } = this.#progressPatch(now)
       patch = { status: 'FAILED', error: failure, completedAt: now, progress, wakeAt: null, waitingFor: null }
     } else {
-      const sinks = this.#workflow.sinks
-      const output: Json =
-        sinks.length === 1
-          ? (this.#outputs.get(sinks[0] as string) ?? null)
-          : Object.fromEntries(sinks.map((id) => [id, this.#outputs.get(id) ?? null]))
       patch = { status: 'COMPLETED', output, progress: 1, completedAt: now, wakeAt: null, waitingFor: null }
       if (this.#run.startedAt === null) patch = { ...patch, startedAt: now }
     }

@@ -150,6 +150,29 @@ export function runLimitCases(name: string, setup: () => Promise<EngineHarness>,
       ])
     })
 
+    it('fails a join whose inputs together exceed the step output limit, and a run whose sinks’ outputs do, storing neither', async () => {
+      const limit = expected.defaults.stepOutputBytes
+      // Each half fits on its own; `{"a":…,"b":…}` holds both and the keys.
+      const half = (id: string) => defineStep({ id, handler: () => textOf(Math.ceil(limit / 2)) })
+      let joined = 0
+      const join = defineStep({ id: 'join', handler: () => ++joined })
+      const e = engine([
+        workflow({ id: 'wide-join' }).parallel([half('a'), half('b')]).then(join).build(),
+        workflow({ id: 'wide-sinks' }).parallel([half('a'), half('b')]).build(),
+      ])
+      const run = await e.run('wide-join', null)
+      expect(run).toMatchObject({ status: 'FAILED', error: { code: 'PAYLOAD_TOO_LARGE', step: 'join' } })
+      expect(await store().getStepExecution(run.runId, 'join')).toMatchObject({
+        status: 'FAILED',
+        input: null,
+        error: { code: 'PAYLOAD_TOO_LARGE', details: { limit, kind: 'stepOutputBytes' } },
+      })
+      expect(joined).toBe(0)
+      const sinks = await e.run('wide-sinks', null)
+      expect(sinks).toMatchObject({ status: 'FAILED', output: null, error: { code: 'PAYLOAD_TOO_LARGE', step: null } })
+      expect(await store().getRun(sinks.runId)).toMatchObject({ status: 'FAILED', output: null })
+    })
+
     it('refuses an event payload one byte over its limit and delivers nothing', async () => {
       const limit = expected.defaults.eventPayloadBytes
       const e = engine([workflow({ id: 'ev' }).waitForEvent('go', { schema: z.string() }).build()])
