@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url'
 import { jsonLogger } from '../src/core/logger'
 import { startNodeServer } from '../src/node'
 import { napWorkflow } from '../src/workflows'
-import { startDev } from '../scripts/dev'
+import { drivenDevOptions, startDev } from '../scripts/dev'
 import { freePort } from '../test/support/local-server'
 import { runAsChild, runInChild } from './child-process'
 import { formatMs, quantile } from './stats'
@@ -92,17 +92,7 @@ export const WAKE_TARGETS: readonly WakeTarget[] = [
     async start() {
       const dir = tempDir('gorkflow-bench-wake-dev-')
       const token = randomBytes(24).toString('base64url')
-      const session = await startDev({
-        port: await freePort(),
-        dbPath: dir.file('dev.db'),
-        persistTo: dir.file('wrangler-state'),
-        sweepIntervalMs: 60_000,
-        apiToken: token,
-        database: 'local',
-        logLevel: 'warn',
-        wranglerLogLevel: 'warn',
-        inheritOutput: false,
-      })
+      const session = await startDev(drivenDevOptions(dir.path, await freePort(), token, { sweepIntervalMs: 60_000 }))
       return {
         url: session.url,
         token: session.token,

@@ -11,7 +11,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { startDev } from './dev'
+import { drivenDevOptions, startDev } from './dev'
 
 const { values } = parseArgs({
   options: {
@@ -72,17 +72,7 @@ async function main(): Promise<void> {
     return
   }
   const dir = mkdtempSync(join(tmpdir(), 'gorkflow-latency-'))
-  const session = await startDev({
-    port: await freePort(),
-    dbPath: join(dir, 'dev.db'),
-    persistTo: join(dir, 'state'),
-    sweepIntervalMs: 0,
-    apiToken: 'latency-token',
-    database: 'local',
-    logLevel: 'warn',
-    wranglerLogLevel: 'warn',
-    inheritOutput: false,
-  })
+  const session = await startDev(drivenDevOptions(dir, await freePort(), 'latency-token'))
   try {
     report(await measure(session.url, session.token, count))
   } finally {

@@ -49,6 +49,25 @@ export interface DevOptions {
   readonly vars?: Readonly<Record<string, string>>
 }
 
+/**
+ * Options of a dev stack that a test, probe or benchmark drives: its database and wrangler state in `dir`, its own
+ * token, always the local database, no sweeper, quiet; `more` adds or overrides.
+ */
+export function drivenDevOptions(dir: string, port: number, apiToken: string, more: Partial<DevOptions> = {}): DevOptions {
+  return {
+    port,
+    dbPath: join(dir, 'dev.db'),
+    persistTo: join(dir, 'wrangler-state'),
+    sweepIntervalMs: 0,
+    apiToken,
+    database: 'local',
+    logLevel: 'warn',
+    wranglerLogLevel: 'warn',
+    inheritOutput: false,
+    ...more,
+  }
+}
+
 export interface DevSession {
   readonly url: string
   readonly token: string

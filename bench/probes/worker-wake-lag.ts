@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { startDev, type DevSession } from '../../scripts/dev'
+import { drivenDevOptions, startDev, type DevSession } from '../../scripts/dev'
 import { freePort } from '../../test/support/local-server'
 import { quantile } from '../stats'
 
@@ -60,17 +60,7 @@ const summary = (xs: number[]) => ({ n: xs.length, p50: quantile(xs, 0.5), p99: 
 const dir = mkdtempSync(join(tmpdir(), 'gorkflow-wake-lag-'))
 let session: DevSession | undefined
 try {
-  session = await startDev({
-    port: await freePort(),
-    dbPath: join(dir, 'dev.db'),
-    persistTo: join(dir, 'wrangler-state'),
-    sweepIntervalMs: 0,
-    apiToken: TOKEN,
-    database: 'local',
-    logLevel: 'warn',
-    wranglerLogLevel: 'warn',
-    inheritOutput: false,
-  })
+  session = await startDev(drivenDevOptions(dir, await freePort(), TOKEN))
   const results: Record<string, unknown> = {}
 
   if (!only || only === 'start') {

@@ -267,22 +267,7 @@ export class RunExecution {
       knownInput: (stepId) => slots.get(stepId)?.record?.input,
     }
     for (const node of workflow.steps) {
-      const slot: Slot = {
-        node,
-        index: this.#order.length,
-        config: env.stepConfig(workflow, node),
-        successors: [],
-        blockers: node.predecessors.length,
-        record: null,
-        phase: 'idle',
-        attempt: 0,
-        waitKind: null,
-        wakeAt: 0,
-        controller: null,
-        continued: false,
-        item: null,
-        open: null,
-      }
+      const slot = newSlot(node, this.#order.length, env.stepConfig(workflow, node), null)
       this.#slots.set(node.id, slot)
       this.#order.push(slot)
     }
@@ -534,22 +519,7 @@ export class RunExecution {
       predecessors: [],
       successors: [],
     }
-    const slot: Slot = {
-      node,
-      index: this.#order.length + this.#nextItemOrder++,
-      config: map.config,
-      successors: [],
-      blockers: 0,
-      record: null,
-      phase: 'idle',
-      attempt: 0,
-      waitKind: null,
-      wakeAt: 0,
-      controller: null,
-      continued: false,
-      item: { map, index },
-      open: null,
-    }
+    const slot = newSlot(node, this.#order.length + this.#nextItemOrder++, map.config, { map, index })
     this.#slots.set(id, slot)
     return slot
   }
@@ -1305,6 +1275,26 @@ export class RunExecution {
 
   #log(level: 'debug' | 'info' | 'warn' | 'error', event: string, fields: LogFields): void {
     if (isLevelEnabled(this.#env.logger, level)) this.#env.logger.log(level, event, fields)
+  }
+}
+
+/** A slot not started yet: a graph node's (blocked by its predecessors) or a map item's (blocked by nothing). */
+function newSlot(node: WorkflowNode, index: number, config: ResolvedStepConfig, item: Slot['item']): Slot {
+  return {
+    node,
+    index,
+    config,
+    successors: [],
+    blockers: node.predecessors.length,
+    record: null,
+    phase: 'idle',
+    attempt: 0,
+    waitKind: null,
+    wakeAt: 0,
+    controller: null,
+    continued: false,
+    item,
+    open: null,
   }
 }
 

@@ -153,7 +153,8 @@ export const StepSchema = z
   })
   .openapi('StepExecution')
 
-export const MapItemsQuery = z.object({
+/** `limit` and `cursor` of every paged listing. */
+const PAGE_QUERY = {
   limit: z.coerce
     .number()
     .int()
@@ -167,7 +168,9 @@ export const MapItemsQuery = z.object({
     .max(2048)
     .optional()
     .openapi({ param: { name: 'cursor', in: 'query' }, description: '`nextCursor` of the previous page' }),
-})
+}
+
+export const MapItemsQuery = z.object(PAGE_QUERY)
 
 export const VersionSchema = z
   .object({
@@ -321,19 +324,7 @@ export const ListRunsQuery = z.object({
     type: 'array',
     items: { type: 'string' },
   }),
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_API_PAGE_SIZE)
-    .default(DEFAULT_API_PAGE_SIZE)
-    .openapi({ param: { name: 'limit', in: 'query' }, type: 'integer' }),
-  cursor: z
-    .string()
-    .min(1)
-    .max(2048)
-    .optional()
-    .openapi({ param: { name: 'cursor', in: 'query' }, description: '`nextCursor` of the previous page' }),
+  ...PAGE_QUERY,
 })
 
 export const RunBody = z.object({ run: RunSchema })

@@ -7,7 +7,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type DevSession, startDev } from '../../scripts/dev'
+import { type DevSession, drivenDevOptions, startDev } from '../../scripts/dev'
 
 const TOKEN = 'e2e-token-7f3a9c'
 let dir: string
@@ -26,17 +26,7 @@ async function freePort(): Promise<number> {
 }
 
 function start(): Promise<DevSession> {
-  return startDev({
-    port,
-    dbPath: join(dir, 'dev.db'),
-    persistTo: join(dir, 'wrangler-state'),
-    sweepIntervalMs: 0,
-    apiToken: TOKEN,
-    database: 'local',
-    logLevel: 'warn',
-    wranglerLogLevel: 'warn',
-    inheritOutput: false,
-  })
+  return startDev(drivenDevOptions(dir, port, TOKEN))
 }
 
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { type DevSession, startDev } from '../../scripts/dev'
+import { type DevSession, drivenDevOptions, startDev } from '../../scripts/dev'
 import { freePort } from '../support/local-server'
 
 const TOKEN = 'e2e-tracing-token-51c0'
@@ -52,19 +52,12 @@ beforeAll(async () => {
   })
   await new Promise<void>((resolve) => (receiver as Server).listen(0, '127.0.0.1', resolve))
   dir = mkdtempSync(join(tmpdir(), 'gorkflow-e2e-tracing-'))
-  session = await startDev({
-    port: await freePort(),
-    dbPath: join(dir, 'dev.db'),
-    persistTo: join(dir, 'wrangler-state'),
-    sweepIntervalMs: 0,
-    apiToken: TOKEN,
-    database: 'local',
-    logLevel: 'warn',
-    wranglerLogLevel: 'warn',
-    inheritOutput: false,
-    config: 'examples/wrangler.tracing.toml',
-    vars: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/traces` },
-  })
+  session = await startDev(
+    drivenDevOptions(dir, await freePort(), TOKEN, {
+      config: 'examples/wrangler.tracing.toml',
+      vars: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/traces` },
+    }),
+  )
 }, 120_000)
 
 afterAll(async () => {
