@@ -466,7 +466,8 @@ export class RunExecution {
 
   /** Opens a map node whose predecessors are done: records it started and releases its first items. */
   #openMap(slot: Slot, now: number): void {
-    this.#markStarted(slot, now)
+    // A map behind a join whose input is over the limit has failed already.
+    if (!this.#markStarted(slot, now)) return
     const record = slot.record as StepExecution
     let inputs: readonly Json[]
     try {
